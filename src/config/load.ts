@@ -1,0 +1,148 @@
+/**
+ * Reads stepvault.config.yml, validates it, resolves relative paths against the file's folder,
+ * and merges `defaults` into every target. The result is what every step works from.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { ConfigError } from '../errors.ts';
+import { formatConfigIssues } from './issues.ts';
+import {
+  configSchema,
+  type DestinationConfig,
+  type DumpOptions,
+  type Engine,
+  type NotificationConfig,
+  type RawConfig,
+  type RetentionPolicy,
+  type ScheduleConfig,
+  type TlsOptions,
+} from './schema.ts';
+import { EMBEDDED_CONFIG_YAML } from './embedded.ts';
+
+export const DEFAULT_CONFIG_FILE = 'stepvault.config.yml';
+
+const DEFAULT_PORTS: Record<Engine, number> = { postgres: 5432, mysql: 3306, mariadb: 3306 };
+const DEFAULT_STAGING = './.stepvault/staging';
+const DEFAULT_RETENTION: RetentionPolicy = { keepLast: 7 };
+
+/** A target with the defaults merged in and every path absolute. */
+export interface Target {
+  name: string;
+  engine: Engine;
+  host: string;
+  port: number;
+  database: string;
+  user?: string;
+  /** A secret reference, resolved only by the step that connects. */
+  password?: string;
+  tls: TlsOptions;
+  dump: DumpOptions;
+  schedule?: ScheduleConfig;
+  timezone: string;
+  staging: string;
+  destinations: string[];
+  notify: string[];
+  retention: RetentionPolicy;
+}
+
+export interface Config {
+  /** The file it came from, or "embedded" for the built-in sample. */
+  source: string;
+  targets: Record<string, Target>;
+  destinations: Record<string, DestinationConfig>;
+  notifications: Record<string, NotificationConfig>;
+  /** defaults.notify: where a failure goes when its target is unknown. */
+  defaultNotify?: string[];
+}
+
+/** Loads a config file; with no file named and none in the folder, the embedded sample. */
+export function loadConfig(file?: string, cwd = process.cwd()): Config {
+  if (file === undefined) {
+    const candidate = path.resolve(cwd, DEFAULT_CONFIG_FILE);
+    try {
+      return parseConfig(readFileSync(candidate, 'utf8'), candidate, cwd);
+    } catch (error) {
+      if (!isMissingFile(error)) throw error;
+      return parseConfig(EMBEDDED_CONFIG_YAML, 'embedded', cwd);
+    }
+  }
+  const absolute = path.resolve(cwd, file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    if (isMissingFile(error)) throw new ConfigError(`config file ${file} does not exist; pass --config with the path of your stepvault.config.yml`);
+    throw new ConfigError(`config file ${file} cannot be read: ${(error as Error).message}`);
+  }
+  return parseConfig(text, absolute, path.dirname(absolute));
+}
+
+/** Parses config text; relative paths in it are taken from `baseDir`. */
+export function parseConfig(text: string, source: string, baseDir: string): Config {
+  const label = source === 'embedded' ? 'embedded config' : path.basename(source);
+  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (document.errors.length > 0) {
+    const messages = document.errors.map((e) => {
+      const at = e.linePos?.[0];
+      return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${e.message.split('\n')[0]}`;
+    });
+    throw new ConfigError(`${label} is not valid YAML:\n  ${messages.join('\n  ')}\nCheck the indentation and quoting near that line.`);
+  }
+  const data: unknown = document.toJS() ?? {};
+  const parsed = configSchema.safeParse(data);
+  if (!parsed.success) {
+    const lines = formatConfigIssues(parsed.error.issues, configSchema, data);
+    throw new ConfigError(`${label} has ${lines.length === 1 ? 'a problem' : `${lines.length} problems`}:\n  ${lines.join('\n  ')}`);
+  }
+  return resolveConfig(parsed.data, source, baseDir);
+}
+
+function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config {
+  const at = (p: string) => path.resolve(baseDir, p);
+  const defaults = raw.defaults ?? {};
+  const targets: Record<string, Target> = {};
+  for (const [name, t] of Object.entries(raw.targets)) {
+    targets[name] = {
+      name,
+      engine: t.engine,
+      host: t.host,
+      port: t.port ?? DEFAULT_PORTS[t.engine],
+      database: t.database,
+      ...(t.user !== undefined && { user: t.user }),
+      ...(t.password !== undefined && { password: t.password }),
+      tls: t.tls ? { ...t.tls, ...(t.tls.ca !== undefined && { ca: at(t.tls.ca) }) } : { mode: 'prefer' },
+      dump: t.dump ?? {},
+      ...((t.schedule ?? defaults.schedule) && { schedule: t.schedule ?? defaults.schedule }),
+      timezone: t.timezone ?? t.schedule?.timezone ?? defaults.timezone ?? 'UTC',
+      staging: at(t.staging ?? defaults.staging ?? DEFAULT_STAGING),
+      // The schema guarantees one of the two is set.
+      destinations: t.destinations ?? defaults.destinations ?? [],
+      notify: t.notify ?? defaults.notify ?? [],
+      retention: t.retention ?? defaults.retention ?? DEFAULT_RETENTION,
+    };
+  }
+  const destinations: Record<string, DestinationConfig> = {};
+  for (const [name, d] of Object.entries(raw.destinations)) {
+    destinations[name] = d.type === 'filesystem' ? { ...d, path: at(d.path) } : d;
+  }
+  const notifications: Record<string, NotificationConfig> = {};
+  for (const [name, n] of Object.entries(raw.notifications)) {
+    notifications[name] = n.type === 'outbox' ? { ...n, path: at(n.path) } : n;
+  }
+  return { source, targets, destinations, notifications, ...(defaults.notify && { defaultNotify: defaults.notify }) };
+}
+
+/** The named target, or a ConfigError that lists the known ones. */
+export function getTarget(config: Config, name: string): Target {
+  const target = Object.hasOwn(config.targets, name) ? config.targets[name] : undefined;
+  if (!target) {
+    const known = Object.keys(config.targets);
+    throw new ConfigError(`unknown target "${name}" in ${config.source === 'embedded' ? 'the embedded config' : path.basename(config.source)}; known targets: ${known.join(', ')}`);
+  }
+  return target;
+}
+
+function isMissingFile(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException)?.code === 'ENOENT';
+}

@@ -1,0 +1,196 @@
+/**
+ * The shape of stepvault.config.yml. Unknown keys are rejected everywhere (a typo must not
+ * silently disable an option), and every message names the path of what is wrong.
+ */
+import { z } from 'zod';
+import { isSecretReference, SECRET_REFERENCE_HELP } from './secrets.ts';
+
+export const ENGINES = ['postgres', 'mysql', 'mariadb'] as const;
+export type Engine = (typeof ENGINES)[number];
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'use letters, digits, "-" and "_" (at most 63), starting with a letter or digit');
+
+const secretReference = z.string().refine(isSecretReference, {
+  message: `must be a secret reference (${SECRET_REFERENCE_HELP}), never the secret itself`,
+});
+
+const timezone = z.string().refine(isKnownTimezone, {
+  message: 'is not an IANA time zone; use a name such as UTC, Europe/Lisbon or America/New_York',
+});
+
+export const retentionSchema = z
+  .strictObject({
+    keepLast: z.int().min(1).optional(),
+    daily: z.int().min(0).optional(),
+    weekly: z.int().min(0).optional(),
+    monthly: z.int().min(0).optional(),
+    yearly: z.int().min(0).optional(),
+    maxAgeDays: z.int().min(1).optional(),
+  })
+  .refine((r) => Object.values(r).some((v) => v !== undefined), {
+    message: 'says nothing: set keepLast, daily, weekly, monthly, yearly or maxAgeDays',
+  });
+
+export const scheduleSchema = z
+  .strictObject({
+    cron: z.string().min(1).optional(),
+    rate: z.string().min(1).optional(),
+    timezone: timezone.optional(),
+    enabled: z.boolean().optional(),
+  })
+  .refine((s) => (s.cron === undefined) !== (s.rate === undefined), {
+    message: 'needs exactly one of cron (e.g. "0 3 * * ? *") or rate (e.g. "12 hours")',
+  });
+
+export const tlsSchema = z.strictObject({
+  /** As libpq's sslmode; applied to MySQL and MariaDB clients with the same meaning. */
+  mode: z.enum(['disable', 'prefer', 'require', 'verify-ca', 'verify-full']).default('prefer'),
+  /** A CA bundle file (e.g. the RDS global bundle) for verify-ca and verify-full. */
+  ca: z.string().min(1).optional(),
+});
+
+export const dumpOptionsSchema = z.strictObject({
+  /** PostgreSQL: only these schemas (large objects are still included). */
+  schemas: z.array(z.string().min(1)).optional(),
+  /** PostgreSQL: leave these schemas out. */
+  excludeSchemas: z.array(z.string().min(1)).optional(),
+  /** Only these tables (PostgreSQL patterns, or MySQL table names). */
+  tables: z.array(z.string().min(1)).optional(),
+  /** Leave these tables out. */
+  excludeTables: z.array(z.string().min(1)).optional(),
+  /** PostgreSQL: keep these tables' definitions but not their rows. */
+  excludeTableData: z.array(z.string().min(1)).optional(),
+  /** PostgreSQL: leave ownership out of the dump. */
+  noOwner: z.boolean().optional(),
+  /** MySQL/MariaDB: how the SQL is compressed in-process; PostgreSQL uses its own format's. */
+  compression: z.enum(['gzip', 'zstd']).optional(),
+  /** 0-9 for gzip and PostgreSQL, 1-19 for zstd. */
+  compressionLevel: z.int().min(0).max(19).optional(),
+});
+
+const POSTGRES_ONLY_DUMP_OPTIONS = ['schemas', 'excludeSchemas', 'excludeTableData', 'noOwner'] as const;
+const MYSQL_ONLY_DUMP_OPTIONS = ['compression'] as const;
+
+export const targetSchema = z
+  .strictObject({
+    engine: z.enum(ENGINES),
+    host: z.string().min(1),
+    port: z.int().min(1).max(65535).optional(),
+    database: z.string().min(1),
+    user: z.string().min(1).optional(),
+    password: secretReference.optional(),
+    tls: tlsSchema.optional(),
+    dump: dumpOptionsSchema.optional(),
+    schedule: scheduleSchema.optional(),
+    timezone: timezone.optional(),
+    staging: z.string().min(1).optional(),
+    destinations: z.array(name).min(1).optional(),
+    notify: z.array(name).optional(),
+    retention: retentionSchema.optional(),
+  })
+  .superRefine((target, ctx) => {
+    const dump = target.dump ?? {};
+    const foreign = target.engine === 'postgres' ? MYSQL_ONLY_DUMP_OPTIONS : POSTGRES_ONLY_DUMP_OPTIONS;
+    for (const key of foreign) {
+      if (dump[key] !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['dump', key],
+          message: `does not apply to engine ${target.engine}; remove it`,
+        });
+      }
+    }
+    const level = dump.compressionLevel;
+    if (level !== undefined && level > 9 && dump.compression !== 'zstd') {
+      ctx.addIssue({ code: 'custom', path: ['dump', 'compressionLevel'], message: 'must be 0-9 (only zstd goes to 19)' });
+    }
+  });
+
+export const filesystemDestinationSchema = z.strictObject({
+  type: z.literal('filesystem'),
+  path: z.string().min(1),
+  prefix: z.string().optional(),
+  required: z.boolean().optional(),
+});
+
+export const destinationSchema = z.discriminatedUnion('type', [filesystemDestinationSchema]);
+
+const notificationEvent = z.enum(['success', 'failure']);
+
+export const outboxNotificationSchema = z.strictObject({
+  type: z.literal('outbox'),
+  path: z.string().min(1),
+  from: z.string().min(3).optional(),
+  to: z.array(z.string().min(3)).optional(),
+  on: z.array(notificationEvent).min(1).default(['failure', 'success']),
+});
+
+export const notificationSchema = z.discriminatedUnion('type', [outboxNotificationSchema]);
+
+export const defaultsSchema = z.strictObject({
+  timezone: timezone.optional(),
+  staging: z.string().min(1).optional(),
+  destinations: z.array(name).min(1).optional(),
+  notify: z.array(name).optional(),
+  retention: retentionSchema.optional(),
+  schedule: scheduleSchema.optional(),
+});
+
+export const configSchema = z
+  .strictObject({
+    defaults: defaultsSchema.optional(),
+    destinations: z.record(name, destinationSchema).default({}),
+    notifications: z.record(name, notificationSchema).default({}),
+    targets: z.record(name, targetSchema).refine((t) => Object.keys(t).length > 0, {
+      message: 'is empty: add at least one database under targets',
+    }),
+  })
+  .superRefine((config, ctx) => {
+    const checkNames = (names: string[] | undefined, path: (string | number)[], pool: object, kind: string, where: string) => {
+      names?.forEach((n, i) => {
+        if (!Object.hasOwn(pool, n)) {
+          const known = Object.keys(pool);
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, i],
+            message: `no ${kind} named "${n}"; define it under ${where}:${known.length ? ` (defined: ${known.join(', ')})` : ''}`,
+          });
+        }
+      });
+    };
+    checkNames(config.defaults?.destinations, ['defaults', 'destinations'], config.destinations, 'destination', 'destinations');
+    checkNames(config.defaults?.notify, ['defaults', 'notify'], config.notifications, 'notification', 'notifications');
+    for (const [targetName, target] of Object.entries(config.targets)) {
+      checkNames(target.destinations, ['targets', targetName, 'destinations'], config.destinations, 'destination', 'destinations');
+      checkNames(target.notify, ['targets', targetName, 'notify'], config.notifications, 'notification', 'notifications');
+      if (!target.destinations && !config.defaults?.destinations) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['targets', targetName, 'destinations'],
+          message: 'is missing: say where backups go, here or under defaults.destinations',
+        });
+      }
+    }
+  });
+
+export type RawConfig = z.output<typeof configSchema>;
+export type TargetConfig = z.output<typeof targetSchema>;
+export type DumpOptions = z.output<typeof dumpOptionsSchema>;
+export type TlsOptions = z.output<typeof tlsSchema>;
+export type RetentionPolicy = z.output<typeof retentionSchema>;
+export type ScheduleConfig = z.output<typeof scheduleSchema>;
+export type DestinationConfig = z.output<typeof destinationSchema>;
+export type FilesystemDestinationConfig = z.output<typeof filesystemDestinationSchema>;
+export type NotificationConfig = z.output<typeof notificationSchema>;
+export type NotificationEvent = z.output<typeof notificationEvent>;
+
+function isKnownTimezone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}

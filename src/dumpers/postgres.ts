@@ -1,0 +1,146 @@
+/**
+ * PostgreSQL: pg_dump in custom format (compressed, restorable table by table with pg_restore),
+ * streamed to the staging file. A dump counts as complete only when pg_dump exits 0 *and*
+ * pg_restore can read the archive end to end: an exit code alone has been known to lie when a
+ * wrapper resolved on the first chunk.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { Target } from '../config/load.ts';
+import { ConfigError, ConnectionError, DumpError, TransientError, VersionMismatchError } from '../errors.ts';
+import { firstErrorLine, toolEnvironment } from './child-env.ts';
+import { streamDumpToFile } from './stream.ts';
+import { resolveTool, toolVersionLine, type ToolCommand } from './tools.ts';
+import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
+
+const execFileAsync = promisify(execFile);
+
+export const PG_DEFAULT_USER = 'postgres';
+
+/** pg_dump's arguments for a target: no secrets here, they travel in the environment. */
+export function pgDumpArgs(target: Target): string[] {
+  const dump = target.dump;
+  const args = [
+    '--format=custom',
+    '--host', target.host,
+    '--port', String(target.port),
+    // Always: on Lambda the process's uid has no passwd entry to take a default user from.
+    '--username', target.user ?? PG_DEFAULT_USER,
+    '--dbname', target.database,
+    '--no-password',
+    // Large objects are included by default for a whole database, but not with --schema or
+    // --table; -b (spelled the same in every version) keeps them in either way.
+    '-b',
+  ];
+  if (dump.compressionLevel !== undefined) args.push(`--compress=${dump.compressionLevel}`);
+  if (dump.noOwner) args.push('--no-owner');
+  for (const s of dump.schemas ?? []) args.push('--schema', s);
+  for (const s of dump.excludeSchemas ?? []) args.push('--exclude-schema', s);
+  for (const t of dump.tables ?? []) args.push('--table', t);
+  for (const t of dump.excludeTables ?? []) args.push('--exclude-table', t);
+  for (const t of dump.excludeTableData ?? []) args.push('--exclude-table-data', t);
+  return args;
+}
+
+/** libpq settings by environment: the password never appears in a process's arguments. */
+export function pgEnvironment(target: Target, password: string | undefined): Record<string, string | undefined> {
+  return {
+    PGPASSWORD: password,
+    PGSSLMODE: target.tls.mode,
+    PGSSLROOTCERT: target.tls.ca,
+    PGCONNECT_TIMEOUT: '15',
+    PGAPPNAME: 'stepvault',
+  };
+}
+
+/** `pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)` → `15.20`. */
+export function parsePgToolVersion(line: string): string {
+  return /\)\s+(\d+(?:\.\d+)*)/.exec(line)?.[1] ?? line;
+}
+
+/** Reads the versions from a `pg_restore --list` header. */
+export function parseArchiveHeader(listing: string): { serverVersion?: string; dumpVersion?: string; entries: number } {
+  const serverVersion = /Dumped from database version:\s*(\S+)/.exec(listing)?.[1];
+  const dumpVersion = /Dumped by pg_dump version:\s*(\S+)/.exec(listing)?.[1];
+  const entries = Number(/TOC Entries:\s*(\d+)/.exec(listing)?.[1] ?? 0);
+  return { ...(serverVersion && { serverVersion }), ...(dumpVersion && { dumpVersion }), entries };
+}
+
+/** Turns pg_dump's complaint into the error the state machine should see. */
+export function classifyPgDumpFailure(stderr: string, target: Target, toolVersion: string): Error {
+  const where = `${target.name} (${target.host}:${target.port}/${target.database})`;
+  const line = firstErrorLine(stderr);
+  const mismatch = /server version:\s*([\d.]+\S*);\s*pg_dump version:\s*([\d.]+\S*)/.exec(stderr);
+  if (mismatch || /server version mismatch/.test(stderr)) {
+    const server = mismatch?.[1] ?? 'newer';
+    const tool = mismatch?.[2] ?? toolVersion;
+    const major = server.split('.')[0];
+    return new VersionMismatchError(
+      `pg_dump ${tool} cannot dump the PostgreSQL ${server} server of target ${where}: pg_dump must be as new as the server. ` +
+        `Use pg_dump ${major} or newer: deploy the dbtools layer (it ships the newest client), or locally point STEPVAULT_TOOLS_DIR at a built layer or install postgresql-client-${major}.`,
+    );
+  }
+  if (/password authentication failed|no password supplied|pg_hba\.conf rejects|role "[^"]*" does not exist/.test(stderr)) {
+    return new ConfigError(`cannot log in to ${where}: ${line}; check user and password for targets.${target.name}`);
+  }
+  if (/database "[^"]*" does not exist/.test(stderr)) {
+    return new ConfigError(`${line}; check targets.${target.name}.database`);
+  }
+  if (/lock timeout|could not obtain lock|deadlock detected|canceling statement/.test(stderr)) {
+    return new TransientError(`pg_dump of ${where} was interrupted: ${line}`);
+  }
+  if (/could not connect|connection to server .* failed|Connection refused|could not translate host name|timeout expired|server closed the connection|the database system is (starting up|shutting down)|too many (clients|connections)|Network is unreachable|No route to host/i.test(stderr)) {
+    return new ConnectionError(`cannot reach PostgreSQL for target ${where}: ${line}`);
+  }
+  return new DumpError(`pg_dump of ${where} failed: ${line}`);
+}
+
+async function archiveCheck(pgRestore: ToolCommand, file: string, target: Target): Promise<{ serverVersion?: string }> {
+  const run = async (args: string[]) => {
+    try {
+      return await execFileAsync(pgRestore.file, [...pgRestore.prefixArgs, ...args], {
+        env: toolEnvironment({}),
+        maxBuffer: 64 * 1024 * 1024,
+      });
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr ?? String(error);
+      throw new DumpError(`the dump of ${target.name} is incomplete or unreadable (${firstErrorLine(stderr)}); nothing was published`);
+    }
+  };
+  const { stdout } = await run(['--list', file]);
+  const header = parseArchiveHeader(stdout);
+  if (header.entries === 0) throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
+  // Reading every data block to the end proves the archive is whole, not just its header.
+  await run(['--file=/dev/null', file]);
+  return header;
+}
+
+export const postgresDumper: Dumper = {
+  extension: () => '.dump',
+
+  async dump(request: DumpRequest): Promise<DumpOutput> {
+    const { target } = request;
+    const pgDump = resolveTool(['pg_dump']);
+    const pgRestore = resolveTool(['pg_restore']);
+    const version = parsePgToolVersion(await toolVersionLine(pgDump));
+
+    const result = await streamDumpToFile({
+      tool: pgDump,
+      args: pgDumpArgs(target),
+      env: toolEnvironment(pgEnvironment(target, request.password)),
+      file: request.file,
+      ...(request.onProgress && { onProgress: request.onProgress }),
+    });
+    if (result.signal) throw new DumpError(`pg_dump of ${target.name} was killed by ${result.signal} (out of memory or timeout?); nothing was published`);
+    if (result.exitCode !== 0) throw classifyPgDumpFailure(result.stderr, target, version);
+
+    const header = await archiveCheck(pgRestore, request.file, target);
+    return {
+      size: result.size,
+      sha256: result.sha256,
+      compression: 'custom',
+      tool: { name: 'pg_dump', version },
+      serverVersion: header.serverVersion ?? 'unknown',
+    };
+  },
+};

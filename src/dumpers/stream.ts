@@ -1,0 +1,150 @@
+/**
+ * Runs a dump tool and streams its standard output into a file, computing the size and SHA-256
+ * of exactly the bytes written as they pass. Memory stays flat whatever the dump's size: nothing
+ * is buffered beyond the streams' own high-water marks.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { Transform, type TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ToolCommand } from './tools.ts';
+
+export type ProgressListener = (bytes: number) => void;
+
+export interface StreamedDump {
+  size: number;
+  sha256: string;
+  exitCode: number | null;
+  signal: NodeJS.Signals | null;
+  /** The end of the tool's standard error (the start is kept too when it is long). */
+  stderr: string;
+}
+
+export interface StreamDumpOptions {
+  tool: ToolCommand;
+  args: string[];
+  env: NodeJS.ProcessEnv;
+  file: string;
+  /** Stages between the tool's output and the hash, e.g. a tail check and a compressor. */
+  transforms?: Transform[];
+  onProgress?: ProgressListener;
+}
+
+export async function streamDumpToFile(options: StreamDumpOptions): Promise<StreamedDump> {
+  const child = spawn(options.tool.file, [...options.tool.prefixArgs, ...options.args], {
+    env: options.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stderr = new BoundedText(16_384);
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.append(chunk));
+
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal }));
+  });
+  const digest = new DigestStream(options.onProgress);
+  try {
+    const stages: NodeJS.ReadWriteStream[] = [...(options.transforms ?? []), digest];
+    await pipeline([child.stdout, ...stages, createWriteStream(options.file, { mode: 0o600 })]);
+  } catch (error) {
+    // The file side failed (disk full, a compressor error): stop the tool, then report it.
+    child.kill('SIGTERM');
+    await exited.catch(() => undefined);
+    throw error;
+  }
+  const { code, signal } = await exited;
+  return { size: digest.bytes, sha256: digest.hex(), exitCode: code, signal, stderr: stderr.text() };
+}
+
+/** Counts and hashes what flows through it, and reports progress at most every 250 ms. */
+export class DigestStream extends Transform {
+  bytes = 0;
+  private readonly hash = createHash('sha256');
+  private lastReport = 0;
+  private readonly onProgress: ProgressListener | undefined;
+
+  constructor(onProgress?: ProgressListener) {
+    super();
+    this.onProgress = onProgress;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    const now = Date.now();
+    if (this.onProgress && now - this.lastReport >= 250) {
+      this.lastReport = now;
+      this.onProgress(this.bytes);
+    }
+    callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.onProgress?.(this.bytes);
+    callback();
+  }
+
+  hex(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** Passes bytes through untouched, keeping the first and last few of them for inspection. */
+export class EdgeKeeper extends Transform {
+  private head: Buffer = Buffer.alloc(0);
+  private tail: Buffer = Buffer.alloc(0);
+  private readonly headSize: number;
+  private readonly tailSize: number;
+
+  constructor(headSize: number, tailSize: number) {
+    super();
+    this.headSize = headSize;
+    this.tailSize = tailSize;
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    if (this.head.length < this.headSize) this.head = Buffer.concat([this.head, chunk.subarray(0, this.headSize - this.head.length)]);
+    const joined = chunk.length >= this.tailSize ? chunk : Buffer.concat([this.tail, chunk]);
+    this.tail = joined.subarray(Math.max(0, joined.length - this.tailSize));
+    callback(null, chunk);
+  }
+
+  headText(): string {
+    return this.head.toString('utf8');
+  }
+
+  tailText(): string {
+    return this.tail.toString('utf8');
+  }
+}
+
+/** Text kept to a bound: the beginning, and the most recent end. */
+class BoundedText {
+  private start = '';
+  private end = '';
+  private dropped = false;
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  append(chunk: string): void {
+    if (this.start.length < this.limit / 2) {
+      const room = this.limit / 2 - this.start.length;
+      this.start += chunk.slice(0, room);
+      chunk = chunk.slice(room);
+    }
+    if (!chunk) return;
+    this.end += chunk;
+    if (this.end.length > this.limit / 2) {
+      this.end = this.end.slice(-this.limit / 2);
+      this.dropped = true;
+    }
+  }
+
+  text(): string {
+    return this.dropped ? `${this.start}\n…\n${this.end}` : this.start + this.end;
+  }
+}

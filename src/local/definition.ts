@@ -1,0 +1,60 @@
+/**
+ * The state machine definition as the local runner uses it: statemachine/backup.asl.json with
+ * each `${...FunctionArn}` substitution replaced by a local ARN, and a map from every Task state
+ * to the substitution it calls — the same mapping serverless.yml makes with real ARNs.
+ */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const DEFINITION_FILE = fileURLToPath(new URL('../../statemachine/backup.asl.json', import.meta.url));
+
+const SUBSTITUTION = /^\$\{([A-Za-z0-9]+)\}$/;
+
+export interface StateMachineDefinition {
+  StartAt: string;
+  States: Record<string, StateDefinition>;
+  [key: string]: unknown;
+}
+
+export interface StateDefinition {
+  Type: string;
+  Resource?: string;
+  ItemProcessor?: StateMachineDefinition;
+  Iterator?: StateMachineDefinition;
+  Branches?: StateMachineDefinition[];
+  [key: string]: unknown;
+}
+
+export function readDefinition(file = DEFINITION_FILE): StateMachineDefinition {
+  return JSON.parse(readFileSync(file, 'utf8')) as StateMachineDefinition;
+}
+
+/** Task state name → the substitution its Resource names, at every depth (Map, Parallel). */
+export function taskSubstitutions(definition: StateMachineDefinition): Map<string, string> {
+  const found = new Map<string, string>();
+  const visit = (machine: StateMachineDefinition) => {
+    for (const [name, state] of Object.entries(machine.States)) {
+      const substitution = state.Resource ? SUBSTITUTION.exec(state.Resource)?.[1] : undefined;
+      if (state.Type === 'Task' && substitution) found.set(name, substitution);
+      const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter((m): m is StateMachineDefinition => m !== undefined);
+      nested.forEach(visit);
+    }
+  };
+  visit(definition);
+  return found;
+}
+
+/** Fills `${Name}` placeholders as CloudFormation's DefinitionSubstitutions would. */
+export function substitute(definition: StateMachineDefinition, values: Record<string, string>): StateMachineDefinition {
+  const text = JSON.stringify(definition).replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`no value for substitution \${${name}} in the state machine definition`);
+    return value;
+  });
+  return JSON.parse(text) as StateMachineDefinition;
+}
+
+export function localFunctionArn(substitution: string): string {
+  const functionName = substitution.replace(/FunctionArn$/, '').replace(/[A-Z]/g, (c, i: number) => `${i ? '-' : ''}${c.toLowerCase()}`);
+  return `arn:aws:lambda:us-east-1:000000000000:function:stepvault-local-${functionName}`;
+}

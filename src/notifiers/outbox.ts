@@ -1,0 +1,73 @@
+/**
+ * The outbox: each message becomes one RFC 5322 .eml file in a folder, which any mail client
+ * opens. It is how local runs "send" mail, and what the tests read back.
+ */
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { StorageError } from '../errors.ts';
+import type { Message, Notifier } from './types.ts';
+
+export interface OutboxOptions {
+  path: string;
+  from?: string;
+  to?: string[];
+}
+
+export class OutboxNotifier implements Notifier {
+  readonly name: string;
+  private readonly options: OutboxOptions;
+  private readonly now: () => Date;
+
+  constructor(name: string, options: OutboxOptions, now: () => Date = () => new Date()) {
+    this.name = name;
+    this.options = options;
+    this.now = now;
+  }
+
+  async send(message: Message): Promise<string> {
+    const date = this.now();
+    const id = `${date.toISOString().replace(/[-:.]/g, '')}-${message.outcome}-${randomBytes(3).toString('hex')}`;
+    const file = path.join(this.options.path, `${id}.eml`);
+    const eml = renderEml(message, {
+      from: this.options.from ?? 'stepvault@localhost',
+      to: this.options.to ?? ['operator@localhost'],
+      date,
+      messageId: `<${id}@${hostname() || 'localhost'}>`,
+    });
+    try {
+      await mkdir(this.options.path, { recursive: true });
+      await writeFile(`${file}.tmp`, eml);
+      await rename(`${file}.tmp`, file);
+    } catch (error) {
+      throw new StorageError(`outbox ${this.name}: cannot write ${file}: ${(error as Error).message}`, { cause: error });
+    }
+    return file;
+  }
+}
+
+export function renderEml(message: Message, envelope: { from: string; to: string[]; date: Date; messageId: string }): string {
+  const headers = [
+    `From: ${envelope.from}`,
+    `To: ${envelope.to.join(', ')}`,
+    `Subject: ${encodeHeader(message.subject)}`,
+    `Date: ${envelope.date.toUTCString().replace('GMT', '+0000')}`,
+    `Message-ID: ${envelope.messageId}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    // 8bit keeps the file readable with `cat`; lines are wrapped below the 998-octet limit.
+    'Content-Transfer-Encoding: 8bit',
+    `X-Stepvault-Outcome: ${message.outcome}`,
+  ];
+  const body = message.text
+    .split('\n')
+    .flatMap((line) => line.match(/.{1,900}/gu) ?? [''])
+    .join('\r\n');
+  return `${headers.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** RFC 2047: a subject with non-ASCII characters travels as UTF-8 base64. */
+function encodeHeader(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : `=?UTF-8?B?${Buffer.from(value, 'utf8').toString('base64')}?=`;
+}

@@ -1,0 +1,22 @@
+import type { Config } from '../config/load.ts';
+import type { NotificationConfig } from '../config/schema.ts';
+import { ConfigError } from '../errors.ts';
+import { OutboxNotifier } from './outbox.ts';
+import type { Notifier } from './types.ts';
+
+/** The notifier for a named notification. Adding one: a file beside this one and a case here. */
+export function notifierFor(config: Config, name: string): { notifier: Notifier; settings: NotificationConfig } {
+  const settings = Object.hasOwn(config.notifications, name) ? config.notifications[name] : undefined;
+  if (!settings) throw new ConfigError(`no notification named "${name}" in the config`);
+  switch (settings.type) {
+    case 'outbox':
+      return {
+        notifier: new OutboxNotifier(name, {
+          path: settings.path,
+          ...(settings.from !== undefined && { from: settings.from }),
+          ...(settings.to !== undefined && { to: settings.to }),
+        }),
+        settings,
+      };
+  }
+}

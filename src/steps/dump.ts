@@ -1,0 +1,47 @@
+/**
+ * Dump: run the engine's dump tool into the run's staging folder. Size and SHA-256 come from
+ * the bytes as they are written; an incomplete dump is deleted and reported, never handed on.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { getTarget } from '../config/load.ts';
+import type { DumpResult, PlanResult } from '../contracts.ts';
+import { dumperFor } from '../dumpers/registry.ts';
+import type { Runtime } from '../runtime.ts';
+
+export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResult> {
+  const target = getTarget(runtime.config, plan.target);
+  const password = target.password === undefined ? undefined : await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
+  const log = runtime.log.child({ runId: plan.runId, target: plan.target, state: 'Dump' });
+
+  await mkdir(plan.stagingDir, { recursive: true, mode: 0o700 });
+  const file = path.join(plan.stagingDir, plan.fileName);
+  const started = runtime.now();
+  log.info('dump started', { engine: target.engine, host: target.host, database: target.database });
+  try {
+    const output = await dumperFor(target.engine).dump({
+      target,
+      ...(password !== undefined && { password }),
+      file,
+      onProgress: (bytes) => runtime.progress({ state: 'Dump', bytes }),
+    });
+    const finished = runtime.now();
+    const result: DumpResult = {
+      file,
+      size: output.size,
+      sha256: output.sha256,
+      compression: output.compression,
+      tool: output.tool,
+      serverVersion: output.serverVersion,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationSeconds: (finished.getTime() - started.getTime()) / 1000,
+    };
+    log.info('dump finished', { size: result.size, sha256: result.sha256, seconds: result.durationSeconds });
+    return result;
+  } catch (error) {
+    // A retry starts from nothing, and a failed dump must never be mistaken for a good one.
+    await rm(file, { force: true });
+    throw error;
+  }
+}

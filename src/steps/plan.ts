@@ -1,0 +1,47 @@
+/**
+ * Plan: decide everything about the run before touching the database. Resolves the target,
+ * checks that its secrets resolve (and forgets them), and names the run, the file and the key.
+ * A bad config fails here, fast, with nothing dumped.
+ */
+import path from 'node:path';
+import { getTarget } from '../config/load.ts';
+import type { PlanInput, PlanResult } from '../contracts.ts';
+import { dumperFor } from '../dumpers/registry.ts';
+import { ConfigError } from '../errors.ts';
+import { dumpFileName, objectKey, runId } from '../naming.ts';
+import type { Runtime } from '../runtime.ts';
+
+export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResult> {
+  const targetName = input.request?.target;
+  if (typeof targetName !== 'string' || targetName === '') {
+    throw new ConfigError('the execution input must name a target, e.g. {"target": "orders"}');
+  }
+  const target = getTarget(runtime.config, targetName);
+  if (target.password !== undefined) {
+    await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
+  }
+
+  const startedAt = parseStartTime(input.execution.startTime, runtime.now);
+  const extension = dumperFor(target.engine).extension(target);
+  const id = runId(target.name, startedAt, input.execution.id);
+  const result: PlanResult = {
+    runId: id,
+    target: target.name,
+    engine: target.engine,
+    database: target.database,
+    executionId: input.execution.id,
+    startedAt: startedAt.toISOString(),
+    timezone: target.timezone,
+    stagingDir: path.join(target.staging, id),
+    fileName: dumpFileName(target.name, startedAt, extension),
+    objectKey: objectKey(target.name, startedAt, extension),
+    destinations: target.destinations,
+  };
+  runtime.log.info('planned', { runId: id, target: target.name, key: result.objectKey, destinations: result.destinations });
+  return result;
+}
+
+function parseStartTime(value: string | undefined, now: () => Date): Date {
+  const parsed = value ? new Date(value) : now();
+  return Number.isNaN(parsed.getTime()) ? now() : parsed;
+}
