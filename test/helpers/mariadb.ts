@@ -1,0 +1,62 @@
+/** The local MariaDB (127.0.0.1:3306, root without password) through the mariadb client. */
+import { execFile, spawn } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+
+const run = promisify(execFile);
+
+export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root' };
+
+const baseArgs = ['--no-defaults', '--default-character-set=utf8mb4', '-h', MARIADB.host, '-P', String(MARIADB.port), '-u', MARIADB.user, '--protocol=TCP'];
+
+export async function mariadb(database: string | undefined, sql: string): Promise<string> {
+  const { stdout } = await run('mariadb', [...baseArgs, '-N', '-B', ...(database ? [database] : []), '-e', sql], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout.trim();
+}
+
+export async function createMariaDatabase(name: string): Promise<void> {
+  await mariadb(undefined, `CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+}
+
+export async function dropMariaDatabase(name: string): Promise<void> {
+  await mariadb(undefined, `DROP DATABASE IF EXISTS \`${name}\``);
+}
+
+/** Feeds a .sql.gz dump to the mariadb client, as a person restoring it would. */
+export async function restoreGzipDump(file: string, database: string): Promise<void> {
+  const child = spawn('mariadb', [...baseArgs, database], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  await pipeline(createReadStream(file), zlib.createGunzip(), child.stdin);
+  const code = await exited;
+  if (code !== 0) throw new Error(`mariadb restore failed (${code}): ${stderr}`);
+}
+
+export async function mariaTableDigests(database: string): Promise<Record<string, string>> {
+  const tables = (await mariadb(database, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1`))
+    .split('\n')
+    .filter(Boolean);
+  const digests: Record<string, string> = {};
+  for (const table of tables) {
+    const columns = (await mariadb(database, `SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '${table}' ORDER BY ordinal_position`))
+      .split('\n')
+      .filter(Boolean);
+    const row = `CONCAT_WS('|', ${columns.map((c) => `IFNULL(HEX(\`${c}\`), 'NULL')`).join(', ')})`;
+    digests[table] = await mariadb(database, `SELECT CONCAT(COUNT(*), ':', IFNULL(MD5(GROUP_CONCAT(${row} ORDER BY ${row} SEPARATOR '\\n')), '')) FROM \`${table}\``);
+  }
+  return digests;
+}
+
+export async function mariaInventory(database: string): Promise<Record<string, string>> {
+  const q = (sql: string) => mariadb(database, sql);
+  return {
+    routines: await q(`SELECT GROUP_CONCAT(CONCAT(routine_type, ':', routine_name) ORDER BY routine_type, routine_name) FROM information_schema.routines WHERE routine_schema = DATABASE()`),
+    triggers: await q(`SELECT GROUP_CONCAT(trigger_name ORDER BY trigger_name) FROM information_schema.triggers WHERE trigger_schema = DATABASE()`),
+    events: await q(`SELECT GROUP_CONCAT(event_name ORDER BY event_name) FROM information_schema.events WHERE event_schema = DATABASE()`),
+    views: await q(`SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.views WHERE table_schema = DATABASE()`),
+    generated: await q(`SELECT GROUP_CONCAT(CONCAT(table_name, '.', column_name, '=', generation_expression) ORDER BY column_name) FROM information_schema.columns WHERE table_schema = DATABASE() AND is_generated = 'ALWAYS'`),
+  };
+}

@@ -1,0 +1,99 @@
+/**
+ * A throwaway folder with a config file in it, and a way to run the real workflow there while
+ * keeping everything it said: state events, log lines, progress and the outbox's messages.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfig } from '../../src/config/load.ts';
+import { SecretResolver } from '../../src/config/secrets.ts';
+import type { RunState } from '../../src/contracts.ts';
+import { runWorkflow, type RunOutcome, type WorkflowEvent } from '../../src/local/runner.ts';
+import { createJsonLogger } from '../../src/log.ts';
+import type { ProgressEvent } from '../../src/runtime.ts';
+
+export interface Workspace {
+  dir: string;
+  configFile: string;
+  writeConfig(config: unknown): Promise<void>;
+  run(target: string, options?: { retryDelayMs?: number }): Promise<RunRecord>;
+  outbox(): Promise<Mail[]>;
+  stagingEntries(): Promise<string[]>;
+  remove(): Promise<void>;
+}
+
+export interface RunRecord extends RunOutcome {
+  events: WorkflowEvent[];
+  logs: string[];
+  progress: ProgressEvent[];
+  state: RunState;
+}
+
+export interface Mail {
+  file: string;
+  headers: Record<string, string>;
+  body: string;
+  raw: string;
+}
+
+export async function createWorkspace(): Promise<Workspace> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'stepvault-test-'));
+  const configFile = path.join(dir, 'stepvault.config.yml');
+  return {
+    dir,
+    configFile,
+    async writeConfig(config) {
+      await writeFile(configFile, typeof config === 'string' ? config : stringify(config));
+    },
+    async run(target, options = {}) {
+      const logs: string[] = [];
+      const events: WorkflowEvent[] = [];
+      const progress: ProgressEvent[] = [];
+      const outcome = await runWorkflow({
+        request: { target },
+        runtime: {
+          config: loadConfig(configFile),
+          secrets: new SecretResolver(),
+          now: () => new Date(),
+          log: createJsonLogger({ level: 'debug', write: (line) => logs.push(line) }),
+          progress: (event) => progress.push(event),
+        },
+        onEvent: (event) => events.push(event),
+        retryDelayMs: options.retryDelayMs ?? 10,
+      });
+      const state = (outcome.status === 'SUCCEEDED' ? outcome.output : {}) as RunState;
+      return { ...outcome, events, logs, progress, state };
+    },
+    async outbox() {
+      const folder = path.join(dir, 'outbox');
+      const files = (await readdir(folder).catch(() => [] as string[])).filter((f) => f.endsWith('.eml')).sort();
+      return Promise.all(files.map(async (f) => parseMail(path.join(folder, f), await readFile(path.join(folder, f), 'utf8'))));
+    },
+    async stagingEntries() {
+      return readdir(path.join(dir, 'staging'), { recursive: true }).catch(() => [] as string[]);
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+function parseMail(file: string, raw: string): Mail {
+  const [head = '', ...rest] = raw.split('\r\n\r\n');
+  const headers: Record<string, string> = {};
+  for (const line of head.split('\r\n')) {
+    const at = line.indexOf(':');
+    if (at > 0) headers[line.slice(0, at).toLowerCase()] = line.slice(at + 1).trim();
+  }
+  return { file, headers, body: rest.join('\r\n\r\n').replace(/\r\n/g, '\n'), raw };
+}
+
+/** A config for one target, writing into the workspace's own folders. */
+export function configFor(target: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    defaults: { staging: './staging', destinations: ['local'], notify: ['desk'] },
+    destinations: { local: { type: 'filesystem', path: './backups', prefix: 'db' } },
+    notifications: { desk: { type: 'outbox', path: './outbox', to: ['ops@example.test'] } },
+    targets: { main: target },
+    ...extra,
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * A MariaDB backup through the real state machine, restored with the mariadb client into a
+ * fresh database: table contents, routines, triggers, events, views and generated columns.
+ */
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests, restoreGzipDump } from './helpers/mariadb.ts';
+import { uniqueName } from './helpers/postgres.ts';
+import { configFor, createWorkspace, type RunRecord, type Workspace } from './helpers/workspace.ts';
+
+const run = promisify(execFile);
+const source = uniqueName('sv_maria_source');
+const restored = uniqueName('sv_maria_restored');
+let workspace: Workspace;
+let record: RunRecord;
+
+beforeAll(async () => {
+  await createMariaDatabase(source);
+  await run('sh', ['-c', `mariadb --no-defaults --default-character-set=utf8mb4 -h ${MARIADB.host} -u ${MARIADB.user} --protocol=TCP ${source} < "$0"`, path.join(import.meta.dirname, 'fixtures/mariadb-rich.sql')]);
+  workspace = await createWorkspace();
+  await workspace.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: source }));
+  record = await workspace.run('main');
+});
+
+afterAll(async () => {
+  await dropMariaDatabase(source);
+  await dropMariaDatabase(restored);
+  await workspace?.remove();
+});
+
+describe('MariaDB backup through the workflow', () => {
+  it('succeeds and stores a gzip-compressed SQL dump that ends with the completion mark', async () => {
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    const stored = record.state.upload!.stored[0]!;
+    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z\.sql\.gz$/);
+    const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(stored.sha256);
+    const sql = gunzipSync(bytes).toString('utf8');
+    expect(sql.trimEnd()).toMatch(/-- Dump completed on .*$/);
+    const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'backups', stored.manifestKey), 'utf8'));
+    expect(manifest).toMatchObject({ engine: 'mariadb', compression: 'gzip', size: bytes.length, sha256: stored.sha256 });
+    expect(manifest.server.version).toContain('MariaDB');
+    expect(manifest.tool.name).toMatch(/mariadb-dump|mysqldump/);
+  });
+
+  it('restores into a fresh database with identical contents and objects', async () => {
+    await createMariaDatabase(restored);
+    await restoreGzipDump(path.join(workspace.dir, 'backups', record.state.upload!.stored[0]!.key), restored);
+
+    const [before, after] = await Promise.all([mariaTableDigests(source), mariaTableDigests(restored)]);
+    expect(Object.keys(before)).toEqual(['customers', 'log table']);
+    expect(before.customers).toMatch(/^304:/);
+    expect(after).toEqual(before);
+
+    const [objectsBefore, objectsAfter] = await Promise.all([mariaInventory(source), mariaInventory(restored)]);
+    expect(objectsBefore).toMatchObject({
+      routines: 'FUNCTION:double_it,PROCEDURE:add_customer',
+      triggers: 'customers_ai',
+      events: 'purge_log',
+      views: 'expensive',
+    });
+    expect(objectsBefore.generated).toContain('doubled');
+    expect(objectsAfter).toEqual(objectsBefore);
+  });
+
+  it('leaves staging empty and mails the success', async () => {
+    expect(await workspace.stagingEntries()).toEqual([]);
+    const mails = await workspace.outbox();
+    expect(mails.map((m) => m.headers['x-stepvault-outcome'])).toEqual(['success']);
+  });
+});
