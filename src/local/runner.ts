@@ -86,12 +86,13 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
     return { status: 'SUCCEEDED', executionArn, output };
   } catch (error) {
     const { firstCaught } = await events;
-    const failure = error as { name?: string; message?: string; cause?: unknown };
+    // The executor wraps the Fail state's error (name = Error, message = Cause) in an ExecutionError.
+    const failure = ((error as { cause?: unknown }).cause ?? error) as { name?: string; message?: string };
     return {
       status: 'FAILED',
       executionArn,
       error: failure.name ?? 'Error',
-      cause: typeof failure.cause === 'string' ? failure.cause : (failure.message ?? ''),
+      cause: failure.message ?? '',
       ...(firstCaught && { failedState: firstCaught }),
     };
   }
