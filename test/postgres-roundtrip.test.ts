@@ -71,7 +71,7 @@ describe('PostgreSQL backup through the workflow', () => {
     expect(after).toEqual(before);
 
     const [objectsBefore, objectsAfter] = await Promise.all([objectInventory(source), objectInventory(restored)]);
-    expect(objectsBefore.largeObjects.startsWith('2:')).toBe(true);
+    expect(objectsBefore.largeObjects).toMatch(/^2:/);
     expect(objectsBefore.sequences).toContain('sales.invoice_no=4242');
     expect(objectsAfter).toEqual(objectsBefore);
   });

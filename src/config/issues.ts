@@ -38,12 +38,14 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown
       return [`${where}: ${describeValue(value, path)} is not allowed; use one of ${options}`];
     }
     case 'invalid_union': {
-      const discriminator = 'discriminator' in issue ? (issue as { discriminator?: string }).discriminator : undefined;
+      const discriminator = (issue as { discriminator?: string }).discriminator;
       if (discriminator) {
-        const kinds = discriminatorValuesAt(schema, path, discriminator);
-        const given = valueAt(data, [...path, discriminator]);
-        const what = given === undefined ? 'is missing' : `${describeValue(given, path)} is not supported`;
-        return [`${formatPath([...path, discriminator])}: ${what}; use one of ${kinds.map((k) => `"${k}"`).join(', ')}`];
+        // zod puts the discriminator itself at the end of the path.
+        const unionPath = path.at(-1) === discriminator ? path.slice(0, -1) : path;
+        const kinds = discriminatorValuesAt(schema, unionPath, discriminator);
+        const given = valueAt(data, [...unionPath, discriminator]);
+        const what = given === undefined ? 'is missing' : `${describeValue(given, [discriminator])} is not supported`;
+        return [`${formatPath([...unionPath, discriminator])}: ${what}; use one of ${kinds.map((k) => `"${k}"`).join(', ')}`];
       }
       return [`${where}: ${issue.message}`];
     }
@@ -148,7 +150,7 @@ export function closest(word: string, candidates: readonly string[]): string | u
     const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
-  return bestDistance <= Math.max(1, Math.floor(word.length / 3)) ? best : undefined;
+  return bestDistance <= Math.max(1, Math.ceil(word.length / 3)) ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

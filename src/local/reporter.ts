@@ -10,6 +10,8 @@ import type { WorkflowEvent } from './runner.ts';
 export class ConsoleReporter {
   private progressShown = false;
   private readonly started = new Map<string, { at: number; bytes: number }>();
+  private readonly lastError = new Map<string, string>();
+  private readonly caught = new Set<string>();
   private readonly out: { write(text: string): boolean; isTTY?: boolean };
 
   constructor(out: { write(text: string): boolean; isTTY?: boolean }) {
@@ -25,19 +27,27 @@ export class ConsoleReporter {
     switch (event.type) {
       case 'state-entered':
         this.started.set(event.state, { at: Date.now(), bytes: 0 });
+        this.lastError.delete(event.state);
         this.line(`→ ${event.state}`);
         break;
-      case 'state-exited':
-        this.line(`✓ ${event.state.padEnd(22)} ${formatSeconds(event.durationMs / 1000)}`);
+      case 'state-exited': {
+        const caught = this.caught.delete(event.state);
+        this.line(`${caught ? '✗' : '✓'} ${event.state.padEnd(22)} ${formatSeconds(event.durationMs / 1000)}${caught ? '  (failed: taking the failure branch)' : ''}`);
         break;
-      case 'state-failed':
-        this.line(`✗ ${event.state} failed: ${event.error}: ${readableCause(event.cause)}`);
+      }
+      case 'state-failed': {
+        // The Fail state repeats the original error, which the summary line prints anyway.
+        if (event.stateType === 'Fail') break;
+        const text = `${event.error}: ${readableCause(event.cause)}`;
+        if (this.lastError.get(event.state) !== text) this.line(`  ${event.state} failed: ${text}`);
+        this.lastError.set(event.state, text);
         break;
+      }
       case 'state-retried':
-        this.line(`↻ ${event.state}: retry ${event.attempt}`);
+        this.line(`  ↻ ${event.state}: retry ${event.attempt}`);
         break;
       case 'state-caught':
-        this.line(`  ${event.state}: error caught, taking the failure branch`);
+        this.caught.add(event.state);
         break;
     }
   };

@@ -29,7 +29,7 @@ export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:st
 export type WorkflowEvent =
   | { type: 'state-entered'; state: string; at: number }
   | { type: 'state-exited'; state: string; at: number; durationMs: number }
-  | { type: 'state-failed'; state: string; at: number; error: string; cause: string }
+  | { type: 'state-failed'; state: string; stateType: string; at: number; error: string; cause: string }
   | { type: 'state-retried'; state: string; at: number; attempt: number }
   | { type: 'state-caught'; state: string; at: number };
 
@@ -102,7 +102,7 @@ async function forwardEvents(logs: AsyncGenerator<unknown>, onEvent: RunOptions[
   const entered = new Map<string, number>();
   let firstCaught: string | undefined;
   for await (const raw of logs) {
-    const event = raw as { type: string; timestamp: number; state?: { name: string }; Error?: string; Cause?: unknown; retry?: { attempt: number } };
+    const event = raw as { type: string; timestamp: number; state?: { name: string; type: string }; Error?: string; Cause?: unknown; retry?: { attempt: number } };
     const state = event.state?.name;
     if (!state) continue;
     if (event.type === 'StateCaught') firstCaught ??= state;
@@ -115,7 +115,7 @@ async function forwardEvents(logs: AsyncGenerator<unknown>, onEvent: RunOptions[
         onEvent({ type: 'state-exited', state, at: event.timestamp, durationMs: event.timestamp - (entered.get(state) ?? event.timestamp) });
         break;
       case 'StateFailed':
-        onEvent({ type: 'state-failed', state, at: event.timestamp, error: event.Error ?? 'Error', cause: String(event.Cause ?? '') });
+        onEvent({ type: 'state-failed', state, stateType: event.state?.type ?? '', at: event.timestamp, error: event.Error ?? 'Error', cause: String(event.Cause ?? '') });
         break;
       case 'StateRetried':
         onEvent({ type: 'state-retried', state, at: event.timestamp, attempt: event.retry?.attempt ?? 0 });
