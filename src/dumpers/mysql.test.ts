@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import type { Target } from '../config/load.ts';
+import { classifyMysqlDumpFailure, clientFlavor, mysqlDumpArgs, mysqlTlsArgs, optionFileText, parseMysqlToolVersion, parseServerVersion } from './mysql.ts';
+
+const target: Target = {
+  name: 'shop', engine: 'mariadb', host: 'shop.internal', port: 3307, database: 'shop', user: 'backup', password: 'env:PW',
+  tls: { mode: 'prefer' }, dump: {}, timezone: 'UTC', staging: '/tmp/s', destinations: ['local'], notify: [], retention: { keepLast: 7 },
+};
+
+describe('mariadb-dump / mysqldump command', () => {
+  it('puts the option file first and dumps one consistent transaction with everything in it', () => {
+    const args = mysqlDumpArgs(target, 'mariadb', 'mariadb', '/tmp/x/client.cnf');
+    expect(args[0]).toBe('--defaults-file=/tmp/x/client.cnf');
+    expect(args).toEqual(expect.arrayContaining(['--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--host', 'shop.internal', '--port', '3307', '--user', 'backup']));
+    expect(args.at(-1)).toBe('shop');
+    expect(args).not.toContain('--set-gtid-purged=OFF');
+  });
+
+  it('leaves GTID history alone for MySQL, and tables out on request', () => {
+    const args = mysqlDumpArgs({ ...target, engine: 'mysql', dump: { excludeTables: ['sessions'], tables: ['orders'] } }, 'mysql', 'mysql', '/f');
+    expect(args).toContain('--set-gtid-purged=OFF');
+    expect(args).toContain('--ignore-table=shop.sessions');
+    expect(args.slice(-2)).toEqual(['shop', 'orders']);
+  });
+
+  it('speaks each client family’s TLS options', () => {
+    expect(mysqlTlsArgs('mariadb', { mode: 'disable' })).toEqual(['--skip-ssl']);
+    expect(mysqlTlsArgs('mariadb', { mode: 'verify-full', ca: '/ca.pem' })).toEqual(['--ssl', '--ssl-verify-server-cert', '--ssl-ca=/ca.pem']);
+    expect(mysqlTlsArgs('mysql', { mode: 'verify-full', ca: '/ca.pem' })).toEqual(['--ssl-mode=VERIFY_IDENTITY', '--ssl-ca=/ca.pem']);
+    expect(mysqlTlsArgs('mysql', { mode: 'require' })).toEqual(['--ssl-mode=REQUIRED']);
+  });
+
+  it('quotes the password in the option file and keeps it out of the arguments', () => {
+    expect(optionFileText('p"w\\x')).toBe('[client]\npassword="p\\"w\\\\x"\n');
+    expect(optionFileText(undefined)).toBe('[client]\n');
+    expect(mysqlDumpArgs(target, 'mariadb', 'mariadb', '/f').join(' ')).not.toMatch(/password/);
+  });
+});
+
+describe('versions and failures', () => {
+  it('tells the client family and versions apart', () => {
+    const maria = 'mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)';
+    expect(clientFlavor(maria)).toBe('mariadb');
+    expect(parseMysqlToolVersion(maria)).toBe('10.11.19-MariaDB');
+    expect(clientFlavor('mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)')).toBe('mysql');
+    expect(parseMysqlToolVersion('mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)')).toBe('8.0.36');
+    expect(parseServerVersion('-- MariaDB dump 10.19\n--\n-- Host: 127.0.0.1    Database: shop\n-- Server version\t10.11.19-MariaDB-0+deb12u1\n')).toBe('10.11.19-MariaDB-0+deb12u1');
+  });
+
+  it.each([
+    [`mariadb-dump: Got error: 2002: "Can't connect to server on 'shop.internal' (115)" when trying to connect`, 'ConnectionError'],
+    [`mysqldump: Got error: 2005: Unknown MySQL server host 'shop.internal' (-2) when trying to connect`, 'ConnectionError'],
+    [`mariadb-dump: Got error: 1045: "Access denied for user 'backup'@'10.0.0.9' (using password: YES)" when trying to connect`, 'ConfigError'],
+    [`mariadb-dump: Got error: 1049: "Unknown database 'shop'" when selecting the database`, 'ConfigError'],
+    [`mariadb-dump: Error 1205: Lock wait timeout exceeded; try restarting transaction`, 'TransientError'],
+    [`mariadb-dump: Couldn't execute 'SHOW CREATE TABLE x': Table 'x' is marked as crashed`, 'DumpError'],
+  ])('%s → %s', (stderr, name) => {
+    expect(classifyMysqlDumpFailure(stderr, target).name).toBe(name);
+  });
+});

@@ -1,0 +1,89 @@
+/**
+ * The contract between statemachine/backup.asl.json and the code: the definition is valid ASL,
+ * every error name it matches exists, every Task retries and catches, and every substitution
+ * has a handler.
+ */
+import aslValidator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import { ERROR_NAMES } from './errors.ts';
+import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type StateDefinition } from './local/definition.ts';
+
+const definition = readDefinition();
+const states = Object.entries(definition.States);
+const tasks = states.filter(([, s]) => s.Type === 'Task');
+
+interface Retrier {
+  ErrorEquals: string[];
+  IntervalSeconds?: number;
+  BackoffRate?: number;
+  MaxAttempts?: number;
+  JitterStrategy?: string;
+}
+interface Catcher {
+  ErrorEquals: string[];
+  Next: string;
+}
+const retriers = (s: StateDefinition) => (s.Retry ?? []) as Retrier[];
+const catchers = (s: StateDefinition) => (s.Catch ?? []) as Catcher[];
+
+describe('statemachine/backup.asl.json', () => {
+  it('is valid Amazon States Language once its substitutions are filled in', () => {
+    const arns = Object.fromEntries([...taskSubstitutions(definition).values()].map((s) => [s, localFunctionArn(s)]));
+    const { isValid, errors } = aslValidator(substitute(definition, arns) as never, { checkArn: true, checkPaths: true });
+    expect(errors).toEqual([]);
+    expect(isValid).toBe(true);
+  });
+
+  it('runs Plan → Dump → Upload → NotifySuccess → Cleanup → Done on success', () => {
+    const path: string[] = [];
+    let current: string | undefined = definition.StartAt;
+    while (current) {
+      path.push(current);
+      current = definition.States[current]?.Next as string | undefined;
+    }
+    expect(path).toEqual(['Plan', 'Dump', 'Upload', 'NotifySuccess', 'Cleanup', 'Done']);
+  });
+
+  it('matches only error names that exist in src/errors.ts, Lambda or Step Functions', () => {
+    const names = tasks.flatMap(([, s]) => [...retriers(s), ...catchers(s)].flatMap((r) => r.ErrorEquals));
+    for (const name of names) {
+      const known = Object.hasOwn(ERROR_NAMES, name) || name.startsWith('Lambda.') || name.startsWith('States.');
+      expect(known, `${name} is not a known error name`).toBe(true);
+    }
+    // Retries are for errors that may pass; a config or dump error is never retried.
+    const retried = new Set(tasks.flatMap(([, s]) => retriers(s).flatMap((r) => r.ErrorEquals)));
+    for (const [name, retryable] of Object.entries(ERROR_NAMES)) {
+      if (!retryable) expect(retried.has(name), `${name} must not be retried`).toBe(false);
+    }
+    expect(retried.has('ConnectionError')).toBe(true);
+  });
+
+  it('gives every Task a timeout, a retry with backoff and jitter, and a catch-all', () => {
+    for (const [name, state] of tasks) {
+      expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
+      const [retry] = retriers(state);
+      expect(retry, name).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
+      expect(retry!.MaxAttempts, name).toBeGreaterThan(0);
+      expect(retry!.IntervalSeconds, name).toBeGreaterThan(0);
+      expect(catchers(state).some((c) => c.ErrorEquals.includes('States.ALL')), name).toBe(true);
+    }
+  });
+
+  it('sends every failure of the success path through NotifyFailure → CleanupAfterFailure → BackupFailed', () => {
+    for (const name of ['Plan', 'Dump', 'Upload', 'Cleanup']) {
+      const recorder = catchers(definition.States[name]!)[0]!.Next;
+      expect(definition.States[recorder]).toMatchObject({ Type: 'Pass', Next: 'NotifyFailure', Parameters: { state: name } });
+    }
+    expect(definition.States.NotifyFailure?.Next).toBe('CleanupAfterFailure');
+    expect(definition.States.CleanupAfterFailure?.Next).toBe('BackupFailed');
+    expect(definition.States.BackupFailed).toMatchObject({ Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.cause' });
+    // A failed success mail does not fail a good backup.
+    expect(catchers(definition.States.NotifySuccess!)[0]!.Next).toBe('Cleanup');
+  });
+
+  it('calls functions only through substitutions that the local runner serves', () => {
+    const substitutions = new Set(taskSubstitutions(definition).values());
+    expect([...substitutions].sort()).toEqual(['CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'UploadFunctionArn']);
+    expect(taskSubstitutions(definition).size).toBe(tasks.length);
+  });
+});
