@@ -27,8 +27,8 @@ const LOCAL_FUNCTIONS: Record<string, { createHandler: (runtime: () => Runtime) 
 export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:stepvault-local-backup';
 
 export type WorkflowEvent =
-  | { type: 'state-entered'; state: string; at: number }
-  | { type: 'state-exited'; state: string; at: number; durationMs: number }
+  | { type: 'state-entered'; state: string; at: number; input: unknown }
+  | { type: 'state-exited'; state: string; at: number; durationMs: number; output: unknown }
   | { type: 'state-failed'; state: string; stateType: string; at: number; error: string; cause: string }
   | { type: 'state-retried'; state: string; at: number; attempt: number }
   | { type: 'state-caught'; state: string; at: number };
@@ -102,17 +102,24 @@ async function forwardEvents(logs: AsyncGenerator<unknown>, onEvent: RunOptions[
   const entered = new Map<string, number>();
   let firstCaught: string | undefined;
   for await (const raw of logs) {
-    const event = raw as { type: string; timestamp: number; state?: { name: string; type: string }; Error?: string; Cause?: unknown; retry?: { attempt: number } };
+    const event = raw as {
+      type: string;
+      timestamp: number;
+      state?: { name: string; type: string; input?: unknown; output?: unknown };
+      Error?: string;
+      Cause?: unknown;
+      retry?: { attempt: number };
+    };
     const state = event.state?.name;
     if (!state) continue;
     if (event.type === 'StateCaught') firstCaught ??= state;
     switch (event.type) {
       case 'StateEntered':
         entered.set(state, event.timestamp);
-        onEvent({ type: 'state-entered', state, at: event.timestamp });
+        onEvent({ type: 'state-entered', state, at: event.timestamp, input: event.state?.input });
         break;
       case 'StateExited':
-        onEvent({ type: 'state-exited', state, at: event.timestamp, durationMs: event.timestamp - (entered.get(state) ?? event.timestamp) });
+        onEvent({ type: 'state-exited', state, at: event.timestamp, durationMs: event.timestamp - (entered.get(state) ?? event.timestamp), output: event.state?.output });
         break;
       case 'StateFailed':
         onEvent({ type: 'state-failed', state, stateType: event.state?.type ?? '', at: event.timestamp, error: event.Error ?? 'Error', cause: String(event.Cause ?? '') });
