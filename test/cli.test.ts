@@ -1,0 +1,93 @@
+/** `stepvault run` as a person uses it: what it prints and what it exits with. */
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
+import { configFor, createWorkspace, type Workspace } from './helpers/workspace.ts';
+
+const execFileAsync = promisify(execFile);
+const CLI = path.join(import.meta.dirname, '../bin/stepvault.js');
+const database = uniqueName('sv_pg_cli');
+let workspace: Workspace;
+
+async function stepvault(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd, env: process.env });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  await createDatabase(database);
+  await psql(database, `CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g`);
+  workspace = await createWorkspace();
+  await workspace.writeConfig(
+    configFor(
+      { engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database },
+      { targets: { main: { engine: 'postgres', host: PG.host, user: PG.user, database }, down: { engine: 'postgres', host: PG.host, port: 1, database } } },
+    ),
+  );
+});
+
+afterAll(async () => {
+  await dropDatabase(database);
+  await workspace?.remove();
+});
+
+describe('stepvault run', () => {
+  it('exits 0 and prints each state with its duration and where the backup went', async () => {
+    const { code, stdout } = await stepvault(['run', '--config', 'stepvault.config.yml', '--target', 'main'], workspace.dir);
+    expect(code).toBe(0);
+    for (const state of ['Plan', 'Dump', 'Upload', 'NotifySuccess', 'Cleanup']) {
+      expect(stdout).toContain(`→ ${state}\n`);
+      expect(stdout).toMatch(new RegExp(`✓ ${state}\\s+\\d+\\.\\d+s`));
+    }
+    expect(stdout).toMatch(/Backup of main succeeded: [\d.]+ KB, sha256 [0-9a-f]{64}/);
+    expect(stdout).toContain(path.join(workspace.dir, 'backups', 'db', 'main'));
+  });
+
+  it('exits 1 through the failure branch, with the failed state, error and cause', async () => {
+    const { code, stdout } = await stepvault(['run', '--config', workspace.configFile, '--target', 'down', '--retry-delay-ms', '0'], workspace.dir);
+    expect(code).toBe(1);
+    expect(stdout).toContain('↻ Dump: retry 3');
+    expect(stdout).toContain('→ NotifyFailure');
+    expect(stdout).toContain('→ CleanupAfterFailure');
+    expect(stdout).toMatch(/Backup of down FAILED in Dump: ConnectionError: cannot reach PostgreSQL for target down .*Connection refused/);
+  });
+
+  it('exits 2 with the config problem and starts nothing when the config is invalid', async () => {
+    const bad = await createWorkspace();
+    await bad.writeConfig('targets:\n  main:\n    engine: oracle\n    host: x\n    database: y\n');
+    const { code, stdout, stderr } = await stepvault(['run', '--target', 'main'], bad.dir);
+    expect(code).toBe(2);
+    expect(stderr).toBe(
+      'stepvault: stepvault.config.yml has a problem:\n  targets.main.engine: "oracle" (a string) is not allowed; use one of "postgres", "mysql", "mariadb"\n',
+    );
+    expect(stdout).toBe('');
+    await bad.writeConfig('targets:\n  main:\n    engine: postgres\n    host: x\n    database: y\n');
+    const missing = await stepvault(['run'], bad.dir);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('targets.main.destinations: is missing: say where backups go, here or under defaults.destinations');
+    await bad.remove();
+  });
+
+  it('asks for a target when the config has several, and explains bad options', async () => {
+    expect(await stepvault(['run', '--config', workspace.configFile], workspace.dir)).toMatchObject({
+      code: 2,
+      stderr: 'stepvault: name a target with --target (this config has main, down)\n',
+    });
+    expect((await stepvault(['run', '--config', workspace.configFile, '--target', 'main', '--retry-delay-ms', 'soon'], workspace.dir)).stderr).toBe(
+      'stepvault: --retry-delay-ms takes a whole number of milliseconds\n',
+    );
+    const unknown = await stepvault(['run', '--bogus'], workspace.dir);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("Unknown option '--bogus'");
+    const command = await stepvault(['frobnicate'], workspace.dir);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('stepvault: unknown command "frobnicate"');
+  });
+});
