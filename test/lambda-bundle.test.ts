@@ -1,0 +1,59 @@
+/**
+ * The handlers as Lambda runs them: bundled by esbuild into single files, loading the config
+ * named by STEPVAULT_CONFIG, called with the state's input.
+ */
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildFunctions } from '../scripts/build.ts';
+
+let outdir: string;
+
+beforeAll(async () => {
+  outdir = await mkdtemp(path.join(tmpdir(), 'stepvault-bundle-'));
+  await buildFunctions(outdir);
+  await writeFile(
+    path.join(outdir, 'stepvault.config.yml'),
+    `destinations: { local: { type: filesystem, path: /mnt/backups } }
+targets:
+  orders: { engine: postgres, host: db.internal, database: orders, destinations: [local], staging: /mnt/staging }
+`,
+  );
+  process.env.STEPVAULT_CONFIG = path.join(outdir, 'stepvault.config.yml');
+});
+
+afterAll(async () => {
+  delete process.env.STEPVAULT_CONFIG;
+  await rm(outdir, { recursive: true, force: true });
+});
+
+describe('bundled Lambda handlers', () => {
+  it('bundles one self-contained file per function', async () => {
+    for (const name of ['plan', 'dump', 'upload', 'notify', 'cleanup']) {
+      expect((await stat(path.join(outdir, name, 'index.mjs'))).size).toBeGreaterThan(1000);
+    }
+  });
+
+  it('runs Plan from its bundle with the config from STEPVAULT_CONFIG', async () => {
+    const { handler } = await import(pathToFileURL(path.join(outdir, 'plan', 'index.mjs')).href);
+    const result = await handler({
+      request: { target: 'orders' },
+      execution: { id: 'arn:aws:states:eu-west-1:123456789012:execution:backup:orders-1', name: 'orders-1', startTime: '2026-11-22T03:00:00.000Z' },
+    });
+    expect(result).toMatchObject({
+      target: 'orders',
+      engine: 'postgres',
+      objectKey: 'orders/20261122/orders-20261122T030000Z.dump',
+      stagingDir: expect.stringMatching(/^\/mnt\/staging\/orders-20261122T030000Z-[0-9a-f]{8}$/),
+      destinations: ['local'],
+    });
+  });
+
+  it('reports a bad target as a ConfigError, the name the state machine matches', async () => {
+    const { handler } = await import(pathToFileURL(path.join(outdir, 'plan', 'index.mjs')).href);
+    const execution = { id: 'x', name: 'x', startTime: '2026-11-22T03:00:00.000Z' };
+    await expect(handler({ request: { target: 'nope' }, execution })).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringContaining('unknown target "nope"') });
+  });
+});
