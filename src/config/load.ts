@@ -89,7 +89,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Conf
     });
     throw new ConfigError(`${label} is not valid YAML:\n  ${messages.join('\n  ')}\nCheck the indentation and quoting near that line.`);
   }
-  const data: unknown = document.toJS() ?? {};
+  const data = withoutEmptyKeys(document.toJS() ?? {});
   const parsed = configSchema.safeParse(data);
   if (!parsed.success) {
     const lines = formatConfigIssues(parsed.error.issues, configSchema, data);
@@ -141,6 +141,20 @@ export function getTarget(config: Config, name: string): Target {
     throw new ConfigError(`unknown target "${name}" in ${config.source === 'embedded' ? 'the embedded config' : path.basename(config.source)}; known targets: ${known.join(', ')}`);
   }
   return target;
+}
+
+/**
+ * A key with nothing after it (`dump:` whose options are all commented out) means "not set",
+ * as it reads; YAML says null.
+ */
+function withoutEmptyKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutEmptyKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== null)
+      .map(([k, v]) => [k, withoutEmptyKeys(v)]),
+  );
 }
 
 function isMissingFile(error: unknown): boolean {
