@@ -73,4 +73,21 @@ describe('MariaDB backup through the workflow', () => {
     const mails = await workspace.outbox();
     expect(mails.map((m) => m.headers['x-stepvault-outcome'])).toEqual(['success']);
   });
+
+  it('engine mysql prefers mysqldump and restores the same contents', async () => {
+    const mysqlWorkspace = await createWorkspace();
+    await mysqlWorkspace.writeConfig(configFor({ engine: 'mysql', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: source }));
+    const mysqlRecord = await mysqlWorkspace.run('main');
+    expect(mysqlRecord.status, mysqlRecord.cause).toBe('SUCCEEDED');
+    expect(mysqlRecord.state.dump!.tool.name).toBe('mysqldump');
+    const copy = uniqueName('sv_mysql_restored');
+    await createMariaDatabase(copy);
+    try {
+      await restoreGzipDump(path.join(mysqlWorkspace.dir, 'backups', mysqlRecord.state.upload!.stored[0]!.key), copy);
+      expect(await mariaTableDigests(copy)).toEqual(await mariaTableDigests(source));
+    } finally {
+      await dropMariaDatabase(copy);
+      await mysqlWorkspace.remove();
+    }
+  });
 });
