@@ -14,6 +14,8 @@ describe('mariadb-dump / mysqldump command', () => {
     expect(args).toEqual(expect.arrayContaining(['--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--host', 'shop.internal', '--port', '3307', '--user', 'backup']));
     expect(args.at(-1)).toBe('shop');
     expect(args).not.toContain('--set-gtid-purged=OFF');
+    expect(args.some((a) => a.startsWith('--plugin-dir'))).toBe(false);
+    expect(mysqlDumpArgs(target, 'mariadb', 'mariadb', '/f', '/opt/dbtools/lib/plugin')[1]).toBe('--plugin-dir=/opt/dbtools/lib/plugin');
   });
 
   it('leaves GTID history alone for MySQL, and tables out on request', () => {
@@ -42,6 +44,9 @@ describe('versions and failures', () => {
     const maria = 'mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, for debian-linux-gnu (x86_64)';
     expect(clientFlavor(maria)).toBe('mariadb');
     expect(parseMysqlToolVersion(maria)).toBe('10.11.19-MariaDB');
+    const maria11 = '/opt/dbtools/bin/mariadb-dump from 11.8.9-MariaDB, client 10.20 for debian-linux-gnu (x86_64)';
+    expect(clientFlavor(maria11)).toBe('mariadb');
+    expect(parseMysqlToolVersion(maria11)).toBe('11.8.9-MariaDB');
     expect(clientFlavor('mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)')).toBe('mysql');
     expect(parseMysqlToolVersion('mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)')).toBe('8.0.36');
     expect(parseServerVersion('-- MariaDB dump 10.19\n--\n-- Host: 127.0.0.1    Database: shop\n-- Server version\t10.11.19-MariaDB-0+deb12u1\n')).toBe('10.11.19-MariaDB-0+deb12u1');

@@ -32,9 +32,13 @@ export function clientFlavor(versionLine: string): ClientFlavor {
   return /mariadb/i.test(versionLine) ? 'mariadb' : 'mysql';
 }
 
-/** `mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, for …` → `10.11.19-MariaDB`; MySQL's `Ver 8.0.36 for …` → `8.0.36`. */
+/**
+ * `mariadb-dump  Ver 10.19 Distrib 10.11.19-MariaDB, for …` and MariaDB 11's
+ * `mariadb-dump from 11.8.9-MariaDB, client 10.20 for …` → the server release it belongs to;
+ * MySQL's `mysqldump  Ver 8.0.36 for …` → `8.0.36`.
+ */
 export function parseMysqlToolVersion(line: string): string {
-  return /Distrib\s+([^,\s]+)/.exec(line)?.[1] ?? /Ver\s+(\S+)/.exec(line)?.[1] ?? line;
+  return /(?:Distrib|from)\s+([^,\s]+),/.exec(line)?.[1] ?? /Ver\s+(\S+)/.exec(line)?.[1] ?? line;
 }
 
 /** TLS as libpq's sslmode says it, in each client family's own words. */
@@ -60,11 +64,13 @@ export function mysqlTlsArgs(flavor: ClientFlavor, tls: TlsOptions): string[] {
 }
 
 /** The dump tool's arguments, after the option file that carries the password. */
-export function mysqlDumpArgs(target: Target, engine: Engine, flavor: ClientFlavor, optionFile: string): string[] {
+export function mysqlDumpArgs(target: Target, engine: Engine, flavor: ClientFlavor, optionFile: string, pluginDir?: string): string[] {
   const dump = target.dump;
   const args = [
     // Must come first; also keeps ~/.my.cnf and /etc/mysql out of the run.
     `--defaults-file=${optionFile}`,
+    // A layer's client finds its auth plugins (caching_sha2_password, ed25519) only when told.
+    ...(pluginDir ? [`--plugin-dir=${pluginDir}`] : []),
     '--host', target.host,
     '--port', String(target.port),
     '--protocol=TCP',
@@ -139,7 +145,7 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
         const compression = compressor(target);
         const result = await streamDumpToFile({
           tool,
-          args: mysqlDumpArgs(target, engine, flavor, optionFile),
+          args: mysqlDumpArgs(target, engine, flavor, optionFile, tool.pluginDir),
           env: toolEnvironment({}),
           file: request.file,
           transforms: [edges, compression.stream],

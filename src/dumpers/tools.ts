@@ -1,8 +1,12 @@
 /**
  * Finds the database client tools. One order everywhere: $STEPVAULT_TOOLS_DIR, then the dbtools
  * layer at /opt/dbtools, then PATH. A folder may hold the tools in bin/ or at its top.
+ *
+ * A built dbtools layer (a folder with layer.json) is used wherever it is: its binaries ask for
+ * the loader at /opt/dbtools, so anywhere else they are started through the layer's own loader
+ * with its library folder, which needs no root and no copy in /opt.
  */
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -19,23 +23,37 @@ export interface ToolCommand {
   prefixArgs: string[];
   /** Where it was found, for messages: the folder, or "PATH". */
   origin: string;
+  /** MariaDB client auth plugins shipped beside the tool (a dbtools layer). */
+  pluginDir?: string;
+}
+
+/** What a dbtools layer says of itself in layer.json. */
+interface LayerDescription {
+  prefix: string;
+  loader: string;
+  libraryDir: string;
+  pluginDir: string;
 }
 
 export function resolveTool(candidates: readonly string[], env: NodeJS.ProcessEnv = process.env): ToolCommand {
-  const folders: { dir: string; origin: string }[] = [];
-  if (env.STEPVAULT_TOOLS_DIR) {
-    const dir = path.resolve(env.STEPVAULT_TOOLS_DIR);
-    folders.push({ dir: path.join(dir, 'bin'), origin: dir }, { dir, origin: dir });
-  }
-  folders.push({ dir: path.join(LAYER_TOOLS_DIR, 'bin'), origin: LAYER_TOOLS_DIR });
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) folders.push({ dir, origin: 'PATH' });
+  const roots: { dir: string; origin: string }[] = [];
+  if (env.STEPVAULT_TOOLS_DIR) roots.push({ dir: path.resolve(env.STEPVAULT_TOOLS_DIR), origin: path.resolve(env.STEPVAULT_TOOLS_DIR) });
+  roots.push({ dir: LAYER_TOOLS_DIR, origin: LAYER_TOOLS_DIR });
 
   // Candidates are tried in order within each folder before the next folder: a tools folder
   // that has only `mysqldump` wins over a PATH that has `mariadb-dump`.
-  for (const { dir, origin } of folders) {
+  for (const { dir, origin } of roots) {
+    for (const folder of [path.join(dir, 'bin'), dir]) {
+      for (const name of candidates) {
+        const file = path.join(folder, name);
+        if (isExecutable(file)) return withLayer({ name, file, prefixArgs: [], origin }, dir);
+      }
+    }
+  }
+  for (const folder of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
     for (const name of candidates) {
-      const file = path.join(dir, name);
-      if (isExecutable(file)) return { name, file, prefixArgs: [], origin };
+      const file = path.join(folder, name);
+      if (isExecutable(file)) return { name, file, prefixArgs: [], origin: 'PATH' };
     }
   }
   const wanted = candidates.join(' or ');
@@ -43,6 +61,27 @@ export function resolveTool(candidates: readonly string[], env: NodeJS.ProcessEn
     `${wanted} not found (looked in ${env.STEPVAULT_TOOLS_DIR ? '$STEPVAULT_TOOLS_DIR, ' : ''}${LAYER_TOOLS_DIR}/bin and PATH); ` +
       'set STEPVAULT_TOOLS_DIR to a built dbtools layer or install the database client tools',
   );
+}
+
+function withLayer(tool: ToolCommand, root: string): ToolCommand {
+  const layer = readLayerDescription(root);
+  if (!layer) return tool;
+  const pluginDir = path.join(root, layer.pluginDir);
+  if (samePath(root, layer.prefix)) return { ...tool, pluginDir };
+  return {
+    ...tool,
+    file: path.join(root, layer.loader),
+    prefixArgs: ['--library-path', path.join(root, layer.libraryDir), tool.file],
+    pluginDir,
+  };
+}
+
+function readLayerDescription(root: string): LayerDescription | undefined {
+  try {
+    return JSON.parse(readFileSync(path.join(root, 'layer.json'), 'utf8')) as LayerDescription;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The tool's own `--version` line. */
@@ -57,5 +96,13 @@ function isExecutable(file: string): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return path.resolve(a) === path.resolve(b);
   }
 }
