@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildLayer, type BuiltLayer } from '../layers/dbtools/build.ts';
 import { interpreter, machine } from '../layers/dbtools/lib/elf.ts';
-import { startEmbeddedPostgres, type RunningPostgres } from './helpers/embedded-postgres.ts';
+import { startEmbeddedPostgres, type RunningPostgres } from '../scripts/lib/embedded-postgres.ts';
 import { layerCommand, layerFor } from './helpers/layer.ts';
 import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, objectInventory, PG, tableDigests, uniqueName } from './helpers/postgres.ts';

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres, type RunningPostgres } from './helpers/embedded-postgres.ts';
+import { startEmbeddedPostgres, type RunningPostgres } from '../scripts/lib/embedded-postgres.ts';
 import { configFor, createWorkspace, type Workspace } from './helpers/workspace.ts';
 
 const pathPgDumpMajor = Number(/\)\s+(\d+)/.exec(execFileSync('pg_dump', ['--version'], { encoding: 'utf8' }))?.[1]);

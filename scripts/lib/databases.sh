@@ -11,7 +11,9 @@ wait_for_port() {
 }
 
 stepvault_ensure_postgres() {
-  wait_for_port 5432 2>/dev/null && return 0
+  (exec 3<>/dev/tcp/127.0.0.1/5432) 2>/dev/null && return 0
+  # Nothing to start: say so at once rather than wait for a server that will never come.
+  command -v pg_ctlcluster >/dev/null 2>&1 || ls /etc/postgresql/* >/dev/null 2>&1 || return 1
   if command -v pg_ctlcluster >/dev/null 2>&1; then
     echo "stepvault: starting PostgreSQL" >&2
     local version

