@@ -10,5 +10,10 @@ if (major < 24) {
   );
   process.exit(2);
 }
+// Output piped into `head` and closed early is not an error worth a stack trace.
+process.stdout.on('error', (error) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 const { main } = await import('../src/cli.ts');
 process.exitCode = await main(process.argv.slice(2));

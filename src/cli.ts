@@ -103,7 +103,13 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   if (outcome.status === 'SUCCEEDED') {
     const run = outcome.output as RunState;
     reporter.line(`\nBackup of ${target} succeeded: ${formatBytes(run.dump?.size ?? 0)}, sha256 ${run.dump?.sha256 ?? '?'}`);
-    for (const stored of run.upload?.stored ?? []) reporter.line(`  ${stored.destination}: ${stored.location}`);
+    for (const outcome of run.upload ?? []) {
+      reporter.line(outcome.status === 'stored' ? `  ${outcome.destination}: ${outcome.location}` : `  ${outcome.destination}: FAILED (optional): ${outcome.error}: ${readableCause(outcome.cause)}`);
+    }
+    for (const pruned of run.prune?.destinations ?? []) {
+      if (pruned.deleted.length > 0) reporter.line(`  retention on ${pruned.destination}: deleted ${pruned.deleted.length}, kept ${pruned.kept}`);
+    }
+    if (run.pruneError) reporter.line(`  retention NOT applied: ${run.pruneError.Error}: ${readableCause(run.pruneError.Cause)}`);
     for (const sent of (run as { notification?: { sent?: { notifier: string; id: string }[] } }).notification?.sent ?? []) {
       reporter.line(`  notified ${sent.notifier}: ${sent.id}`);
     }

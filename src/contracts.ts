@@ -35,7 +35,15 @@ export interface PlanResult {
   fileName: string;
   /** `<target>/<YYYYMMDD>/<file>`; each destination puts its prefix before it. */
   objectKey: string;
-  destinations: string[];
+  destinations: DestinationRef[];
+}
+
+/** A destination as the Upload map iterates it. */
+export interface DestinationRef {
+  name: string;
+  type: string;
+  /** A run fails when a required destination fails; an optional one is reported and skipped. */
+  required: boolean;
 }
 
 export interface ToolInfo {
@@ -57,12 +65,15 @@ export interface DumpResult {
   durationSeconds: number;
 }
 
+/** The input of one iteration of the Upload map. */
 export interface UploadInput {
   plan: PlanResult;
   dump: DumpResult;
+  destination: DestinationRef;
 }
 
 export interface StoredBackup {
+  status: 'stored';
   destination: string;
   type: string;
   /** Where the dump is, in the destination's own terms (a path, an s3:// URL). */
@@ -71,11 +82,41 @@ export interface StoredBackup {
   manifestKey: string;
   size: number;
   sha256: string;
+  seconds: number;
 }
 
-export interface UploadResult {
-  stored: StoredBackup[];
-  durationSeconds: number;
+/** An optional destination that failed: the run goes on, and the mail says so. */
+export interface SkippedDestination {
+  status: 'failed';
+  destination: string;
+  error: string;
+  cause: string;
+}
+
+export type DestinationOutcome = StoredBackup | SkippedDestination;
+
+/** The Upload map's result: one outcome per destination, in the plan's order. */
+export type UploadResult = DestinationOutcome[];
+
+export interface PruneInput {
+  plan: PlanResult;
+  upload: UploadResult;
+}
+
+export interface PrunedDestination {
+  destination: string;
+  kept: number;
+  deleted: string[];
+}
+
+export interface PruneResult {
+  destinations: PrunedDestination[];
+}
+
+/** An error as a Catch records it. */
+export interface CaughtError {
+  Error: string;
+  Cause: string;
 }
 
 /** A failure as the failure branch carries it: which state, the error name and its cause. */
@@ -91,7 +132,12 @@ export interface RunState {
   plan?: PlanResult;
   dump?: DumpResult;
   upload?: UploadResult;
+  prune?: PruneResult;
   failure?: Failure;
+  /** Retention could not be applied; the backup itself is good. */
+  pruneError?: CaughtError;
+  /** The success mail could not be sent; the backup itself is good. */
+  notificationError?: CaughtError;
 }
 
 export type Outcome = 'success' | 'failure';

@@ -10,7 +10,8 @@ import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type S
 
 const definition = readDefinition();
 const states = Object.entries(definition.States);
-const tasks = states.filter(([, s]) => s.Type === 'Task');
+/** Every Task, including those inside the Upload map's iteration. */
+const tasks = [...states, ...states.flatMap(([, s]) => Object.entries(s.ItemProcessor?.States ?? {}))].filter(([, s]) => s.Type === 'Task');
 
 interface Retrier {
   ErrorEquals: string[];
@@ -34,14 +35,14 @@ describe('statemachine/backup.asl.json', () => {
     expect(isValid).toBe(true);
   });
 
-  it('runs Plan → Dump → Upload → NotifySuccess → Cleanup → Done on success', () => {
+  it('runs Plan → Dump → Upload → Prune → NotifySuccess → Cleanup → Done on success', () => {
     const path: string[] = [];
     let current: string | undefined = definition.StartAt;
     while (current) {
       path.push(current);
       current = definition.States[current]?.Next as string | undefined;
     }
-    expect(path).toEqual(['Plan', 'Dump', 'Upload', 'NotifySuccess', 'Cleanup', 'Done']);
+    expect(path).toEqual(['Plan', 'Dump', 'Upload', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
   });
 
   it('matches only error names that exist in src/errors.ts, Lambda or Step Functions', () => {
@@ -70,20 +71,24 @@ describe('statemachine/backup.asl.json', () => {
   });
 
   it('sends every failure of the success path through NotifyFailure → CleanupAfterFailure → BackupFailed', () => {
-    for (const name of ['Plan', 'Dump', 'Upload', 'Cleanup']) {
+    for (const name of ['Plan', 'Dump', 'Cleanup']) {
       const recorder = catchers(definition.States[name]!)[0]!.Next;
       expect(definition.States[recorder]).toMatchObject({ Type: 'Pass', Next: 'NotifyFailure', Parameters: { state: name } });
     }
     expect(definition.States.NotifyFailure?.Next).toBe('CleanupAfterFailure');
     expect(definition.States.CleanupAfterFailure?.Next).toBe('BackupFailed');
     expect(definition.States.BackupFailed).toMatchObject({ Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.cause' });
-    // A failed success mail does not fail a good backup.
+    // Neither failed retention nor a failed success mail fails a good backup.
+    expect(catchers(definition.States.Prune!)[0]!.Next).toBe('NotifySuccess');
     expect(catchers(definition.States.NotifySuccess!)[0]!.Next).toBe('Cleanup');
+    // Upload is a Map: a required destination's failure fails it, and its Catch takes over.
+    expect(definition.States.Upload).toMatchObject({ Type: 'Map', ItemsPath: '$.plan.destinations' });
+    expect(catchers(definition.States.Upload!)[0]!.Next).toBe('UploadFailed');
   });
 
   it('calls functions only through substitutions that the local runner serves', () => {
     const substitutions = new Set(taskSubstitutions(definition).values());
-    expect([...substitutions].sort()).toEqual(['CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'UploadFunctionArn']);
+    expect([...substitutions].sort()).toEqual(['CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'PruneFunctionArn', 'UploadFunctionArn']);
     expect(taskSubstitutions(definition).size).toBe(tasks.length);
   });
 });

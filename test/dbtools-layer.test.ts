@@ -16,7 +16,7 @@ import { startEmbeddedPostgres, type RunningPostgres } from '../scripts/lib/embe
 import { layerCommand, layerFor } from './helpers/layer.ts';
 import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, objectInventory, PG, tableDigests, uniqueName } from './helpers/postgres.ts';
-import { configFor, createWorkspace, type Workspace } from './helpers/workspace.ts';
+import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
 
 const run = promisify(execFile);
 const CHROOT = '/usr/sbin/chroot';
@@ -103,7 +103,7 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     expect(record.state.dump!.tool).toEqual({ name: 'pg_dump', version: expect.stringMatching(/^18\./) });
 
     await createDatabase(restored);
-    const [file, args] = layerCommand(layer, 'pg_restore', ['-h', PG.host, '-U', PG.user, '--exit-on-error', '-d', restored, path.join(workspace.dir, 'backups', record.state.upload!.stored[0]!.key)]);
+    const [file, args] = layerCommand(layer, 'pg_restore', ['-h', PG.host, '-U', PG.user, '--exit-on-error', '-d', restored, path.join(workspace.dir, 'backups', storedBackup(record).key)]);
     // pg_restore 18 emits SET transaction_timeout, which PostgreSQL 15 does not know; that one
     // statement is the only difference between the versions, so it is stripped via a script.
     await run(file, args.filter((a) => a !== '--exit-on-error')).catch((error: { stderr: string }) => {
@@ -131,7 +131,7 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     expect(record.state.dump!.tool.version).toMatch(/^11\.\d+\.\d+-MariaDB/);
 
     await createMariaDatabase(restored);
-    const dump = path.join(workspace.dir, 'backups', record.state.upload!.stored[0]!.key);
+    const dump = path.join(workspace.dir, 'backups', storedBackup(record).key);
     const [file, args] = layerCommand(layer, 'mariadb', [
       '--no-defaults', `--plugin-dir=${path.join(layer.layerDir, 'lib/plugin')}`, '--skip-ssl', '--default-character-set=utf8mb4',
       '-h', MARIADB.host, '-u', MARIADB.user, '--protocol=TCP', restored,
@@ -162,7 +162,7 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     expect(record.state.dump!.serverVersion).toMatch(/^18\./);
 
     await psql18('postgres', 'CREATE DATABASE shop_restored');
-    const [file, args] = layerCommand(layer, 'pg_restore', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '--exit-on-error', '-d', 'shop_restored', path.join(workspace.dir, 'backups', record.state.upload!.stored[0]!.key)]);
+    const [file, args] = layerCommand(layer, 'pg_restore', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '--exit-on-error', '-d', 'shop_restored', path.join(workspace.dir, 'backups', storedBackup(record).key)]);
     await run(file, args, { env: { ...process.env, PGPASSWORD: server.password } });
     const digest = `SELECT count(*) || ':' || md5(string_agg(t::text, ',' ORDER BY id)) FROM t`;
     expect(await psql18('shop_restored', digest)).toBe(await psql18('shop', digest));

@@ -47,7 +47,7 @@ describe('bundled Lambda handlers', () => {
       engine: 'postgres',
       objectKey: 'orders/20261122/orders-20261122T030000Z.dump',
       stagingDir: expect.stringMatching(/^\/mnt\/staging\/orders-20261122T030000Z-[0-9a-f]{8}$/),
-      destinations: ['local'],
+      destinations: [{ name: 'local', type: 'filesystem', required: true }],
     });
   });
 

@@ -11,7 +11,7 @@ import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests, restoreGzipDump } from './helpers/mariadb.ts';
 import { uniqueName } from './helpers/postgres.ts';
-import { configFor, createWorkspace, type RunRecord, type Workspace } from './helpers/workspace.ts';
+import { configFor, createWorkspace, type RunRecord, type Workspace, storedBackup } from './helpers/workspace.ts';
 
 const run = promisify(execFile);
 const source = uniqueName('sv_maria_source');
@@ -36,7 +36,7 @@ afterAll(async () => {
 describe('MariaDB backup through the workflow', () => {
   it('succeeds and stores a gzip-compressed SQL dump that ends with the completion mark', async () => {
     expect(record.status, record.cause).toBe('SUCCEEDED');
-    const stored = record.state.upload!.stored[0]!;
+    const stored = storedBackup(record);
     expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z\.sql\.gz$/);
     const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(stored.sha256);
@@ -50,7 +50,7 @@ describe('MariaDB backup through the workflow', () => {
 
   it('restores into a fresh database with identical contents and objects', async () => {
     await createMariaDatabase(restored);
-    await restoreGzipDump(path.join(workspace.dir, 'backups', record.state.upload!.stored[0]!.key), restored);
+    await restoreGzipDump(path.join(workspace.dir, 'backups', storedBackup(record).key), restored);
 
     const [before, after] = await Promise.all([mariaTableDigests(source), mariaTableDigests(restored)]);
     expect(Object.keys(before)).toEqual(['customers', 'log table']);
@@ -83,7 +83,7 @@ describe('MariaDB backup through the workflow', () => {
     const copy = uniqueName('sv_mysql_restored');
     await createMariaDatabase(copy);
     try {
-      await restoreGzipDump(path.join(mysqlWorkspace.dir, 'backups', mysqlRecord.state.upload!.stored[0]!.key), copy);
+      await restoreGzipDump(path.join(mysqlWorkspace.dir, 'backups', storedBackup(mysqlRecord).key), copy);
       expect(await mariaTableDigests(copy)).toEqual(await mariaTableDigests(source));
     } finally {
       await dropMariaDatabase(copy);

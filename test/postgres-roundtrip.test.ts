@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { createDatabase, dropDatabase, objectInventory, PG, pgRestore, tableDigests, uniqueName } from './helpers/postgres.ts';
-import { configFor, createWorkspace, type RunRecord, type Workspace } from './helpers/workspace.ts';
+import { configFor, createWorkspace, type RunRecord, type Workspace, storedBackup } from './helpers/workspace.ts';
 
 const run = promisify(execFile);
 const source = uniqueName('sv_pg_source');
@@ -34,12 +34,14 @@ afterAll(async () => {
 describe('PostgreSQL backup through the workflow', () => {
   it('succeeds, passing every state of the success path in order', () => {
     expect(record.status, record.cause).toBe('SUCCEEDED');
-    const entered = record.events.filter((e) => e.type === 'state-entered').map((e) => e.state);
-    expect(entered).toEqual(['Plan', 'Dump', 'Upload', 'NotifySuccess', 'Cleanup', 'Done']);
+    const entered = record.events.filter((e) => e.type === 'state-entered' && e.index === undefined).map((e) => e.state);
+    expect(entered).toEqual(['Plan', 'Dump', 'Upload', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
+    const perDestination = record.events.filter((e) => e.type === 'state-entered' && e.index !== undefined).map((e) => e.state);
+    expect(perDestination).toEqual(['UploadToDestination']);
   });
 
   it('stores the dump under <prefix>/<target>/<YYYYMMDD>/<target>-<timestamp>.dump with its manifest', async () => {
-    const stored = record.state.upload!.stored[0]!;
+    const stored = storedBackup(record);
     expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z\.dump$/);
     expect(stored.key.split('/')[2]).toBe(stored.key.split('-')[1]!.slice(0, 8));
     const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'backups', stored.manifestKey), 'utf8'));
@@ -60,7 +62,7 @@ describe('PostgreSQL backup through the workflow', () => {
   });
 
   it('restores into a fresh database with identical table contents and objects', async () => {
-    const stored = record.state.upload!.stored[0]!;
+    const stored = storedBackup(record);
     await createDatabase(restored);
     await pgRestore(path.join(workspace.dir, 'backups', stored.key), restored);
 
@@ -83,7 +85,7 @@ describe('PostgreSQL backup through the workflow', () => {
     expect(mail.headers.subject).toContain('main: backup succeeded');
     expect(mail.headers.to).toBe('ops@example.test');
     expect(mail.body).toContain(`Database:   ${source}`);
-    expect(mail.body).toContain(record.state.upload!.stored[0]!.location);
+    expect(mail.body).toContain(storedBackup(record).location);
     expect(mail.body).toContain(record.state.dump!.sha256);
   });
 

@@ -115,7 +115,62 @@ export const filesystemDestinationSchema = z.strictObject({
   required: z.boolean().optional(),
 });
 
-export const destinationSchema = z.discriminatedUnion('type', [filesystemDestinationSchema]);
+const endpoint = z.string().refine((v) => /^https?:\/\/[^/\s]+/.test(v), {
+  message: 'must start with http:// or https:// (e.g. https://s3.eu-central-003.backblazeb2.com)',
+});
+
+/** Upload tuning shared by the S3-speaking destinations. */
+const transferOptions = {
+  /** Part size of multipart uploads; by default chosen from the file size (8 MiB or more). */
+  partSizeMB: z.int().min(5).max(5120).optional(),
+  /** Parts in flight at once. */
+  concurrency: z.int().min(1).max(16).optional(),
+  required: z.boolean().optional(),
+  prefix: z.string().optional(),
+};
+
+export const S3_STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE', 'REDUCED_REDUNDANCY'] as const;
+
+export const s3DestinationSchema = z
+  .strictObject({
+    type: z.literal('s3'),
+    bucket: z.string().min(1),
+    region: z.string().min(1).optional(),
+    /** Any S3-compatible service (MinIO, Backblaze B2, DigitalOcean Spaces, Supabase Storage). */
+    endpoint: endpoint.optional(),
+    forcePathStyle: z.boolean().optional(),
+    accessKeyId: secretReference.optional(),
+    secretAccessKey: secretReference.optional(),
+    sse: z.enum(['AES256', 'aws:kms']).optional(),
+    kmsKeyId: z.string().min(1).optional(),
+    storageClass: z.enum(S3_STORAGE_CLASSES).optional(),
+    ...transferOptions,
+  })
+  .superRefine((d, ctx) => {
+    if (d.sse === 'aws:kms' && !d.kmsKeyId) {
+      ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'is required with sse: aws:kms; give a key id, key ARN or alias/name' });
+    }
+    if (d.kmsKeyId && d.sse !== 'aws:kms') {
+      ctx.addIssue({ code: 'custom', path: ['sse'], message: 'must be aws:kms when kmsKeyId is set' });
+    }
+    if ((d.accessKeyId === undefined) !== (d.secretAccessKey === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [d.accessKeyId ? 'secretAccessKey' : 'accessKeyId'], message: 'accessKeyId and secretAccessKey go together; set both, or neither to use the Lambda role' });
+    }
+  });
+
+export const r2DestinationSchema = z.strictObject({
+  type: z.literal('r2'),
+  /** The Cloudflare account id: the endpoint is https://<accountId>.r2.cloudflarestorage.com. */
+  accountId: z.string().regex(/^[0-9a-f]{32}$/i, 'must be the 32-character Cloudflare account id (dashboard → R2 → Account ID)'),
+  bucket: z.string().min(1),
+  jurisdiction: z.enum(['eu', 'fedramp']).optional(),
+  accessKeyId: secretReference,
+  secretAccessKey: secretReference,
+  storageClass: z.enum(['STANDARD', 'STANDARD_IA']).optional(),
+  ...transferOptions,
+});
+
+export const destinationSchema = z.discriminatedUnion('type', [filesystemDestinationSchema, s3DestinationSchema, r2DestinationSchema]);
 
 const notificationEvent = z.enum(['success', 'failure']);
 
@@ -183,6 +238,8 @@ export type RetentionPolicy = z.output<typeof retentionSchema>;
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
 export type DestinationConfig = z.output<typeof destinationSchema>;
 export type FilesystemDestinationConfig = z.output<typeof filesystemDestinationSchema>;
+export type S3DestinationConfig = z.output<typeof s3DestinationSchema>;
+export type R2DestinationConfig = z.output<typeof r2DestinationSchema>;
 export type NotificationConfig = z.output<typeof notificationSchema>;
 export type NotificationEvent = z.output<typeof notificationEvent>;
 

@@ -12,6 +12,7 @@ export class ConsoleReporter {
   private readonly started = new Map<string, { at: number; bytes: number }>();
   private readonly lastError = new Map<string, string>();
   private readonly caught = new Set<string>();
+  private readonly items = new Map<number, string>();
   private readonly out: { write(text: string): boolean; isTTY?: boolean };
 
   constructor(out: { write(text: string): boolean; isTTY?: boolean }) {
@@ -24,30 +25,34 @@ export class ConsoleReporter {
 
   onEvent = (event: WorkflowEvent): void => {
     this.clearProgress();
+    // States inside a Map iteration are indented and named after the item (the destination).
+    const id = event.index === undefined ? event.state : `${event.index}/${event.state}`;
+    if (event.type === 'state-entered' && event.index !== undefined) this.items.set(event.index, itemLabel(event.input));
+    const label = event.index === undefined ? event.state : `  ${event.state} (${this.items.get(event.index) ?? `#${event.index}`})`;
     switch (event.type) {
       case 'state-entered':
         this.started.set(event.state, { at: Date.now(), bytes: 0 });
-        this.lastError.delete(event.state);
-        this.line(`→ ${event.state}`);
+        this.lastError.delete(id);
+        this.line(`→ ${label}`);
         break;
       case 'state-exited': {
-        const caught = this.caught.delete(event.state);
-        this.line(`${caught ? '✗' : '✓'} ${event.state.padEnd(22)} ${formatSeconds(event.durationMs / 1000)}${caught ? '  (failed: taking the failure branch)' : ''}`);
+        const caught = this.caught.delete(id);
+        this.line(`${caught ? '✗' : '✓'} ${label.padEnd(22)} ${formatSeconds(event.durationMs / 1000)}${caught ? '  (failed: taking the failure branch)' : ''}`);
         break;
       }
       case 'state-failed': {
         // The Fail state repeats the original error, which the summary line prints anyway.
         if (event.stateType === 'Fail') break;
         const text = `${event.error}: ${readableCause(event.cause)}`;
-        if (this.lastError.get(event.state) !== text) this.line(`  ${event.state} failed: ${text}`);
-        this.lastError.set(event.state, text);
+        if (this.lastError.get(id) !== text) this.line(`  ${label.trim()} failed: ${text}`);
+        this.lastError.set(id, text);
         break;
       }
       case 'state-retried':
-        this.line(`  ↻ ${event.state}: retry ${event.attempt}`);
+        this.line(`  ↻ ${label.trim()}: retry ${event.attempt}`);
         break;
       case 'state-caught':
-        this.caught.add(event.state);
+        this.caught.add(id);
         break;
     }
   };
@@ -78,4 +83,10 @@ export class ConsoleReporter {
       this.progressShown = false;
     }
   }
+}
+
+/** What a Map iteration works on, for the console: a destination's name. */
+function itemLabel(input: unknown): string {
+  const name = (input as { destination?: { name?: unknown } } | null)?.destination?.name;
+  return typeof name === 'string' ? name : '';
 }

@@ -11,6 +11,7 @@ import * as cleanupFunction from '../../functions/cleanup.ts';
 import * as dumpFunction from '../../functions/dump.ts';
 import * as notifyFunction from '../../functions/notify.ts';
 import * as planFunction from '../../functions/plan.ts';
+import * as pruneFunction from '../../functions/prune.ts';
 import * as uploadFunction from '../../functions/upload.ts';
 import { localFunctionArn, readDefinition, substitute, taskSubstitutions } from './definition.ts';
 import { invokeLikeLambda, type LocalHandler } from './lambda-emulation.ts';
@@ -20,18 +21,21 @@ const LOCAL_FUNCTIONS: Record<string, { createHandler: (runtime: () => Runtime) 
   PlanFunctionArn: planFunction,
   DumpFunctionArn: dumpFunction,
   UploadFunctionArn: uploadFunction,
+  PruneFunctionArn: pruneFunction,
   NotifyFunctionArn: notifyFunction,
   CleanupFunctionArn: cleanupFunction,
 };
 
 export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:stepvault-local-backup';
 
-export type WorkflowEvent =
-  | { type: 'state-entered'; state: string; at: number; input: unknown }
-  | { type: 'state-exited'; state: string; at: number; durationMs: number; output: unknown }
-  | { type: 'state-failed'; state: string; stateType: string; at: number; error: string; cause: string }
-  | { type: 'state-retried'; state: string; at: number; attempt: number }
-  | { type: 'state-caught'; state: string; at: number };
+/** `index` is set on the states of a Map iteration: which item they work on. */
+export type WorkflowEvent = { state: string; at: number; index?: number } & (
+  | { type: 'state-entered'; input: unknown }
+  | { type: 'state-exited'; durationMs: number; output: unknown }
+  | { type: 'state-failed'; stateType: string; error: string; cause: string }
+  | { type: 'state-retried'; attempt: number }
+  | { type: 'state-caught' }
+);
 
 export interface RunOptions {
   runtime: Runtime;
@@ -109,26 +113,30 @@ async function forwardEvents(logs: AsyncGenerator<unknown>, onEvent: RunOptions[
       Error?: string;
       Cause?: unknown;
       retry?: { attempt: number };
+      index?: number;
     };
     const state = event.state?.name;
     if (!state) continue;
-    if (event.type === 'StateCaught') firstCaught ??= state;
+    // The failed state is the first top-level one caught; Map iterations report their own.
+    if (event.type === 'StateCaught' && event.index === undefined) firstCaught ??= state;
+    const base = { state, at: event.timestamp, ...(event.index !== undefined && { index: event.index }) };
+    const key = `${event.index ?? ''}/${state}`;
     switch (event.type) {
       case 'StateEntered':
-        entered.set(state, event.timestamp);
-        onEvent({ type: 'state-entered', state, at: event.timestamp, input: event.state?.input });
+        entered.set(key, event.timestamp);
+        onEvent({ ...base, type: 'state-entered', input: event.state?.input });
         break;
       case 'StateExited':
-        onEvent({ type: 'state-exited', state, at: event.timestamp, durationMs: event.timestamp - (entered.get(state) ?? event.timestamp), output: event.state?.output });
+        onEvent({ ...base, type: 'state-exited', durationMs: event.timestamp - (entered.get(key) ?? event.timestamp), output: event.state?.output });
         break;
       case 'StateFailed':
-        onEvent({ type: 'state-failed', state, stateType: event.state?.type ?? '', at: event.timestamp, error: event.Error ?? 'Error', cause: String(event.Cause ?? '') });
+        onEvent({ ...base, type: 'state-failed', stateType: event.state?.type ?? '', error: event.Error ?? 'Error', cause: String(event.Cause ?? '') });
         break;
       case 'StateRetried':
-        onEvent({ type: 'state-retried', state, at: event.timestamp, attempt: event.retry?.attempt ?? 0 });
+        onEvent({ ...base, type: 'state-retried', attempt: event.retry?.attempt ?? 0 });
         break;
       case 'StateCaught':
-        onEvent({ type: 'state-caught', state, at: event.timestamp });
+        onEvent({ ...base, type: 'state-caught' });
         break;
     }
   }

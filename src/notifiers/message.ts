@@ -7,11 +7,13 @@ import { formatBytes, formatSeconds } from '../format.ts';
 import type { Message } from './types.ts';
 
 export function successMessage(run: RunState, execution: ExecutionInfo): Message {
-  const { plan, dump, upload } = run;
+  const { plan, dump } = run;
   const target = plan?.target ?? run.target ?? 'unknown';
   const size = dump ? formatBytes(dump.size) : 'unknown size';
+  const outcomes = run.upload ?? [];
+  const skipped = outcomes.filter((o) => o.status === 'failed');
   const lines = [
-    `Backup of ${target} succeeded.`,
+    `Backup of ${target} succeeded${skipped.length ? `, but ${skipped.length} optional destination${skipped.length > 1 ? 's' : ''} failed` : ''}.`,
     '',
     `Target:     ${target}`,
     `Engine:     ${plan?.engine ?? '?'}`,
@@ -23,12 +25,32 @@ export function successMessage(run: RunState, execution: ExecutionInfo): Message
     `Tool:       ${dump ? `${dump.tool.name} ${dump.tool.version}` : '?'}, server ${dump?.serverVersion ?? '?'}`,
     '',
     'Stored in:',
-    ...(upload?.stored ?? []).map((s) => `  ${s.destination}: ${s.location}`),
+    ...outcomes.map((o) =>
+      o.status === 'stored' ? `  ${o.destination}: ${o.location}` : `  ${o.destination}: FAILED (optional) — ${o.error}: ${readableCause(o.cause)}`,
+    ),
+    '',
+    ...retentionLines(run),
     '',
     `Run:        ${plan?.runId ?? '?'}`,
     `Execution:  ${execution.id}`,
   ];
-  return { outcome: 'success', subject: `[stepvault] ${target}: backup succeeded (${size})`, text: lines.join('\n') + '\n' };
+  const subject = skipped.length
+    ? `[stepvault] ${target}: backup succeeded (${size}); ${skipped.map((o) => o.destination).join(', ')} FAILED`
+    : `[stepvault] ${target}: backup succeeded (${size})`;
+  return { outcome: 'success', subject, text: lines.join('\n') + '\n' };
+}
+
+function retentionLines(run: RunState): string[] {
+  if (run.pruneError) return [`Retention:  NOT applied — ${run.pruneError.Error}: ${readableCause(run.pruneError.Cause)}`];
+  const pruned = run.prune?.destinations ?? [];
+  if (pruned.length === 0) return ['Retention:  nothing to apply'];
+  return [
+    'Retention:',
+    ...pruned.flatMap((p) => [
+      `  ${p.destination}: kept ${p.kept}, deleted ${p.deleted.length}`,
+      ...p.deleted.map((key) => `    deleted ${key}`),
+    ]),
+  ];
 }
 
 export function failureMessage(run: RunState, execution: ExecutionInfo): Message {
@@ -44,7 +66,7 @@ export function failureMessage(run: RunState, execution: ExecutionInfo): Message
     `Error:      ${failure.error}`,
     `Cause:      ${cause}`,
     '',
-    'No backup was published by this run; earlier backups are untouched.',
+    'This run did not complete a backup; earlier backups are untouched.',
     '',
     `Run:        ${run.plan?.runId ?? '(not planned)'}`,
     `Execution:  ${execution.id}`,

@@ -35,9 +35,12 @@ export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResu
     stagingDir: path.join(target.staging, id),
     fileName: dumpFileName(target.name, startedAt, extension),
     objectKey: objectKey(target.name, startedAt, extension),
-    destinations: target.destinations,
+    destinations: target.destinations.map((name) => {
+      const destination = runtime.config.destinations[name]!;
+      return { name, type: destination.type, required: destination.required ?? true };
+    }),
   };
-  runtime.log.info('planned', { runId: id, target: target.name, key: result.objectKey, destinations: result.destinations });
+  runtime.log.info('planned', { runId: id, target: target.name, key: result.objectKey, destinations: target.destinations });
   return result;
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import { SecretResolver } from '../../src/config/secrets.ts';
-import type { RunState } from '../../src/contracts.ts';
+import type { RunState, StoredBackup } from '../../src/contracts.ts';
 import { runWorkflow, type RunOutcome, type WorkflowEvent } from '../../src/local/runner.ts';
 import { createJsonLogger } from '../../src/log.ts';
 import type { ProgressEvent } from '../../src/runtime.ts';
@@ -17,7 +17,7 @@ export interface Workspace {
   dir: string;
   configFile: string;
   writeConfig(config: unknown): Promise<void>;
-  run(target: string, options?: { retryDelayMs?: number }): Promise<RunRecord>;
+  run(target: string, options?: { retryDelayMs?: number; now?: () => Date }): Promise<RunRecord>;
   outbox(): Promise<Mail[]>;
   stagingEntries(): Promise<string[]>;
   remove(): Promise<void>;
@@ -55,7 +55,7 @@ export async function createWorkspace(): Promise<Workspace> {
         runtime: {
           config: loadConfig(configFile),
           secrets: new SecretResolver(),
-          now: () => new Date(),
+          now: options.now ?? (() => new Date()),
           log: createJsonLogger({ level: 'debug', write: (line) => logs.push(line) }),
           progress: (event) => progress.push(event),
         },
@@ -96,4 +96,11 @@ export function configFor(target: Record<string, unknown>, extra: Record<string,
     targets: { main: target },
     ...extra,
   };
+}
+
+/** The first destination the run stored into (the tests' single-destination configs). */
+export function storedBackup(record: RunRecord, index = 0): StoredBackup {
+  const outcome = record.state.upload?.filter((o) => o.status === 'stored')[index];
+  if (!outcome || outcome.status !== 'stored') throw new Error(`the run stored nothing (${record.status}: ${record.cause ?? ''})`);
+  return outcome;
 }

@@ -1,0 +1,77 @@
+/** Starts the test S3 server (test/helpers/s3rver-process.ts) and talks to it. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ListMultipartUploadsCommand, S3Client } from '@aws-sdk/client-s3';
+
+/** s3rver accepts these keys; the tests pass them as secret references like a user would. */
+export const S3RVER_KEY = 'S3RVER';
+
+export interface S3TestServer {
+  endpoint: string;
+  directory: string;
+  client: S3Client;
+  openMultipartUploads(bucket: string): Promise<string[]>;
+  /** Every part of the next `count` multipart uploads fails with a 500. */
+  failNextUploads(count: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
+  process.env.STEPVAULT_TEST_S3_KEY = S3RVER_KEY;
+  const directory = await mkdtemp(path.join(tmpdir(), 'stepvault-s3-'));
+  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', path.join(import.meta.dirname, 's3rver-process.ts'), directory, ...buckets], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening (\d+)/.exec(output);
+      if (match) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`the S3 test server exited (${code}) before listening`)));
+  });
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new S3Client({
+    endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+  return {
+    endpoint,
+    directory,
+    client,
+    async openMultipartUploads(bucket) {
+      const result = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
+      return (result.Uploads ?? []).map((u) => u.Key!);
+    },
+    async failNextUploads(count) {
+      const response = await fetch(`${endpoint}/_test/fail-uploads?count=${count}`, { method: 'POST' });
+      if (!response.ok) throw new Error(`cannot arm the fault: ${response.status}`);
+    },
+    async stop() {
+      client.destroy();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A destination config for a bucket on the test server, with keys as secret references. */
+export function s3Destination(server: S3TestServer, bucket: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    type: 's3',
+    bucket,
+    endpoint: server.endpoint,
+    accessKeyId: 'env:STEPVAULT_TEST_S3_KEY',
+    secretAccessKey: 'env:STEPVAULT_TEST_S3_KEY',
+    ...extra,
+  };
+}

@@ -1,0 +1,79 @@
+/**
+ * An S3 server for the tests, in its own process: s3rver (the real S3 REST API over HTTP, with a
+ * folder for storage), plus the two S3 operations it lacks — ListMultipartUploads and
+ * AbortMultipartUpload — so that "no open multipart upload is left" can be checked through the
+ * S3 API itself, and a switch that makes every part of the next N multipart uploads fail with a
+ * 500, as a server in trouble would (a retry, with a new upload id, then succeeds). Run as: node --openssl-legacy-provider s3rver-process.ts <dir> <bucket>...
+ * (s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy provider).
+ * It prints "listening <port>" when ready.
+ */
+import { readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import S3rver from 's3rver';
+
+const [directory, ...buckets] = process.argv.slice(2);
+if (!directory) throw new Error('usage: s3rver-process.ts <dir> <bucket>...');
+
+const server = new S3rver({
+  port: 0,
+  address: '127.0.0.1',
+  silent: true,
+  directory,
+  configureBuckets: buckets.map((name) => ({ name, configs: [] })),
+});
+
+/** How many of the next multipart uploads to sabotage, and the ones being sabotaged. */
+let uploadsToFail = 0;
+const doomed = new Set<string>();
+const uploadsDir = (bucket: string) => path.join(directory, bucket, '._S3rver_uploads');
+
+interface Context {
+  method: string;
+  path: string;
+  query: Record<string, string | undefined>;
+  status: number;
+  body: unknown;
+  type: string;
+}
+
+// Koa composes its middleware when it starts listening: this one runs before s3rver's router.
+(server as unknown as { middleware: ((ctx: Context, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (ctx, next) => {
+  const [bucket = '', ...keyParts] = ctx.path.split('/').filter(Boolean);
+  if (ctx.path === '/_test/fail-uploads' && ctx.method === 'POST') {
+    uploadsToFail = Number(ctx.query.count ?? 1);
+    ctx.status = 204;
+    return;
+  }
+  const uploadId = ctx.query.uploadId;
+  if (ctx.method === 'PUT' && uploadId && ctx.query.partNumber && !doomed.has(uploadId) && uploadsToFail > 0) {
+    uploadsToFail--;
+    doomed.add(uploadId);
+  }
+  if (ctx.method === 'PUT' && uploadId && ctx.query.partNumber && doomed.has(uploadId)) {
+    ctx.status = 500;
+    ctx.type = 'application/xml';
+    ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected part failure</Message></Error>';
+    return;
+  }
+  if (ctx.method === 'DELETE' && ctx.query.uploadId) {
+    await rm(path.join(uploadsDir(bucket), ctx.query.uploadId), { recursive: true, force: true });
+    ctx.status = 204;
+    return;
+  }
+  if (ctx.method === 'GET' && keyParts.length === 0 && 'uploads' in ctx.query) {
+    const ids = await readdir(uploadsDir(bucket)).catch(() => [] as string[]);
+    const uploads = await Promise.all(ids.map(async (id) => ({ id, key: await readFile(path.join(uploadsDir(bucket), id, 'key'), 'utf8') })));
+    ctx.type = 'application/xml';
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+      `<Bucket>${bucket}</Bucket><IsTruncated>false</IsTruncated>` +
+      uploads.map((u) => `<Upload><Key>${u.key}</Key><UploadId>${u.id}</UploadId></Upload>`).join('') +
+      '</ListMultipartUploadsResult>';
+    return;
+  }
+  await next();
+});
+
+const { port } = await server.run();
+console.log(`listening ${port}`);
+process.on('SIGTERM', () => server.close().then(() => process.exit(0)));

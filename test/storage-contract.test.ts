@@ -1,0 +1,108 @@
+/**
+ * The storage contract (src/storage/types.ts), one suite that every provider must pass:
+ * the filesystem, and S3 over HTTP against a real S3 server. Dropbox or Google Drive providers
+ * will be added to the list below and must pass the same.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../src/config/load.ts';
+import type { DestinationConfig } from '../src/config/schema.ts';
+import { SecretResolver } from '../src/config/secrets.ts';
+import { storageFor } from '../src/storage/registry.ts';
+import type { StorageProvider } from '../src/storage/types.ts';
+import { s3Destination, startS3Server, type S3TestServer } from './helpers/s3-server.ts';
+
+let folder: string;
+let s3: S3TestServer;
+const MIB = 1024 * 1024;
+
+beforeAll(async () => {
+  folder = await mkdtemp(path.join(tmpdir(), 'stepvault-contract-'));
+  s3 = await startS3Server(['contract']);
+});
+
+afterAll(async () => {
+  await s3?.stop();
+  await rm(folder, { recursive: true, force: true });
+});
+
+function provider(name: string, destination: Record<string, unknown>): Promise<StorageProvider> {
+  const config: Config = { source: `contract-${name}`, targets: {}, destinations: { [name]: destination as DestinationConfig }, notifications: {} };
+  return storageFor(config, name, new SecretResolver());
+}
+
+/** A file of random bytes, written in chunks, with its size and SHA-256. */
+async function randomFile(bytes: number): Promise<{ file: string; size: number; sha256: string }> {
+  const file = path.join(folder, `random-${randomBytes(4).toString('hex')}`);
+  const hash = createHash('sha256');
+  const out = createWriteStream(file);
+  for (let written = 0; written < bytes; written += MIB) {
+    const chunk = randomBytes(Math.min(MIB, bytes - written));
+    hash.update(chunk);
+    if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+  }
+  await new Promise((resolve, reject) => out.end((error?: Error) => (error ? reject(error) : resolve(undefined))));
+  return { file, size: bytes, sha256: hash.digest('hex') };
+}
+
+const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageProvider>][] = [
+  [
+    'filesystem',
+    () => provider('disk', { type: 'filesystem', path: path.join(folder, 'disk') }),
+    async () => {
+      await writeFile(path.join(folder, 'not-a-folder'), 'x');
+      return provider('broken-disk', { type: 'filesystem', path: path.join(folder, 'not-a-folder', 'backups') });
+    },
+  ],
+  ['s3', () => provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 })), () => provider('no-bucket', s3Destination(s3, 'missing-bucket'))],
+];
+
+describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
+  it('streams a large object in and reads the same bytes back', async () => {
+    const storage = await open();
+    const { file, size, sha256 } = await randomFile(24 * MIB);
+    await storage.putFile('large/object.bin', file, { size, sha256, metadata: { sha256 } });
+    expect(await storage.head('large/object.bin')).toEqual({ key: 'large/object.bin', size });
+    const body = await buffer((await storage.get('large/object.bin'))!);
+    expect(createHash('sha256').update(body).digest('hex')).toBe(sha256);
+  });
+
+  it('refuses bytes that do not match the expected SHA-256, and leaves nothing under the key', async () => {
+    const storage = await open();
+    const { file, size } = await randomFile(6 * MIB);
+    await expect(storage.putFile('bad/object.bin', file, { size, sha256: '0'.repeat(64), metadata: {} })).rejects.toMatchObject({ name: 'ChecksumMismatchError' });
+    expect(await storage.head('bad/object.bin')).toBeUndefined();
+  });
+
+  it('writes, heads, reads and deletes small documents; a missing key is undefined, not an error', async () => {
+    const storage = await open();
+    await storage.putText('docs/a.json', '{"a":1}', 'application/json');
+    expect(await storage.head('docs/a.json')).toEqual({ key: 'docs/a.json', size: 7 });
+    expect((await buffer((await storage.get('docs/a.json'))!)).toString()).toBe('{"a":1}');
+    await storage.delete('docs/a.json');
+    expect(await storage.head('docs/a.json')).toBeUndefined();
+    expect(await storage.get('docs/a.json')).toBeUndefined();
+    expect(await storage.head('never/was.here')).toBeUndefined();
+    await expect(storage.delete('never/was.here')).resolves.toBeUndefined();
+  });
+
+  it('lists more than a thousand keys under a prefix, page after page, and nothing outside it', async () => {
+    const storage = await open();
+    const keys = Array.from({ length: 1050 }, (_, i) => `many/${String(i).padStart(4, '0')}.txt`);
+    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => storage.putText(k, k, 'text/plain')));
+    await storage.putText('many-others/x.txt', 'x', 'text/plain');
+    const listed: string[] = [];
+    for await (const object of storage.list('many/')) listed.push(object.key);
+    expect(listed.sort()).toEqual(keys);
+  });
+
+  it('reports a destination that cannot be written as a ConfigError naming it', async () => {
+    const storage = await openBroken();
+    await expect(storage.putText('x.json', '{}', 'application/json')).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringContaining(`destination ${storage.name}`) });
+  });
+});
