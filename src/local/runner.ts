@@ -64,15 +64,16 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
 
   type LocalTask = (input: Parameters<typeof machine.run>[0]) => Promise<Parameters<typeof machine.run>[0]>;
   const handlers: Record<string, LocalTask> = {};
+  const startTime = options.runtime.now();
   for (const [state, substitution] of tasks) {
     const module = LOCAL_FUNCTIONS[substitution];
     if (!module) throw new Error(`no local function for \${${substitution}} (state ${state})`);
-    handlers[state] = invokeLikeLambda(module.createHandler(() => options.runtime) as LocalHandler);
+    const handler = invokeLikeLambda<Parameters<typeof machine.run>[0]>(module.createHandler(() => options.runtime) as LocalHandler);
+    handlers[state] = (input) => handler(withExecutionStart(input, startTime));
   }
   const retryIntervalOverrides =
     options.retryDelayMs === undefined ? undefined : Object.fromEntries([...tasks.keys()].map((s) => [s, options.retryDelayMs!]));
 
-  const startTime = options.runtime.now();
   const name = options.executionName ?? `${options.request.target}-${compactTimestamp(startTime)}-${randomBytes(3).toString('hex')}`;
   const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
   const execution = machine.run({ ...options.request }, {
@@ -141,4 +142,17 @@ async function forwardEvents(logs: AsyncGenerator<unknown>, onEvent: RunOptions[
     }
   }
   return firstCaught === undefined ? {} : { firstCaught };
+}
+
+/**
+ * The executor stamps $$.Execution.StartTime with its own clock, whatever context it is given.
+ * Here the runtime's clock is the service's clock (tests run a week of backups in a second), so
+ * the start time a task receives is set back to the one this execution was started with.
+ */
+function withExecutionStart<T>(input: T, startTime: Date): T {
+  const execution = (input as { execution?: { startTime?: unknown } } | null)?.execution;
+  if (execution && typeof execution === 'object' && 'startTime' in execution) {
+    return { ...input, execution: { ...execution, startTime: startTime.toISOString() } };
+  }
+  return input;
 }

@@ -13,6 +13,8 @@ export interface S3TestServer {
   directory: string;
   client: S3Client;
   openMultipartUploads(bucket: string): Promise<string[]>;
+  /** How many multipart parts the server has stored so far. */
+  partsStored(): Promise<number>;
   /** Every part of the next `count` multipart uploads fails with a 500. */
   failNextUploads(count: number): Promise<void>;
   stop(): Promise<void>;
@@ -49,6 +51,10 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
     async openMultipartUploads(bucket) {
       const result = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }));
       return (result.Uploads ?? []).map((u) => u.Key!);
+    },
+    async partsStored() {
+      const response = await fetch(`${endpoint}/_test/stats`);
+      return ((await response.json()) as { partsStored: number }).partsStored;
     },
     async failNextUploads(count) {
       const response = await fetch(`${endpoint}/_test/fail-uploads?count=${count}`, { method: 'POST' });

@@ -25,6 +25,7 @@ const server = new S3rver({
 /** How many of the next multipart uploads to sabotage, and the ones being sabotaged. */
 let uploadsToFail = 0;
 const doomed = new Set<string>();
+let partsStored = 0;
 const uploadsDir = (bucket: string) => path.join(directory, bucket, '._S3rver_uploads');
 
 interface Context {
@@ -39,6 +40,11 @@ interface Context {
 // Koa composes its middleware when it starts listening: this one runs before s3rver's router.
 (server as unknown as { middleware: ((ctx: Context, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (ctx, next) => {
   const [bucket = '', ...keyParts] = ctx.path.split('/').filter(Boolean);
+  if (ctx.path === '/_test/stats' && ctx.method === 'GET') {
+    ctx.type = 'application/json';
+    ctx.body = JSON.stringify({ partsStored });
+    return;
+  }
   if (ctx.path === '/_test/fail-uploads' && ctx.method === 'POST') {
     uploadsToFail = Number(ctx.query.count ?? 1);
     ctx.status = 204;
@@ -53,6 +59,11 @@ interface Context {
     ctx.status = 500;
     ctx.type = 'application/xml';
     ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected part failure</Message></Error>';
+    return;
+  }
+  if (ctx.method === 'PUT' && uploadId && ctx.query.partNumber) {
+    await next();
+    if (ctx.status === 200) partsStored++;
     return;
   }
   if (ctx.method === 'DELETE' && ctx.query.uploadId) {
