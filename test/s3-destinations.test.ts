@@ -130,6 +130,25 @@ describe('S3 destinations', () => {
     expect(mails.at(-1)!.body).toContain('primary: kept 2, deleted 1\n    deleted gfs/main/20261119/main-20261119T030000Z.dump');
   });
 
+  it('deletes nothing when the listing fails, and reports retention as not applied without failing the backup', async () => {
+    const workspace = await workspaceWith(
+      configFor({ ...target, retention: { keepLast: 1 } }, { destinations: { primary: s3Destination(s3, 'backups', { prefix: 'listfail' }) }, defaults: { destinations: ['primary'], staging: './staging', notify: ['desk'] } }),
+    );
+    const first = await workspace.run('main', { now: () => new Date('2026-11-20T03:00:00Z') });
+    expect(first.status).toBe('SUCCEEDED');
+    await s3.failNextLists(1000);
+    const second = await workspace.run('main', { now: () => new Date('2026-11-21T03:00:00Z') });
+    await s3.failNextLists(0);
+    expect(second.status, second.cause).toBe('SUCCEEDED');
+    expect(second.state.pruneError?.Error).toBe('StorageError');
+    expect(second.events.filter((e) => e.type === 'state-retried' && e.state === 'Prune').length).toBeGreaterThan(0);
+    // keepLast 1 would have deleted the first backup; with no listing, nothing was touched.
+    expect(await objectKeys('backups', 'listfail/')).toHaveLength(4);
+    const mail = (await workspace.outbox()).at(-1)!;
+    expect(mail.headers.subject).toContain('backup succeeded');
+    expect(mail.body).toMatch(/Retention:  NOT applied — StorageError: destination primary .*cannot list/);
+  });
+
   it('an optional destination that fails does not fail the run, and the mail says so', async () => {
     const workspace = await workspaceWith(
       configFor(target, {

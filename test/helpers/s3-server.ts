@@ -15,6 +15,8 @@ export interface S3TestServer {
   openMultipartUploads(bucket: string): Promise<string[]>;
   /** How many multipart parts the server has stored so far. */
   partsStored(): Promise<number>;
+  /** The next `count` object listings fail with a 500. */
+  failNextLists(count: number): Promise<void>;
   /** Every part of the next `count` multipart uploads fails with a 500. */
   failNextUploads(count: number): Promise<void>;
   stop(): Promise<void>;
@@ -55,6 +57,10 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
     async partsStored() {
       const response = await fetch(`${endpoint}/_test/stats`);
       return ((await response.json()) as { partsStored: number }).partsStored;
+    },
+    async failNextLists(count) {
+      const response = await fetch(`${endpoint}/_test/fail-lists?count=${count}`, { method: 'POST' });
+      if (!response.ok) throw new Error(`cannot arm the fault: ${response.status}`);
     },
     async failNextUploads(count) {
       const response = await fetch(`${endpoint}/_test/fail-uploads?count=${count}`, { method: 'POST' });

@@ -3,7 +3,8 @@
  * folder for storage), plus the two S3 operations it lacks — ListMultipartUploads and
  * AbortMultipartUpload — so that "no open multipart upload is left" can be checked through the
  * S3 API itself, and a switch that makes every part of the next N multipart uploads fail with a
- * 500, as a server in trouble would (a retry, with a new upload id, then succeeds). Run as: node --openssl-legacy-provider s3rver-process.ts <dir> <bucket>...
+ * 500, as a server in trouble would (a retry, with a new upload id, then succeeds), and one that
+ * makes the next N object listings fail. Run as: node --openssl-legacy-provider s3rver-process.ts <dir> <bucket>...
  * (s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy provider).
  * It prints "listening <port>" when ready.
  */
@@ -26,6 +27,7 @@ const server = new S3rver({
 let uploadsToFail = 0;
 const doomed = new Set<string>();
 let partsStored = 0;
+let listsToFail = 0;
 const uploadsDir = (bucket: string) => path.join(directory, bucket, '._S3rver_uploads');
 
 interface Context {
@@ -43,6 +45,18 @@ interface Context {
   if (ctx.path === '/_test/stats' && ctx.method === 'GET') {
     ctx.type = 'application/json';
     ctx.body = JSON.stringify({ partsStored });
+    return;
+  }
+  if (ctx.path === '/_test/fail-lists' && ctx.method === 'POST') {
+    listsToFail = Number(ctx.query.count ?? 1);
+    ctx.status = 204;
+    return;
+  }
+  if (ctx.method === 'GET' && keyParts.length === 0 && ctx.query['list-type'] && listsToFail > 0) {
+    listsToFail--;
+    ctx.status = 500;
+    ctx.type = 'application/xml';
+    ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected listing failure</Message></Error>';
     return;
   }
   if (ctx.path === '/_test/fail-uploads' && ctx.method === 'POST') {
