@@ -70,8 +70,8 @@ async function expectFailureBranch(workspace: Workspace, record: RunRecord, stat
   const mail = mails[0]!;
   expect(mail.headers['x-stepvault-outcome']).toBe('failure');
   expect(mail.headers.subject).toContain(`backup FAILED in ${state} (${error})`);
-  expect(mail.body).toContain(`Failed in:  ${state}`);
-  expect(mail.body).toContain(`Error:      ${error}`);
+  expect(mail.body).toContain(`Failed in: ${state}\n`);
+  expect(mail.body).toContain(`Error:     ${error}\n`);
   return mail.body;
 }
 
@@ -81,7 +81,7 @@ describe('failure branches', () => {
     const record = await workspace.run('main');
     const body = await expectFailureBranch(workspace, record, 'Dump', 'ConnectionError');
     expect(record.events.filter((e) => e.type === 'state-retried' && e.state === 'Dump')).toHaveLength(3);
-    expect(body).toContain('Target:     main');
+    expect(body).toContain('Target:    main\n');
     expect(body).toMatch(/cannot reach PostgreSQL for target main \(127\.0\.0\.1:1\/sv_pg_fail_\w+\): .*Connection refused/);
   });
 

@@ -84,7 +84,7 @@ describe('PostgreSQL backup through the workflow', () => {
     const mail = mails[0]!;
     expect(mail.headers.subject).toContain('main: backup succeeded');
     expect(mail.headers.to).toBe('ops@example.test');
-    expect(mail.body).toContain(`Database:   ${source}`);
+    expect(mail.body).toMatch(new RegExp(`Database: +${source}\n`));
     expect(mail.body).toContain(storedBackup(record).location);
     expect(mail.body).toContain(record.state.dump!.sha256);
   });

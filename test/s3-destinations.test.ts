@@ -127,7 +127,7 @@ describe('S3 destinations', () => {
     ]);
     expect(records[3]!.state.prune).toEqual({ destinations: [{ destination: 'primary', kept: 2, deleted: ['gfs/main/20261119/main-20261119T030000Z.dump'] }] });
     const mails = await workspace.outbox();
-    expect(mails.at(-1)!.body).toContain('primary: kept 2, deleted 1\n    deleted gfs/main/20261119/main-20261119T030000Z.dump');
+    expect(mails.at(-1)!.body).toContain('Retention:\n  primary: kept 2, deleted 1\n    deleted gfs/main/20261119/main-20261119T030000Z.dump\n');
   });
 
   it('deletes nothing when the listing fails, and reports retention as not applied without failing the backup', async () => {
@@ -146,7 +146,7 @@ describe('S3 destinations', () => {
     expect(await objectKeys('backups', 'listfail/')).toHaveLength(4);
     const mail = (await workspace.outbox()).at(-1)!;
     expect(mail.headers.subject).toContain('backup succeeded');
-    expect(mail.body).toMatch(/Retention:  NOT applied — StorageError: destination primary .*cannot list/);
+    expect(mail.body).toMatch(/Retention:\n  NOT applied — StorageError: destination primary .*cannot list/);
   });
 
   it('an optional destination that fails does not fail the run, and the mail says so', async () => {

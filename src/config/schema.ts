@@ -173,16 +173,28 @@ export const r2DestinationSchema = z.strictObject({
 export const destinationSchema = z.discriminatedUnion('type', [filesystemDestinationSchema, s3DestinationSchema, r2DestinationSchema]);
 
 const notificationEvent = z.enum(['success', 'failure']);
+const email = z.email({ message: 'is not an email address (name@example.com)' });
 
 export const outboxNotificationSchema = z.strictObject({
   type: z.literal('outbox'),
   path: z.string().min(1),
-  from: z.string().min(3).optional(),
-  to: z.array(z.string().min(3)).optional(),
+  from: email.optional(),
+  to: z.array(email).optional(),
   on: z.array(notificationEvent).min(1).default(['failure', 'success']),
 });
 
-export const notificationSchema = z.discriminatedUnion('type', [outboxNotificationSchema]);
+export const sesNotificationSchema = z.strictObject({
+  type: z.literal('ses'),
+  /** A verified SES identity (the address, or an address of a verified domain). */
+  from: email,
+  to: z.array(email).min(1, 'needs at least one recipient'),
+  cc: z.array(email).optional(),
+  on: z.array(notificationEvent).min(1).default(['failure', 'success']),
+  configurationSet: z.string().min(1).optional(),
+  region: z.string().min(1).optional(),
+});
+
+export const notificationSchema = z.discriminatedUnion('type', [outboxNotificationSchema, sesNotificationSchema]);
 
 export const defaultsSchema = z.strictObject({
   timezone: timezone.optional(),

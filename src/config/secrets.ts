@@ -6,6 +6,7 @@
  * (`ssm:`, `secretsmanager:`) register theirs where an AWS client is available.
  */
 import { ConfigError } from '../errors.ts';
+import { rememberSecret } from '../redact.ts';
 
 export const SECRET_REFERENCE_HELP = 'env:NAME, ssm:/path or secretsmanager:ARN#key';
 
@@ -59,7 +60,9 @@ export class SecretResolver {
       throw new ConfigError(`${where}: ${parsed.scheme}: secrets cannot be resolved here (no AWS client configured); use env:NAME locally`);
     }
     try {
-      return await resolver(parsed);
+      const value = await resolver(parsed);
+      rememberSecret(value);
+      return value;
     } catch (error) {
       if (error instanceof ConfigError) throw new ConfigError(`${where}: ${error.message}`, { cause: error });
       throw error;

@@ -1,81 +1,103 @@
 /**
- * The words of the success and failure messages. They say what an operator needs without
- * opening anything else: which database, what happened, where the backup is or what failed.
+ * What the success and failure messages say. They tell an operator what they need without
+ * opening anything else: which database, what happened, where the backup is or what failed and
+ * why, and (on AWS) a link to the execution.
  */
 import type { ExecutionInfo, Failure, RunState } from '../contracts.ts';
 import { formatBytes, formatSeconds } from '../format.ts';
-import type { Message } from './types.ts';
+import { redact } from '../redact.ts';
+import { render } from './render.ts';
+import type { Message, MessageModel } from './types.ts';
 
 export function successMessage(run: RunState, execution: ExecutionInfo): Message {
+  return render(successModel(run, execution));
+}
+
+export function failureMessage(run: RunState, execution: ExecutionInfo): Message {
+  return render(failureModel(run, execution));
+}
+
+export function successModel(run: RunState, execution: ExecutionInfo): MessageModel {
   const { plan, dump } = run;
   const target = plan?.target ?? run.target ?? 'unknown';
   const size = dump ? formatBytes(dump.size) : 'unknown size';
   const outcomes = run.upload ?? [];
   const skipped = outcomes.filter((o) => o.status === 'failed');
-  const lines = [
-    `Backup of ${target} succeeded${skipped.length ? `, but ${skipped.length} optional destination${skipped.length > 1 ? 's' : ''} failed` : ''}.`,
-    '',
-    `Target:     ${target}`,
-    `Engine:     ${plan?.engine ?? '?'}`,
-    `Database:   ${plan?.database ?? '?'}`,
-    `Started:    ${plan?.startedAt ?? execution.startTime}`,
-    `Size:       ${size}${dump ? ` (${dump.size} bytes)` : ''}`,
-    `Dump time:  ${dump ? formatSeconds(dump.durationSeconds) : '?'}`,
-    `SHA-256:    ${dump?.sha256 ?? '?'}`,
-    `Tool:       ${dump ? `${dump.tool.name} ${dump.tool.version}` : '?'}, server ${dump?.serverVersion ?? '?'}`,
-    '',
-    'Stored in:',
-    ...outcomes.map((o) =>
-      o.status === 'stored' ? `  ${o.destination}: ${o.location}` : `  ${o.destination}: FAILED (optional) — ${o.error}: ${readableCause(o.cause)}`,
-    ),
-    '',
-    ...retentionLines(run),
-    '',
-    `Run:        ${plan?.runId ?? '?'}`,
-    `Execution:  ${execution.id}`,
-  ];
-  const subject = skipped.length
-    ? `[stepvault] ${target}: backup succeeded (${size}); ${skipped.map((o) => o.destination).join(', ')} FAILED`
-    : `[stepvault] ${target}: backup succeeded (${size})`;
-  return { outcome: 'success', subject, text: lines.join('\n') + '\n' };
+  const link = consoleLink(execution.id);
+  return {
+    outcome: 'success',
+    subject: skipped.length
+      ? `[stepvault] ${target}: backup succeeded (${size}); ${skipped.map((o) => o.destination).join(', ')} FAILED`
+      : `[stepvault] ${target}: backup succeeded (${size})`,
+    headline: `Backup of ${target} succeeded${skipped.length ? `, but ${skipped.length} optional destination${skipped.length > 1 ? 's' : ''} failed` : ''}.`,
+    facts: [
+      ['Target', target],
+      ['Engine', plan?.engine ?? '?'],
+      ['Database', plan?.database ?? '?'],
+      ['Started', plan?.startedAt ?? execution.startTime],
+      ['Size', dump ? `${size} (${dump.size} bytes)` : '?'],
+      ['Duration', dump ? `dump ${formatSeconds(dump.durationSeconds)}, whole run ${formatSeconds(runSeconds(run, execution))}` : '?'],
+      ['SHA-256', dump?.sha256 ?? '?'],
+      ['Tool', dump ? `${dump.tool.name} ${dump.tool.version}, server ${dump.serverVersion}` : '?'],
+    ],
+    sections: [
+      {
+        title: 'Stored in',
+        lines: outcomes.map((o) =>
+          o.status === 'stored' ? `${o.destination}: ${o.location}` : `${o.destination}: FAILED (optional) — ${o.error}: ${readableCause(o.cause)}`,
+        ),
+      },
+      { title: 'Retention', lines: retentionLines(run) },
+    ],
+    ...(link && { link }),
+    footer: [`Run ${plan?.runId ?? '?'}`, `Execution ${execution.id}`],
+  };
 }
 
-function retentionLines(run: RunState): string[] {
-  if (run.pruneError) return [`Retention:  NOT applied — ${run.pruneError.Error}: ${readableCause(run.pruneError.Cause)}`];
-  const pruned = run.prune?.destinations ?? [];
-  if (pruned.length === 0) return ['Retention:  nothing to apply'];
-  return [
-    'Retention:',
-    ...pruned.flatMap((p) => [
-      `  ${p.destination}: kept ${p.kept}, deleted ${p.deleted.length}`,
-      ...p.deleted.map((key) => `    deleted ${key}`),
-    ]),
-  ];
-}
-
-export function failureMessage(run: RunState, execution: ExecutionInfo): Message {
+export function failureModel(run: RunState, execution: ExecutionInfo): MessageModel {
   const failure: Failure = run.failure ?? { state: 'unknown', error: 'Unknown', cause: 'no failure was recorded' };
   const target = run.plan?.target ?? run.target ?? 'unknown';
-  const cause = readableCause(failure.cause);
-  const lines = [
-    `Backup of ${target} FAILED in state ${failure.state}.`,
-    '',
-    `Target:     ${target}`,
-    ...(run.plan ? [`Engine:     ${run.plan.engine}`, `Database:   ${run.plan.database}`] : []),
-    `Failed in:  ${failure.state}`,
-    `Error:      ${failure.error}`,
-    `Cause:      ${cause}`,
-    '',
-    'This run did not complete a backup; earlier backups are untouched.',
-    '',
-    `Run:        ${run.plan?.runId ?? '(not planned)'}`,
-    `Execution:  ${execution.id}`,
-    `Started:    ${execution.startTime}`,
-  ];
+  const link = consoleLink(execution.id);
   return {
     outcome: 'failure',
     subject: `[stepvault] ${target}: backup FAILED in ${failure.state} (${failure.error})`,
-    text: lines.join('\n') + '\n',
+    headline: `Backup of ${target} FAILED in state ${failure.state}.`,
+    facts: [
+      ['Target', target],
+      ...(run.plan ? ([['Engine', run.plan.engine], ['Database', run.plan.database]] as [string, string][]) : []),
+      ['Failed in', failure.state],
+      ['Error', failure.error],
+      ['Cause', readableCause(failure.cause)],
+      ['Started', execution.startTime],
+    ],
+    sections: [{ title: 'What this means', lines: ['This run did not complete a backup; earlier backups are untouched.', 'Staging was cleaned up.'] }],
+    ...(link && { link }),
+    footer: [`Run ${run.plan?.runId ?? '(not planned)'}`, `Execution ${execution.id}`],
+  };
+}
+
+function retentionLines(run: RunState): string[] {
+  if (run.pruneError) return [`NOT applied — ${run.pruneError.Error}: ${readableCause(run.pruneError.Cause)}`];
+  const pruned = run.prune?.destinations ?? [];
+  if (pruned.length === 0) return ['nothing to apply'];
+  return pruned.flatMap((p) => [`${p.destination}: kept ${p.kept}, deleted ${p.deleted.length}`, ...p.deleted.map((key) => `  deleted ${key}`)]);
+}
+
+function runSeconds(run: RunState, execution: ExecutionInfo): number {
+  const started = Date.parse(run.plan?.startedAt ?? execution.startTime);
+  const finished = Date.parse(run.dump?.finishedAt ?? '') || started;
+  const stored = Math.max(0, ...(run.upload ?? []).map((o) => (o.status === 'stored' ? o.seconds : 0)));
+  return Math.max(0, (finished - started) / 1000 + stored);
+}
+
+/** The execution in the Step Functions console; local runs have none. */
+export function consoleLink(executionArn: string): { label: string; url: string } | undefined {
+  const match = /^arn:aws[\w-]*:states:([a-z0-9-]+):(\d{12}):execution:/.exec(executionArn);
+  if (!match || match[2] === '000000000000') return undefined;
+  const region = match[1]!;
+  return {
+    label: 'Open the execution in the Step Functions console',
+    url: `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`,
   };
 }
 
@@ -83,7 +105,7 @@ const MAX_CAUSE = 2000;
 
 /**
  * Step Functions hands a Lambda error over as JSON ({"errorType","errorMessage","trace"}); a
- * person wants only the message. Anything else is shown as it is, trimmed.
+ * person wants only the message. Anything else is shown as it is. Trimmed, and redacted.
  */
 export function readableCause(cause: string): string {
   let text = cause;
@@ -93,5 +115,6 @@ export function readableCause(cause: string): string {
   } catch {
     // Not JSON: a plain cause.
   }
+  text = redact(text);
   return text.length > MAX_CAUSE ? `${text.slice(0, MAX_CAUSE)}… (trimmed)` : text;
 }

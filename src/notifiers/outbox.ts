@@ -48,6 +48,7 @@ export class OutboxNotifier implements Notifier {
 }
 
 export function renderEml(message: Message, envelope: { from: string; to: string[]; date: Date; messageId: string }): string {
+  const boundary = `stepvault-${envelope.messageId.replace(/[^A-Za-z0-9]/g, '')}`;
   const headers = [
     `From: ${envelope.from}`,
     `To: ${envelope.to.join(', ')}`,
@@ -55,16 +56,32 @@ export function renderEml(message: Message, envelope: { from: string; to: string
     `Date: ${envelope.date.toUTCString().replace('GMT', '+0000')}`,
     `Message-ID: ${envelope.messageId}`,
     'MIME-Version: 1.0',
-    'Content-Type: text/plain; charset=utf-8',
-    // 8bit keeps the file readable with `cat`; lines are wrapped below the 998-octet limit.
-    'Content-Transfer-Encoding: 8bit',
+    `Content-Type: multipart/alternative; boundary="${boundary}"`,
     `X-Stepvault-Outcome: ${message.outcome}`,
   ];
-  const body = message.text
+  // The text part stays 8bit so the file reads with `cat`; lines are wrapped below the 998-octet
+  // limit. The HTML has long lines and goes as base64.
+  const text = message.text
     .split('\n')
     .flatMap((line) => line.match(/.{1,900}/gu) ?? [''])
     .join('\r\n');
-  return `${headers.join('\r\n')}\r\n\r\n${body}`;
+  const html = Buffer.from(message.html, 'utf8').toString('base64').replace(/.{76}/g, '$&\r\n');
+  return [
+    headers.join('\r\n'),
+    '',
+    `--${boundary}`,
+    'Content-Type: text/plain; charset=utf-8',
+    'Content-Transfer-Encoding: 8bit',
+    '',
+    text,
+    `--${boundary}`,
+    'Content-Type: text/html; charset=utf-8',
+    'Content-Transfer-Encoding: base64',
+    '',
+    html,
+    `--${boundary}--`,
+    '',
+  ].join('\r\n');
 }
 
 /** RFC 2047: a subject with non-ASCII characters travels as UTF-8 base64. */

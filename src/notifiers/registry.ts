@@ -2,6 +2,7 @@ import type { Config } from '../config/load.ts';
 import type { NotificationConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import { OutboxNotifier } from './outbox.ts';
+import { SesNotifier } from './ses.ts';
 import type { Notifier } from './types.ts';
 
 /** The notifier for a named notification. Adding one: a file beside this one and a case here. */
@@ -15,6 +16,17 @@ export function notifierFor(config: Config, name: string): { notifier: Notifier;
           path: settings.path,
           ...(settings.from !== undefined && { from: settings.from }),
           ...(settings.to !== undefined && { to: settings.to }),
+        }),
+        settings,
+      };
+    case 'ses':
+      return {
+        notifier: new SesNotifier(name, {
+          from: settings.from,
+          to: settings.to,
+          ...(settings.cc && { cc: settings.cc }),
+          ...(settings.configurationSet && { configurationSet: settings.configurationSet }),
+          ...(settings.region && { region: settings.region }),
         }),
         settings,
       };

@@ -1,11 +1,27 @@
 import type { Outcome } from '../contracts.ts';
 
-/** A message as every notifier receives it; each renders it in its own medium. */
+/**
+ * What a message says, before it is words on a medium: a headline, labelled facts, and sections
+ * of lines. Text and HTML are both rendered from it, so they always say the same.
+ */
+export interface MessageModel {
+  outcome: Outcome;
+  subject: string;
+  headline: string;
+  facts: [label: string, value: string][];
+  sections: { title: string; lines: string[] }[];
+  link?: { label: string; url: string };
+  footer: string[];
+}
+
+/** A message as every notifier receives it; each sends the form its medium takes. */
 export interface Message {
   outcome: Outcome;
   subject: string;
   /** Plain text, readable as it is in any mail client or terminal. */
   text: string;
+  /** The same, as a small self-contained HTML page that reads well on a phone. */
+  html: string;
 }
 
 export interface Notifier {

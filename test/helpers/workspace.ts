@@ -33,7 +33,9 @@ export interface RunRecord extends RunOutcome {
 export interface Mail {
   file: string;
   headers: Record<string, string>;
+  /** The plain-text part. */
   body: string;
+  html: string;
   raw: string;
 }
 
@@ -84,7 +86,17 @@ function parseMail(file: string, raw: string): Mail {
     const at = line.indexOf(':');
     if (at > 0) headers[line.slice(0, at).toLowerCase()] = line.slice(at + 1).trim();
   }
-  return { file, headers, body: rest.join('\r\n\r\n').replace(/\r\n/g, '\n'), raw };
+  const boundary = /boundary="([^"]+)"/.exec(headers['content-type'] ?? '')?.[1];
+  const body = rest.join('\r\n\r\n');
+  if (!boundary) return { file, headers, body: body.replace(/\r\n/g, '\n'), html: '', raw };
+  const parts = body.split(`--${boundary}`).slice(1, -1).map((part) => {
+    const [partHead = '', ...content] = part.replace(/^\r\n/, '').split('\r\n\r\n');
+    const text = content.join('\r\n\r\n').replace(/\r\n$/, '');
+    return { head: partHead, text: /base64/.test(partHead) ? Buffer.from(text.replace(/\r\n/g, ''), 'base64').toString('utf8') : text };
+  });
+  const plain = parts.find((p) => p.head.includes('text/plain'))?.text ?? '';
+  const html = parts.find((p) => p.head.includes('text/html'))?.text ?? '';
+  return { file, headers, body: plain.replace(/\r\n/g, '\n'), html, raw };
 }
 
 /** A config for one target, writing into the workspace's own folders. */

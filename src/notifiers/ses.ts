@@ -1,0 +1,68 @@
+/**
+ * Amazon SES (v2 API): one mail with a plain-text and an HTML body. The client is made once per
+ * process; its endpoint follows the SDK's AWS_ENDPOINT_URL_SESV2, which is how a local SES
+ * server is reached.
+ */
+import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { ConfigError, TransientError } from '../errors.ts';
+import type { Message, Notifier } from './types.ts';
+
+export interface SesSettings {
+  from: string;
+  to: string[];
+  cc?: string[];
+  configurationSet?: string;
+  region?: string;
+}
+
+const clients = new Map<string, SESv2Client>();
+
+function clientFor(region: string | undefined): SESv2Client {
+  const key = region ?? '';
+  let client = clients.get(key);
+  if (!client) {
+    client = new SESv2Client({ ...(region && { region }), maxAttempts: 3 });
+    clients.set(key, client);
+  }
+  return client;
+}
+
+export class SesNotifier implements Notifier {
+  readonly name: string;
+  private readonly settings: SesSettings;
+  private readonly client: SESv2Client;
+
+  constructor(name: string, settings: SesSettings, client?: SESv2Client) {
+    this.name = name;
+    this.settings = settings;
+    this.client = client ?? clientFor(settings.region);
+  }
+
+  async send(message: Message): Promise<string> {
+    const { from, to, cc, configurationSet } = this.settings;
+    try {
+      const result = await this.client.send(
+        new SendEmailCommand({
+          FromEmailAddress: from,
+          Destination: { ToAddresses: to, ...(cc?.length && { CcAddresses: cc }) },
+          Content: {
+            Simple: {
+              Subject: { Data: message.subject, Charset: 'UTF-8' },
+              Body: { Text: { Data: message.text, Charset: 'UTF-8' }, Html: { Data: message.html, Charset: 'UTF-8' } },
+            },
+          },
+          ...(configurationSet && { ConfigurationSetName: configurationSet }),
+        }),
+      );
+      return result.MessageId ?? '(no message id)';
+    } catch (error) {
+      const e = error as { name?: string; message?: string };
+      const detail = `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
+      // Not retried by the caller either way; the name tells the operator what to fix.
+      if (['MessageRejected', 'MailFromDomainNotVerifiedException', 'AccountSuspendedException', 'SendingPausedException', 'NotFoundException', 'BadRequestException'].includes(e.name ?? '')) {
+        throw new ConfigError(`SES notification ${this.name} was refused: ${detail}; is ${from} a verified identity?`, { cause: error });
+      }
+      throw new TransientError(`SES notification ${this.name} could not be sent: ${detail}`, { cause: error });
+    }
+  }
+}
