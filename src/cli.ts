@@ -10,14 +10,14 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config/load.ts';
 import { EMBEDDED_TARGET } from './config/embedded.ts';
-import { SecretResolver } from './config/secrets.ts';
 import type { RunState } from './contracts.ts';
 import { StepvaultError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { ConsoleReporter } from './local/reporter.ts';
 import { runWorkflow } from './local/runner.ts';
-import { createJsonLogger } from './log.ts';
+import { createJsonLogger } from './observability/log.ts';
 import { readableCause } from './notifiers/message.ts';
+import { createRuntime } from './runtime.ts';
 
 const USAGE = `Usage: stepvault <command> [options]
 
@@ -89,13 +89,14 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   reporter.line(`stepvault run: target ${target} from ${source}`);
   const outcome = await runWorkflow({
     request: { target },
-    runtime: {
-      config,
-      secrets: new SecretResolver(),
-      now: () => new Date(),
-      log: createJsonLogger({ level: values.verbose ? 'debug' : 'error', write: (line) => err.write(`${line}\n`) }),
+    runtime: createRuntime(config, {
+      logger: (sinks) => createJsonLogger({ level: values.verbose ? 'debug' : 'error', write: (line) => err.write(`${line}\n`), sinks }),
+      // Metrics are CloudWatch's business; locally they are shown with --verbose.
+      emitMetrics: (document) => {
+        if (values.verbose) err.write(`${JSON.stringify(document)}\n`);
+      },
       progress: reporter.onProgress,
-    },
+    }),
     onEvent: reporter.onEvent,
     ...(retryDelay !== undefined && { retryDelayMs: Number(retryDelay) }),
   });

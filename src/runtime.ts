@@ -1,11 +1,14 @@
 /**
- * What a step needs from the world: the config, secrets, a clock, a log and a progress sink.
- * Lambda and the local runner each build one; the steps never ask which they got.
+ * What a step needs from the world: the config, secrets, a clock, a log, metrics and a progress
+ * sink. Lambda and the local runner each build one with `createRuntime`; the steps never ask
+ * which they got. `flush` runs at the end of every step: metrics out, log sinks emptied.
  */
 import path from 'node:path';
 import { loadConfig, type Config } from './config/load.ts';
 import { SecretResolver } from './config/secrets.ts';
-import { createJsonLogger, type Logger } from './log.ts';
+import { createLambdaLogger, type Logger, type LogSink } from './observability/log.ts';
+import { createMetrics, type MetricsSink } from './observability/metrics.ts';
+import { SeqSink } from './observability/seq.ts';
 
 export interface ProgressEvent {
   state: string;
@@ -17,7 +20,43 @@ export interface Runtime {
   secrets: SecretResolver;
   now: () => Date;
   log: Logger;
+  metrics: MetricsSink;
   progress: (event: ProgressEvent) => void;
+  flush(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  secrets?: SecretResolver;
+  now?: () => Date;
+  /** Builds the logger, given the sinks the config asks for. */
+  logger: (sinks: LogSink[]) => Logger;
+  /** Where EMF documents go; by default Powertools prints them (Lambda). */
+  emitMetrics?: (document: Record<string, unknown>) => void;
+  progress?: (event: ProgressEvent) => void;
+}
+
+export function createRuntime(config: Config, options: RuntimeOptions): Runtime {
+  const secrets = options.secrets ?? new SecretResolver();
+  const sinks = logSinks(config, secrets);
+  const metrics = createMetrics(options.emitMetrics);
+  return {
+    config,
+    secrets,
+    now: options.now ?? (() => new Date()),
+    log: options.logger(sinks),
+    metrics,
+    progress: options.progress ?? (() => undefined),
+    async flush() {
+      metrics.flush();
+      await Promise.all(sinks.map((sink) => sink.flush()));
+    },
+  };
+}
+
+function logSinks(config: Config, secrets: SecretResolver): LogSink[] {
+  const seq = config.observability?.seq;
+  if (!seq) return [];
+  return [new SeqSink(seq.url, async () => (seq.apiKey ? secrets.resolve(seq.apiKey, 'observability.seq.apiKey') : undefined))];
 }
 
 let lambdaRuntime: Runtime | undefined;
@@ -29,25 +68,22 @@ let lambdaRuntime: Runtime | undefined;
 export function runtimeFromEnvironment(): Runtime {
   if (!lambdaRuntime) {
     const file = process.env.STEPVAULT_CONFIG ?? path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'stepvault.config.yml');
-    const log = createJsonLogger();
-    lambdaRuntime = {
-      config: loadConfig(file),
-      secrets: new SecretResolver(),
-      now: () => new Date(),
-      log,
-      progress: throttledProgressLog(log),
-    };
+    let logger: Logger | undefined;
+    lambdaRuntime = createRuntime(loadConfig(file), {
+      logger: (sinks) => (logger = createLambdaLogger({ sinks })),
+      progress: throttledProgressLog(() => logger),
+    });
   }
   return lambdaRuntime;
 }
 
 /** In Lambda, progress goes to the log, at most every 10 seconds per state. */
-function throttledProgressLog(log: Logger): (event: ProgressEvent) => void {
+function throttledProgressLog(log: () => Logger | undefined): (event: ProgressEvent) => void {
   const last = new Map<string, number>();
   return (event) => {
     const now = Date.now();
     if (now - (last.get(event.state) ?? 0) < 10_000) return;
     last.set(event.state, now);
-    log.info('progress', { state: event.state, bytes: event.bytes });
+    log()?.info('progress', { state: event.state, bytes: event.bytes });
   };
 }

@@ -12,9 +12,9 @@ import { buffer } from 'node:stream/consumers';
 import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
-import { SecretResolver } from '../src/config/secrets.ts';
+import { createRuntime } from '../src/runtime.ts';
 import type { DumpResult } from '../src/contracts.ts';
-import { createJsonLogger } from '../src/log.ts';
+import { createJsonLogger } from '../src/observability/log.ts';
 import { plan } from '../src/steps/plan.ts';
 import { upload } from '../src/steps/upload.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
@@ -56,7 +56,7 @@ async function objectKeys(bucket: string, prefix = ''): Promise<string[]> {
 describe('S3 destinations', () => {
   it('stores a 200 MB dump in parts under the documented layout; it reads back with the manifest’s checksum', async () => {
     const workspace = await workspaceWith(configFor(target, { destinations: { primary: s3Destination(s3, 'backups', { prefix: 'db' }) }, defaults: { destinations: ['primary'], staging: './staging' } }));
-    const runtime = { config: loadConfig(workspace.configFile), secrets: new SecretResolver(), now: () => new Date('2026-11-22T03:00:07Z'), log: createJsonLogger({ write: () => undefined }), progress: () => undefined };
+    const runtime = createRuntime(loadConfig(workspace.configFile), { now: () => new Date('2026-11-22T03:00:07Z'), logger: () => createJsonLogger({ write: () => undefined }) });
     const planned = await plan({ request: { target: 'main' }, execution: { id: 'arn:exec:big', name: 'big', startTime: '2026-11-22T03:00:07Z' } }, runtime);
 
     // A 200 MB staged "dump" of random bytes, handed to the real Upload step.

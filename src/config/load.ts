@@ -12,6 +12,8 @@ import {
   type DestinationConfig,
   type DumpOptions,
   type Engine,
+  type EventsConfig,
+  type ObservabilityConfig,
   type NotificationConfig,
   type RawConfig,
   type RetentionPolicy,
@@ -54,6 +56,8 @@ export interface Config {
   notifications: Record<string, NotificationConfig>;
   /** defaults.notify: where a failure goes when its target is unknown. */
   defaultNotify?: string[];
+  events?: EventsConfig;
+  observability?: ObservabilityConfig;
 }
 
 /** Loads a config file; with no file named and none in the folder, the embedded sample. */
@@ -130,7 +134,15 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
   for (const [name, n] of Object.entries(raw.notifications)) {
     notifications[name] = n.type === 'outbox' ? { ...n, path: at(n.path) } : n;
   }
-  return { source, targets, destinations, notifications, ...(defaults.notify && { defaultNotify: defaults.notify }) };
+  return {
+    source,
+    targets,
+    destinations,
+    notifications,
+    ...(defaults.notify && { defaultNotify: defaults.notify }),
+    ...(raw.events && { events: raw.events }),
+    ...(raw.observability && { observability: raw.observability }),
+  };
 }
 
 /** The named target, or a ConfigError that lists the known ones. */

@@ -205,9 +205,34 @@ export const defaultsSchema = z.strictObject({
   schedule: scheduleSchema.optional(),
 });
 
+export const eventsSchema = z.strictObject({
+  /** An event bus name or ARN; `default` is the account's default bus. */
+  bus: z.string().min(1),
+  source: z.string().min(1).default('stepvault'),
+});
+
+export const observabilitySchema = z.strictObject({
+  sentry: z
+    .strictObject({
+      dsn: z.string().refine((v) => isSecretReference(v) || /^https?:\/\/[^@\s/]+@[^/\s]+\/.+/.test(v), {
+        message: 'must be a Sentry DSN (https://<key>@<host>/<project>) or a secret reference to one',
+      }),
+      environment: z.string().min(1).optional(),
+    })
+    .optional(),
+  seq: z
+    .strictObject({
+      url: endpoint,
+      apiKey: secretReference.optional(),
+    })
+    .optional(),
+});
+
 export const configSchema = z
   .strictObject({
     defaults: defaultsSchema.optional(),
+    events: eventsSchema.optional(),
+    observability: observabilitySchema.optional(),
     destinations: z.record(name, destinationSchema).default({}),
     notifications: z.record(name, notificationSchema).default({}),
     targets: z.record(name, targetSchema).refine((t) => Object.keys(t).length > 0, {
@@ -254,6 +279,8 @@ export type S3DestinationConfig = z.output<typeof s3DestinationSchema>;
 export type R2DestinationConfig = z.output<typeof r2DestinationSchema>;
 export type NotificationConfig = z.output<typeof notificationSchema>;
 export type NotificationEvent = z.output<typeof notificationEvent>;
+export type EventsConfig = z.output<typeof eventsSchema>;
+export type ObservabilityConfig = z.output<typeof observabilitySchema>;
 
 function isKnownTimezone(zone: string): boolean {
   try {

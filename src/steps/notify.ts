@@ -1,13 +1,15 @@
 /**
- * Notify: tell the target's notifiers how the run went. A notifier that fails is logged and
- * reported in the result, never thrown: a good backup must not turn into a failed run because a
- * mail could not be sent, and the failure branch must reach its cleanup.
+ * Notify: tell the target's notifiers how the run went, then the watching systems (metrics,
+ * events, Sentry). A notifier that fails is logged, counted and reported in the result, never
+ * thrown: a good backup must not turn into a failed run because a mail could not be sent, and the
+ * failure branch must reach its cleanup.
  */
 import type { Config } from '../config/load.ts';
 import type { NotifyInput, NotifyResult } from '../contracts.ts';
 import { describeError } from '../errors.ts';
 import { failureMessage, successMessage } from '../notifiers/message.ts';
 import { notifierFor } from '../notifiers/registry.ts';
+import { reportOutcome } from '../observability/outcome.ts';
 import type { Runtime } from '../runtime.ts';
 
 export async function notify(input: NotifyInput, runtime: Runtime): Promise<NotifyResult> {
@@ -30,6 +32,7 @@ export async function notify(input: NotifyInput, runtime: Runtime): Promise<Noti
       log.error('notification failed', { notifier: name, outcome, error: errorName, cause: errorMessage });
     }
   }
+  await reportOutcome(input, result, runtime);
   return result;
 }
 

@@ -7,11 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
-import { SecretResolver } from '../../src/config/secrets.ts';
 import type { RunState, StoredBackup } from '../../src/contracts.ts';
 import { runWorkflow, type RunOutcome, type WorkflowEvent } from '../../src/local/runner.ts';
-import { createJsonLogger } from '../../src/log.ts';
-import type { ProgressEvent } from '../../src/runtime.ts';
+import { createJsonLogger } from '../../src/observability/log.ts';
+import { createRuntime, type ProgressEvent } from '../../src/runtime.ts';
 
 export interface Workspace {
   dir: string;
@@ -27,6 +26,8 @@ export interface RunRecord extends RunOutcome {
   events: WorkflowEvent[];
   logs: string[];
   progress: ProgressEvent[];
+  /** The EMF documents the run emitted. */
+  metrics: Record<string, unknown>[];
   state: RunState;
 }
 
@@ -52,20 +53,20 @@ export async function createWorkspace(): Promise<Workspace> {
       const logs: string[] = [];
       const events: WorkflowEvent[] = [];
       const progress: ProgressEvent[] = [];
+      const metrics: Record<string, unknown>[] = [];
       const outcome = await runWorkflow({
         request: { target },
-        runtime: {
-          config: loadConfig(configFile),
-          secrets: new SecretResolver(),
-          now: options.now ?? (() => new Date()),
-          log: createJsonLogger({ level: 'debug', write: (line) => logs.push(line) }),
+        runtime: createRuntime(loadConfig(configFile), {
+          ...(options.now && { now: options.now }),
+          logger: (sinks) => createJsonLogger({ level: 'debug', write: (line) => logs.push(line), sinks }),
+          emitMetrics: (document) => metrics.push(document),
           progress: (event) => progress.push(event),
-        },
+        }),
         onEvent: (event) => events.push(event),
         retryDelayMs: options.retryDelayMs ?? 10,
       });
       const state = (outcome.status === 'SUCCEEDED' ? outcome.output : {}) as RunState;
-      return { ...outcome, events, logs, progress, state };
+      return { ...outcome, events, logs, progress, metrics, state };
     },
     async outbox() {
       const folder = path.join(dir, 'outbox');

@@ -1,0 +1,65 @@
+/**
+ * Tells the systems that watch backups how a run ended: metrics (always), an EventBridge event
+ * and a Sentry report (when configured). Nothing here may fail the run: each failure is logged
+ * and counted.
+ */
+import type { NotifyInput, NotifyResult } from '../contracts.ts';
+import { describeError } from '../errors.ts';
+import { readableCause } from '../notifiers/message.ts';
+import type { Runtime } from '../runtime.ts';
+import { publishOutcomeEvent } from './events.ts';
+import { sendToSentry } from './sentry.ts';
+
+export const STEPVAULT_VERSION = '0.1.0';
+
+export async function reportOutcome(input: NotifyInput, notified: NotifyResult, runtime: Runtime): Promise<void> {
+  const { run, outcome, execution } = input;
+  const target = run.plan?.target ?? run.target ?? 'unknown';
+  const log = runtime.log.child({ runId: run.plan?.runId, target, state: outcome === 'success' ? 'NotifySuccess' : 'NotifyFailure' });
+
+  if (outcome === 'success') {
+    runtime.metrics.add(target, 'BackupSucceeded', 1);
+    const started = Date.parse(run.plan?.startedAt ?? execution.startTime);
+    if (!Number.isNaN(started)) runtime.metrics.add(target, 'DurationSeconds', Math.max(0, (runtime.now().getTime() - started) / 1000));
+    if (run.dump) runtime.metrics.add(target, 'SizeBytes', run.dump.size);
+    const skipped = (run.upload ?? []).filter((o) => o.status === 'failed').length;
+    if (skipped > 0) runtime.metrics.add(target, 'DestinationsFailed', skipped);
+  } else {
+    runtime.metrics.add(target, 'BackupFailed', 1);
+  }
+  if (notified.failed.length > 0) runtime.metrics.add(target, 'NotificationFailed', notified.failed.length);
+
+  const events = runtime.config.events;
+  if (events) {
+    try {
+      const id = await publishOutcomeEvent(events, outcome, run, execution);
+      log.info('event published', { bus: events.bus, eventId: id });
+    } catch (error) {
+      runtime.metrics.add(target, 'EventPublishFailed', 1);
+      log.error('event could not be published', { bus: events.bus, error: describeError(error).message });
+    }
+  }
+
+  const sentry = runtime.config.observability?.sentry;
+  if (sentry && outcome === 'failure') {
+    try {
+      const dsn = sentry.dsn.includes('://') ? sentry.dsn : await runtime.secrets.resolve(sentry.dsn, 'observability.sentry.dsn');
+      const failure = run.failure;
+      const id = await sendToSentry(
+        dsn,
+        {
+          message: `Backup of ${target} failed in ${failure?.state ?? '?'}`,
+          errorType: failure?.error ?? 'Unknown',
+          errorValue: failure ? readableCause(failure.cause) : 'no failure was recorded',
+          tags: { target, state: failure?.state ?? 'unknown', engine: run.plan?.engine ?? 'unknown' },
+          extra: { runId: run.plan?.runId, executionArn: execution.id, database: run.plan?.database },
+          ...(sentry.environment && { environment: sentry.environment }),
+        },
+        STEPVAULT_VERSION,
+      );
+      log.info('failure reported to Sentry', { eventId: id });
+    } catch (error) {
+      log.error('Sentry report failed', { error: describeError(error).message });
+    }
+  }
+}
