@@ -50,6 +50,8 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown
       return [`${where}: ${issue.message}`];
     }
     case 'too_small':
+      // A message the schema wrote itself says more than the generic one.
+      if (!/^Too small/.test(issue.message)) return [`${where}: ${issue.message}`];
       if (issue.origin === 'array' || issue.origin === 'string') return [`${where}: must not be empty`];
       return [`${where}: must be at least ${String(issue.minimum)}`];
     case 'too_big':

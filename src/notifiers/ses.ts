@@ -18,7 +18,8 @@ export interface SesSettings {
 const clients = new Map<string, SESv2Client>();
 
 function clientFor(region: string | undefined): SESv2Client {
-  const key = region ?? '';
+  // The endpoint comes from the environment when the client is made; keep one per endpoint.
+  const key = `${region ?? ''}|${process.env.AWS_ENDPOINT_URL_SESV2 ?? process.env.AWS_ENDPOINT_URL ?? ''}`;
   let client = clients.get(key);
   if (!client) {
     client = new SESv2Client({ ...(region && { region }), maxAttempts: 3 });

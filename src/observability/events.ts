@@ -12,7 +12,18 @@ export interface EventsSettings {
   source: string;
 }
 
-let client: EventBridgeClient | undefined;
+const clients = new Map<string, EventBridgeClient>();
+
+function clientFor(): EventBridgeClient {
+  // The endpoint comes from the environment when the client is made; keep one per endpoint.
+  const key = process.env.AWS_ENDPOINT_URL_EVENTBRIDGE ?? process.env.AWS_ENDPOINT_URL ?? '';
+  let client = clients.get(key);
+  if (!client) {
+    client = new EventBridgeClient({ maxAttempts: 3 });
+    clients.set(key, client);
+  }
+  return client;
+}
 
 export function outcomeEvent(outcome: Outcome, run: RunState, execution: ExecutionInfo): { detailType: string; detail: Record<string, unknown> } {
   const target = run.plan?.target ?? run.target ?? 'unknown';
@@ -37,7 +48,7 @@ export function outcomeEvent(outcome: Outcome, run: RunState, execution: Executi
 }
 
 export async function publishOutcomeEvent(settings: EventsSettings, outcome: Outcome, run: RunState, execution: ExecutionInfo): Promise<string> {
-  client ??= new EventBridgeClient({ maxAttempts: 3 });
+  const client = clientFor();
   const { detailType, detail } = outcomeEvent(outcome, run, execution);
   const result = await client.send(
     new PutEventsCommand({ Entries: [{ EventBusName: settings.bus, Source: settings.source, DetailType: detailType, Detail: JSON.stringify(detail), Resources: [execution.id] }] }),
