@@ -43,11 +43,12 @@ export function successModel(run: RunState, execution: ExecutionInfo): MessageMo
     sections: [
       {
         title: 'Stored in',
+        code: true,
         lines: outcomes.map((o) =>
           o.status === 'stored' ? `${o.destination}: ${o.location}` : `${o.destination}: FAILED (optional) — ${o.error}: ${readableCause(o.cause)}`,
         ),
       },
-      { title: 'Retention', lines: retentionLines(run) },
+      { title: 'Retention', lines: retentionLines(run), code: true },
     ],
     ...(link && { link }),
     footer: [`Run ${plan?.runId ?? '?'}`, `Execution ${execution.id}`],

@@ -32,20 +32,26 @@ export function renderHtml(model: MessageModel): string {
     .map(
       ([label, value]) =>
         `<tr><td style="padding:6px 12px 6px 0;color:#57606a;white-space:nowrap;vertical-align:top">${escape(label)}</td>` +
-        `<td style="padding:6px 0;word-break:break-all;font-family:${isCode(label) ? MONO : FONT}">${escape(value)}</td></tr>`,
+        `<td style="padding:6px 0;${isCode(label) ? `word-break:break-all;font-family:${MONO}` : 'overflow-wrap:anywhere'}">${escape(value)}</td></tr>`,
     )
     .join('');
   const sections = model.sections
     .map(
       (s) =>
         `<h2 style="font-size:15px;margin:20px 0 6px">${escape(s.title)}</h2>` +
-        `<ul style="margin:0;padding-left:18px">${s.lines.map((l) => `<li style="margin:4px 0;word-break:break-all;font-family:${MONO};font-size:13px">${escape(l)}</li>`).join('')}</ul>`,
+        `<ul style="margin:0;padding-left:18px">${s.lines
+          .map((l) => {
+            const nested = l.startsWith('  ') ? 'margin-left:18px;list-style:circle;' : '';
+            const font = s.code ? `word-break:break-all;font-family:${MONO};font-size:13px` : 'overflow-wrap:anywhere';
+            return `<li style="margin:4px 0;${nested}${font}">${escape(l.trim())}</li>`;
+          })
+          .join('')}</ul>`,
     )
     .join('');
   const link = model.link
     ? `<p style="margin:24px 0 8px"><a href="${escape(model.link.url)}" style="display:inline-block;background:#0969da;color:#ffffff;text-decoration:none;padding:10px 16px;border-radius:6px;font-weight:600">${escape(model.link.label)}</a></p>`
     : '';
-  const footer = model.footer.map((l) => `<p style="margin:4px 0;color:#57606a;font-size:12px;word-break:break-all">${escape(l)}</p>`).join('');
+  const footer = model.footer.map((l) => `<p style="margin:4px 0;color:#57606a;font-size:12px;overflow-wrap:anywhere">${escape(l)}</p>`).join('');
   return `<!doctype html>
 <html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${escape(model.subject)}</title></head>
 <body style="margin:0;padding:0;background:#f6f8fa;font-family:${FONT};color:#1f2328;font-size:15px;line-height:1.45">

@@ -9,7 +9,8 @@ export interface MessageModel {
   subject: string;
   headline: string;
   facts: [label: string, value: string][];
-  sections: { title: string; lines: string[] }[];
+  /** `code` sections (keys, locations) are set in monospace; a line starting with two spaces is nested. */
+  sections: { title: string; lines: string[]; code?: boolean }[];
   link?: { label: string; url: string };
   footer: string[];
 }
