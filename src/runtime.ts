@@ -4,6 +4,7 @@
  * which they got. `flush` runs at the end of every step: metrics out, log sinks emptied.
  */
 import path from 'node:path';
+import { AWS_SECRET_RESOLVERS } from './config/aws-secrets.ts';
 import { loadConfig, type Config } from './config/load.ts';
 import { SecretResolver } from './config/secrets.ts';
 import { createLambdaLogger, type Logger, type LogSink } from './observability/log.ts';
@@ -62,19 +63,28 @@ function logSinks(config: Config, secrets: SecretResolver): LogSink[] {
 let lambdaRuntime: Runtime | undefined;
 
 /**
- * The runtime of a Lambda function, created once per container: the config file shipped with
- * the function ($STEPVAULT_CONFIG, else stepvault.config.yml beside the code).
+ * The runtime of a Lambda function: config, logger and metrics made once per container (the
+ * config file shipped with the function, $STEPVAULT_CONFIG; staging on the EFS mount,
+ * $STEPVAULT_STAGING); secrets resolved afresh in every invocation.
  */
 export function runtimeFromEnvironment(): Runtime {
   if (!lambdaRuntime) {
     const file = process.env.STEPVAULT_CONFIG ?? path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'stepvault.config.yml');
     let logger: Logger | undefined;
-    lambdaRuntime = createRuntime(loadConfig(file), {
+    lambdaRuntime = createRuntime(withStaging(loadConfig(file), process.env.STEPVAULT_STAGING), {
+      secrets: new SecretResolver(AWS_SECRET_RESOLVERS),
       logger: (sinks) => (logger = createLambdaLogger({ sinks })),
       progress: throttledProgressLog(() => logger),
     });
   }
-  return lambdaRuntime;
+  return { ...lambdaRuntime, secrets: new SecretResolver(AWS_SECRET_RESOLVERS) };
+}
+
+/** On Lambda every target stages on the shared mount, whatever the file says for local runs. */
+export function withStaging(config: Config, staging: string | undefined): Config {
+  if (!staging) return config;
+  const targets = Object.fromEntries(Object.entries(config.targets).map(([name, t]) => [name, { ...t, staging }]));
+  return { ...config, targets };
 }
 
 /** In Lambda, progress goes to the log, at most every 10 seconds per state. */

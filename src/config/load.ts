@@ -10,6 +10,7 @@ import { formatConfigIssues } from './issues.ts';
 import {
   configSchema,
   type DestinationConfig,
+  type DeployConfig,
   type DumpOptions,
   type Engine,
   type EventsConfig,
@@ -58,6 +59,7 @@ export interface Config {
   defaultNotify?: string[];
   events?: EventsConfig;
   observability?: ObservabilityConfig;
+  deploy?: DeployConfig;
 }
 
 /** Loads a config file; with no file named and none in the folder, the embedded sample. */
@@ -142,6 +144,7 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
     ...(defaults.notify && { defaultNotify: defaults.notify }),
     ...(raw.events && { events: raw.events }),
     ...(raw.observability && { observability: raw.observability }),
+    ...(raw.deploy && { deploy: raw.deploy }),
   };
 }
 

@@ -1,0 +1,240 @@
+/**
+ * Turns stepvault.config.yml into what serverless.yml deploys: per-function settings and roles,
+ * and the CloudFormation resources around them. Adding a database is editing the config and
+ * deploying again: its schedule, permissions, alarms and dashboard row follow from here.
+ * Everything that cannot work on AWS is refused here, before anything is deployed.
+ */
+import { isIP } from 'node:net';
+import type { Config } from '../config/load.ts';
+import type { DeployConfig, FunctionName } from '../config/schema.ts';
+import { FUNCTION_NAMES } from '../config/schema.ts';
+import { ConfigError } from '../errors.ts';
+import type { StateMachineDefinition } from '../local/definition.ts';
+import { allow, logsStatement, role, roleLogicalId, VPC_ACCESS, type Resource, type Statement } from './iam.ts';
+import { alarms, dashboard } from './monitoring.ts';
+import { backupBucket, lambdaSecurityGroup, schedules, stagingResources, stateMachine, STAGING_MOUNT, type Resources } from './resources.ts';
+import { checkSecretUse, secretResource, secretUses, type SecretUse } from './secrets.ts';
+
+export const SERVICE = 'stepvault';
+
+/** Where the functions' package holds the config (serverless.yml includes it from there). */
+export const PACKAGED_CONFIG = 'dist/deploy/stepvault.config.yml';
+
+const DEFAULTS: Record<FunctionName, { memorySize: number; timeout: number }> = {
+  plan: { memorySize: 256, timeout: 30 },
+  dump: { memorySize: 1024, timeout: 900 },
+  upload: { memorySize: 1024, timeout: 900 },
+  prune: { memorySize: 256, timeout: 300 },
+  notify: { memorySize: 256, timeout: 60 },
+  cleanup: { memorySize: 256, timeout: 120 },
+};
+
+/** Functions that touch staging: they mount EFS, and so live in the VPC. */
+const STAGING_FUNCTIONS: FunctionName[] = ['dump', 'upload', 'cleanup'];
+
+export interface Deployment {
+  service: string;
+  stage: string;
+  region: string;
+  architecture: 'arm64' | 'x86_64';
+  logRetentionDays: number;
+  functions: Record<FunctionName, { name: string; memorySize: number; timeout: number }>;
+  vpc: { subnetIds: string[]; securityGroupIds: Resource[] };
+  environment: Record<string, string>;
+  resources: { Resources: Resources; Outputs: Record<string, unknown>; extensions: Resources };
+}
+
+export function generateDeployment(config: Config, stage: string, definition: StateMachineDefinition): Deployment {
+  const deploy = config.deploy;
+  if (!deploy) throw new ConfigError('the config has no deploy section: add deploy.region, deploy.vpc and deploy.bucket (see stepvault.config.example.yml)');
+  if (!/^[a-z0-9-]{1,16}$/.test(stage)) throw new ConfigError(`stage "${stage}" must be 1-16 lower-case letters, digits or "-"`);
+  checkDeployable(config, deploy);
+  const vpc = deploy.vpc!;
+
+  const functions = Object.fromEntries(
+    FUNCTION_NAMES.map((fn) => [fn, { name: `${SERVICE}-${stage}-${fn}`, ...DEFAULTS[fn], ...deploy.functions?.[fn] }]),
+  ) as Deployment['functions'];
+  const functionNames = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, functions[fn].name]));
+  const lambdaGroups: Resource[] = vpc.securityGroupIds ?? [{ Ref: 'LambdaSecurityGroup' }];
+  const { resources: scheduleResources, intervals } = schedules(config, stage);
+  const monitoring = {
+    stage,
+    region: deploy.region,
+    targets: Object.keys(config.targets),
+    intervals,
+    ...(deploy.alarmEmail && { alarmEmail: deploy.alarmEmail }),
+    functionNames,
+    timeouts: Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, functions[fn].timeout])),
+  };
+
+  const Resources: Resources = {
+    ...(vpc.securityGroupIds ? {} : lambdaSecurityGroup(vpc.id)),
+    ...stagingResources(vpc, lambdaGroups),
+    ...(deploy.bucket ? backupBucket(deploy.bucket) : {}),
+    ...scheduleResources,
+    ...stateMachine(definition, stage),
+    ...alarms(monitoring),
+    ...dashboard(monitoring),
+    ...Object.fromEntries(FUNCTION_NAMES.map((fn) => [roleLogicalId(fn), role(fn, policyFor(fn, config, functions[fn].name))])),
+  };
+  // A function that mounts EFS must wait for the mount targets, or its creation fails.
+  const extensions = Object.fromEntries(
+    STAGING_FUNCTIONS.map((fn) => [`${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`, { DependsOn: vpc.subnetIds.map((_, i) => `StagingMountTarget${i}`) }]),
+  );
+  return {
+    service: SERVICE,
+    stage,
+    region: deploy.region,
+    architecture: deploy.architecture,
+    logRetentionDays: deploy.logRetentionDays,
+    functions,
+    vpc: { subnetIds: vpc.subnetIds, securityGroupIds: lambdaGroups },
+    environment: { STEPVAULT_CONFIG: PACKAGED_CONFIG, STEPVAULT_STAGING: STAGING_MOUNT, NODE_OPTIONS: '--enable-source-maps' },
+    resources: {
+      Resources,
+      Outputs: {
+        StateMachineArn: { Description: 'Start executions here (stepvault start, the console, aws stepfunctions start-execution)', Value: { Ref: 'BackupStateMachine' } },
+        DashboardUrl: { Value: { 'Fn::Sub': `https://\${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=\${AWS::Region}#dashboards:name=stepvault-${stage}` } },
+        AlarmTopicArn: { Value: { Ref: 'AlarmTopic' } },
+        ScheduleDeadLetterQueueUrl: { Value: { Ref: 'ScheduleDeadLetterQueue' } },
+        ...(deploy.bucket && { BackupBucketName: { Value: { Ref: 'BackupBucket' } } }),
+      },
+      extensions,
+    },
+  };
+}
+
+/** What cannot work on Lambda, refused with the reason and the fix. */
+function checkDeployable(config: Config, deploy: DeployConfig): void {
+  if (!deploy.vpc) {
+    const privateTarget = Object.values(config.targets).find((t) => isPrivateHost(t.host));
+    const why = privateTarget
+      ? `targets.${privateTarget.name}.host ${privateTarget.host} is a private address, which Lambda reaches only inside its VPC`
+      : 'stepvault stages dumps on EFS, which Lambda reaches only inside a VPC';
+    throw new ConfigError(`${why}: add deploy.vpc with id, subnetIds (one per availability zone) and, optionally, securityGroupIds`);
+  }
+  for (const target of Object.values(config.targets)) {
+    if (['127.0.0.1', 'localhost', '::1'].includes(target.host)) {
+      throw new ConfigError(`targets.${target.name}.host ${target.host} is this machine; a deployed target needs an address Lambda can reach`);
+    }
+    for (const name of target.destinations) {
+      if (config.destinations[name]?.type === 'filesystem') {
+        throw new ConfigError(`destinations.${name} is a folder, which does not outlive a Lambda invocation: target ${target.name} needs an s3 or r2 destination when deployed`);
+      }
+    }
+    for (const name of target.notify) {
+      if (config.notifications[name]?.type === 'outbox') {
+        throw new ConfigError(`notifications.${name} is an outbox folder, which does not outlive a Lambda invocation: use an ses notification for target ${target.name} when deployed`);
+      }
+    }
+  }
+  const uses = secretUses(config);
+  [...uses.targets.values(), ...uses.destinations.values(), uses.observability].flat().forEach(checkSecretUse);
+}
+
+function isPrivateHost(host: string): boolean {
+  if (isIP(host) === 4) return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|169\.254\.)/.test(host);
+  if (isIP(host) === 6) return /^(fc|fd|fe80|::1)/i.test(host);
+  return /\.(internal|local|lan|corp)$/i.test(host);
+}
+
+function secretStatements(uses: SecretUse[]): Statement[] {
+  const grouped = new Map<string, Resource[]>();
+  for (const use of uses) {
+    const { action, resource } = secretResource(use.reference);
+    grouped.set(action, [...(grouped.get(action) ?? []), resource]);
+  }
+  return [...grouped].flatMap(([action, resources]) => allow(action, dedupe(resources)));
+}
+
+function dedupe(resources: Resource[]): Resource[] {
+  const seen = new Set<string>();
+  return resources.filter((r) => !seen.has(JSON.stringify(r)) && seen.add(JSON.stringify(r)));
+}
+
+function efs(write: boolean): Statement {
+  return {
+    Effect: 'Allow',
+    Action: ['elasticfilesystem:ClientMount', ...(write ? ['elasticfilesystem:ClientWrite'] : [])],
+    Resource: { 'Fn::GetAtt': ['StagingFileSystem', 'Arn'] },
+    Condition: { StringEquals: { 'elasticfilesystem:AccessPointArn': { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] } } },
+  };
+}
+
+/** The S3 statements for the destinations that are used, on their bucket and prefix only. */
+function s3Statements(config: Config, actions: 'write' | 'prune'): Statement[] {
+  const statements: Statement[] = [];
+  const used = new Set(Object.values(config.targets).flatMap((t) => t.destinations));
+  for (const name of used) {
+    const d = config.destinations[name];
+    if (d?.type !== 's3') continue; // R2 is reached with its own keys, not IAM
+    const prefix = (d.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    const objects = `arn:aws:s3:::${d.bucket}/${prefix ? `${prefix}/` : ''}*`;
+    if (actions === 'write') {
+      statements.push({ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'], Resource: objects });
+    } else {
+      statements.push({ Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: objects });
+      statements.push({
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: `arn:aws:s3:::${d.bucket}`,
+        ...(prefix && { Condition: { StringLike: { 's3:prefix': [`${prefix}/*`] } } }),
+      });
+    }
+    if (d.sse === 'aws:kms' && d.kmsKeyId) {
+      statements.push({
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: d.kmsKeyId.startsWith('arn:') ? d.kmsKeyId : { 'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:key/*` },
+        Condition: {
+          StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } },
+          ...(d.kmsKeyId.startsWith('alias/') && { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [d.kmsKeyId] } }),
+        },
+      });
+    }
+  }
+  return statements;
+}
+
+function policyFor(fn: FunctionName, config: Config, functionName: string): Statement[] {
+  const uses = secretUses(config);
+  const targetSecrets = [...uses.targets.values()].flat();
+  const destinationSecrets = [...uses.destinations.values()].flat();
+  const logs = logsStatement(functionName);
+  switch (fn) {
+    case 'plan':
+      return [logs, ...secretStatements(targetSecrets)];
+    case 'dump':
+      return [logs, VPC_ACCESS, efs(true), ...secretStatements(targetSecrets)];
+    case 'upload':
+      return [logs, VPC_ACCESS, efs(false), ...s3Statements(config, 'write'), ...secretStatements(destinationSecrets)];
+    case 'prune':
+      return [logs, ...s3Statements(config, 'prune'), ...secretStatements(destinationSecrets)];
+    case 'cleanup':
+      return [logs, VPC_ACCESS, efs(true)];
+    case 'notify':
+      return [logs, ...sesStatements(config), ...eventStatements(config), ...secretStatements(uses.observability)];
+  }
+}
+
+function sesStatements(config: Config): Statement[] {
+  const identities = new Set<string>();
+  const sets = new Set<string>();
+  for (const n of Object.values(config.notifications)) {
+    if (n.type !== 'ses') continue;
+    identities.add(n.from);
+    identities.add(n.from.split('@')[1]!);
+    if (n.configurationSet) sets.add(n.configurationSet);
+  }
+  const resources: Resource[] = [
+    ...[...identities].map((i) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:identity/${i}` })),
+    ...[...sets].map((s) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:configuration-set/${s}` })),
+  ];
+  return allow('ses:SendEmail', resources);
+}
+
+function eventStatements(config: Config): Statement[] {
+  const bus = config.events?.bus;
+  if (!bus) return [];
+  return allow('events:PutEvents', [bus.startsWith('arn:') ? bus : { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${bus}` }]);
+}

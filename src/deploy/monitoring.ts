@@ -1,0 +1,172 @@
+/**
+ * What an operator watches: alarms (to an SNS topic with an optional e-mail subscription) and a
+ * CloudWatch dashboard with a row per target. Both follow from the config: a new target gets its
+ * alarms and widgets at the next deploy.
+ */
+import { METRIC_NAMESPACE } from '../observability/metrics.ts';
+import { logicalName, type Resources } from './resources.ts';
+
+export interface MonitoringInput {
+  stage: string;
+  targets: string[];
+  /** Longest expected gap between backups, per scheduled target, in hours. */
+  intervals: Map<string, number>;
+  alarmEmail?: string;
+  functionNames: Record<string, string>;
+  timeouts: Record<string, number>;
+  region: string;
+}
+
+const dimensions = (target: string) => [
+  { Name: 'service', Value: 'stepvault' },
+  { Name: 'target', Value: target },
+];
+
+export function alarms(input: MonitoringInput): Resources {
+  const actions = [{ Ref: 'AlarmTopic' }];
+  const resources: Resources = {
+    AlarmTopic: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: `stepvault ${input.stage} alarms` } },
+    ...(input.alarmEmail && {
+      AlarmEmailSubscription: { Type: 'AWS::SNS::Subscription', Properties: { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: input.alarmEmail } },
+    }),
+    ExecutionsFailedAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: 'A stepvault execution failed (any target).',
+        Namespace: 'AWS/States',
+        MetricName: 'ExecutionsFailed',
+        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'BackupStateMachine' } }],
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: actions,
+      },
+    },
+    DumpNearTimeoutAlarm: {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: `The Dump function ran longer than 80% of its ${input.timeouts.dump} s timeout: give it more time or memory before it fails.`,
+        Namespace: 'AWS/Lambda',
+        MetricName: 'Duration',
+        Dimensions: [{ Name: 'FunctionName', Value: input.functionNames.dump }],
+        Statistic: 'Maximum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: Math.round(input.timeouts.dump! * 1000 * 0.8),
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: actions,
+      },
+    },
+  };
+  for (const target of input.targets) {
+    const id = logicalName(target);
+    resources[`BackupFailedAlarm${id}`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: `The backup of ${target} failed.`,
+        Namespace: METRIC_NAMESPACE,
+        MetricName: 'BackupFailed',
+        Dimensions: dimensions(target),
+        Statistic: 'Sum',
+        Period: 300,
+        EvaluationPeriods: 1,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: actions,
+      },
+    };
+    const interval = input.intervals.get(target);
+    if (interval === undefined) continue;
+    // A quarter more than the longest expected gap, at most the seven days CloudWatch can look back.
+    const hours = Math.min(168, Math.ceil(interval * 1.25) + 1);
+    resources[`NoRecentBackupAlarm${id}`] = {
+      Type: 'AWS::CloudWatch::Alarm',
+      Properties: {
+        AlarmDescription: `No successful backup of ${target} in ${hours} hours (its schedule runs at least every ${interval} hours).`,
+        Namespace: METRIC_NAMESPACE,
+        MetricName: 'BackupSucceeded',
+        Dimensions: dimensions(target),
+        Statistic: 'Sum',
+        Period: 3600,
+        EvaluationPeriods: hours,
+        DatapointsToAlarm: hours,
+        Threshold: 1,
+        ComparisonOperator: 'LessThanThreshold',
+        // No data is exactly what "no backup" looks like.
+        TreatMissingData: 'breaching',
+        AlarmActions: actions,
+      },
+    };
+  }
+  return resources;
+}
+
+/** The dashboard body, as CloudWatch takes it: JSON text. */
+export function dashboardBody(input: MonitoringInput): string {
+  const metric = (name: string, target: string, stat: string, label: string) => [METRIC_NAMESPACE, name, 'service', 'stepvault', 'target', target, { stat, label }];
+  const widgets: Record<string, unknown>[] = [];
+  let y = 0;
+  widgets.push({ type: 'text', x: 0, y, width: 24, height: 2, properties: { markdown: `# stepvault (${input.stage})\nOne row per target: outcomes, duration, size. Alarms: see the AlarmTopic subscriptions.` } });
+  y += 2;
+  for (const target of input.targets) {
+    const interval = input.intervals.get(target);
+    widgets.push(
+      {
+        type: 'metric', x: 0, y, width: 6, height: 6,
+        properties: {
+          title: `${target}: backups per day`, region: input.region, view: 'timeSeries', stacked: false, period: 86400, stat: 'Sum',
+          metrics: [metric('BackupSucceeded', target, 'Sum', 'succeeded'), metric('BackupFailed', target, 'Sum', 'failed')],
+        },
+      },
+      {
+        type: 'metric', x: 6, y, width: 6, height: 6,
+        properties: {
+          title: `${target}: last success (successes in the last ${interval ?? 24} h)`, region: input.region, view: 'singleValue', period: (interval ?? 24) * 3600,
+          metrics: [metric('BackupSucceeded', target, 'Sum', 'successes')],
+        },
+      },
+      {
+        type: 'metric', x: 12, y, width: 6, height: 6,
+        properties: { title: `${target}: duration (s)`, region: input.region, view: 'timeSeries', period: 86400, metrics: [metric('DurationSeconds', target, 'Maximum', 'max')] },
+      },
+      {
+        type: 'metric', x: 18, y, width: 6, height: 6,
+        properties: { title: `${target}: dump size`, region: input.region, view: 'timeSeries', period: 86400, metrics: [metric('SizeBytes', target, 'Maximum', 'bytes')] },
+      },
+    );
+    y += 6;
+  }
+  widgets.push({
+    type: 'metric', x: 0, y, width: 8, height: 6,
+    properties: {
+      title: 'Step Functions executions', region: input.region, view: 'timeSeries', period: 3600, stat: 'Sum',
+      metrics: ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut'].map((m) => ['AWS/States', m, 'StateMachineArn', '${BackupStateMachine}']),
+    },
+  });
+  widgets.push({
+    type: 'metric', x: 8, y, width: 8, height: 6,
+    properties: {
+      title: 'Lambda errors', region: input.region, view: 'timeSeries', period: 3600, stat: 'Sum',
+      metrics: Object.values(input.functionNames).map((name) => ['AWS/Lambda', 'Errors', 'FunctionName', name]),
+    },
+  });
+  widgets.push({
+    type: 'metric', x: 16, y, width: 8, height: 6,
+    properties: {
+      title: 'Dump duration against its timeout (ms)', region: input.region, view: 'timeSeries', period: 3600, stat: 'Maximum',
+      metrics: [['AWS/Lambda', 'Duration', 'FunctionName', input.functionNames.dump!]],
+      annotations: { horizontal: [{ label: 'timeout', value: input.timeouts.dump! * 1000, color: '#d62728' }] },
+    },
+  });
+  return JSON.stringify({ widgets });
+}
+
+export function dashboard(input: MonitoringInput): Resources {
+  // Fn::Sub fills ${BackupStateMachine} (its ARN) inside the JSON text.
+  return { Dashboard: { Type: 'AWS::CloudWatch::Dashboard', Properties: { DashboardName: `stepvault-${input.stage}`, DashboardBody: { 'Fn::Sub': dashboardBody(input) } } } };
+}

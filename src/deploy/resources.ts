@@ -1,0 +1,210 @@
+/**
+ * The CloudFormation resources around the functions: the backup bucket, the EFS staging share,
+ * the schedules, the state machine and its role.
+ */
+import type { Config, Target } from '../config/load.ts';
+import type { DeployConfig } from '../config/schema.ts';
+import type { StateMachineDefinition } from '../local/definition.ts';
+import type { Resource } from './iam.ts';
+import { maxIntervalHours, validateSchedule } from './schedule.ts';
+
+export type Resources = Record<string, Record<string, unknown>>;
+
+export const STAGING_MOUNT = '/mnt/staging';
+
+export function logicalName(text: string): string {
+  return text
+    .split(/[^A-Za-z0-9]+/)
+    .filter(Boolean)
+    .map((w) => w[0]!.toUpperCase() + w.slice(1))
+    .join('');
+}
+
+export function backupBucket(bucket: NonNullable<DeployConfig['bucket']>): Resources {
+  return {
+    BackupBucket: {
+      Type: 'AWS::S3::Bucket',
+      DeletionPolicy: 'Retain',
+      UpdateReplacePolicy: 'Retain',
+      Properties: {
+        BucketName: bucket.name,
+        VersioningConfiguration: { Status: 'Enabled' },
+        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        BucketEncryption: {
+          ServerSideEncryptionConfiguration: [
+            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', ...(bucket.kmsKeyId && { KMSMasterKeyID: bucket.kmsKeyId }) }, BucketKeyEnabled: true },
+          ],
+        },
+        LifecycleConfiguration: {
+          Rules: [
+            { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+            // Retention deletes by manifests; versioning keeps a deleted backup recoverable this long.
+            { Id: 'expire-noncurrent-versions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: bucket.noncurrentVersionDays } },
+            ...(bucket.transitions?.length
+              ? [{ Id: 'transitions', Status: 'Enabled', Transitions: bucket.transitions.map((t) => ({ TransitionInDays: t.days, StorageClass: t.storageClass })) }]
+              : []),
+          ],
+        },
+      },
+    },
+    BackupBucketPolicy: {
+      Type: 'AWS::S3::BucketPolicy',
+      Properties: {
+        Bucket: { Ref: 'BackupBucket' },
+        PolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [
+            {
+              Sid: 'TlsOnly',
+              Effect: 'Deny',
+              Principal: '*',
+              Action: 's3:*',
+              Resource: [{ 'Fn::GetAtt': ['BackupBucket', 'Arn'] }, { 'Fn::Sub': '${BackupBucket.Arn}/*' }],
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/** EFS for staging: encrypted, one mount target per subnet, one access point, reachable only from the functions. */
+export function stagingResources(vpc: NonNullable<DeployConfig['vpc']>, lambdaSecurityGroups: Resource[]): Resources {
+  const resources: Resources = {
+    StagingFileSystem: {
+      Type: 'AWS::EFS::FileSystem',
+      Properties: { Encrypted: true, PerformanceMode: 'generalPurpose', ThroughputMode: 'elastic', FileSystemTags: [{ Key: 'Name', Value: 'stepvault-staging' }] },
+    },
+    StagingSecurityGroup: {
+      Type: 'AWS::EC2::SecurityGroup',
+      Properties: {
+        GroupDescription: 'stepvault staging (EFS): NFS from the stepvault functions only',
+        VpcId: vpc.id,
+        SecurityGroupIngress: lambdaSecurityGroups.map((group) => ({ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, SourceSecurityGroupId: group })),
+      },
+    },
+    StagingAccessPoint: {
+      Type: 'AWS::EFS::AccessPoint',
+      Properties: {
+        FileSystemId: { Ref: 'StagingFileSystem' },
+        PosixUser: { Uid: '1000', Gid: '1000' },
+        RootDirectory: { Path: '/staging', CreationInfo: { OwnerUid: '1000', OwnerGid: '1000', Permissions: '0750' } },
+      },
+    },
+  };
+  vpc.subnetIds.forEach((subnet, i) => {
+    resources[`StagingMountTarget${i}`] = {
+      Type: 'AWS::EFS::MountTarget',
+      Properties: { FileSystemId: { Ref: 'StagingFileSystem' }, SubnetId: subnet, SecurityGroups: [{ Ref: 'StagingSecurityGroup' }] },
+    };
+  });
+  return resources;
+}
+
+export function lambdaSecurityGroup(vpcId: string): Resources {
+  return {
+    LambdaSecurityGroup: {
+      Type: 'AWS::EC2::SecurityGroup',
+      Properties: {
+        GroupDescription: 'stepvault functions: outbound to the databases, EFS and AWS APIs',
+        VpcId: vpcId,
+        SecurityGroupEgress: [{ IpProtocol: '-1', CidrIp: '0.0.0.0/0' }],
+      },
+    },
+  };
+}
+
+/** One EventBridge Scheduler schedule per target that has one, with retries and a dead-letter queue. */
+export function schedules(config: Config, stage: string): { resources: Resources; intervals: Map<string, number> } {
+  const resources: Resources = {
+    ScheduleDeadLetterQueue: { Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true } },
+    SchedulerRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: 'EventBridge Scheduler: start the backup state machine, dead-letter what it cannot',
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }],
+        },
+        Policies: [
+          {
+            PolicyName: 'start-backups',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [
+                { Effect: 'Allow', Action: ['states:StartExecution'], Resource: [{ Ref: 'BackupStateMachine' }] },
+                { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['ScheduleDeadLetterQueue', 'Arn'] }] },
+              ],
+            },
+          },
+        ],
+      },
+    },
+  };
+  const intervals = new Map<string, number>();
+  for (const target of Object.values(config.targets)) {
+    if (!target.schedule) continue;
+    const where = `targets.${target.name}.schedule`;
+    const expression = validateSchedule(target.schedule, where);
+    intervals.set(target.name, maxIntervalHours(target.schedule, where));
+    resources[`Schedule${logicalName(target.name)}`] = {
+      Type: 'AWS::Scheduler::Schedule',
+      Properties: {
+        Name: `stepvault-${stage}-${target.name}`,
+        Description: `stepvault: back up ${target.name}`,
+        ScheduleExpression: expression,
+        ScheduleExpressionTimezone: target.schedule.timezone ?? target.timezone,
+        FlexibleTimeWindow: { Mode: 'OFF' },
+        State: target.schedule.enabled === false ? 'DISABLED' : 'ENABLED',
+        Target: {
+          Arn: { Ref: 'BackupStateMachine' },
+          RoleArn: { 'Fn::GetAtt': ['SchedulerRole', 'Arn'] },
+          Input: JSON.stringify({ target: target.name }),
+          RetryPolicy: { MaximumRetryAttempts: 3, MaximumEventAgeInSeconds: 3600 },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['ScheduleDeadLetterQueue', 'Arn'] } },
+        },
+      },
+    };
+  }
+  return { resources, intervals };
+}
+
+export const FUNCTION_LOGICAL_IDS = {
+  PlanFunctionArn: 'PlanLambdaFunction',
+  DumpFunctionArn: 'DumpLambdaFunction',
+  UploadFunctionArn: 'UploadLambdaFunction',
+  PruneFunctionArn: 'PruneLambdaFunction',
+  NotifyFunctionArn: 'NotifyLambdaFunction',
+  CleanupFunctionArn: 'CleanupLambdaFunction',
+} as const;
+
+/** The native state machine resource: the ASL file as it is, its ${…} filled by CloudFormation. */
+export function stateMachine(definition: StateMachineDefinition, stage: string): Resources {
+  const functions = Object.values(FUNCTION_LOGICAL_IDS).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+  return {
+    BackupStateMachine: {
+      Type: 'AWS::StepFunctions::StateMachine',
+      Properties: {
+        StateMachineName: `stepvault-${stage}-backup`,
+        StateMachineType: 'STANDARD',
+        Definition: definition,
+        DefinitionSubstitutions: Object.fromEntries(Object.entries(FUNCTION_LOGICAL_IDS).map(([name, id]) => [name, { 'Fn::GetAtt': [id, 'Arn'] }])),
+        RoleArn: { 'Fn::GetAtt': ['StateMachineRole', 'Arn'] },
+      },
+    },
+    StateMachineRole: {
+      Type: 'AWS::IAM::Role',
+      Properties: {
+        Description: 'stepvault state machine: invoke its own functions',
+        AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+        Policies: [{ PolicyName: 'invoke-steps', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: functions }] } }],
+      },
+    },
+  };
+}
+
+export function targetsWithSchedules(config: Config): Target[] {
+  return Object.values(config.targets).filter((t) => t.schedule);
+}
