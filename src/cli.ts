@@ -18,11 +18,17 @@ import { runWorkflow } from './local/runner.ts';
 import { createJsonLogger } from './observability/log.ts';
 import { readableCause } from './notifiers/message.ts';
 import { createRuntime } from './runtime.ts';
+import { start } from './commands/start.ts';
+import { status } from './commands/status.ts';
+import { startSfnServer } from './local/sfn-server.ts';
 
 const USAGE = `Usage: stepvault <command> [options]
 
 Commands:
   run     --config FILE --target NAME   run the backup workflow locally (same state machine, same handlers)
+  start   --target NAME [--wait]        start the deployed state machine for a target
+  status  [--target NAME]               recent executions of the deployed state machine
+  serve   --config FILE [--port N]      serve the Step Functions API on this machine, backed by local runs
 
 Options for run:
   --config FILE         the config file (default: ./stepvault.config.yml, else the embedded sample)
@@ -30,6 +36,13 @@ Options for run:
   --retry-delay-ms N    wait N ms between retries instead of the state machine's intervals
   --verbose             also print the steps' JSON log lines (to stderr)
   -h, --help            this help
+
+Options for start and status:
+  --stage NAME          the deployed stage (default dev): its stack stepvault-<stage> names the state machine
+  --state-machine ARN   the state machine (default: $STEPVAULT_STATE_MACHINE_ARN, else the stack's output)
+  --region REGION       default: deploy.region of the config, else the AWS SDK's
+  --wait                (start) follow the execution and exit 0 if it succeeds, 1 if not
+  --name NAME           (start) the execution's name (default: <target>-<YYYYMMDDTHHMM>)
 `;
 
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
@@ -42,6 +55,11 @@ export async function main(argv: string[], out = process.stdout, err = process.s
     switch (command) {
       case 'run':
         return await runCommand(rest, out, err);
+      case 'start':
+      case 'status':
+        return await remoteCommand(command, rest, out, err);
+      case 'serve':
+        return await serveCommand(rest, out);
       default:
         err.write(`stepvault: unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -119,6 +137,48 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   const where = outcome.failedState ? ` in ${outcome.failedState}` : '';
   reporter.line(`\nBackup of ${target} FAILED${where}: ${outcome.error}: ${readableCause(outcome.cause ?? '')}`);
   return 1;
+}
+
+async function remoteCommand(command: 'start' | 'status', args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      target: { type: 'string' },
+      wait: { type: 'boolean', default: false },
+      stage: { type: 'string', default: 'dev' },
+      region: { type: 'string' },
+      'state-machine': { type: 'string' },
+      name: { type: 'string' },
+      config: { type: 'string' },
+    },
+    strict: true,
+  });
+  let region = values.region;
+  if (!region) {
+    try {
+      region = loadConfig(values.config).deploy?.region;
+    } catch {
+      // No config here is fine: the SDK's own region settings apply.
+    }
+  }
+  const common = { stage: values.stage, ...(region && { region }), ...(values['state-machine'] && { stateMachine: values['state-machine'] }) };
+  if (command === 'status') return status({ ...common, ...(values.target && { target: values.target }) }, out);
+  if (!values.target) {
+    err.write('stepvault: start needs --target NAME\n');
+    return 2;
+  }
+  return start({ ...common, target: values.target, wait: values.wait, ...(values.name && { name: values.name }) }, out);
+}
+
+async function serveCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
+  const { values } = parseArgs({ args, options: { config: { type: 'string' }, port: { type: 'string', default: '8083' } }, strict: true });
+  const config = loadConfig(values.config);
+  const server = await startSfnServer(() => createRuntime(config, { logger: (sinks) => createJsonLogger({ level: 'error', sinks }) }), { port: Number(values.port) });
+  out.write(`Step Functions API on ${server.url}, state machine ${server.stateMachineArn}\n`);
+  out.write(`  AWS_ENDPOINT_URL_SFN=${server.url} stepvault start --state-machine ${server.stateMachineArn} --target NAME --wait\n`);
+  out.write(`  aws stepfunctions --endpoint-url ${server.url} start-execution --state-machine-arn ${server.stateMachineArn} --input '{"target":"NAME"}'\n`);
+  await new Promise(() => undefined);
+  return 0;
 }
 
 if (import.meta.main) {
