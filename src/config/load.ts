@@ -39,6 +39,7 @@ export interface Target {
   user?: string;
   /** A secret reference, resolved only by the step that connects. */
   password?: string;
+  iamAuth?: boolean;
   tls: TlsOptions;
   dump: DumpOptions;
   schedule?: ScheduleConfig;
@@ -117,7 +118,9 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
       database: t.database,
       ...(t.user !== undefined && { user: t.user }),
       ...(t.password !== undefined && { password: t.password }),
-      tls: t.tls ? { ...t.tls, ...(t.tls.ca !== undefined && { ca: at(t.tls.ca) }) } : { mode: 'prefer' },
+      ...(t.iamAuth && { iamAuth: true }),
+      // IAM tokens travel only over TLS: "prefer" becomes "require".
+      tls: t.iamAuth && (t.tls?.mode ?? 'prefer') === 'prefer' ? { ...t.tls, mode: 'require' } : t.tls ? { ...t.tls, ...(t.tls.ca !== undefined && { ca: at(t.tls.ca) }) } : { mode: 'prefer' },
       dump: t.dump ?? {},
       ...((t.schedule ?? defaults.schedule) && { schedule: t.schedule ?? defaults.schedule }),
       timezone: t.timezone ?? t.schedule?.timezone ?? defaults.timezone ?? 'UTC',

@@ -81,6 +81,8 @@ export const targetSchema = z
     database: z.string().min(1),
     user: z.string().min(1).optional(),
     password: secretReference.optional(),
+    /** RDS IAM authentication: a 15-minute token signed with the function's role instead of a password. */
+    iamAuth: z.boolean().optional(),
     tls: tlsSchema.optional(),
     dump: dumpOptionsSchema.optional(),
     schedule: scheduleSchema.optional(),
@@ -101,6 +103,15 @@ export const targetSchema = z
           message: `does not apply to engine ${target.engine}; remove it`,
         });
       }
+    }
+    if (target.iamAuth && target.password !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['iamAuth'], message: 'and password exclude each other: IAM authentication signs a token in place of the password' });
+    }
+    if (target.iamAuth && target.tls?.mode === 'disable') {
+      ctx.addIssue({ code: 'custom', path: ['tls', 'mode'], message: 'cannot be disable with iamAuth: RDS accepts IAM tokens only over TLS' });
+    }
+    if (target.iamAuth && !target.user) {
+      ctx.addIssue({ code: 'custom', path: ['user'], message: 'is required with iamAuth: the token is for one database user' });
     }
     const level = dump.compressionLevel;
     if (level !== undefined && level > 9 && dump.compression !== 'zstd') {

@@ -205,7 +205,7 @@ function policyFor(fn: FunctionName, config: Config, functionName: string): Stat
     case 'plan':
       return [logs, ...secretStatements(targetSecrets)];
     case 'dump':
-      return [logs, VPC_ACCESS, efs(true), ...secretStatements(targetSecrets)];
+      return [logs, VPC_ACCESS, efs(true), ...secretStatements(targetSecrets), ...iamAuthStatements(config)];
     case 'upload':
       return [logs, VPC_ACCESS, efs(false), ...s3Statements(config, 'write'), ...secretStatements(destinationSecrets)];
     case 'prune':
@@ -215,6 +215,12 @@ function policyFor(fn: FunctionName, config: Config, functionName: string): Stat
     case 'notify':
       return [logs, ...sesStatements(config), ...eventStatements(config), ...secretStatements(uses.observability)];
   }
+}
+
+/** rds-db:connect for the users of targets with iamAuth (any DB instance: its resource id is not in the config). */
+function iamAuthStatements(config: Config): Statement[] {
+  const users = [...new Set(Object.values(config.targets).filter((t) => t.iamAuth).map((t) => t.user!))];
+  return allow('rds-db:connect', users.map((user) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:rds-db:\${AWS::Region}:\${AWS::AccountId}:dbuser:*/${user}` })));
 }
 
 function sesStatements(config: Config): Statement[] {

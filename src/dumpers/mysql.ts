@@ -84,6 +84,8 @@ export function mysqlDumpArgs(target: Target, engine: Engine, flavor: ClientFlav
     '--default-character-set=utf8mb4',
     ...mysqlTlsArgs(flavor, target.tls),
   ];
+  // An IAM token is sent as it is; the clients refuse to send a cleartext password unless told.
+  if (target.iamAuth) args.push(flavor === 'mysql' ? '--enable-cleartext-plugin' : '--default-auth=mysql_clear_password');
   // A restore onto a MySQL replica must not rewrite its GTID history.
   if (flavor === 'mysql' && engine === 'mysql') args.push('--set-gtid-purged=OFF');
   for (const t of dump.excludeTables ?? []) args.push(`--ignore-table=${target.database}.${t}`);

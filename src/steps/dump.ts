@@ -6,12 +6,17 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { getTarget } from '../config/load.ts';
 import type { DumpResult, PlanResult } from '../contracts.ts';
+import { rdsAuthToken } from '../dumpers/iam-auth.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import type { Runtime } from '../runtime.ts';
 
 export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResult> {
   const target = getTarget(runtime.config, plan.target);
-  const password = target.password === undefined ? undefined : await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
+  const password = target.iamAuth
+    ? await rdsAuthToken(target)
+    : target.password === undefined
+      ? undefined
+      : await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
   const log = runtime.log.child({ runId: plan.runId, target: plan.target, state: 'Dump' });
 
   await mkdir(plan.stagingDir, { recursive: true, mode: 0o700 });
