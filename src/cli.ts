@@ -21,6 +21,9 @@ import { createRuntime } from './runtime.ts';
 import { start } from './commands/start.ts';
 import { status } from './commands/status.ts';
 import { startSfnServer } from './local/sfn-server.ts';
+import { list } from './commands/list.ts';
+import { restoreCommand } from './commands/restore.ts';
+import { SecretResolver } from './config/secrets.ts';
 
 const USAGE = `Usage: stepvault <command> [options]
 
@@ -29,6 +32,11 @@ Commands:
   start   --target NAME [--wait]        start the deployed state machine for a target
   status  [--target NAME]               recent executions of the deployed state machine
   serve   --config FILE [--port N]      serve the Step Functions API on this machine, backed by local runs
+  list    --config FILE --target NAME [--json] [--from DEST]
+                                        the target's backups, newest first, from their manifests
+  restore --config FILE --target NAME [--backup latest|KEY] [--from DEST] --into URL
+          [--clean] [--jobs N] [--no-owner] [--force]
+                                        check a backup against its manifest, then restore it into URL
 
 Options for run:
   --config FILE         the config file (default: ./stepvault.config.yml, else the embedded sample)
@@ -60,6 +68,9 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return await remoteCommand(command, rest, out, err);
       case 'serve':
         return await serveCommand(rest, out);
+      case 'list':
+      case 'restore':
+        return await backupsCommand(command, rest, out, err);
       default:
         err.write(`stepvault: unknown command "${command}"\n\n${USAGE}`);
         return 2;
@@ -168,6 +179,57 @@ async function remoteCommand(command: 'start' | 'status', args: string[], out: N
     return 2;
   }
   return start({ ...common, target: values.target, wait: values.wait, ...(values.name && { name: values.name }) }, out);
+}
+
+async function backupsCommand(command: 'list' | 'restore', args: string[], out: NodeJS.WritableStream & { isTTY?: boolean }, err: NodeJS.WritableStream): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      target: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      from: { type: 'string' },
+      backup: { type: 'string', default: 'latest' },
+      into: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      clean: { type: 'boolean', default: false },
+      jobs: { type: 'string' },
+      'no-owner': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const config = loadConfig(values.config);
+  const targets = Object.keys(config.targets);
+  const target = values.target ?? (targets.length === 1 ? targets[0] : undefined);
+  if (!target) {
+    err.write(`stepvault: name a target with --target (this config has ${targets.join(', ')})\n`);
+    return 2;
+  }
+  const secrets = new SecretResolver();
+  if (command === 'list') return list(config, { target, json: values.json, ...(values.from && { from: values.from }) }, secrets, out);
+  if (!values.into) {
+    err.write('stepvault: restore needs --into URL, e.g. --into postgres://postgres@127.0.0.1:5432/orders_restored\n');
+    return 2;
+  }
+  if (values.jobs !== undefined && !/^[1-9]\d*$/.test(values.jobs)) {
+    err.write('stepvault: --jobs takes a whole number from 1\n');
+    return 2;
+  }
+  return restoreCommand(
+    config,
+    {
+      target,
+      backup: values.backup,
+      ...(values.from && { from: values.from }),
+      into: values.into,
+      force: values.force,
+      clean: values.clean,
+      ...(values.jobs && { jobs: Number(values.jobs) }),
+      noOwner: values['no-owner'],
+    },
+    secrets,
+    out,
+  );
 }
 
 async function serveCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {

@@ -5,21 +5,12 @@
  * that fails deletes nothing; the manifest is deleted before its dump, so a half-finished prune
  * never leaves a manifest pointing at nothing.
  */
-import { text } from 'node:stream/consumers';
 import { getTarget } from '../config/load.ts';
 import type { PruneInput, PruneResult, PrunedDestination } from '../contracts.ts';
-import { MANIFEST_FORMAT, type Manifest } from '../manifest.ts';
-import { MANIFEST_SUFFIX, withPrefix } from '../naming.ts';
+import { listBackups, targetPrefix } from '../backups.ts';
 import { applyRetention } from '../retention.ts';
 import type { Runtime } from '../runtime.ts';
 import { storageFor } from '../storage/registry.ts';
-import type { StorageProvider } from '../storage/types.ts';
-
-interface ListedBackup {
-  key: string;
-  manifestKey: string;
-  createdAt: Date;
-}
 
 export async function prune(input: PruneInput, runtime: Runtime): Promise<PruneResult> {
   const { plan } = input;
@@ -30,7 +21,7 @@ export async function prune(input: PruneInput, runtime: Runtime): Promise<PruneR
   for (const outcome of input.upload) {
     if (outcome.status !== 'stored') continue;
     const storage = await storageFor(runtime.config, outcome.destination, runtime.secrets);
-    const prefix = `${withPrefix(runtime.config.destinations[outcome.destination]?.prefix, plan.target)}/`;
+    const prefix = targetPrefix(runtime.config.destinations[outcome.destination]?.prefix, plan.target);
     const backups = await listBackups(storage, prefix, plan.target);
     // The backup this run just stored must be among them; if it is not, the listing is not
     // trustworthy (an eventually consistent store, a wrong prefix) and nothing is deleted.
@@ -50,33 +41,4 @@ export async function prune(input: PruneInput, runtime: Runtime): Promise<PruneR
     destinations.push({ destination: outcome.destination, kept: keep.length, deleted });
   }
   return { destinations };
-}
-
-/** Every backup of the target under the prefix, from its manifest. */
-async function listBackups(storage: StorageProvider, prefix: string, targetName: string): Promise<ListedBackup[]> {
-  const manifestKeys: string[] = [];
-  for await (const object of storage.list(prefix)) {
-    if (object.key.endsWith(MANIFEST_SUFFIX)) manifestKeys.push(object.key);
-  }
-  const backups: ListedBackup[] = [];
-  for (const manifestKey of manifestKeys) {
-    const manifest = await readManifest(storage, manifestKey);
-    // A manifest that cannot be read, or describes something else, is left alone.
-    if (!manifest || manifest.target !== targetName || manifest.key !== manifestKey.slice(0, -MANIFEST_SUFFIX.length)) continue;
-    const createdAt = new Date(manifest.createdAt);
-    if (Number.isNaN(createdAt.getTime())) continue;
-    backups.push({ key: manifest.key, manifestKey, createdAt });
-  }
-  return backups;
-}
-
-async function readManifest(storage: StorageProvider, key: string): Promise<Manifest | undefined> {
-  const body = await storage.get(key);
-  if (!body) return undefined;
-  try {
-    const manifest = JSON.parse(await text(body)) as Manifest;
-    return manifest.format === MANIFEST_FORMAT ? manifest : undefined;
-  } catch {
-    return undefined;
-  }
 }

@@ -1,0 +1,47 @@
+/** `stepvault restore --target NAME [--backup latest|KEY] [--from DEST] --into URL`: see src/restore/restore.ts. */
+import { getTarget, type Config } from '../config/load.ts';
+import type { SecretResolver } from '../config/secrets.ts';
+import { formatBytes } from '../format.ts';
+import { restore } from '../restore/restore.ts';
+
+export interface RestoreCommandOptions {
+  target: string;
+  backup: string;
+  from?: string;
+  into: string;
+  force: boolean;
+  clean: boolean;
+  jobs?: number;
+  noOwner: boolean;
+}
+
+export async function restoreCommand(config: Config, options: RestoreCommandOptions, secrets: SecretResolver, out: { write(text: string): unknown; isTTY?: boolean }): Promise<number> {
+  let total = 0;
+  const started = Date.now();
+  const result = await restore({
+    config,
+    target: getTarget(config, options.target),
+    secrets,
+    backup: options.backup,
+    ...(options.from && { from: options.from }),
+    into: options.into,
+    force: options.force,
+    clean: options.clean,
+    ...(options.jobs && { jobs: options.jobs }),
+    noOwner: options.noOwner,
+    onFound: ({ destination, backup }) => {
+      total = backup.manifest.size;
+      out.write(`restoring ${backup.key} (${formatBytes(total)}, ${backup.manifest.createdAt}) from ${destination}\n`);
+    },
+    onProgress: (bytes) => {
+      if (!out.isTTY || total === 0) return;
+      const seconds = (Date.now() - started) / 1000;
+      out.write(`\r\x1b[K  downloading ${formatBytes(bytes)} of ${formatBytes(total)} (${Math.floor((bytes / total) * 100)}%), ${formatBytes(bytes / Math.max(seconds, 0.001))}/s`);
+    },
+  });
+  if (out.isTTY) out.write('\r\x1b[K');
+  out.write(`checksum ${result.found.backup.manifest.sha256} matches the manifest\n`);
+  for (const warning of result.warnings) out.write(`note: ${warning}\n`);
+  out.write(`restored into ${result.into.host}:${result.into.port}/${result.into.database}\n`);
+  return 0;
+}

@@ -1,0 +1,66 @@
+/**
+ * Restore: find the backup, bring it down and check it against its manifest, and only then
+ * create the database if needed and restore into it. Restoring over the target's own database
+ * needs --force.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Config, Target } from '../config/load.ts';
+import type { SecretResolver } from '../config/secrets.ts';
+import type { ProgressListener } from '../dumpers/stream.ts';
+import { ConfigError } from '../errors.ts';
+import { downloadVerified } from './download.ts';
+import { findBackup, type FoundBackup } from './find.ts';
+import { restoreMysql } from './mysql.ts';
+import { restorePostgres, type PostgresRestoreOptions } from './postgres.ts';
+import { parseDatabaseUrl, type DatabaseUrl } from './url.ts';
+
+export interface RestoreRequest extends PostgresRestoreOptions {
+  config: Config;
+  target: Target;
+  secrets: SecretResolver;
+  backup: string;
+  from?: string;
+  into: string;
+  force?: boolean;
+  onProgress?: ProgressListener;
+  onFound?: (found: FoundBackup) => void;
+}
+
+export interface RestoreResult {
+  found: FoundBackup;
+  into: DatabaseUrl;
+  warnings: string[];
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1']);
+
+export function isSameDatabase(target: Target, url: DatabaseUrl): boolean {
+  const sameHost = target.host === url.host || (LOOPBACK.has(target.host) && LOOPBACK.has(url.host));
+  return sameHost && target.port === url.port && target.database === url.database;
+}
+
+export async function restore(request: RestoreRequest): Promise<RestoreResult> {
+  const { target } = request;
+  const into = parseDatabaseUrl(request.into);
+  const family = target.engine === 'postgres' ? 'postgres' : 'mysql';
+  if (into.family !== family) throw new ConfigError(`--into is a ${into.family} URL, but ${target.name} is a ${target.engine} database`);
+  if (isSameDatabase(target, into) && !request.force) {
+    throw new ConfigError(`--into is ${target.name}'s own database (${target.host}:${target.port}/${target.database}); restoring over it needs --force`);
+  }
+  const found = await findBackup(request.config, target, request.secrets, { backup: request.backup, ...(request.from && { from: request.from }) });
+  request.onFound?.(found);
+  const work = await mkdtemp(path.join(tmpdir(), 'stepvault-restore-'));
+  try {
+    const file = path.join(work, path.basename(found.backup.key));
+    await downloadVerified(found.storage, found.backup, file, request.onProgress);
+    const { warnings } =
+      family === 'postgres'
+        ? await restorePostgres(file, into, { ...(request.clean && { clean: true }), ...(request.jobs && { jobs: request.jobs }), ...(request.noOwner && { noOwner: true }) })
+        : await restoreMysql(file, into, found.backup.manifest.compression);
+    return { found, into, warnings };
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
