@@ -60,6 +60,8 @@ export interface DumpResult {
   compression: string;
   tool: ToolInfo;
   serverVersion: string;
+  /** Rows per table, counted from the dump itself; the restore drill compares against them. */
+  rowCounts?: Record<string, number>;
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
@@ -98,6 +100,17 @@ export type DestinationOutcome = StoredBackup | SkippedDestination;
 /** The Upload map's result: one outcome per destination, in the plan's order. */
 export type UploadResult = DestinationOutcome[];
 
+export interface VerifyInput {
+  plan: PlanResult;
+  dump: DumpResult;
+  upload: UploadResult;
+}
+
+export interface VerifyResult {
+  destinations: { destination: string; checked: 'manifest' | 'download' }[];
+  drill?: { database: string; tables: number; rows: number; seconds: number };
+}
+
 export interface PruneInput {
   plan: PlanResult;
   upload: UploadResult;
@@ -132,6 +145,7 @@ export interface RunState {
   plan?: PlanResult;
   dump?: DumpResult;
   upload?: UploadResult;
+  verify?: VerifyResult;
   prune?: PruneResult;
   failure?: Failure;
   /** Retention could not be applied; the backup itself is good. */

@@ -21,6 +21,8 @@ export interface Manifest {
   compression: string;
   tool: { name: string; version: string };
   server: { version: string };
+  /** Rows per table in the dump. */
+  rowCounts?: Record<string, number>;
   timings: { startedAt: string; dumpStartedAt: string; dumpFinishedAt: string; dumpSeconds: number; storedAt: string };
 }
 
@@ -40,6 +42,7 @@ export function buildManifest(plan: PlanResult, dump: DumpResult, key: string, s
     compression: dump.compression,
     tool: dump.tool,
     server: { version: dump.serverVersion },
+    ...(dump.rowCounts && { rowCounts: dump.rowCounts }),
     timings: {
       startedAt: plan.startedAt,
       dumpStartedAt: dump.startedAt,

@@ -35,14 +35,14 @@ describe('statemachine/backup.asl.json', () => {
     expect(isValid).toBe(true);
   });
 
-  it('runs Plan → Dump → Upload → Prune → NotifySuccess → Cleanup → Done on success', () => {
+  it('runs Plan → Dump → Upload → Verify → Prune → NotifySuccess → Cleanup → Done on success', () => {
     const path: string[] = [];
     let current: string | undefined = definition.StartAt;
     while (current) {
       path.push(current);
       current = definition.States[current]?.Next as string | undefined;
     }
-    expect(path).toEqual(['Plan', 'Dump', 'Upload', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
+    expect(path).toEqual(['Plan', 'Dump', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
   });
 
   it('matches only error names that exist in src/errors.ts, Lambda or Step Functions', () => {
@@ -71,7 +71,7 @@ describe('statemachine/backup.asl.json', () => {
   });
 
   it('sends every failure of the success path through NotifyFailure → CleanupAfterFailure → BackupFailed', () => {
-    for (const name of ['Plan', 'Dump', 'Cleanup']) {
+    for (const name of ['Plan', 'Dump', 'Verify', 'Cleanup']) {
       const recorder = catchers(definition.States[name]!)[0]!.Next;
       expect(definition.States[recorder]).toMatchObject({ Type: 'Pass', Next: 'NotifyFailure', Parameters: { state: name } });
     }
@@ -88,7 +88,7 @@ describe('statemachine/backup.asl.json', () => {
 
   it('calls functions only through substitutions that the local runner serves', () => {
     const substitutions = new Set(taskSubstitutions(definition).values());
-    expect([...substitutions].sort()).toEqual(['CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'PruneFunctionArn', 'UploadFunctionArn']);
+    expect([...substitutions].sort()).toEqual(['CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'PruneFunctionArn', 'UploadFunctionArn', 'VerifyFunctionArn']);
     expect(taskSubstitutions(definition).size).toBe(tasks.length);
   });
 });

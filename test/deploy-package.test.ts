@@ -58,7 +58,7 @@ const actionsOf = (fn: string) => roleOf(fn).flatMap((s) => s.Action);
 
 describe('the packaged template', () => {
   it('has the functions on nodejs24.x arm64, the layer on Dump, and EFS and the VPC on the staging steps', () => {
-    for (const fn of ['Plan', 'Dump', 'Upload', 'Prune', 'Notify', 'Cleanup']) {
+    for (const fn of ['Plan', 'Dump', 'Upload', 'Verify', 'Prune', 'Notify', 'Cleanup']) {
       const props = template.Resources[`${fn}LambdaFunction`]!.Properties;
       expect(props.Runtime, fn).toBe('nodejs24.x');
       expect(props.Architectures, fn).toEqual(['arm64']);
@@ -67,7 +67,8 @@ describe('the packaged template', () => {
     }
     expect(template.Resources.DumpLambdaFunction!.Properties.Layers).toEqual([{ Ref: 'DbtoolsLambdaLayer' }]);
     expect(template.Resources.DumpLambdaFunction!.Properties.MemorySize).toBe(2048);
-    for (const fn of ['Dump', 'Upload', 'Cleanup']) {
+    expect(template.Resources.VerifyLambdaFunction!.Properties.Layers).toEqual([{ Ref: 'DbtoolsLambdaLayer' }]);
+    for (const fn of ['Dump', 'Upload', 'Verify', 'Cleanup']) {
       const props = template.Resources[`${fn}LambdaFunction`]!.Properties;
       expect(props.FileSystemConfigs, fn).toEqual([{ Arn: { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] }, LocalMountPath: '/mnt/staging' }]);
       expect(props.VpcConfig, fn).toEqual({ SecurityGroupIds: ['sg-0db11111'], SubnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'] });
@@ -146,7 +147,10 @@ describe('the packaged template', () => {
     expect(actionsOf('cleanup').sort()).toEqual(['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses', 'elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'logs:CreateLogStream', 'logs:PutLogEvents']);
     const sm = template.Resources.StateMachineRole!.Properties.Policies[0].PolicyDocument.Statement[0];
     expect(sm.Action).toEqual(['lambda:InvokeFunction']);
-    expect(sm.Resource).toHaveLength(6);
+    expect(sm.Resource).toHaveLength(7);
+    expect(actionsOf('verify')).toEqual(expect.arrayContaining(['s3:GetObject', 'elasticfilesystem:ClientMount']));
+    expect(actionsOf('verify')).not.toContain('s3:PutObject');
+    expect(actionsOf('verify')).not.toContain('s3:DeleteObject');
   });
 
   it('fills the state machine definition only with functions that exist', () => {

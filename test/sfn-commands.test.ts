@@ -58,7 +58,7 @@ describe('stepvault start and status over the Step Functions API', () => {
     const { code, stdout } = await stepvault(['start', '--target', 'main', '--wait', '--name', 'main-20261122T0305']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^started arn:aws:states:us-east-1:000000000000:execution:stepvault-local-backup:main-20261122T0305\n/);
-    for (const state of ['Plan', 'Dump', 'Upload', 'Prune', 'NotifySuccess', 'Cleanup']) expect(stdout).toMatch(new RegExp(`✓ ${state}\\s+\\d+\\.\\d+s`));
+    for (const state of ['Plan', 'Dump', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup']) expect(stdout).toMatch(new RegExp(`✓ ${state}\\s+\\d+\\.\\d+s`));
     expect(stdout).toContain('Backup of main succeeded.');
   });
 

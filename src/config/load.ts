@@ -20,6 +20,7 @@ import {
   type RetentionPolicy,
   type ScheduleConfig,
   type TlsOptions,
+  type VerifyConfig,
 } from './schema.ts';
 import { EMBEDDED_CONFIG_YAML } from './embedded.ts';
 
@@ -43,6 +44,7 @@ export interface Target {
   tls: TlsOptions;
   dump: DumpOptions;
   schedule?: ScheduleConfig;
+  verify?: VerifyConfig;
   timezone: string;
   staging: string;
   destinations: string[];
@@ -123,6 +125,7 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
       tls: t.iamAuth && (t.tls?.mode ?? 'prefer') === 'prefer' ? { ...t.tls, mode: 'require' } : t.tls ? { ...t.tls, ...(t.tls.ca !== undefined && { ca: at(t.tls.ca) }) } : { mode: 'prefer' },
       dump: t.dump ?? {},
       ...((t.schedule ?? defaults.schedule) && { schedule: t.schedule ?? defaults.schedule }),
+      ...(t.verify && { verify: t.verify }),
       timezone: t.timezone ?? t.schedule?.timezone ?? defaults.timezone ?? 'UTC',
       staging: at(t.staging ?? defaults.staging ?? DEFAULT_STAGING),
       // The schema guarantees one of the two is set.

@@ -86,6 +86,20 @@ export const targetSchema = z
     tls: tlsSchema.optional(),
     dump: dumpOptionsSchema.optional(),
     schedule: scheduleSchema.optional(),
+    verify: z
+      .strictObject({
+        /** Download every stored dump again and hash it (by default: size and manifest only). */
+        download: z.boolean().optional(),
+        /** Restore each backup into a scratch database and compare rows per table with the dump. */
+        drill: z
+          .strictObject({
+            /** The scratch server, as a URL; the database part is a prefix for the scratch database's name. */
+            into: z.string().regex(/^(postgres|postgresql|mysql|mariadb):\/\/[^/\s]+\/[A-Za-z0-9_]+$/, 'must be a URL like postgres://user@scratch-host:5432/stepvault_drill (the path names the scratch database prefix)'),
+            password: secretReference.optional(),
+          })
+          .optional(),
+      })
+      .optional(),
     timezone: timezone.optional(),
     staging: z.string().min(1).optional(),
     destinations: z.array(name).min(1).optional(),
@@ -239,7 +253,7 @@ export const observabilitySchema = z.strictObject({
     .optional(),
 });
 
-export const FUNCTION_NAMES = ['plan', 'dump', 'upload', 'prune', 'notify', 'cleanup'] as const;
+export const FUNCTION_NAMES = ['plan', 'dump', 'upload', 'verify', 'prune', 'notify', 'cleanup'] as const;
 
 /** How the AWS deployment is shaped (read by `serverless package`/`deploy`, not by a run). */
 export const deploySchema = z.strictObject({
@@ -327,6 +341,7 @@ export type NotificationConfig = z.output<typeof notificationSchema>;
 export type NotificationEvent = z.output<typeof notificationEvent>;
 export type EventsConfig = z.output<typeof eventsSchema>;
 export type DeployConfig = z.output<typeof deploySchema>;
+export type VerifyConfig = NonNullable<z.output<typeof targetSchema>['verify']>;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
 

@@ -24,13 +24,14 @@ const DEFAULTS: Record<FunctionName, { memorySize: number; timeout: number }> = 
   plan: { memorySize: 256, timeout: 30 },
   dump: { memorySize: 1024, timeout: 900 },
   upload: { memorySize: 1024, timeout: 900 },
+  verify: { memorySize: 1024, timeout: 900 },
   prune: { memorySize: 256, timeout: 300 },
   notify: { memorySize: 256, timeout: 60 },
   cleanup: { memorySize: 256, timeout: 120 },
 };
 
 /** Functions that touch staging: they mount EFS, and so live in the VPC. */
-const STAGING_FUNCTIONS: FunctionName[] = ['dump', 'upload', 'cleanup'];
+const STAGING_FUNCTIONS: FunctionName[] = ['dump', 'upload', 'verify', 'cleanup'];
 
 export interface Deployment {
   service: string;
@@ -129,7 +130,7 @@ function checkDeployable(config: Config, deploy: DeployConfig): void {
     }
   }
   const uses = secretUses(config);
-  [...uses.targets.values(), ...uses.destinations.values(), uses.observability].flat().forEach(checkSecretUse);
+  [...uses.targets.values(), ...uses.destinations.values(), uses.observability, drillSecrets(config)].flat().forEach(checkSecretUse);
 }
 
 function isPrivateHost(host: string): boolean {
@@ -162,7 +163,11 @@ function efs(write: boolean): Statement {
 }
 
 /** The S3 statements for the destinations that are used, on their bucket and prefix only. */
-function s3Statements(config: Config, actions: 'write' | 'prune'): Statement[] {
+function drillSecrets(config: Config): SecretUse[] {
+  return Object.values(config.targets).flatMap((t) => (t.verify?.drill?.password ? [{ where: `targets.${t.name}.verify.drill.password`, reference: t.verify.drill.password }] : []));
+}
+
+function s3Statements(config: Config, actions: 'write' | 'read' | 'prune'): Statement[] {
   const statements: Statement[] = [];
   const used = new Set(Object.values(config.targets).flatMap((t) => t.destinations));
   for (const name of used) {
@@ -172,6 +177,8 @@ function s3Statements(config: Config, actions: 'write' | 'prune'): Statement[] {
     const objects = `arn:aws:s3:::${d.bucket}/${prefix ? `${prefix}/` : ''}*`;
     if (actions === 'write') {
       statements.push({ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'], Resource: objects });
+    } else if (actions === 'read') {
+      statements.push({ Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects });
     } else {
       statements.push({ Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: objects });
       statements.push({
@@ -208,6 +215,8 @@ function policyFor(fn: FunctionName, config: Config, functionName: string): Stat
       return [logs, VPC_ACCESS, efs(true), ...secretStatements(targetSecrets), ...iamAuthStatements(config)];
     case 'upload':
       return [logs, VPC_ACCESS, efs(false), ...s3Statements(config, 'write'), ...secretStatements(destinationSecrets)];
+    case 'verify':
+      return [logs, VPC_ACCESS, efs(false), ...s3Statements(config, 'read'), ...secretStatements([...destinationSecrets, ...drillSecrets(config)])];
     case 'prune':
       return [logs, ...s3Statements(config, 'prune'), ...secretStatements(destinationSecrets)];
     case 'cleanup':

@@ -175,6 +175,7 @@ export const FUNCTION_LOGICAL_IDS = {
   PlanFunctionArn: 'PlanLambdaFunction',
   DumpFunctionArn: 'DumpLambdaFunction',
   UploadFunctionArn: 'UploadLambdaFunction',
+  VerifyFunctionArn: 'VerifyLambdaFunction',
   PruneFunctionArn: 'PruneLambdaFunction',
   NotifyFunctionArn: 'NotifyLambdaFunction',
   CleanupFunctionArn: 'CleanupLambdaFunction',

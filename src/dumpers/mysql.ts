@@ -12,6 +12,7 @@ import type { Target } from '../config/load.ts';
 import type { Engine, TlsOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from './child-env.ts';
+import { boundedCounts, InsertRowCounter } from './row-counts.ts';
 import { EdgeKeeper, streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine } from './tools.ts';
 import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
@@ -144,13 +145,14 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
       try {
         await writeFile(optionFile, optionFileText(request.password), { mode: 0o600 });
         const edges = new EdgeKeeper(4096, 512);
+        const counter = new InsertRowCounter();
         const compression = compressor(target);
         const result = await streamDumpToFile({
           tool,
           args: mysqlDumpArgs(target, engine, flavor, optionFile, tool.pluginDir),
           env: toolEnvironment({}),
           file: request.file,
-          transforms: [edges, compression.stream],
+          transforms: [edges, counter, compression.stream],
           ...(request.onProgress && { onProgress: request.onProgress }),
         });
         if (result.signal) throw new DumpError(`${tool.name} of ${target.name} was killed by ${result.signal}; nothing was published`);
@@ -158,7 +160,9 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
         if (!edges.tailText().includes(COMPLETION_MARK)) {
           throw new DumpError(`the dump of ${target.name} is incomplete: ${tool.name} exited 0 but its output does not end with "${COMPLETION_MARK}"; nothing was published`);
         }
+        const rowCounts = boundedCounts(counter.counts);
         return {
+          ...(rowCounts && { rowCounts }),
           size: result.size,
           sha256: result.sha256,
           compression: compression.name,

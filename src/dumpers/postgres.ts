@@ -4,11 +4,14 @@
  * pg_restore can read the archive end to end: an exit code alone has been known to lie when a
  * wrapper resolved on the first chunk.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { Target } from '../config/load.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError, VersionMismatchError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from './child-env.ts';
+import { boundedCounts, CopyRowCounter, type RowCounts } from './row-counts.ts';
 import { streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine, type ToolCommand } from './tools.ts';
 import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
@@ -95,24 +98,29 @@ export function classifyPgDumpFailure(stderr: string, target: Target, toolVersio
   return new DumpError(`pg_dump of ${where} failed: ${line}`);
 }
 
-async function archiveCheck(pgRestore: ToolCommand, file: string, target: Target): Promise<{ serverVersion?: string }> {
-  const run = async (args: string[]) => {
-    try {
-      return await execFileAsync(pgRestore.file, [...pgRestore.prefixArgs, ...args], {
-        env: toolEnvironment({}),
-        maxBuffer: 64 * 1024 * 1024,
-      });
-    } catch (error) {
-      const stderr = (error as { stderr?: string }).stderr ?? String(error);
-      throw new DumpError(`the dump of ${target.name} is incomplete or unreadable (${firstErrorLine(stderr)}); nothing was published`);
-    }
-  };
-  const { stdout } = await run(['--list', file]);
-  const header = parseArchiveHeader(stdout);
+async function archiveCheck(pgRestore: ToolCommand, file: string, target: Target): Promise<{ serverVersion?: string; rowCounts: RowCounts }> {
+  const incomplete = (stderr: string) => new DumpError(`the dump of ${target.name} is incomplete or unreadable (${firstErrorLine(stderr)}); nothing was published`);
+  let listing: string;
+  try {
+    ({ stdout: listing } = await execFileAsync(pgRestore.file, [...pgRestore.prefixArgs, '--list', file], { env: toolEnvironment({}), maxBuffer: 64 * 1024 * 1024 }));
+  } catch (error) {
+    throw incomplete((error as { stderr?: string }).stderr ?? String(error));
+  }
+  const header = parseArchiveHeader(listing);
   if (header.entries === 0) throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
-  // Reading every data block to the end proves the archive is whole, not just its header.
-  await run(['--file=/dev/null', file]);
-  return header;
+  // Reading every data block to the end proves the archive is whole, not just its header; the
+  // rows it holds are counted on the way, for the restore drill.
+  const child = spawn(pgRestore.file, [...pgRestore.prefixArgs, '--data-only', '--file=-', file], { env: toolEnvironment({}), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-8192)));
+  const exited = new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', resolve);
+  });
+  const counter = new CopyRowCounter();
+  await pipeline(child.stdout, counter, new Writable({ write: (_chunk, _encoding, done) => done() }));
+  if ((await exited) !== 0) throw incomplete(stderr);
+  return { ...(header.serverVersion && { serverVersion: header.serverVersion }), rowCounts: counter.counts };
 }
 
 export const postgresDumper: Dumper = {
@@ -135,7 +143,9 @@ export const postgresDumper: Dumper = {
     if (result.exitCode !== 0) throw classifyPgDumpFailure(result.stderr, target, version);
 
     const header = await archiveCheck(pgRestore, request.file, target);
+    const rowCounts = boundedCounts(header.rowCounts);
     return {
+      ...(rowCounts && { rowCounts }),
       size: result.size,
       sha256: result.sha256,
       compression: 'custom',

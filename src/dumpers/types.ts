@@ -17,6 +17,8 @@ export interface DumpOutput {
   compression: string;
   tool: ToolInfo;
   serverVersion: string;
+  /** Rows per table, counted from the dump (absent for very many tables). */
+  rowCounts?: Record<string, number>;
 }
 
 /**

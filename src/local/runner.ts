@@ -13,6 +13,7 @@ import * as notifyFunction from '../../functions/notify.ts';
 import * as planFunction from '../../functions/plan.ts';
 import * as pruneFunction from '../../functions/prune.ts';
 import * as uploadFunction from '../../functions/upload.ts';
+import * as verifyFunction from '../../functions/verify.ts';
 import { localFunctionArn, readDefinition, substitute, taskSubstitutions } from './definition.ts';
 import { invokeLikeLambda, type LocalHandler } from './lambda-emulation.ts';
 
@@ -21,6 +22,7 @@ const LOCAL_FUNCTIONS: Record<string, { createHandler: (runtime: () => Runtime) 
   PlanFunctionArn: planFunction,
   DumpFunctionArn: dumpFunction,
   UploadFunctionArn: uploadFunction,
+  VerifyFunctionArn: verifyFunction,
   PruneFunctionArn: pruneFunction,
   NotifyFunctionArn: notifyFunction,
   CleanupFunctionArn: cleanupFunction,

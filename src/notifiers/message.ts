@@ -48,6 +48,7 @@ export function successModel(run: RunState, execution: ExecutionInfo): MessageMo
           o.status === 'stored' ? `${o.destination}: ${o.location}` : `${o.destination}: FAILED (optional) — ${o.error}: ${readableCause(o.cause)}`,
         ),
       },
+      { title: 'Verified', lines: verifyLines(run) },
       { title: 'Retention', lines: retentionLines(run), code: true },
     ],
     ...(link && { link }),
@@ -75,6 +76,17 @@ export function failureModel(run: RunState, execution: ExecutionInfo): MessageMo
     ...(link && { link }),
     footer: [`Run ${run.plan?.runId ?? '(not planned)'}`, `Execution ${execution.id}`],
   };
+}
+
+function verifyLines(run: RunState): string[] {
+  const verified = run.verify;
+  if (!verified) return ['not verified'];
+  const lines = verified.destinations.map((d) => `${d.destination}: ${d.checked === 'download' ? 'downloaded again, SHA-256 matches' : 'size and manifest match the dump'}`);
+  if (verified.drill) {
+    const { drill } = verified;
+    lines.push(`restore drill passed: ${drill.tables} tables, ${drill.rows} rows restored into ${drill.database} and compared, in ${formatSeconds(drill.seconds)}`);
+  }
+  return lines;
 }
 
 function retentionLines(run: RunState): string[] {

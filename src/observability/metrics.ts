@@ -10,7 +10,7 @@ import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 
 export const METRIC_NAMESPACE = 'stepvault';
 
-export type MetricName = 'BackupSucceeded' | 'BackupFailed' | 'DurationSeconds' | 'SizeBytes' | 'DestinationsFailed' | 'NotificationFailed' | 'EventPublishFailed';
+export type MetricName = 'BackupSucceeded' | 'BackupFailed' | 'DurationSeconds' | 'SizeBytes' | 'DestinationsFailed' | 'NotificationFailed' | 'EventPublishFailed' | 'RestoreDrillSucceeded' | 'RestoreDrillFailed';
 
 const UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
   BackupSucceeded: MetricUnit.Count,
@@ -20,6 +20,8 @@ const UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = 
   DestinationsFailed: MetricUnit.Count,
   NotificationFailed: MetricUnit.Count,
   EventPublishFailed: MetricUnit.Count,
+  RestoreDrillSucceeded: MetricUnit.Count,
+  RestoreDrillFailed: MetricUnit.Count,
 };
 
 export interface MetricsSink {

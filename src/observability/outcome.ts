@@ -24,8 +24,11 @@ export async function reportOutcome(input: NotifyInput, notified: NotifyResult, 
     if (run.dump) runtime.metrics.add(target, 'SizeBytes', run.dump.size);
     const skipped = (run.upload ?? []).filter((o) => o.status === 'failed').length;
     if (skipped > 0) runtime.metrics.add(target, 'DestinationsFailed', skipped);
+    if (run.verify?.drill) runtime.metrics.add(target, 'RestoreDrillSucceeded', 1);
   } else {
     runtime.metrics.add(target, 'BackupFailed', 1);
+    const drilled = Object.hasOwn(runtime.config.targets, target) && runtime.config.targets[target]!.verify?.drill;
+    if (drilled && run.failure?.state === 'Verify') runtime.metrics.add(target, 'RestoreDrillFailed', 1);
   }
   if (notified.failed.length > 0) runtime.metrics.add(target, 'NotificationFailed', notified.failed.length);
 

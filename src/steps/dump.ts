@@ -38,6 +38,7 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
       compression: output.compression,
       tool: output.tool,
       serverVersion: output.serverVersion,
+      ...(output.rowCounts && { rowCounts: output.rowCounts }),
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationSeconds: (finished.getTime() - started.getTime()) / 1000,

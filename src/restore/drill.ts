@@ -1,0 +1,108 @@
+/**
+ * The restore drill: the staged dump (the bytes that were just stored, checksums verified) is
+ * restored into a scratch database, its rows per table are compared with the counts taken from
+ * the dump, and the scratch database is dropped again, whatever happened.
+ */
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import type { DumpResult } from '../contracts.ts';
+import { firstErrorLine, toolEnvironment } from '../dumpers/child-env.ts';
+import { optionFileText } from '../dumpers/mysql.ts';
+import { resolveTool } from '../dumpers/tools.ts';
+import { ConnectionError, DumpError } from '../errors.ts';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { restoreMysql } from './mysql.ts';
+import { restorePostgres } from './postgres.ts';
+import type { DatabaseUrl } from './url.ts';
+
+const run = promisify(execFile);
+
+export interface DrillOutcome {
+  database: string;
+  tables: number;
+  rows: number;
+  seconds: number;
+}
+
+export async function restoreDrill(dump: DumpResult, file: string, scratch: DatabaseUrl, runId: string): Promise<DrillOutcome> {
+  const started = Date.now();
+  const database = `${scratch.database}_${runId.replace(/[^A-Za-z0-9]/g, '_').slice(-40)}`.toLowerCase();
+  const into = { ...scratch, database };
+  if (!dump.rowCounts) throw new DumpError('the restore drill needs the row counts of the dump, which are not kept for more than 2000 tables');
+  const sql = scratch.family === 'postgres' ? postgresClient(into) : await mysqlClient(into);
+  try {
+    await sql.drop();
+    if (scratch.family === 'postgres') await restorePostgres(file, into, { noOwner: true });
+    else await restoreMysql(file, into, dump.compression);
+    const restored = await sql.counts(Object.keys(dump.rowCounts));
+    const differences = Object.entries(dump.rowCounts)
+      .filter(([table, rows]) => restored[table] !== rows)
+      .map(([table, rows]) => `${table}: ${restored[table] ?? 'missing'} rows restored, ${rows} in the dump`);
+    if (differences.length > 0) throw new DumpError(`restore drill into ${scratch.host}/${database} does not match the dump: ${differences.slice(0, 5).join('; ')}`);
+    const rows = Object.values(dump.rowCounts).reduce((a, b) => a + b, 0);
+    return { database, tables: Object.keys(dump.rowCounts).length, rows, seconds: (Date.now() - started) / 1000 };
+  } finally {
+    await sql.drop().catch(() => undefined);
+    await sql.close();
+  }
+}
+
+interface ScratchClient {
+  drop(): Promise<void>;
+  counts(tables: string[]): Promise<Record<string, number>>;
+  close(): Promise<void>;
+}
+
+function postgresClient(url: DatabaseUrl): ScratchClient {
+  const psql = resolveTool(['psql']);
+  const env = toolEnvironment({ PGPASSWORD: url.password, PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'stepvault-drill' });
+  const base = ['--host', url.host, '--port', String(url.port), '--username', url.user, '--no-password', '-XAtq', '-v', 'ON_ERROR_STOP=1'];
+  const query = async (database: string, statement: string) => {
+    try {
+      return (await run(psql.file, [...psql.prefixArgs, ...base, '--dbname', database, '-c', statement], { env, maxBuffer: 64 * 1024 * 1024 })).stdout;
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr ?? String(error);
+      if (/could not connect|Connection refused|timeout expired|could not translate host/i.test(stderr)) throw new ConnectionError(`cannot reach the drill server ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
+      throw new DumpError(`restore drill: ${firstErrorLine(stderr)}`);
+    }
+  };
+  return {
+    drop: async () => void (await query('postgres', `DROP DATABASE IF EXISTS "${url.database}" WITH (FORCE)`)),
+    async counts() {
+      // Leaf tables only, named as pg_dump names them in its COPY lines.
+      const sql = `SELECT format('%I.%I', n.nspname, c.relname) || E'\\t' || (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`;
+      return Object.fromEntries((await query(url.database, sql)).trim().split('\n').filter(Boolean).map((l) => l.split('\t')).map(([t, n]) => [t!, Number(n)]));
+    },
+    close: async () => undefined,
+  };
+}
+
+async function mysqlClient(url: DatabaseUrl): Promise<ScratchClient> {
+  const client = resolveTool(['mariadb', 'mysql']);
+  const secretDir = await mkdtemp(path.join(tmpdir(), 'stepvault-'));
+  const optionFile = path.join(secretDir, 'client.cnf');
+  await writeFile(optionFile, optionFileText(url.password), { mode: 0o600 });
+  const base = [`--defaults-file=${optionFile}`, ...(client.pluginDir ? [`--plugin-dir=${client.pluginDir}`] : []), '--host', url.host, '--port', String(url.port), '--user', url.user, '--protocol=TCP', '-N', '-B'];
+  const query = async (statement: string) => {
+    try {
+      return (await run(client.file, [...client.prefixArgs, ...base, '-e', statement], { env: toolEnvironment({}), maxBuffer: 64 * 1024 * 1024 })).stdout;
+    } catch (error) {
+      const stderr = (error as { stderr?: string }).stderr ?? String(error);
+      if (/\b(2002|2003|2005)\b|Can't connect/.test(stderr)) throw new ConnectionError(`cannot reach the drill server ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
+      throw new DumpError(`restore drill: ${firstErrorLine(stderr)}`);
+    }
+  };
+  const quoted = (name: string) => `\`${name.replace(/`/g, '``')}\``;
+  return {
+    drop: async () => void (await query(`DROP DATABASE IF EXISTS ${quoted(url.database)}`)),
+    async counts(tables) {
+      if (tables.length === 0) return {};
+      const sql = tables.map((t) => `SELECT ${`'${t.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`}, COUNT(*) FROM ${quoted(url.database)}.${quoted(t)}`).join(' UNION ALL ');
+      return Object.fromEntries((await query(sql)).trim().split('\n').filter(Boolean).map((l) => l.split('\t')).map(([t, n]) => [t!, Number(n)]));
+    },
+    close: () => rm(secretDir, { recursive: true, force: true }),
+  };
+}

@@ -1,0 +1,62 @@
+/**
+ * Verify: check what landed in each destination against what was dumped — the object is there
+ * with the dump's size, and its manifest reads back with the dump's size and SHA-256; with
+ * `verify.download`, the object itself is downloaded and hashed. With `verify.drill`, the staged
+ * dump is restored into a scratch database and its rows compared with the dump's (see drill.ts).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { readManifest } from '../backups.ts';
+import { getTarget } from '../config/load.ts';
+import type { VerifyInput, VerifyResult } from '../contracts.ts';
+import { ChecksumMismatchError } from '../errors.ts';
+import { downloadVerified } from '../restore/download.ts';
+import { restoreDrill } from '../restore/drill.ts';
+import { parseDatabaseUrl } from '../restore/url.ts';
+import type { Runtime } from '../runtime.ts';
+import { storageFor } from '../storage/registry.ts';
+
+export async function verify(input: VerifyInput, runtime: Runtime): Promise<VerifyResult> {
+  const { plan, dump } = input;
+  const target = getTarget(runtime.config, plan.target);
+  const log = runtime.log.child({ runId: plan.runId, target: plan.target, state: 'Verify' });
+  const result: VerifyResult = { destinations: [] };
+
+  for (const outcome of input.upload) {
+    if (outcome.status !== 'stored') continue;
+    const storage = await storageFor(runtime.config, outcome.destination, runtime.secrets);
+    const head = await storage.head(outcome.key);
+    const manifest = await readManifest(storage, outcome.manifestKey);
+    const problem = !head
+      ? 'the dump is missing'
+      : head.size !== dump.size
+        ? `the dump has ${head.size} bytes, ${dump.size} were dumped`
+        : !manifest
+          ? 'the manifest is missing or unreadable'
+          : manifest.sha256 !== dump.sha256 || manifest.size !== dump.size
+            ? 'the manifest does not describe this dump'
+            : undefined;
+    if (problem) throw new ChecksumMismatchError(`verify ${outcome.destination} (${outcome.location}): ${problem}`);
+    if (target.verify?.download && manifest) {
+      const work = await mkdtemp(path.join(tmpdir(), 'stepvault-verify-'));
+      try {
+        await downloadVerified(storage, { key: outcome.key, manifestKey: outcome.manifestKey, createdAt: new Date(manifest.createdAt), manifest }, path.join(work, 'dump'));
+      } finally {
+        await rm(work, { recursive: true, force: true });
+      }
+    }
+    result.destinations.push({ destination: outcome.destination, checked: target.verify?.download ? 'download' : 'manifest' });
+    log.info('verified', { destination: outcome.destination, checked: target.verify?.download ? 'download' : 'manifest' });
+  }
+
+  const drill = target.verify?.drill;
+  if (drill) {
+    const scratch = parseDatabaseUrl(drill.into);
+    const password = drill.password ? await runtime.secrets.resolve(drill.password, `targets.${target.name}.verify.drill.password`) : scratch.password;
+    const outcome = await restoreDrill(dump, dump.file, { ...scratch, ...(password !== undefined && { password }) }, plan.runId);
+    result.drill = outcome;
+    log.info('restore drill passed', { ...outcome });
+  }
+  return result;
+}
