@@ -1,25 +1,14 @@
 /** `stepvault run` as a person uses it: what it prints and what it exits with. */
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
+import { runCli } from './helpers/cli.ts';
 import { configFor, createWorkspace, type Workspace } from './helpers/workspace.ts';
 
-const execFileAsync = promisify(execFile);
-const CLI = path.join(import.meta.dirname, '../bin/stepvault.js');
 const database = uniqueName('sv_pg_cli');
 let workspace: Workspace;
 
-async function stepvault(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [CLI, ...args], { cwd, env: process.env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const stepvault = (args: string[], cwd: string) => runCli(args, { cwd });
 
 beforeAll(async () => {
   await createDatabase(database);

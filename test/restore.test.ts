@@ -9,10 +9,10 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMariaDatabase, dropMariaDatabase, MARIADB, mariadb, mariaInventory, mariaTableDigests } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, objectInventory, PG, psql, tableDigests, uniqueName } from './helpers/postgres.ts';
+import { runCli } from './helpers/cli.ts';
 import { configFor, createWorkspace, storedBackup, type RunRecord, type Workspace } from './helpers/workspace.ts';
 
 const run = promisify(execFile);
-const CLI = path.join(import.meta.dirname, '../bin/stepvault.js');
 const pgSource = uniqueName('sv_rs_pg');
 const mariaSource = uniqueName('sv_rs_maria');
 const restoredDatabases: { engine: 'pg' | 'maria'; name: string }[] = [];
@@ -20,15 +20,7 @@ let pg: Workspace;
 let maria: Workspace;
 let pgRecord: RunRecord;
 
-async function stepvault(workspace: Workspace, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: workspace.dir, env: process.env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const stepvault = (workspace: Workspace, args: string[]) => runCli(args, { cwd: workspace.dir });
 
 function restored(engine: 'pg' | 'maria'): string {
   const name = uniqueName(`sv_rs_${engine}_into`);

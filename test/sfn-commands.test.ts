@@ -2,9 +2,6 @@
  * `stepvault start` and `stepvault status` talk the Step Functions API over HTTP; here to the
  * local endpoint (`stepvault serve`), which runs the real state machine with the local runner.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import { startSfnServer, type SfnServer } from '../src/local/sfn-server.ts';
@@ -12,23 +9,16 @@ import { createJsonLogger } from '../src/observability/log.ts';
 import { createRuntime } from '../src/runtime.ts';
 import { executionName } from '../src/commands/start.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
+import { runCli } from './helpers/cli.ts';
 import { configFor, createWorkspace, type Workspace } from './helpers/workspace.ts';
 
-const run = promisify(execFile);
-const CLI = path.join(import.meta.dirname, '../bin/stepvault.js');
 const database = uniqueName('sv_pg_sfn');
 let workspace: Workspace;
 let server: SfnServer;
 
-async function stepvault(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+function stepvault(args: string[]) {
   const env = { ...process.env, AWS_ENDPOINT_URL_SFN: server.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', STEPVAULT_STATE_MACHINE_ARN: server.stateMachineArn };
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: workspace.dir, env });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
+  return runCli(args, { cwd: workspace.dir, env });
 }
 
 beforeAll(async () => {

@@ -22,6 +22,26 @@ const dimensions = (target: string) => [
   { Name: 'target', Value: target },
 ];
 
+/** An alarm that fires when a count reaches 1 within five minutes. */
+function countAlarm(description: string, namespace: string, metric: string, dimensions: unknown[]): Record<string, unknown> {
+  return {
+    Type: 'AWS::CloudWatch::Alarm',
+    Properties: {
+      AlarmDescription: description,
+      Namespace: namespace,
+      MetricName: metric,
+      Dimensions: dimensions,
+      Statistic: 'Sum',
+      Period: 300,
+      EvaluationPeriods: 1,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+      AlarmActions: [{ Ref: 'AlarmTopic' }],
+    },
+  };
+}
+
 export function alarms(input: MonitoringInput): Resources {
   const actions = [{ Ref: 'AlarmTopic' }];
   const resources: Resources = {
@@ -29,22 +49,7 @@ export function alarms(input: MonitoringInput): Resources {
     ...(input.alarmEmail && {
       AlarmEmailSubscription: { Type: 'AWS::SNS::Subscription', Properties: { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: input.alarmEmail } },
     }),
-    ExecutionsFailedAlarm: {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmDescription: 'A stepvault execution failed (any target).',
-        Namespace: 'AWS/States',
-        MetricName: 'ExecutionsFailed',
-        Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'BackupStateMachine' } }],
-        Statistic: 'Sum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: actions,
-      },
-    },
+    ExecutionsFailedAlarm: countAlarm('A stepvault execution failed (any target).', 'AWS/States', 'ExecutionsFailed', [{ Name: 'StateMachineArn', Value: { Ref: 'BackupStateMachine' } }]),
     DumpNearTimeoutAlarm: {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
@@ -64,22 +69,7 @@ export function alarms(input: MonitoringInput): Resources {
   };
   for (const target of input.targets) {
     const id = logicalName(target);
-    resources[`BackupFailedAlarm${id}`] = {
-      Type: 'AWS::CloudWatch::Alarm',
-      Properties: {
-        AlarmDescription: `The backup of ${target} failed.`,
-        Namespace: METRIC_NAMESPACE,
-        MetricName: 'BackupFailed',
-        Dimensions: dimensions(target),
-        Statistic: 'Sum',
-        Period: 300,
-        EvaluationPeriods: 1,
-        Threshold: 1,
-        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
-        TreatMissingData: 'notBreaching',
-        AlarmActions: actions,
-      },
-    };
+    resources[`BackupFailedAlarm${id}`] = countAlarm(`The backup of ${target} failed.`, METRIC_NAMESPACE, 'BackupFailed', dimensions(target));
     const interval = input.intervals.get(target);
     if (interval === undefined) continue;
     // A quarter more than the longest expected gap, at most the seven days CloudWatch can look back.

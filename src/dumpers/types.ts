@@ -1,5 +1,5 @@
 import type { Target } from '../config/load.ts';
-import type { ToolInfo } from '../contracts.ts';
+import type { DumpResult } from '../contracts.ts';
 import type { ProgressListener } from './stream.ts';
 
 export interface DumpRequest {
@@ -11,15 +11,8 @@ export interface DumpRequest {
   onProgress?: ProgressListener;
 }
 
-export interface DumpOutput {
-  size: number;
-  sha256: string;
-  compression: string;
-  tool: ToolInfo;
-  serverVersion: string;
-  /** Rows per table, counted from the dump (absent for very many tables). */
-  rowCounts?: Record<string, number>;
-}
+/** What a dumper learns about its dump; the Dump step adds where and when. */
+export type DumpOutput = Pick<DumpResult, 'size' | 'sha256' | 'compression' | 'tool' | 'serverVersion' | 'rowCounts'>;
 
 /**
  * One database engine. A dumper knows its tool's command line (built by pure functions, unit
