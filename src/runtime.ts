@@ -14,6 +14,8 @@ import { SeqSink } from './observability/seq.ts';
 export interface ProgressEvent {
   state: string;
   bytes: number;
+  /** Set instead of bytes when only the share of work done is known (SQL Server's STATS). */
+  percent?: number;
 }
 
 export interface Runtime {

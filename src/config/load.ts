@@ -21,12 +21,13 @@ import {
   type ScheduleConfig,
   type TlsOptions,
   type VerifyConfig,
+  type MssqlOptions,
 } from './schema.ts';
 import { EMBEDDED_CONFIG_YAML } from './embedded.ts';
 
 export const DEFAULT_CONFIG_FILE = 'stepvault.config.yml';
 
-const DEFAULT_PORTS: Record<Engine, number> = { postgres: 5432, mysql: 3306, mariadb: 3306 };
+const DEFAULT_PORTS: Record<Engine, number> = { postgres: 5432, mysql: 3306, mariadb: 3306, mssql: 1433 };
 const DEFAULT_STAGING = './.stepvault/staging';
 const DEFAULT_RETENTION: RetentionPolicy = { keepLast: 7 };
 
@@ -45,6 +46,7 @@ export interface Target {
   dump: DumpOptions;
   schedule?: ScheduleConfig;
   verify?: VerifyConfig;
+  mssql?: MssqlOptions;
   timezone: string;
   staging: string;
   destinations: string[];
@@ -126,6 +128,7 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
       dump: t.dump ?? {},
       ...((t.schedule ?? defaults.schedule) && { schedule: t.schedule ?? defaults.schedule }),
       ...(t.verify && { verify: t.verify }),
+      ...(t.mssql && { mssql: t.mssql }),
       timezone: t.timezone ?? t.schedule?.timezone ?? defaults.timezone ?? 'UTC',
       staging: at(t.staging ?? defaults.staging ?? DEFAULT_STAGING),
       // The schema guarantees one of the two is set.

@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { isSecretReference, SECRET_REFERENCE_HELP } from './secrets.ts';
 
-export const ENGINES = ['postgres', 'mysql', 'mariadb'] as const;
+export const ENGINES = ['postgres', 'mysql', 'mariadb', 'mssql'] as const;
 export type Engine = (typeof ENGINES)[number];
 
 const name = z
@@ -86,6 +86,17 @@ export const targetSchema = z
     tls: tlsSchema.optional(),
     dump: dumpOptionsSchema.optional(),
     schedule: scheduleSchema.optional(),
+    /** SQL Server: the server writes the backup itself onto a share that is also the staging area. */
+    mssql: z
+      .strictObject({
+        /** The staging folder as SQL Server sees it: \\\\fileserver\\backups, or /var/opt/mssql/backup on Linux. */
+        sharePath: z.string().min(1),
+        copyOnly: z.boolean().default(true),
+        compression: z.boolean().default(true),
+        /** Run RESTORE VERIFYONLY on the backup before it is uploaded. */
+        verifyOnly: z.boolean().default(false),
+      })
+      .optional(),
     verify: z
       .strictObject({
         /** Download every stored dump again and hash it (by default: size and manifest only). */
@@ -108,6 +119,16 @@ export const targetSchema = z
   })
   .superRefine((target, ctx) => {
     const dump = target.dump ?? {};
+    if (target.engine === 'mssql' && !target.mssql) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mssql'],
+        message: 'is required for engine mssql: say where SQL Server writes the backup, as it sees the staging share (mssql: { sharePath: "\\\\fileserver\\stepvault" })',
+      });
+    }
+    if (target.engine !== 'mssql' && target.mssql) {
+      ctx.addIssue({ code: 'custom', path: ['mssql'], message: `does not apply to engine ${target.engine}; remove it` });
+    }
     const foreign = target.engine === 'postgres' ? MYSQL_ONLY_DUMP_OPTIONS : POSTGRES_ONLY_DUMP_OPTIONS;
     for (const key of foreign) {
       if (dump[key] !== undefined) {
@@ -342,6 +363,7 @@ export type NotificationEvent = z.output<typeof notificationEvent>;
 export type EventsConfig = z.output<typeof eventsSchema>;
 export type DeployConfig = z.output<typeof deploySchema>;
 export type VerifyConfig = NonNullable<z.output<typeof targetSchema>['verify']>;
+export type MssqlOptions = NonNullable<z.output<typeof targetSchema>['mssql']>;
 export type FunctionName = (typeof FUNCTION_NAMES)[number];
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
 

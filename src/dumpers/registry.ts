@@ -1,4 +1,5 @@
 import type { Engine } from '../config/schema.ts';
+import { mssqlDumper } from './mssql.ts';
 import { mysqlDumper } from './mysql.ts';
 import { postgresDumper } from './postgres.ts';
 import type { Dumper } from './types.ts';
@@ -8,6 +9,7 @@ const DUMPERS: Record<Engine, Dumper> = {
   postgres: postgresDumper,
   mysql: mysqlDumper('mysql'),
   mariadb: mysqlDumper('mariadb'),
+  mssql: mssqlDumper,
 };
 
 export function dumperFor(engine: Engine): Dumper {

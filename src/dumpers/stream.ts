@@ -10,7 +10,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ToolCommand } from './tools.ts';
 
-export type ProgressListener = (bytes: number) => void;
+/** Progress in bytes written, or (SQL Server, which writes the file itself) in percent done. */
+export type ProgressListener = (amount: number, options?: { unit: 'percent' }) => void;
 
 export interface StreamedDump {
   size: number;

@@ -61,7 +61,7 @@ export class ConsoleReporter {
     const start = this.started.get(event.state);
     const seconds = start ? (Date.now() - start.at) / 1000 : 0;
     const rate = seconds > 0 ? `${formatBytes(event.bytes / seconds)}/s` : '';
-    const text = `  ${event.state}: ${formatBytes(event.bytes)} written ${rate}`;
+    const text = event.percent !== undefined ? `  ${event.state}: ${event.percent}% done (SQL Server)` : `  ${event.state}: ${formatBytes(event.bytes)} written ${rate}`;
     if (this.tty) {
       this.out.write(`\r\x1b[K${text}`);
       this.progressShown = true;

@@ -44,6 +44,9 @@ export function isSameDatabase(target: Target, url: DatabaseUrl): boolean {
 export async function restore(request: RestoreRequest): Promise<RestoreResult> {
   const { target } = request;
   const into = parseDatabaseUrl(request.into);
+  if (target.engine === 'mssql') {
+    throw new ConfigError(`SQL Server backups are restored by SQL Server itself: copy the .bak onto a share it reads and run RESTORE DATABASE … FROM DISK (README, "Restore")`);
+  }
   const family = target.engine === 'postgres' ? 'postgres' : 'mysql';
   if (into.family !== family) throw new ConfigError(`--into is a ${into.family} URL, but ${target.name} is a ${target.engine} database`);
   if (isSameDatabase(target, into) && !request.force) {

@@ -28,7 +28,7 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
       target,
       ...(password !== undefined && { password }),
       file,
-      onProgress: (bytes) => runtime.progress({ state: 'Dump', bytes }),
+      onProgress: (amount, options) => runtime.progress(options?.unit === 'percent' ? { state: 'Dump', bytes: 0, percent: amount } : { state: 'Dump', bytes: amount }),
     });
     const finished = runtime.now();
     const result: DumpResult = {

@@ -1,0 +1,129 @@
+/**
+ * SQL Server: `BACKUP DATABASE … TO DISK` over TDS (the mssql package; no binary needed). The
+ * server writes the .bak itself onto a share that is also the staging area: the config maps the
+ * share as SQL Server sees it (mssql.sharePath) to the staging folder as stepvault sees it. STATS
+ * messages become progress; the file is then checked, hashed and handed on like any other dump.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import sql from 'mssql';
+import type { Target } from '../config/load.ts';
+import type { MssqlOptions } from '../config/schema.ts';
+import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
+import { DigestStream } from './stream.ts';
+import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
+
+export const MSSQL_DEFAULT_USER = 'sa';
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A bracket-quoted identifier: `]` doubled; refused when SQL Server could not have such a name. */
+export function quoteIdentifier(name: string, what: string): string {
+  if (name.length === 0 || name.length > 128 || CONTROL.test(name)) throw new ConfigError(`${what} "${name}" cannot be a SQL Server name (1-128 characters, no control characters)`);
+  return `[${name.replace(/]/g, ']]')}]`;
+}
+
+/** A Unicode string literal: `'` doubled. */
+export function quoteString(value: string, what: string): string {
+  if (CONTROL.test(value)) throw new ConfigError(`${what} contains a control character`);
+  return `N'${value.replace(/'/g, "''")}'`;
+}
+
+/** Where SQL Server must write a staged file: the share path plus the file's place under staging. */
+export function serverPath(file: string, stagingRoot: string, sharePath: string): string {
+  const relative = path.relative(stagingRoot, file);
+  if (relative.startsWith('..') || path.isAbsolute(relative)) throw new ConfigError(`${file} is not under the staging folder ${stagingRoot}`);
+  const separator = sharePath.includes('\\') || /^[A-Za-z]:/.test(sharePath) ? '\\' : '/';
+  return [sharePath.replace(/[\\/]+$/, ''), ...relative.split(path.sep)].join(separator);
+}
+
+export function backupStatement(database: string, disk: string, options: Pick<MssqlOptions, 'copyOnly' | 'compression'>): string {
+  const withOptions = [options.copyOnly && 'COPY_ONLY', options.compression && 'COMPRESSION', 'CHECKSUM', 'STATS = 5', 'INIT', 'FORMAT'].filter(Boolean);
+  return `BACKUP DATABASE ${quoteIdentifier(database, 'database')} TO DISK = ${quoteString(disk, 'the backup path')} WITH ${withOptions.join(', ')}`;
+}
+
+export function verifyStatement(disk: string): string {
+  return `RESTORE VERIFYONLY FROM DISK = ${quoteString(disk, 'the backup path')} WITH CHECKSUM`;
+}
+
+/** TLS as libpq's sslmode says it, in tedious' words. */
+export function tlsOptions(target: Target): { encrypt: boolean; trustServerCertificate: boolean } {
+  const mode = target.tls.mode;
+  return { encrypt: mode !== 'disable', trustServerCertificate: mode === 'disable' || mode === 'prefer' || mode === 'require' };
+}
+
+export function classifyMssqlError(error: unknown, target: Target): Error {
+  const e = error as { code?: string; number?: number; message?: string; originalError?: { code?: string; message?: string }; precedingErrors?: { message: string }[] };
+  const where = `${target.name} (${target.host}:${target.port}/${target.database})`;
+  const code = e.code ?? e.originalError?.code;
+  // SQL Server says what went wrong first ("Cannot open backup device …") and "terminating
+  // abnormally" last; the client keeps the first ones apart.
+  const message = [...(e.precedingErrors ?? []).map((p) => p.message), e.message ?? String(error)].join(' ');
+  if (code === 'ELOGIN' || e.number === 18456) return new ConfigError(`cannot log in to ${where}: ${message}; check user and password for targets.${target.name}`);
+  if (code === 'ESOCKET' || code === 'ETIMEOUT' || code === 'ECONNCLOSED' || /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|getaddrinfo/.test(message)) {
+    return new ConnectionError(`cannot reach SQL Server for target ${where}: ${message}`);
+  }
+  return new DumpError(`BACKUP DATABASE of ${where} failed: ${message}`);
+}
+
+export const mssqlDumper: Dumper = {
+  extension: () => '.bak',
+
+  async dump(request: DumpRequest): Promise<DumpOutput> {
+    const { target } = request;
+    const options = target.mssql!;
+    const disk = serverPath(request.file, target.staging, options.sharePath);
+    const pool = new sql.ConnectionPool({
+      server: target.host,
+      port: target.port,
+      user: target.user ?? MSSQL_DEFAULT_USER,
+      ...(request.password !== undefined && { password: request.password }),
+      database: 'master',
+      // A cheap health check: no query of its own between ours.
+      validateConnection: 'socket',
+      pool: { max: 1, min: 0 },
+      connectionTimeout: 15_000,
+      requestTimeout: 0,
+      options: { ...tlsOptions(target), appName: 'stepvault' },
+    } as sql.config);
+    try {
+      await pool.connect();
+    } catch (error) {
+      throw classifyMssqlError(error, target);
+    }
+    try {
+      const version = await pool
+        .request()
+        .batch<{ version: string }>("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version")
+        .then((r) => r.recordset?.[0]?.version ?? 'unknown');
+      const backup = pool.request();
+      backup.on('info', (info: { message: string }) => {
+        const percent = /(\d+) percent processed/.exec(info.message)?.[1];
+        if (percent) request.onProgress?.(Number(percent), { unit: 'percent' });
+      });
+      await backup.batch(backupStatement(target.database, disk, options));
+      if (options.verifyOnly) await pool.request().batch(verifyStatement(disk));
+
+      const size = await stat(request.file).then(
+        (s) => s.size,
+        () => 0,
+      );
+      if (size === 0) {
+        throw new DumpError(
+          `SQL Server reported the backup of ${target.name} done, but ${request.file} is ${size === 0 ? 'missing or empty' : ''} in staging: mssql.sharePath (${options.sharePath}) must be the staging folder as SQL Server sees it`,
+        );
+      }
+      // SQL Server wrote the file, so it is hashed by reading it once.
+      const digest = new DigestStream();
+      await pipeline(createReadStream(request.file), digest, new Writable({ write: (_c, _e, done) => done() }));
+      return { size: digest.bytes, sha256: digest.hex(), compression: options.compression ? 'mssql-compressed' : 'mssql', tool: { name: 'BACKUP DATABASE', version }, serverVersion: version };
+    } catch (error) {
+      if (error instanceof DumpError || error instanceof ConfigError) throw error;
+      throw classifyMssqlError(error, target);
+    } finally {
+      await pool.close().catch(() => undefined);
+    }
+  },
+};

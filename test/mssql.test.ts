@@ -1,0 +1,112 @@
+/**
+ * SQL Server through the real workflow: the real mssql client talks TDS over TCP to a small
+ * SQL Server stand-in (test/helpers/tds-server.ts) that records each batch and, for BACKUP,
+ * writes the .bak into the folder that plays the share.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startTdsServer, type Reply, type TdsServer } from './helpers/tds-server.ts';
+import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
+
+const SHARE = '\\\\fileserver\\stepvault';
+const servers: TdsServer[] = [];
+const workspaces: Workspace[] = [];
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await Promise.all(workspaces.splice(0).map((w) => w.remove()));
+});
+
+/** Plays SQL Server: BACKUP writes the file where the share maps to, with STATS messages. */
+function sqlServer(workspace: Workspace, options: { backupError?: boolean } = {}): (sql: string) => Promise<Reply[]> {
+  return async (sql) => {
+    if (sql.startsWith('SELECT CAST(SERVERPROPERTY')) return [{ kind: 'rows', columns: [{ name: 'version', type: 'nvarchar' }], rows: [['16.0.4135.4']] }];
+    const disk = /^BACKUP DATABASE .* TO DISK = N'((?:[^']|'')*)'/.exec(sql)?.[1]?.replace(/''/g, "'");
+    if (disk) {
+      if (options.backupError) {
+        return [
+          { kind: 'error', number: 3201, message: `Cannot open backup device '${disk}'. Operating system error 5(Access is denied.).` },
+          { kind: 'error', number: 3013, message: 'BACKUP DATABASE is terminating abnormally.' },
+        ];
+      }
+      const local = path.join(workspace.dir, 'staging', ...disk.slice(SHARE.length + 1).split('\\'));
+      await mkdir(path.dirname(local), { recursive: true });
+      await writeFile(local, randomBytes(3 * 1024 * 1024));
+      return [
+        ...[5, 50, 100].map((p) => ({ kind: 'info' as const, number: 3211, message: `${p} percent processed.` })),
+        { kind: 'info', number: 3014, message: 'BACKUP DATABASE successfully processed 385 pages in 0.041 seconds (73.285 MB/sec).' },
+      ];
+    }
+    if (sql.startsWith('RESTORE VERIFYONLY')) return [{ kind: 'info', number: 3262, message: 'The backup set on file 1 is valid.' }];
+    return [];
+  };
+}
+
+async function setup(database: string, serverOptions: { failLogin?: boolean; backupError?: boolean } = {}, extra: Record<string, unknown> = {}) {
+  const workspace = await createWorkspace();
+  workspaces.push(workspace);
+  const server = await startTdsServer({ ...(serverOptions.failLogin && { failLogin: true }), onBatch: sqlServer(workspace, serverOptions) });
+  servers.push(server);
+  process.env.STEPVAULT_TEST_MSSQL_PASSWORD = 'Mssql-t3st-pw';
+  await workspace.writeConfig(
+    configFor({
+      engine: 'mssql', host: '127.0.0.1', port: server.port, database, user: 'backup', password: 'env:STEPVAULT_TEST_MSSQL_PASSWORD',
+      tls: { mode: 'disable' }, mssql: { sharePath: SHARE, verifyOnly: true }, ...extra,
+    }),
+  );
+  return { workspace, server };
+}
+
+describe('SQL Server (mssql)', () => {
+  it('backs up with the exact T-SQL, reports progress, and stores the .bak with its manifest', async () => {
+    const database = "ord]ers 'Zürich'";
+    const { workspace, server } = await setup(database);
+    const record = await workspace.run('main');
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    const plan = record.state.plan!;
+    const backup = server.batches.find((b) => b.startsWith('BACKUP'));
+    expect(backup).toBe(
+      `BACKUP DATABASE [ord]]ers 'Zürich'] TO DISK = N'${SHARE}\\${plan.runId}\\${plan.fileName.replace(/'/g, "''")}' WITH COPY_ONLY, COMPRESSION, CHECKSUM, STATS = 5, INIT, FORMAT`,
+    );
+    expect(server.batches.find((b) => b.startsWith('RESTORE VERIFYONLY'))).toBe(`RESTORE VERIFYONLY FROM DISK = N'${SHARE}\\${plan.runId}\\${plan.fileName}' WITH CHECKSUM`);
+    expect(record.progress.filter((p) => p.percent !== undefined).map((p) => p.percent)).toEqual([5, 50, 100]);
+    const stored = storedBackup(record);
+    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z\.bak$/);
+    const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));
+    expect(createHash('sha256').update(bytes).digest('hex')).toBe(stored.sha256);
+    const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'backups', stored.manifestKey), 'utf8'));
+    expect(manifest).toMatchObject({ engine: 'mssql', database, server: { version: '16.0.4135.4' }, size: 3 * 1024 * 1024, compression: 'mssql-compressed' });
+    expect(await workspace.stagingEntries()).toEqual([]);
+    expect(JSON.stringify(server.batches) + record.logs.join('')).not.toContain('Mssql-t3st-pw');
+  });
+
+  it('a failed login is not retried and takes the failure branch', async () => {
+    const { workspace } = await setup('orders', { failLogin: true });
+    const record = await workspace.run('main');
+    expect(record).toMatchObject({ status: 'FAILED', failedState: 'Dump', error: 'ConfigError' });
+    expect(record.events.some((e) => e.type === 'state-retried')).toBe(false);
+    const [mail] = await workspace.outbox();
+    expect(mail!.body).toContain("Login failed for user 'backup'");
+  });
+
+  it('an unreachable server is retried, then mailed like the other engines', async () => {
+    const { workspace } = await setup('orders', {}, { port: 1 });
+    const record = await workspace.run('main');
+    expect(record).toMatchObject({ status: 'FAILED', failedState: 'Dump', error: 'ConnectionError' });
+    expect(record.events.filter((e) => e.type === 'state-retried' && e.state === 'Dump')).toHaveLength(3);
+    const [mail] = await workspace.outbox();
+    expect(mail!.headers.subject).toBe('[stepvault] main: backup FAILED in Dump (ConnectionError)');
+    expect(mail!.body).toContain('cannot reach SQL Server for target main (127.0.0.1:1/orders)');
+    expect(await workspace.stagingEntries()).toEqual([]);
+  });
+
+  it('a BACKUP error is a DumpError carrying the server’s message', async () => {
+    const { workspace } = await setup('orders', { backupError: true });
+    const record = await workspace.run('main');
+    expect(record).toMatchObject({ status: 'FAILED', failedState: 'Dump', error: 'DumpError' });
+    const [mail] = await workspace.outbox();
+    expect(mail!.body).toContain('Operating system error 5(Access is denied.)');
+  });
+});
