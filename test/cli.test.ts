@@ -54,7 +54,7 @@ describe('stepvault run', () => {
     const { code, stdout, stderr } = await stepvault(['run', '--target', 'main'], bad.dir);
     expect(code).toBe(2);
     expect(stderr).toBe(
-      'stepvault: stepvault.config.yml has a problem:\n  targets.main.engine: "oracle" (a string) is not allowed; use one of "postgres", "mysql", "mariadb"\n',
+      'stepvault: stepvault.config.yml has a problem:\n  targets.main.engine: "oracle" (a string) is not allowed; use one of "postgres", "mysql", "mariadb", "mssql"\n',
     );
     expect(stdout).toBe('');
     await bad.writeConfig('targets:\n  main:\n    engine: postgres\n    host: x\n    database: y\n');

@@ -89,7 +89,7 @@ describe('config', () => {
 
   it('lists the engines for an unknown engine', () => {
     expect(problems(VALID.replace('engine: mariadb', 'engine: oracle'))).toContain(
-      'targets.shop.engine: "oracle" (a string) is not allowed; use one of "postgres", "mysql", "mariadb"',
+      'targets.shop.engine: "oracle" (a string) is not allowed; use one of "postgres", "mysql", "mariadb", "mssql"',
     );
   });
 
