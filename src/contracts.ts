@@ -62,12 +62,30 @@ export interface DumpResult {
   serverVersion: string;
   /** Rows per table, counted from the dump itself; the restore drill compares against them. */
   rowCounts?: Record<string, number>;
+  /** RDS for SQL Server: the backup task writing straight to S3; size and sha256 come when it is done. */
+  rds?: RdsBackupTask;
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
 }
 
 /** The input of one iteration of the Upload map. */
+export interface RdsBackupTask {
+  taskId: number;
+  /** The s3 destination RDS writes to, and the key of the object. */
+  destination: string;
+  key: string;
+  lifecycle: string;
+  percent: number;
+  attempts: number;
+  maxAttempts: number;
+}
+
+export interface CheckRdsInput {
+  plan: PlanResult;
+  dump: DumpResult;
+}
+
 export interface UploadInput {
   plan: PlanResult;
   dump: DumpResult;

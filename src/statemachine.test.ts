@@ -40,9 +40,11 @@ describe('statemachine/backup.asl.json', () => {
     let current: string | undefined = definition.StartAt;
     while (current) {
       path.push(current);
-      current = definition.States[current]?.Next as string | undefined;
+      // A Choice's default is the path of every engine but RDS for SQL Server.
+      const state: StateDefinition | undefined = definition.States[current];
+      current = (state?.Type === 'Choice' ? state.Default : state?.Next) as string | undefined;
     }
-    expect(path).toEqual(['Plan', 'Dump', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
+    expect(path).toEqual(['Plan', 'Dump', 'IsRdsBackup', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
   });
 
   it('matches only error names that exist in src/errors.ts, Lambda or Step Functions', () => {
@@ -71,7 +73,7 @@ describe('statemachine/backup.asl.json', () => {
   });
 
   it('sends every failure of the success path through NotifyFailure → CleanupAfterFailure → BackupFailed', () => {
-    for (const name of ['Plan', 'Dump', 'Verify', 'Cleanup']) {
+    for (const name of ['Plan', 'Dump', 'CheckRdsBackup', 'Verify', 'Cleanup']) {
       const recorder = catchers(definition.States[name]!)[0]!.Next;
       expect(definition.States[recorder]).toMatchObject({ Type: 'Pass', Next: 'NotifyFailure', Parameters: { state: name } });
     }
@@ -84,11 +86,15 @@ describe('statemachine/backup.asl.json', () => {
     // Upload is a Map: a required destination's failure fails it, and its Catch takes over.
     expect(definition.States.Upload).toMatchObject({ Type: 'Map', ItemsPath: '$.plan.destinations' });
     expect(catchers(definition.States.Upload!)[0]!.Next).toBe('UploadFailed');
+    // The RDS polling loop: Wait → CheckRdsBackup → Choice, back to Wait until SUCCESS.
+    expect(definition.States.WaitForRdsBackup).toMatchObject({ Type: 'Wait', Next: 'CheckRdsBackup' });
+    expect(definition.States.CheckRdsBackup?.Next).toBe('IsRdsBackupDone');
+    expect(definition.States.IsRdsBackupDone).toMatchObject({ Type: 'Choice', Default: 'WaitForRdsBackup', Choices: [{ StringEquals: 'SUCCESS', Next: 'Upload' }] });
   });
 
   it('calls functions only through substitutions that the local runner serves', () => {
     const substitutions = new Set(taskSubstitutions(definition).values());
-    expect([...substitutions].sort()).toEqual(['CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'PruneFunctionArn', 'UploadFunctionArn', 'VerifyFunctionArn']);
+    expect([...substitutions].sort()).toEqual(['CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'PruneFunctionArn', 'RdsStatusFunctionArn', 'UploadFunctionArn', 'VerifyFunctionArn']);
     expect(taskSubstitutions(definition).size).toBe(tasks.length);
   });
 });

@@ -6,7 +6,11 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { buffer } from 'node:stream/consumers';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.ts';
+import { s3Destination, startS3Server } from './helpers/s3-server.ts';
 import { startTdsServer, type Reply, type TdsServer } from './helpers/tds-server.ts';
 import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
 
@@ -108,5 +112,80 @@ describe('SQL Server (mssql)', () => {
     expect(record).toMatchObject({ status: 'FAILED', failedState: 'Dump', error: 'DumpError' });
     const [mail] = await workspace.outbox();
     expect(mail!.body).toContain('Operating system error 5(Access is denied.)');
+  });
+});
+
+describe('RDS for SQL Server (mssql rds mode)', () => {
+  /** Plays RDS: the task runs for one look, then writes the backup to S3 and reports SUCCESS (or ERROR). */
+  function rds(bucket: { put(key: string, body: Buffer): Promise<void> }, outcome: 'SUCCESS' | 'ERROR'): (sql: string) => Promise<Reply[]> {
+    let looks = 0;
+    let key = '';
+    return async (sql) => {
+      if (sql.startsWith('SELECT CAST(SERVERPROPERTY')) return [{ kind: 'rows', columns: [{ name: 'version', type: 'nvarchar' }], rows: [['15.0.4345.5']] }];
+      const arn = /@s3_arn_to_backup_to = N'arn:aws:s3:::([^/]+)\/([^']+)'/.exec(sql);
+      if (arn) {
+        key = arn[2]!;
+        return [{ kind: 'rows', columns: [{ name: 'task_id', type: 'int' }, { name: 'lifecycle', type: 'nvarchar' }], rows: [[7, 'CREATED']] }];
+      }
+      if (sql.startsWith('EXEC msdb.dbo.rds_task_status @task_id = 7')) {
+        looks++;
+        const done = looks >= 2;
+        if (done && outcome === 'SUCCESS') await bucket.put(key, Buffer.alloc(2 * 1024 * 1024, 7));
+        const lifecycle = done ? outcome : 'IN_PROGRESS';
+        const info = done && outcome === 'ERROR' ? 'Aborted the task because of a task failure: Access Denied to S3 bucket.' : '';
+        return [{ kind: 'rows', columns: [{ name: 'task_id', type: 'int' }, { name: 'lifecycle', type: 'nvarchar' }, { name: '% complete', type: 'int' }, { name: 'task_info', type: 'nvarchar' }], rows: [[7, lifecycle, done ? 100 : 40, info]] }];
+      }
+      return [];
+    };
+  }
+
+  async function rdsSetup(outcome: 'SUCCESS' | 'ERROR') {
+    const s3 = await startS3Server(['rds-backups']);
+    const workspace = await createWorkspace();
+    workspaces.push(workspace);
+    const put = async (key: string, body: Buffer) => void (await s3.client.send(new PutObjectCommand({ Bucket: 'rds-backups', Key: key, Body: body })));
+    const server = await startTdsServer({ onBatch: rds({ put }, outcome) });
+    servers.push(server, { port: 0, batches: [], close: () => s3.stop() });
+    process.env.STEPVAULT_TEST_MSSQL_PASSWORD = 'Mssql-t3st-pw';
+    await workspace.writeConfig(
+      configFor(
+        { engine: 'mssql', host: '127.0.0.1', port: server.port, database: 'ERP', user: 'admin', password: 'env:STEPVAULT_TEST_MSSQL_PASSWORD', tls: { mode: 'disable' }, mssql: { mode: 'rds' }, destinations: ['rds'] },
+        { destinations: { rds: s3Destination(s3, 'rds-backups', { prefix: 'sql' }) }, defaults: { staging: './staging', destinations: ['rds'], notify: ['desk'] } },
+      ),
+    );
+    return { workspace, server, s3 };
+  }
+
+  it('starts rds_backup_database to the S3 destination, polls the task through the state machine, and describes the object RDS wrote', async () => {
+    const { workspace, server, s3 } = await rdsSetup('SUCCESS');
+    const record = await workspace.run('main');
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    const key = record.state.plan!.objectKey;
+    expect(server.batches.find((b) => b.startsWith('EXEC msdb.dbo.rds_backup_database'))).toBe(
+      `EXEC msdb.dbo.rds_backup_database @source_db_name = N'ERP', @s3_arn_to_backup_to = N'arn:aws:s3:::rds-backups/sql/${key}', @type = N'FULL', @overwrite_s3_backup_file = 0`,
+    );
+    const entered = record.events.filter((e) => e.type === 'state-entered' && e.index === undefined).map((e) => e.state);
+    expect(entered.slice(0, 9)).toEqual(['Plan', 'Dump', 'IsRdsBackup', 'WaitForRdsBackup', 'CheckRdsBackup', 'IsRdsBackupDone', 'WaitForRdsBackup', 'CheckRdsBackup', 'IsRdsBackupDone']);
+    expect(entered).toContain('Verify');
+    const stored = storedBackup(record);
+    expect(stored.key).toBe(`sql/${key}`);
+    const manifest = JSON.parse((await buffer((await s3.client.send(new GetObjectCommand({ Bucket: 'rds-backups', Key: stored.manifestKey }))).Body as NodeJS.ReadableStream)).toString());
+    expect(manifest).toMatchObject({ engine: 'mssql', size: 2 * 1024 * 1024, sha256: createHash('sha256').update(Buffer.alloc(2 * 1024 * 1024, 7)).digest('hex'), tool: { name: 'rds_backup_database' } });
+    expect(record.state.verify?.destinations).toEqual([{ destination: 'rds', checked: 'manifest' }]);
+  });
+
+  it('a task that ends in ERROR fails the run in CheckRdsBackup with RDS’s own words', async () => {
+    const { workspace } = await rdsSetup('ERROR');
+    const record = await workspace.run('main');
+    expect(record).toMatchObject({ status: 'FAILED', failedState: 'CheckRdsBackup', error: 'DumpError' });
+    const [mail] = await workspace.outbox();
+    expect(mail!.body).toContain('RDS backup task 7 of main ended ERROR: Aborted the task because of a task failure: Access Denied to S3 bucket.');
+  });
+
+  it('refuses rds mode without exactly one S3 destination, at Plan time', async () => {
+    const workspace = await createWorkspace();
+    workspaces.push(workspace);
+    await workspace.writeConfig(configFor({ engine: 'mssql', host: 'h', database: 'ERP', mssql: { mode: 'rds' } }));
+    expect(() => loadConfig(workspace.configFile)).toThrow('targets.main.destinations: must be exactly one s3 destination in mssql rds mode, where RDS writes the backup itself (now: local)');
   });
 });

@@ -35,7 +35,7 @@ describe('PostgreSQL backup through the workflow', () => {
   it('succeeds, passing every state of the success path in order', () => {
     expect(record.status, record.cause).toBe('SUCCEEDED');
     const entered = record.events.filter((e) => e.type === 'state-entered' && e.index === undefined).map((e) => e.state);
-    expect(entered).toEqual(['Plan', 'Dump', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
+    expect(entered).toEqual(['Plan', 'Dump', 'IsRdsBackup', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
     const perDestination = record.events.filter((e) => e.type === 'state-entered' && e.index !== undefined).map((e) => e.state);
     expect(perDestination).toEqual(['UploadToDestination']);
   });

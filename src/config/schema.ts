@@ -89,12 +89,16 @@ export const targetSchema = z
     /** SQL Server: the server writes the backup itself onto a share that is also the staging area. */
     mssql: z
       .strictObject({
-        /** The staging folder as SQL Server sees it: \\\\fileserver\\backups, or /var/opt/mssql/backup on Linux. */
-        sharePath: z.string().min(1),
+        /** share: BACKUP DATABASE onto the staging share; rds: RDS for SQL Server's rds_backup_database to S3. */
+        mode: z.enum(['share', 'rds']).default('share'),
+        /** share mode: the staging folder as SQL Server sees it: \\\\fileserver\\backups, or /var/opt/mssql/backup on Linux. */
+        sharePath: z.string().min(1).optional(),
         copyOnly: z.boolean().default(true),
         compression: z.boolean().default(true),
-        /** Run RESTORE VERIFYONLY on the backup before it is uploaded. */
+        /** share mode: run RESTORE VERIFYONLY on the backup before it is uploaded. */
         verifyOnly: z.boolean().default(false),
+        /** rds mode: give up when RDS has not finished after this many minutes. */
+        timeoutMinutes: z.int().min(5).max(1440).default(240),
       })
       .optional(),
     verify: z
@@ -119,6 +123,16 @@ export const targetSchema = z
   })
   .superRefine((target, ctx) => {
     const dump = target.dump ?? {};
+    if (target.mssql?.mode === 'share' && !target.mssql.sharePath) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['mssql', 'sharePath'],
+        message: 'is required in share mode: the staging folder as SQL Server sees it, e.g. "\\\\fileserver\\stepvault" (or mode: rds on Amazon RDS)',
+      });
+    }
+    if (target.mssql?.mode === 'rds' && target.verify?.drill) {
+      ctx.addIssue({ code: 'custom', path: ['verify', 'drill'], message: 'is not available in mssql rds mode: the backup never passes through staging' });
+    }
     if (target.engine === 'mssql' && !target.mssql) {
       ctx.addIssue({
         code: 'custom',
@@ -274,7 +288,7 @@ export const observabilitySchema = z.strictObject({
     .optional(),
 });
 
-export const FUNCTION_NAMES = ['plan', 'dump', 'upload', 'verify', 'prune', 'notify', 'cleanup'] as const;
+export const FUNCTION_NAMES = ['plan', 'dump', 'rdsStatus', 'upload', 'verify', 'prune', 'notify', 'cleanup'] as const;
 
 /** How the AWS deployment is shaped (read by `serverless package`/`deploy`, not by a run). */
 export const deploySchema = z.strictObject({
@@ -338,6 +352,17 @@ export const configSchema = z
     for (const [targetName, target] of Object.entries(config.targets)) {
       checkNames(target.destinations, ['targets', targetName, 'destinations'], config.destinations, 'destination', 'destinations');
       checkNames(target.notify, ['targets', targetName, 'notify'], config.notifications, 'notification', 'notifications');
+      if (target.mssql?.mode === 'rds') {
+        const names = target.destinations ?? config.defaults?.destinations ?? [];
+        const s3 = names.filter((n) => config.destinations[n]?.type === 's3');
+        if (names.length !== 1 || s3.length !== 1) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targets', targetName, 'destinations'],
+            message: `must be exactly one s3 destination in mssql rds mode, where RDS writes the backup itself (now: ${names.join(', ') || 'none'})`,
+          });
+        }
+      }
       if (!target.destinations && !config.defaults?.destinations) {
         ctx.addIssue({
           code: 'custom',

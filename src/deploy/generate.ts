@@ -23,6 +23,7 @@ export const PACKAGED_CONFIG = 'dist/deploy/stepvault.config.yml';
 const DEFAULTS: Record<FunctionName, { memorySize: number; timeout: number }> = {
   plan: { memorySize: 256, timeout: 30 },
   dump: { memorySize: 1024, timeout: 900 },
+  rdsStatus: { memorySize: 512, timeout: 900 },
   upload: { memorySize: 1024, timeout: 900 },
   verify: { memorySize: 1024, timeout: 900 },
   prune: { memorySize: 256, timeout: 300 },
@@ -215,6 +216,9 @@ function policyFor(fn: FunctionName, config: Config, functionName: string): Stat
       return [logs, VPC_ACCESS, efs(true), ...secretStatements(targetSecrets), ...iamAuthStatements(config)];
     case 'upload':
       return [logs, VPC_ACCESS, efs(false), ...s3Statements(config, 'write'), ...secretStatements(destinationSecrets)];
+    case 'rdsStatus':
+      // Asks SQL Server (in the VPC) about its task, then reads the object RDS wrote.
+      return [logs, VPC_ACCESS, ...secretStatements(targetSecrets), ...s3Statements(config, 'read')];
     case 'verify':
       return [logs, VPC_ACCESS, efs(false), ...s3Statements(config, 'read'), ...secretStatements([...destinationSecrets, ...drillSecrets(config)])];
     case 'prune':

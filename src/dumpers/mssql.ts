@@ -68,36 +68,50 @@ export function classifyMssqlError(error: unknown, target: Target): Error {
   return new DumpError(`BACKUP DATABASE of ${where} failed: ${message}`);
 }
 
+/** Runs `work` on a connection to the target's server (master database), closing it afterwards. */
+export async function withConnection<T>(target: Target, password: string | undefined, work: (pool: sql.ConnectionPool) => Promise<T>): Promise<T> {
+  const pool = new sql.ConnectionPool({
+    server: target.host,
+    port: target.port,
+    user: target.user ?? MSSQL_DEFAULT_USER,
+    ...(password !== undefined && { password }),
+    database: 'master',
+    // A cheap health check: no query of its own between ours.
+    validateConnection: 'socket',
+    pool: { max: 1, min: 0 },
+    connectionTimeout: 15_000,
+    requestTimeout: 0,
+    options: { ...tlsOptions(target), appName: 'stepvault' },
+  } as sql.config);
+  try {
+    await pool.connect();
+  } catch (error) {
+    throw classifyMssqlError(error, target);
+  }
+  try {
+    return await work(pool);
+  } catch (error) {
+    if (error instanceof DumpError || error instanceof ConfigError) throw error;
+    throw classifyMssqlError(error, target);
+  } finally {
+    await pool.close().catch(() => undefined);
+  }
+}
+
+export async function serverVersion(pool: sql.ConnectionPool): Promise<string> {
+  const result = await pool.request().batch<{ version: string }>("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version");
+  return result.recordset?.[0]?.version ?? 'unknown';
+}
+
 export const mssqlDumper: Dumper = {
   extension: () => '.bak',
 
   async dump(request: DumpRequest): Promise<DumpOutput> {
     const { target } = request;
     const options = target.mssql!;
-    const disk = serverPath(request.file, target.staging, options.sharePath);
-    const pool = new sql.ConnectionPool({
-      server: target.host,
-      port: target.port,
-      user: target.user ?? MSSQL_DEFAULT_USER,
-      ...(request.password !== undefined && { password: request.password }),
-      database: 'master',
-      // A cheap health check: no query of its own between ours.
-      validateConnection: 'socket',
-      pool: { max: 1, min: 0 },
-      connectionTimeout: 15_000,
-      requestTimeout: 0,
-      options: { ...tlsOptions(target), appName: 'stepvault' },
-    } as sql.config);
-    try {
-      await pool.connect();
-    } catch (error) {
-      throw classifyMssqlError(error, target);
-    }
-    try {
-      const version = await pool
-        .request()
-        .batch<{ version: string }>("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version")
-        .then((r) => r.recordset?.[0]?.version ?? 'unknown');
+    const disk = serverPath(request.file, target.staging, options.sharePath!);
+    return withConnection(target, request.password, async (pool) => {
+      const version = await serverVersion(pool);
       const backup = pool.request();
       backup.on('info', (info: { message: string }) => {
         const percent = /(\d+) percent processed/.exec(info.message)?.[1];
@@ -112,18 +126,13 @@ export const mssqlDumper: Dumper = {
       );
       if (size === 0) {
         throw new DumpError(
-          `SQL Server reported the backup of ${target.name} done, but ${request.file} is ${size === 0 ? 'missing or empty' : ''} in staging: mssql.sharePath (${options.sharePath}) must be the staging folder as SQL Server sees it`,
+          `SQL Server reported the backup of ${target.name} done, but ${request.file} is missing or empty in staging: mssql.sharePath (${options.sharePath}) must be the staging folder as SQL Server sees it`,
         );
       }
       // SQL Server wrote the file, so it is hashed by reading it once.
       const digest = new DigestStream();
       await pipeline(createReadStream(request.file), digest, new Writable({ write: (_c, _e, done) => done() }));
       return { size: digest.bytes, sha256: digest.hex(), compression: options.compression ? 'mssql-compressed' : 'mssql', tool: { name: 'BACKUP DATABASE', version }, serverVersion: version };
-    } catch (error) {
-      if (error instanceof DumpError || error instanceof ConfigError) throw error;
-      throw classifyMssqlError(error, target);
-    } finally {
-      await pool.close().catch(() => undefined);
-    }
+    });
   },
 };

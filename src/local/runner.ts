@@ -12,6 +12,7 @@ import * as dumpFunction from '../../functions/dump.ts';
 import * as notifyFunction from '../../functions/notify.ts';
 import * as planFunction from '../../functions/plan.ts';
 import * as pruneFunction from '../../functions/prune.ts';
+import * as rdsStatusFunction from '../../functions/rdsStatus.ts';
 import * as uploadFunction from '../../functions/upload.ts';
 import * as verifyFunction from '../../functions/verify.ts';
 import { localFunctionArn, readDefinition, substitute, taskSubstitutions } from './definition.ts';
@@ -24,6 +25,7 @@ const LOCAL_FUNCTIONS: Record<string, { createHandler: (runtime: () => Runtime) 
   UploadFunctionArn: uploadFunction,
   VerifyFunctionArn: verifyFunction,
   PruneFunctionArn: pruneFunction,
+  RdsStatusFunctionArn: rdsStatusFunction,
   NotifyFunctionArn: notifyFunction,
   CleanupFunctionArn: cleanupFunction,
 };
@@ -45,6 +47,8 @@ export interface RunOptions {
   onEvent?: (event: WorkflowEvent) => void;
   /** Replaces every Retry interval (tests, and people who do not want to wait). */
   retryDelayMs?: number;
+  /** Replaces the duration of every Wait state (the RDS polling loop). */
+  waitMs?: number;
   executionName?: string;
 }
 
@@ -73,13 +77,15 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
     const handler = invokeLikeLambda<Parameters<typeof machine.run>[0]>(module.createHandler(() => options.runtime) as LocalHandler);
     handlers[state] = (input) => handler(withExecutionStart(input, startTime));
   }
+  const waitStates = Object.entries(definition.States).filter(([, s]) => s.Type === 'Wait').map(([name]) => name);
+  const waitTimeOverrides = options.waitMs === undefined ? undefined : Object.fromEntries(waitStates.map((s) => [s, options.waitMs!]));
   const retryIntervalOverrides =
     options.retryDelayMs === undefined ? undefined : Object.fromEntries([...tasks.keys()].map((s) => [s, options.retryDelayMs!]));
 
   const name = options.executionName ?? `${options.request.target}-${compactTimestamp(startTime)}-${randomBytes(3).toString('hex')}`;
   const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
   const execution = machine.run({ ...options.request }, {
-    overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }) },
+    overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }), ...(waitTimeOverrides && { waitTimeOverrides }) },
     context: {
       Execution: { Id: executionArn, Name: name, StartTime: startTime.toISOString(), Input: { ...options.request } },
       StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: 'stepvault-local-backup' },

@@ -6,6 +6,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { getTarget } from '../config/load.ts';
 import type { DumpResult, PlanResult } from '../contracts.ts';
+import type { Target } from '../config/load.ts';
+import { startRdsBackup } from '../dumpers/mssql-rds.ts';
+import { ConfigError } from '../errors.ts';
+import { withPrefix } from '../naming.ts';
 import { rdsAuthToken } from '../dumpers/iam-auth.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import type { Runtime } from '../runtime.ts';
@@ -18,6 +22,8 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
       ? undefined
       : await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
   const log = runtime.log.child({ runId: plan.runId, target: plan.target, state: 'Dump' });
+
+  if (target.mssql?.mode === 'rds') return startRds(plan, target, password, runtime);
 
   await mkdir(plan.stagingDir, { recursive: true, mode: 0o700 });
   const file = path.join(plan.stagingDir, plan.fileName);
@@ -50,4 +56,30 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
     await rm(file, { force: true });
     throw error;
   }
+}
+
+/** The seconds the state machine waits between two looks at an RDS backup task (its Wait state). */
+export const RDS_POLL_SECONDS = 30;
+
+/** RDS for SQL Server: start the backup task; the state machine polls it (see check-rds.ts). */
+async function startRds(plan: PlanResult, target: Target, password: string | undefined, runtime: Runtime): Promise<DumpResult> {
+  const destinationName = target.destinations[0]!;
+  const destination = runtime.config.destinations[destinationName];
+  if (destination?.type !== 's3') throw new ConfigError(`targets.${target.name}: mssql rds mode writes to an s3 destination, and ${destinationName} is not one`);
+  const key = withPrefix(destination.prefix, plan.objectKey);
+  const started = runtime.now();
+  const { taskId, version } = await startRdsBackup(target, password, `arn:aws:s3:::${destination.bucket}/${key}`);
+  runtime.log.info('RDS backup task started', { runId: plan.runId, target: plan.target, state: 'Dump', taskId, key });
+  return {
+    file: '',
+    size: 0,
+    sha256: '',
+    compression: target.mssql!.compression ? 'mssql-compressed' : 'mssql',
+    tool: { name: 'rds_backup_database', version },
+    serverVersion: version,
+    rds: { taskId, destination: destinationName, key, lifecycle: 'CREATED', percent: 0, attempts: 0, maxAttempts: Math.ceil((target.mssql!.timeoutMinutes * 60) / RDS_POLL_SECONDS) },
+    startedAt: started.toISOString(),
+    finishedAt: started.toISOString(),
+    durationSeconds: 0,
+  };
 }

@@ -18,13 +18,18 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
   const metaKey = manifestKey(key);
   const manifest = buildManifest(plan, dump, key, runtime.now());
 
-  log.info('storing', { key, size: dump.size });
-  await storage.putFile(key, dump.file, { size: dump.size, sha256: dump.sha256, metadata: objectMetadata(manifest) });
+  if (dump.rds?.destination === destination.name) {
+    // RDS wrote this object itself (CheckRdsBackup measured and hashed it): only its manifest is missing.
+    log.info('describing the object RDS wrote', { key });
+  } else {
+    log.info('storing', { key, size: dump.size });
+    await storage.putFile(key, dump.file, { size: dump.size, sha256: dump.sha256, metadata: objectMetadata(manifest) });
+  }
   try {
     await storage.putText(metaKey, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json');
   } catch (error) {
     // Without its manifest the dump is not a backup; do not leave it looking like one.
-    await storage.delete(key).catch(() => undefined);
+    if (!dump.rds) await storage.delete(key).catch(() => undefined);
     throw error;
   }
   const seconds = (runtime.now().getTime() - started.getTime()) / 1000;

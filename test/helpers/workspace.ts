@@ -64,6 +64,7 @@ export async function createWorkspace(): Promise<Workspace> {
         }),
         onEvent: (event) => events.push(event),
         retryDelayMs: options.retryDelayMs ?? 10,
+        waitMs: 10,
       });
       const state = (outcome.status === 'SUCCEEDED' ? outcome.output : {}) as RunState;
       return { ...outcome, events, logs, progress, metrics, state };
