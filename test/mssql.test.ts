@@ -189,3 +189,39 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     expect(() => loadConfig(workspace.configFile)).toThrow('targets.main.destinations: must be exactly one s3 destination in mssql rds mode, where RDS writes the backup itself (now: local)');
   });
 });
+
+/**
+ * The same backup against a real SQL Server, when MSSQL_URL names one (not on this machine: no
+ * Docker engine). With the docker-compose service:
+ *   docker compose up -d sqlserver
+ *   MSSQL_URL='mssql://sa:Stepvault-2026!@127.0.0.1:1433' npx vitest run test/mssql.test.ts
+ * The server writes into its /var/opt/mssql/backup, which compose maps to ./.stepvault/mssql-share
+ * (MSSQL_SHARE_PATH and MSSQL_SHARE_LOCAL say otherwise).
+ */
+describe.runIf(process.env.MSSQL_URL)('a real SQL Server (MSSQL_URL)', () => {
+  it('backs up a database onto the share and stores the .bak', async () => {
+    const url = new URL(process.env.MSSQL_URL!);
+    const { default: mssql } = await import('mssql');
+    const database = `stepvault_${Date.now().toString(36)}`;
+    const pool = await new mssql.ConnectionPool({ server: url.hostname, port: Number(url.port || 1433), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), options: { encrypt: false, trustServerCertificate: true } }).connect();
+    await pool.request().batch(`CREATE DATABASE [${database}]`);
+    await pool.request().batch(`USE [${database}]; CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3);`);
+    const workspace = await createWorkspace();
+    workspaces.push(workspace);
+    process.env.STEPVAULT_TEST_MSSQL_PASSWORD = decodeURIComponent(url.password);
+    try {
+      await workspace.writeConfig(
+        configFor(
+          { engine: 'mssql', host: url.hostname, port: Number(url.port || 1433), database, user: decodeURIComponent(url.username), password: 'env:STEPVAULT_TEST_MSSQL_PASSWORD', tls: { mode: 'require' }, mssql: { sharePath: process.env.MSSQL_SHARE_PATH ?? '/var/opt/mssql/backup', verifyOnly: true } },
+          { defaults: { staging: path.resolve(process.env.MSSQL_SHARE_LOCAL ?? '.stepvault/mssql-share'), destinations: ['local'], notify: ['desk'] } },
+        ),
+      );
+      const record = await workspace.run('main');
+      expect(record.status, record.cause).toBe('SUCCEEDED');
+      expect(storedBackup(record).size).toBeGreaterThan(0);
+    } finally {
+      await pool.request().batch(`DROP DATABASE [${database}]`);
+      await pool.close();
+    }
+  });
+});

@@ -25,7 +25,9 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
 
   if (target.mssql?.mode === 'rds') return startRds(plan, target, password, runtime);
 
-  await mkdir(plan.stagingDir, { recursive: true, mode: 0o700 });
+  // Private to the run — except that SQL Server writes its .bak into it itself, as its own
+  // account, which must share the folder's group.
+  await mkdir(plan.stagingDir, { recursive: true, mode: target.engine === 'mssql' ? 0o770 : 0o700 });
   const file = path.join(plan.stagingDir, plan.fileName);
   const started = runtime.now();
   log.info('dump started', { engine: target.engine, host: target.host, database: target.database });
