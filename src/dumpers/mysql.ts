@@ -120,18 +120,25 @@ export function classifyMysqlDumpFailure(stderr: string, target: Target): Error 
   return new DumpError(`dump of ${where} failed: ${line}`);
 }
 
-function compressor(target: Target): { stream: Transform; name: 'gzip' | 'zstd'; extension: string } {
+/** How a MySQL dump is compressed, and the extension that says so. */
+const COMPRESSIONS = { gzip: '.sql.gz', zstd: '.sql.zst' } as const;
+
+function compressionOf(target: Target): keyof typeof COMPRESSIONS {
+  return target.dump.compression === 'zstd' ? 'zstd' : 'gzip';
+}
+
+function compressor(target: Target): Transform {
   const level = target.dump.compressionLevel;
-  if (target.dump.compression === 'zstd') {
+  if (compressionOf(target) === 'zstd') {
     const params = level === undefined ? {} : { [zlib.constants.ZSTD_c_compressionLevel]: level };
-    return { stream: zlib.createZstdCompress({ params }), name: 'zstd', extension: '.sql.zst' };
+    return zlib.createZstdCompress({ params });
   }
-  return { stream: zlib.createGzip(level === undefined ? {} : { level }), name: 'gzip', extension: '.sql.gz' };
+  return zlib.createGzip(level === undefined ? {} : { level });
 }
 
 export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
   return {
-    extension: (target) => (target.dump.compression === 'zstd' ? '.sql.zst' : '.sql.gz'),
+    extension: (target) => COMPRESSIONS[compressionOf(target)],
 
     async dump(request: DumpRequest): Promise<DumpOutput> {
       const { target } = request;
@@ -147,12 +154,13 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
         const edges = new EdgeKeeper(4096, 512);
         const counter = new InsertRowCounter();
         const compression = compressor(target);
+        const compressionName = compressionOf(target);
         const result = await streamDumpToFile({
           tool,
           args: mysqlDumpArgs(target, engine, flavor, optionFile, tool.pluginDir),
           env: toolEnvironment({}),
           file: request.file,
-          transforms: [edges, counter, compression.stream],
+          transforms: [edges, counter, compression],
           ...(request.onProgress && { onProgress: request.onProgress }),
         });
         if (result.signal) throw new DumpError(`${tool.name} of ${target.name} was killed by ${result.signal}; nothing was published`);
@@ -165,7 +173,7 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
           ...(rowCounts && { rowCounts }),
           size: result.size,
           sha256: result.sha256,
-          compression: compression.name,
+          compression: compressionName,
           tool: { name: tool.name, version: parseMysqlToolVersion(versionLine) },
           serverVersion: parseServerVersion(edges.headText()) ?? 'unknown',
         };
