@@ -7,13 +7,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { DumpResult } from '../contracts.ts';
 import { firstErrorLine, toolEnvironment } from '../dumpers/child-env.ts';
-import { optionFileText } from '../dumpers/mysql.ts';
 import { resolveTool } from '../dumpers/tools.ts';
 import { ConnectionError, DumpError } from '../errors.ts';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { restoreMysql } from './mysql.ts';
+import { mysqlConnection, restoreMysql } from './mysql.ts';
 import { restorePostgres } from './postgres.ts';
 import type { DatabaseUrl } from './url.ts';
 
@@ -81,11 +77,8 @@ function postgresClient(url: DatabaseUrl): ScratchClient {
 }
 
 async function mysqlClient(url: DatabaseUrl): Promise<ScratchClient> {
-  const client = resolveTool(['mariadb', 'mysql']);
-  const secretDir = await mkdtemp(path.join(tmpdir(), 'stepvault-'));
-  const optionFile = path.join(secretDir, 'client.cnf');
-  await writeFile(optionFile, optionFileText(url.password), { mode: 0o600 });
-  const base = [`--defaults-file=${optionFile}`, ...(client.pluginDir ? [`--plugin-dir=${client.pluginDir}`] : []), '--host', url.host, '--port', String(url.port), '--user', url.user, '--protocol=TCP', '-N', '-B'];
+  const { client, args, close } = await mysqlConnection(url);
+  const base = [...args, '-N', '-B'];
   const query = async (statement: string) => {
     try {
       return (await run(client.file, [...client.prefixArgs, ...base, '-e', statement], { env: toolEnvironment({}), maxBuffer: 64 * 1024 * 1024 })).stdout;
@@ -103,6 +96,6 @@ async function mysqlClient(url: DatabaseUrl): Promise<ScratchClient> {
       const sql = tables.map((t) => `SELECT ${`'${t.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`}, COUNT(*) FROM ${quoted(url.database)}.${quoted(t)}`).join(' UNION ALL ');
       return Object.fromEntries((await query(sql)).trim().split('\n').filter(Boolean).map((l) => l.split('\t')).map(([t, n]) => [t!, Number(n)]));
     },
-    close: () => rm(secretDir, { recursive: true, force: true }),
+    close,
   };
 }

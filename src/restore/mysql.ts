@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { firstErrorLine, toolEnvironment } from '../dumpers/child-env.ts';
 import { optionFileText } from '../dumpers/mysql.ts';
-import { resolveTool } from '../dumpers/tools.ts';
+import { resolveTool, type ToolCommand } from '../dumpers/tools.ts';
 import { ConnectionError, DumpError } from '../errors.ts';
 import type { DatabaseUrl } from './url.ts';
 
@@ -19,16 +19,28 @@ function decompressor(compression: string): Transform {
   throw new DumpError(`a ${compression} dump cannot be restored into MySQL or MariaDB`);
 }
 
-export async function restoreMysql(file: string, url: DatabaseUrl, compression: string): Promise<{ warnings: string[] }> {
+/**
+ * How to start the mysql/mariadb client against a URL: the command, the arguments that connect
+ * (the password in a 0600 option file, never on the command line), and `close` to remove that file.
+ */
+export async function mysqlConnection(url: DatabaseUrl): Promise<{ client: ToolCommand; args: string[]; close(): Promise<void> }> {
   const client = resolveTool(['mariadb', 'mysql']);
   const secretDir = await mkdtemp(path.join(tmpdir(), 'stepvault-'));
   const optionFile = path.join(secretDir, 'client.cnf');
   await writeFile(optionFile, optionFileText(url.password), { mode: 0o600 });
-  const base = [
-    `--defaults-file=${optionFile}`,
-    ...(client.pluginDir ? [`--plugin-dir=${client.pluginDir}`] : []),
-    '--host', url.host, '--port', String(url.port), '--user', url.user, '--protocol=TCP', '--default-character-set=utf8mb4',
-  ];
+  return {
+    client,
+    args: [
+      `--defaults-file=${optionFile}`,
+      ...(client.pluginDir ? [`--plugin-dir=${client.pluginDir}`] : []),
+      '--host', url.host, '--port', String(url.port), '--user', url.user, '--protocol=TCP', '--default-character-set=utf8mb4',
+    ],
+    close: () => rm(secretDir, { recursive: true, force: true }),
+  };
+}
+
+export async function restoreMysql(file: string, url: DatabaseUrl, compression: string): Promise<{ warnings: string[] }> {
+  const { client, args: base, close } = await mysqlConnection(url);
   const run = (args: string[], input?: { file: string; compression: string }) =>
     new Promise<void>((resolve, reject) => {
       const child = spawn(client.file, [...client.prefixArgs, ...base, ...args], { env: toolEnvironment({}), stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
@@ -48,7 +60,7 @@ export async function restoreMysql(file: string, url: DatabaseUrl, compression: 
     await run([url.database], { file, compression });
     return { warnings: [] };
   } finally {
-    await rm(secretDir, { recursive: true, force: true });
+    await close();
   }
 }
 
