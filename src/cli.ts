@@ -8,10 +8,9 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config/load.ts';
-import { EMBEDDED_TARGET } from './config/embedded.ts';
+import { loadConfig, type Config } from './config/load.ts';
 import type { RunState } from './contracts.ts';
-import { StepvaultError } from './errors.ts';
+import { ConfigError, StepvaultError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { ConsoleReporter } from './local/reporter.ts';
 import { runWorkflow } from './local/runner.ts';
@@ -84,6 +83,14 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
 }
 
+/** --target, or the config's only target (the embedded sample has one). */
+function chosenTarget(config: Config, flag: string | undefined): string {
+  if (flag) return flag;
+  const targets = Object.keys(config.targets);
+  if (targets.length === 1) return targets[0]!;
+  throw new ConfigError(`name a target with --target (this config has ${targets.join(', ')})`);
+}
+
 async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?: boolean }, err: NodeJS.WritableStream): Promise<number> {
   const { values } = parseArgs({
     args,
@@ -101,12 +108,7 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
     return 0;
   }
   const config = loadConfig(values.config);
-  const targets = Object.keys(config.targets);
-  const target = values.target ?? (config.source === 'embedded' ? EMBEDDED_TARGET : targets.length === 1 ? targets[0] : undefined);
-  if (!target) {
-    err.write(`stepvault: name a target with --target (this config has ${targets.join(', ')})\n`);
-    return 2;
-  }
+  const target = chosenTarget(config, values.target);
   const retryDelay = values['retry-delay-ms'];
   if (retryDelay !== undefined && !/^\d+$/.test(retryDelay)) {
     err.write('stepvault: --retry-delay-ms takes a whole number of milliseconds\n');
@@ -199,12 +201,7 @@ async function backupsCommand(command: 'list' | 'restore', args: string[], out: 
     strict: true,
   });
   const config = loadConfig(values.config);
-  const targets = Object.keys(config.targets);
-  const target = values.target ?? (targets.length === 1 ? targets[0] : undefined);
-  if (!target) {
-    err.write(`stepvault: name a target with --target (this config has ${targets.join(', ')})\n`);
-    return 2;
-  }
+  const target = chosenTarget(config, values.target);
   const secrets = new SecretResolver();
   if (command === 'list') return list(config, { target, json: values.json, ...(values.from && { from: values.from }) }, secrets, out);
   if (!values.into) {

@@ -25,5 +25,3 @@ targets:
     database: stepvault_sample
     user: postgres
 `;
-
-export const EMBEDDED_TARGET = 'sample';
