@@ -14,8 +14,8 @@ import { buildLayer, type BuiltLayer } from '../layers/dbtools/build.ts';
 import { interpreter, machine } from '../layers/dbtools/lib/elf.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from '../scripts/lib/embedded-postgres.ts';
 import { layerCommand, layerFor } from './helpers/layer.ts';
-import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests } from './helpers/mariadb.ts';
-import { createDatabase, dropDatabase, objectInventory, PG, tableDigests, uniqueName } from './helpers/postgres.ts';
+import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests, loadRichMariadb } from './helpers/mariadb.ts';
+import { createDatabase, dropDatabase, objectInventory, PG, tableDigests, uniqueName, loadRichPostgres } from './helpers/postgres.ts';
 import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
 import { getTarget, loadConfig } from '../src/config/load.ts';
 import { SecretResolver } from '../src/config/secrets.ts';
@@ -94,7 +94,7 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     const restored = uniqueName('sv_layer_pg_restored');
     cleanups.push(() => dropDatabase(source), () => dropDatabase(restored));
     await createDatabase(source);
-    await run('psql', ['-h', PG.host, '-U', PG.user, '-d', source, '-Xq', '-v', 'ON_ERROR_STOP=1', '-f', path.join(import.meta.dirname, 'fixtures/postgres-rich.sql')]);
+    await loadRichPostgres(source);
     const workspace = await createWorkspace();
     cleanups.push(() => workspace.remove());
     await workspace.writeConfig(configFor({ engine: 'postgres', host: PG.host, user: PG.user, database: source }));
@@ -121,7 +121,7 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     const restored = uniqueName('sv_layer_maria_restored');
     cleanups.push(() => dropMariaDatabase(source), () => dropMariaDatabase(restored));
     await createMariaDatabase(source);
-    await run('sh', ['-c', `mariadb --no-defaults --default-character-set=utf8mb4 -h ${MARIADB.host} -u ${MARIADB.user} --protocol=TCP ${source} < "$0"`, path.join(import.meta.dirname, 'fixtures/mariadb-rich.sql')]);
+    await loadRichMariadb(source);
     const workspace = await createWorkspace();
     cleanups.push(() => workspace.remove());
     await workspace.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: source }));

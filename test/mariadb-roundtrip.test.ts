@@ -2,18 +2,15 @@
  * A MariaDB backup through the real state machine, restored with the mariadb client into a
  * fresh database: table contents, routines, triggers, events, views and generated columns.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests, restoreGzipDump } from './helpers/mariadb.ts';
+import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests, restoreGzipDump, loadRichMariadb } from './helpers/mariadb.ts';
 import { uniqueName } from './helpers/postgres.ts';
 import { configFor, createWorkspace, type RunRecord, type Workspace, storedBackup } from './helpers/workspace.ts';
 
-const run = promisify(execFile);
 const source = uniqueName('sv_maria_source');
 const restored = uniqueName('sv_maria_restored');
 let workspace: Workspace;
@@ -21,7 +18,7 @@ let record: RunRecord;
 
 beforeAll(async () => {
   await createMariaDatabase(source);
-  await run('sh', ['-c', `mariadb --no-defaults --default-character-set=utf8mb4 -h ${MARIADB.host} -u ${MARIADB.user} --protocol=TCP ${source} < "$0"`, path.join(import.meta.dirname, 'fixtures/mariadb-rich.sql')]);
+  await loadRichMariadb(source);
   workspace = await createWorkspace();
   await workspace.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: source }));
   record = await workspace.run('main');

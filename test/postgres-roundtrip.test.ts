@@ -5,13 +5,10 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
-import { createDatabase, dropDatabase, objectInventory, PG, pgRestore, tableDigests, uniqueName } from './helpers/postgres.ts';
+import { createDatabase, dropDatabase, objectInventory, PG, pgRestore, tableDigests, uniqueName, loadRichPostgres } from './helpers/postgres.ts';
 import { configFor, createWorkspace, type RunRecord, type Workspace, storedBackup } from './helpers/workspace.ts';
 
-const run = promisify(execFile);
 const source = uniqueName('sv_pg_source');
 const restored = uniqueName('sv_pg_restored');
 let workspace: Workspace;
@@ -19,7 +16,7 @@ let record: RunRecord;
 
 beforeAll(async () => {
   await createDatabase(source);
-  await run('psql', ['-h', PG.host, '-U', PG.user, '-d', source, '-Xq', '-v', 'ON_ERROR_STOP=1', '-f', path.join(import.meta.dirname, 'fixtures/postgres-rich.sql')]);
+  await loadRichPostgres(source);
   workspace = await createWorkspace();
   await workspace.writeConfig(configFor({ engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: source }));
   record = await workspace.run('main');

@@ -2,17 +2,14 @@
  * Every backup provably restorable: backup → list → restore into a fresh database → identical
  * contents, for PostgreSQL and MariaDB, through the command line a person at 3 am would use.
  */
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMariaDatabase, dropMariaDatabase, MARIADB, mariadb, mariaInventory, mariaTableDigests } from './helpers/mariadb.ts';
-import { createDatabase, dropDatabase, objectInventory, PG, psql, tableDigests, uniqueName } from './helpers/postgres.ts';
+import { createMariaDatabase, dropMariaDatabase, MARIADB, mariadb, mariaInventory, mariaTableDigests, loadRichMariadb } from './helpers/mariadb.ts';
+import { createDatabase, dropDatabase, objectInventory, PG, psql, tableDigests, uniqueName, loadRichPostgres } from './helpers/postgres.ts';
 import { runCli } from './helpers/cli.ts';
 import { configFor, createWorkspace, storedBackup, type RunRecord, type Workspace } from './helpers/workspace.ts';
 
-const run = promisify(execFile);
 const pgSource = uniqueName('sv_rs_pg');
 const mariaSource = uniqueName('sv_rs_maria');
 const restoredDatabases: { engine: 'pg' | 'maria'; name: string }[] = [];
@@ -30,7 +27,7 @@ function restored(engine: 'pg' | 'maria'): string {
 
 beforeAll(async () => {
   await createDatabase(pgSource);
-  await run('psql', ['-h', PG.host, '-U', PG.user, '-d', pgSource, '-Xq', '-v', 'ON_ERROR_STOP=1', '-f', path.join(import.meta.dirname, 'fixtures/postgres-rich.sql')]);
+  await loadRichPostgres(pgSource);
   pg = await createWorkspace();
   await pg.writeConfig(configFor({ engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: pgSource }));
   pgRecord = await pg.run('main', { now: () => new Date('2026-11-20T03:00:00Z') });
@@ -38,7 +35,7 @@ beforeAll(async () => {
   await pg.run('main', { now: () => new Date('2026-11-21T03:00:00Z') });
 
   await createMariaDatabase(mariaSource);
-  await run('sh', ['-c', `mariadb --no-defaults --default-character-set=utf8mb4 -h ${MARIADB.host} -u ${MARIADB.user} --protocol=TCP ${mariaSource} < "$0"`, path.join(import.meta.dirname, 'fixtures/mariadb-rich.sql')]);
+  await loadRichMariadb(mariaSource);
   maria = await createWorkspace();
   await maria.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: mariaSource }));
   await maria.run('main');

@@ -2,24 +2,20 @@
  * The Verify state: what landed is checked against what was dumped, and a restore drill restores
  * the backup into a scratch database and compares rows per table with the dump's own counts.
  */
-import path from 'node:path';
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMariaDatabase, dropMariaDatabase, MARIADB, mariadb } from './helpers/mariadb.ts';
-import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
+import { createMariaDatabase, dropMariaDatabase, MARIADB, mariadb, loadRichMariadb } from './helpers/mariadb.ts';
+import { createDatabase, dropDatabase, PG, psql, uniqueName, loadRichPostgres } from './helpers/postgres.ts';
 import { configFor, createWorkspace, type Workspace } from './helpers/workspace.ts';
 
-const run = promisify(execFile);
 const pgSource = uniqueName('sv_drill_pg');
 const mariaSource = uniqueName('sv_drill_maria');
 const workspaces: Workspace[] = [];
 
 beforeAll(async () => {
   await createDatabase(pgSource);
-  await run('psql', ['-h', PG.host, '-U', PG.user, '-d', pgSource, '-Xq', '-v', 'ON_ERROR_STOP=1', '-f', path.join(import.meta.dirname, 'fixtures/postgres-rich.sql')]);
+  await loadRichPostgres(pgSource);
   await createMariaDatabase(mariaSource);
-  await run('sh', ['-c', `mariadb --no-defaults --default-character-set=utf8mb4 -h ${MARIADB.host} -u ${MARIADB.user} --protocol=TCP ${mariaSource} < "$0"`, path.join(import.meta.dirname, 'fixtures/mariadb-rich.sql')]);
+  await loadRichMariadb(mariaSource);
 });
 
 afterAll(async () => {

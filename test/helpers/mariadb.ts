@@ -24,15 +24,25 @@ export async function dropMariaDatabase(name: string): Promise<void> {
   await mariadb(undefined, `DROP DATABASE IF EXISTS \`${name}\``);
 }
 
-/** Feeds a .sql.gz dump to the mariadb client, as a person restoring it would. */
-export async function restoreGzipDump(file: string, database: string): Promise<void> {
+/** Feeds SQL (through `transforms`, e.g. gunzip) to the mariadb client's standard input. */
+async function feed(file: string, database: string, transforms: NodeJS.ReadWriteStream[]): Promise<void> {
   const child = spawn('mariadb', [...baseArgs, database], { stdio: ['pipe', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  await pipeline(createReadStream(file), zlib.createGunzip(), child.stdin);
+  await pipeline([createReadStream(file), ...transforms, child.stdin]);
   const code = await exited;
-  if (code !== 0) throw new Error(`mariadb restore failed (${code}): ${stderr}`);
+  if (code !== 0) throw new Error(`mariadb failed on ${file} (${code}): ${stderr}`);
+}
+
+/** Feeds a .sql.gz dump to the mariadb client, as a person restoring it would. */
+export function restoreGzipDump(file: string, database: string): Promise<void> {
+  return feed(file, database, [zlib.createGunzip()]);
+}
+
+/** Loads test/fixtures/mariadb-rich.sql (routines, trigger, event, binary and utf8mb4 data, …) into a database. */
+export function loadRichMariadb(database: string): Promise<void> {
+  return feed(new URL('../fixtures/mariadb-rich.sql', import.meta.url).pathname, database, []);
 }
 
 export async function mariaTableDigests(database: string): Promise<Record<string, string>> {

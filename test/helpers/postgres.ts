@@ -64,3 +64,8 @@ export async function objectInventory(database: string): Promise<Record<string, 
     sequences: await q(`SELECT string_agg(s, ',' ORDER BY s) FROM (SELECT format('%I.%I=%s', schemaname, sequencename, last_value) s FROM pg_sequences) q`),
   };
 }
+
+/** Loads test/fixtures/postgres-rich.sql (schemas, quoting, unicode, large objects, …) into a database. */
+export async function loadRichPostgres(database: string): Promise<void> {
+  await run('psql', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', database, '-Xq', '-v', 'ON_ERROR_STOP=1', '-f', new URL('../fixtures/postgres-rich.sql', import.meta.url).pathname]);
+}
