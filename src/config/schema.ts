@@ -235,11 +235,34 @@ export const destinationSchema = z.discriminatedUnion('type', [filesystemDestina
 const notificationEvent = z.enum(['success', 'failure']);
 const email = z.email({ message: 'is not an email address (name@example.com)' });
 
+/**
+ * Permissions of the outbox's mail files, as an octal string: owner-only by default; a share
+ * may grant its group read ("0640"), never others.
+ */
+const outboxMode = z.unknown().transform((value, ctx) => {
+  const problem =
+    typeof value !== 'string' || !/^0?[0-7]{3}$/.test(value)
+      ? `must be an octal mode in quotes, e.g. "0600" or "0640"${typeof value === 'number' ? ` (unquoted, YAML reads it as the decimal number ${value})` : ''}`
+      : (parseInt(value, 8) & 0o600) !== 0o600
+        ? 'must let the owner read and write (at least "0600")'
+        : (parseInt(value, 8) & 0o007) !== 0
+          ? 'must not give others any access: mails name databases and where their backups are (use "0600" or "0640")'
+          : (parseInt(value, 8) & 0o111) !== 0
+            ? 'must not make mail files executable (use "0600" or "0640")'
+            : undefined;
+  if (problem) {
+    ctx.addIssue({ code: 'custom', message: problem });
+    return z.NEVER;
+  }
+  return value as string;
+});
+
 export const outboxNotificationSchema = z.strictObject({
   type: z.literal('outbox'),
   path: z.string().min(1),
   from: email.optional(),
   to: z.array(email).optional(),
+  mode: outboxMode.default('0600'),
   on: z.array(notificationEvent).min(1).default(['failure', 'success']),
 });
 

@@ -2,7 +2,7 @@
  * The outbox: each message becomes one RFC 5322 .eml file in a folder, which any mail client
  * opens. It is how local runs "send" mail, and what the tests read back.
  */
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,13 @@ export interface OutboxOptions {
   path: string;
   from?: string;
   to?: string[];
+  /** Mode of each mail file, e.g. 0o640 for a share whose group reads it. Default 0o600: mails name databases and where their backups are. */
+  mode?: number;
+}
+
+/** A folder's mode for a file mode: each class that may read the files may also list the folder. */
+export function folderMode(fileMode: number): number {
+  return fileMode | ((fileMode & 0o444) >> 2);
 }
 
 export class OutboxNotifier implements Notifier {
@@ -36,14 +43,29 @@ export class OutboxNotifier implements Notifier {
       date,
       messageId: `<${id}@${hostname() || 'localhost'}>`,
     });
+    const mode = this.options.mode ?? 0o600;
     try {
-      await mkdir(this.options.path, { recursive: true });
-      await writeFile(`${file}.tmp`, eml);
+      const created = await mkdir(this.options.path, { recursive: true, mode: folderMode(mode) });
+      // The umask may have narrowed what mkdir and writeFile set; only folders made here are changed.
+      if (created) await chmodCreated(created, this.options.path, folderMode(mode));
+      await writeFile(`${file}.tmp`, eml, { mode, flag: 'wx' });
+      await chmod(`${file}.tmp`, mode);
       await rename(`${file}.tmp`, file);
     } catch (error) {
       throw new StorageError(`outbox ${this.name}: cannot write ${file}: ${(error as Error).message}`, { cause: error });
     }
     return file;
+  }
+}
+
+/** `first` is the outermost folder mkdir created; it and every folder below it down to `leaf` get `mode`. */
+async function chmodCreated(first: string, leaf: string, mode: number): Promise<void> {
+  let folder = path.resolve(leaf);
+  const top = path.resolve(first);
+  for (;;) {
+    await chmod(folder, mode);
+    if (folder === top || path.dirname(folder) === folder) return;
+    folder = path.dirname(folder);
   }
 }
 

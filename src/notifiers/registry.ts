@@ -16,6 +16,7 @@ export function notifierFor(config: Config, name: string): { notifier: Notifier;
           path: settings.path,
           ...(settings.from !== undefined && { from: settings.from }),
           ...(settings.to !== undefined && { to: settings.to }),
+          mode: parseInt(settings.mode, 8),
         }),
         settings,
       };
