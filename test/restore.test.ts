@@ -123,6 +123,15 @@ describe('stepvault restore', () => {
     expect(stderr).toBe(`stepvault: --into is main's own database (127.0.0.1:${PG.port}/${pgSource}); restoring over it needs --force\n`);
   });
 
+  it('never echoes the password of a malformed --into URL', async () => {
+    for (const into of ['postgres://alice:Hunter2pw@127.0.0.1:99999/x', 'postgres://alice:Hun@ter2pw@127.0.0.1:54x/x', 'postgres://alice:Hunter2%zz@127.0.0.1/x']) {
+      const { code, stdout, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--into', into]);
+      expect(code, into).toBe(2);
+      expect(stderr, into).toMatch(/^stepvault: --into "postgres:\/\/alice:\*\*\*@127\.0\.0\.1/);
+      expect(`${stdout}${stderr}`, into).not.toMatch(/Hunter2|ter2pw/);
+    }
+  });
+
   it('explains an unknown backup, a destination without backups, and a bad URL', async () => {
     const unknown = await stepvault(pg, ['restore', '--target', 'main', '--backup', 'main-19990101T000000Z.dump', '--into', 'postgres://postgres@127.0.0.1/x']);
     expect(unknown.stderr).toContain('stepvault: no backup main-19990101T000000Z.dump of main: looked in local');

@@ -13,24 +13,48 @@ export interface DatabaseUrl {
 const SCHEMES: Record<string, DatabaseUrl['family']> = { 'postgres:': 'postgres', 'postgresql:': 'postgres', 'mysql:': 'mysql', 'mariadb:': 'mysql' };
 const EXAMPLE = 'postgres://postgres@127.0.0.1:5432/orders_restored (or mysql://root@127.0.0.1:3306/shop_restored)';
 
+/**
+ * The URL as it may be shown back to the user: whatever stands between the user name and the last
+ * `@` is a password, even when the URL is too malformed to parse (an unencoded `@` or `/` in the
+ * password, a bad port, no scheme).
+ */
+export function redactUrlText(text: string): string {
+  const at = text.lastIndexOf('@');
+  if (at < 0) return text;
+  const start = /^[^:/?#@\s]*:\/\/|^\/\//.exec(text)?.[0].length ?? 0;
+  const userInfo = text.slice(start, at);
+  const colon = userInfo.indexOf(':');
+  if (colon < 0) return text;
+  return `${text.slice(0, start)}${userInfo.slice(0, colon)}:***${text.slice(at)}`;
+}
+
 export function parseDatabaseUrl(text: string): DatabaseUrl {
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new ConfigError(`--into "${text}" is not a URL; write it as ${EXAMPLE}`);
+    throw new ConfigError(`--into "${redactUrlText(text)}" is not a URL; write it as ${EXAMPLE}`);
   }
   const family = SCHEMES[url.protocol];
   if (!family) throw new ConfigError(`--into: "${url.protocol}//" is not a database URL; use postgres://, mysql:// or mariadb://, e.g. ${EXAMPLE}`);
-  const database = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  const decode = (part: string, what: string) => {
+    try {
+      return decodeURIComponent(part);
+    } catch {
+      throw new ConfigError(`--into "${redactUrlText(text)}": the ${what} has a malformed %-escape; write a literal % as %25`);
+    }
+  };
+  const database = decode(url.pathname.replace(/^\//, ''), 'database name');
   if (!database || database.includes('/')) throw new ConfigError(`--into: name the database to restore into after the host, e.g. ${EXAMPLE}`);
   if (!url.hostname) throw new ConfigError(`--into: the URL has no host; e.g. ${EXAMPLE}`);
+  const user = decode(url.username, 'user name');
+  const password = decode(url.password, 'password');
   return {
     family,
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port ? Number(url.port) : family === 'postgres' ? 5432 : 3306,
-    user: decodeURIComponent(url.username) || (family === 'postgres' ? 'postgres' : 'root'),
-    ...(url.password && { password: decodeURIComponent(url.password) }),
+    user: user || (family === 'postgres' ? 'postgres' : 'root'),
+    ...(password && { password }),
     database,
   };
 }
