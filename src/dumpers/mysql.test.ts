@@ -59,7 +59,20 @@ describe('versions and failures', () => {
     [`mariadb-dump: Got error: 1049: "Unknown database 'shop'" when selecting the database`, 'ConfigError'],
     [`mariadb-dump: Error 1205: Lock wait timeout exceeded; try restarting transaction`, 'TransientError'],
     [`mariadb-dump: Couldn't execute 'SHOW CREATE TABLE x': Table 'x' is marked as crashed`, 'DumpError'],
+    [`mariadb-dump: Got error: 2026: "TLS/SSL error: SSL is required, but the server does not support it" when trying to connect`, 'ConfigError'],
   ])('%s → %s', (stderr, name) => {
     expect(classifyMysqlDumpFailure(stderr, target).name).toBe(name);
+  });
+
+  it.each([
+    [`mariadb-dump: Couldn't execute 'show events': Access denied for user 'backup'@'%' to database 'shop' (1044)`, 'EVENT'],
+    [`mariadb-dump: Couldn't execute 'show create table \`v\`': SHOW VIEW command denied to user 'backup'@'10.0.0.9' for table \`shop\`.\`v\` (1142)`, 'SHOW VIEW'],
+    ['mariadb-dump: backup has insufficient privileges to SHOW CREATE FUNCTION `double_it`!', 'routine-reading'],
+    [`mariadb-dump: Got error: 1044: "Access denied for user 'backup'@'%' to database 'shop'" when selecting the database`, 'SELECT'],
+  ])('a missing privilege is named, not blamed on the password: %s', (stderr, privilege) => {
+    const error = classifyMysqlDumpFailure(stderr, target);
+    expect(error.name).toBe('ConfigError');
+    expect(error.message).toContain(`lacks the ${privilege} privilege`);
+    expect(error.message).not.toContain('check user and password');
   });
 });

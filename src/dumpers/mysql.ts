@@ -109,7 +109,20 @@ export function parseServerVersion(head: string): string | undefined {
 export function classifyMysqlDumpFailure(stderr: string, target: Target): Error {
   const where = `${target.name} (${target.host}:${target.port}/${target.database})`;
   const line = firstErrorLine(stderr);
-  if (/\b(1045|1044|1698)\b|Access denied/.test(stderr)) {
+  // TLS refused or unverifiable: the same answer on every retry until the config or server changes.
+  if (/\b2026\b|SSL is required|SSL connection error|TLS\/SSL error/i.test(stderr)) {
+    return new ConfigError(`cannot open a TLS connection to ${where} (targets.${target.name}.tls.mode is ${target.tls.mode}): ${tlsLine(stderr, line)}; enable TLS on the server, fix tls.ca, or lower tls.mode`);
+  }
+  // Checked before the login failure: a missing privilege also says "Access denied", but the
+  // password was right and changing it would not help.
+  const privilege = missingMysqlPrivilege(stderr);
+  if (privilege) {
+    return new ConfigError(
+      `user ${target.user ?? MYSQL_DEFAULT_USER} of target ${where} lacks the ${privilege} privilege the dump needs: ${privilegeLine(stderr, line)}; ` +
+        `grant it (GRANT ${privilege === 'routine-reading' ? 'SELECT ON mysql.proc' : `${privilege} ON \`${target.database}\`.*`} TO …) — see "Grants" in the README`,
+    );
+  }
+  if (/\b(1045|1698)\b|Access denied/.test(stderr)) {
     return new ConfigError(`cannot log in to ${where}: ${line}; check user and password for targets.${target.name}`);
   }
   if (/\b1049\b|Unknown database/.test(stderr)) return new ConfigError(`${line}; check targets.${target.name}.database`);
@@ -118,6 +131,31 @@ export function classifyMysqlDumpFailure(stderr: string, target: Target): Error 
     return new ConnectionError(`cannot reach the database for target ${where}: ${line}`);
   }
   return new DumpError(`dump of ${where} failed: ${line}`);
+}
+
+/**
+ * The privilege whose absence made the tool stop, from its complaint: `show events` denied
+ * (1044), `SHOW VIEW command denied` (1142), a routine's body it may not read, and the like.
+ */
+export function missingMysqlPrivilege(stderr: string): string | undefined {
+  if (/insufficient privileges to SHOW CREATE (FUNCTION|PROCEDURE)/i.test(stderr)) return 'routine-reading';
+  if (!/\b(1044|1142|1227|1370)\b|command denied|insufficient privileges|you need \(at least one of\)/i.test(stderr)) return undefined;
+  if (/show events/i.test(stderr)) return 'EVENT';
+  if (/SHOW VIEW/i.test(stderr)) return 'SHOW VIEW';
+  if (/trigger/i.test(stderr)) return 'TRIGGER';
+  if (/LOCK TABLES/i.test(stderr)) return 'LOCK TABLES';
+  if (/\bPROCESS\b/.test(stderr)) return 'PROCESS';
+  if (/\bRELOAD\b|FLUSH/i.test(stderr)) return 'RELOAD';
+  // 1044 on connecting: the user may not open the database at all.
+  return 'SELECT';
+}
+
+function privilegeLine(stderr: string, fallback: string): string {
+  return stderr.split('\n').map((l) => l.trim()).find((l) => /denied|insufficient privileges|you need/i.test(l)) ?? fallback;
+}
+
+function tlsLine(stderr: string, fallback: string): string {
+  return stderr.split('\n').map((l) => l.trim()).find((l) => /SSL|TLS/.test(l)) ?? fallback;
 }
 
 /** How a MySQL dump is compressed, and the extension that says so. */

@@ -40,7 +40,11 @@ describe('pg_dump failures', () => {
     ['pg_dump: error: connection to server at "db.internal", port 5433 failed: FATAL:  password authentication failed for user "postgres"', 'ConfigError'],
     ['pg_dump: error: connection to server failed: FATAL:  database "orders" does not exist', 'ConfigError'],
     ['pg_dump: error: query failed: ERROR:  canceling statement due to lock timeout', 'TransientError'],
-    ['pg_dump: error: query failed: ERROR:  permission denied for table secrets', 'DumpError'],
+    ['pg_dump: error: query failed: ERROR:  permission denied for table secrets', 'ConfigError'],
+    ['pg_dump: error: connection to server at "127.0.0.1", port 5432 failed: server does not support SSL, but SSL was required', 'ConfigError'],
+    ['pg_dump: error: connection to server at "db.internal", port 5432 failed: root certificate file "/ca.pem" does not exist', 'ConfigError'],
+    ['pg_dump: error: query failed: server closed the connection unexpectedly', 'ConnectionError'],
+    ['pg_dump: error: error reading large object 16421: invalid page in block 3', 'DumpError'],
   ])('%s → %s', (stderr, name) => {
     expect(classifyPgDumpFailure(stderr, target, '17.2').name).toBe(name);
   });

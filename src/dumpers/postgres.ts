@@ -83,6 +83,15 @@ export function classifyPgDumpFailure(stderr: string, target: Target, toolVersio
         `Use pg_dump ${major} or newer: deploy the dbtools layer (it ships the newest client), or locally point STEPVAULT_TOOLS_DIR at a built layer or install postgresql-client-${major}.`,
     );
   }
+  // TLS refused or unverifiable is the config's business (sslmode, the CA), not the network's.
+  if (/server does not support SSL|certificate verify failed|root certificate file .* does not exist|server certificate for .* does not match/i.test(stderr)) {
+    return new ConfigError(`cannot open a TLS connection to ${where} (targets.${target.name}.tls.mode is ${target.tls.mode}): ${line}; enable TLS on the server, fix tls.ca, or lower tls.mode`);
+  }
+  if (/permission denied for/.test(stderr)) {
+    return new ConfigError(
+      `user ${target.user ?? PG_DEFAULT_USER} of target ${where} may not read everything the dump needs: ${line}; grant it read access (e.g. the pg_read_all_data role) — see "Grants" in the README`,
+    );
+  }
   if (/password authentication failed|no password supplied|pg_hba\.conf rejects|role "[^"]*" does not exist/.test(stderr)) {
     return new ConfigError(`cannot log in to ${where}: ${line}; check user and password for targets.${target.name}`);
   }

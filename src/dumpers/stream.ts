@@ -8,6 +8,8 @@ import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import path from 'node:path';
+import { DumpError } from '../errors.ts';
 import type { ToolCommand } from './tools.ts';
 
 /** Progress in bytes written, or (SQL Server, which writes the file itself) in percent done. */
@@ -52,10 +54,23 @@ export async function streamDumpToFile(options: StreamDumpOptions): Promise<Stre
     // The file side failed (disk full, a compressor error): stop the tool, then report it.
     child.kill('SIGTERM');
     await exited.catch(() => undefined);
-    throw error;
+    throw stagingError(error, options.file);
   }
   const { code, signal } = await exited;
   return { size: digest.bytes, sha256: digest.hex(), exitCode: code, signal, stderr: stderr.text() };
+}
+
+/**
+ * A write that failed for lack of room is the staging area's fault, not the database's: it gets
+ * a name the state machine knows (not retried: the disk will not empty itself) and says so.
+ */
+export function stagingError(error: unknown, file: string): unknown {
+  const code = (error as { code?: string } | null)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return error;
+  return new DumpError(
+    `staging is full: no space left in ${path.dirname(path.dirname(file))} while writing the dump (${code}); give the staging area more room or point staging elsewhere; nothing was published`,
+    { cause: error },
+  );
 }
 
 /** Counts and hashes what flows through it, and reports progress at most every 250 ms. */
