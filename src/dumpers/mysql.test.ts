@@ -11,8 +11,8 @@ describe('mariadb-dump / mysqldump command', () => {
   it('puts the option file first and dumps one consistent transaction with everything in it', () => {
     const args = mysqlDumpArgs(target, 'mariadb', 'mariadb', '/tmp/x/client.cnf');
     expect(args[0]).toBe('--defaults-file=/tmp/x/client.cnf');
-    expect(args).toEqual(expect.arrayContaining(['--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--host', 'shop.internal', '--port', '3307', '--user', 'backup']));
-    expect(args.at(-1)).toBe('shop');
+    expect(args).toEqual(expect.arrayContaining(['--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--host=shop.internal', '--port=3307', '--user=backup']));
+    expect(args.slice(-2)).toEqual(['--', 'shop']);
     expect(args).not.toContain('--set-gtid-purged=OFF');
     expect(args.some((a) => a.startsWith('--plugin-dir'))).toBe(false);
     expect(mysqlDumpArgs(target, 'mariadb', 'mariadb', '/f', '/opt/dbtools/lib/plugin')[1]).toBe('--plugin-dir=/opt/dbtools/lib/plugin');
@@ -22,7 +22,7 @@ describe('mariadb-dump / mysqldump command', () => {
     const args = mysqlDumpArgs({ ...target, engine: 'mysql', dump: { excludeTables: ['sessions'], tables: ['orders'] } }, 'mysql', 'mysql', '/f');
     expect(args).toContain('--set-gtid-purged=OFF');
     expect(args).toContain('--ignore-table=shop.sessions');
-    expect(args.slice(-2)).toEqual(['shop', 'orders']);
+    expect(args.slice(-3)).toEqual(['--', 'shop', 'orders']);
   });
 
   it('speaks each client family’s TLS options', () => {
@@ -35,6 +35,8 @@ describe('mariadb-dump / mysqldump command', () => {
   it('quotes the password in the option file and keeps it out of the arguments', () => {
     expect(optionFileText('p"w\\x')).toBe('[client]\npassword="p\\"w\\\\x"\n');
     expect(optionFileText(undefined)).toBe('[client]\n');
+    expect(optionFileText('a\nresult-file=/x\tb\r\b')).toBe('[client]\npassword="a\\nresult-file=/x\\tb\\r\\b"\n');
+    expect(() => optionFileText('a\u0000b', 'the password of targets.shop')).toThrow('the password of targets.shop contains a control character a MySQL option file cannot carry');
     expect(mysqlDumpArgs(target, 'mariadb', 'mariadb', '/f').join(' ')).not.toMatch(/password/);
   });
 });

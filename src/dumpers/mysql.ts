@@ -72,10 +72,11 @@ export function mysqlDumpArgs(target: Target, engine: Engine, flavor: ClientFlav
     `--defaults-file=${optionFile}`,
     // A layer's client finds its auth plugins (caching_sha2_password, ed25519) only when told.
     ...(pluginDir ? [`--plugin-dir=${pluginDir}`] : []),
-    '--host', target.host,
-    '--port', String(target.port),
+    // Values glued to their options: a value can never be taken for an option of its own.
+    `--host=${target.host}`,
+    `--port=${target.port}`,
     '--protocol=TCP',
-    '--user', target.user ?? MYSQL_DEFAULT_USER,
+    `--user=${target.user ?? MYSQL_DEFAULT_USER}`,
     '--single-transaction',
     '--routines',
     '--triggers',
@@ -90,14 +91,27 @@ export function mysqlDumpArgs(target: Target, engine: Engine, flavor: ClientFlav
   // A restore onto a MySQL replica must not rewrite its GTID history.
   if (flavor === 'mysql' && engine === 'mysql') args.push('--set-gtid-purged=OFF');
   for (const t of dump.excludeTables ?? []) args.push(`--ignore-table=${target.database}.${t}`);
-  args.push(target.database, ...(dump.tables ?? []));
+  // After `--` the names are names, even one that starts with "-" (both 10.11 and 11.x clients honour it).
+  args.push('--', target.database, ...(dump.tables ?? []));
   return args;
 }
 
-/** A MySQL option file: values double-quoted, with the escapes the client's parser knows. */
-export function optionFileText(password: string | undefined): string {
+/** The escapes MySQL's option-file parser reads inside a double-quoted value. */
+const OPTION_FILE_ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b' };
+
+/**
+ * A MySQL option file: the value double-quoted, with the escapes the client's parser knows, so
+ * a newline in a password stays inside the password instead of starting a line of options.
+ * Other control characters have no escape there: they are refused, never written.
+ */
+export function optionFileText(password: string | undefined, where = 'the password'): string {
   const lines = ['[client]'];
-  if (password !== undefined) lines.push(`password="${password.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`);
+  if (password !== undefined) {
+    if (/[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]/.test(password)) {
+      throw new ConfigError(`${where} contains a control character a MySQL option file cannot carry; use printable characters, tabs or newlines only`);
+    }
+    lines.push(`password="${password.replace(/[\\"\n\r\t\b]/g, (c) => OPTION_FILE_ESCAPES[c]!)}"`);
+  }
   return `${lines.join('\n')}\n`;
 }
 
@@ -188,7 +202,7 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
       const secretDir = await mkdtemp(path.join(tmpdir(), 'stepvault-'));
       const optionFile = path.join(secretDir, 'client.cnf');
       try {
-        await writeFile(optionFile, optionFileText(request.password), { mode: 0o600 });
+        await writeFile(optionFile, optionFileText(request.password, `the password of targets.${target.name}`), { mode: 0o600 });
         const edges = new EdgeKeeper(4096, 512);
         const counter = new InsertRowCounter();
         const compression = compressor(target);

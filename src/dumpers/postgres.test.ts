@@ -11,13 +11,25 @@ const target: Target = {
 describe('pg_dump command', () => {
   it('uses the custom format, always names a user, includes large objects and never prompts', () => {
     expect(pgDumpArgs(target)).toEqual([
-      '--format=custom', '--host', 'db.internal', '--port', '5433', '--username', 'postgres', '--dbname', 'orders', '--no-password', '-b',
+      '--format=custom', "--dbname=dbname='orders' host='db.internal' port='5433' user='postgres' sslmode='verify-full' sslrootcert='/opt/certs/rds.pem'", '--no-password', '-b',
     ]);
   });
 
   it('maps dump options to flags, one argument each (never a shell string)', () => {
     const args = pgDumpArgs({ ...target, user: 'backup', dump: { schemas: ['sales'], excludeTables: ['sales.tmp_*'], excludeTableData: ['logs'], noOwner: true, compressionLevel: 9 } });
-    expect(args).toEqual(expect.arrayContaining(['--username', 'backup', '--compress=9', '--no-owner', '--schema', 'sales', '--exclude-table', 'sales.tmp_*', '--exclude-table-data', 'logs']));
+    expect(args).toEqual(expect.arrayContaining(['--compress=9', '--no-owner', '--schema=sales', '--exclude-table=sales.tmp_*', '--exclude-table-data=logs']));
+    expect(args[1]).toContain("user='backup'");
+  });
+
+  it('quotes the database name inside its own connection string, so it cannot add settings', () => {
+    const args = pgDumpArgs({ ...target, database: "x' sslmode='disable \\", tls: { mode: 'require' } });
+    expect(args[1]).toBe("--dbname=dbname='x\\' sslmode=\\'disable \\\\' host='db.internal' port='5433' user='postgres' sslmode='require'");
+  });
+
+  it('glues every configured name to its option', () => {
+    const args = pgDumpArgs({ ...target, dump: { tables: ['--where=1=0'], schemas: ['-n'] } });
+    expect(args).toContain('--table=--where=1=0');
+    expect(args).toContain('--schema=-n');
   });
 
   it('passes the password and TLS settings by environment', () => {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import type { Target } from '../config/load.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError, VersionMismatchError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from './child-env.ts';
+import { pgConnectionString } from './pg-conninfo.ts';
 import { boundedCounts, CopyRowCounter, type RowCounts } from './row-counts.ts';
 import { streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine, type ToolCommand } from './tools.ts';
@@ -20,16 +21,24 @@ const execFileAsync = promisify(execFile);
 
 export const PG_DEFAULT_USER = 'postgres';
 
-/** pg_dump's arguments for a target: no secrets here, they travel in the environment. */
+/**
+ * pg_dump's arguments for a target: no secrets here, they travel in the environment. Every
+ * value is glued to its option (`--table=…`) and the connection is one quoted connection
+ * string, so no configured name can be read as an option or as connection settings.
+ */
 export function pgDumpArgs(target: Target): string[] {
   const dump = target.dump;
   const args = [
     '--format=custom',
-    '--host', target.host,
-    '--port', String(target.port),
-    // Always: on Lambda the process's uid has no passwd entry to take a default user from.
-    '--username', target.user ?? PG_DEFAULT_USER,
-    '--dbname', target.database,
+    `--dbname=${pgConnectionString({
+      host: target.host,
+      port: target.port,
+      // Always: on Lambda the process's uid has no passwd entry to take a default user from.
+      user: target.user ?? PG_DEFAULT_USER,
+      database: target.database,
+      sslmode: target.tls.mode,
+      ...(target.tls.ca !== undefined && { sslrootcert: target.tls.ca }),
+    })}`,
     '--no-password',
     // Large objects are included by default for a whole database, but not with --schema or
     // --table; -b (spelled the same in every version) keeps them in either way.
@@ -37,11 +46,11 @@ export function pgDumpArgs(target: Target): string[] {
   ];
   if (dump.compressionLevel !== undefined) args.push(`--compress=${dump.compressionLevel}`);
   if (dump.noOwner) args.push('--no-owner');
-  for (const s of dump.schemas ?? []) args.push('--schema', s);
-  for (const s of dump.excludeSchemas ?? []) args.push('--exclude-schema', s);
-  for (const t of dump.tables ?? []) args.push('--table', t);
-  for (const t of dump.excludeTables ?? []) args.push('--exclude-table', t);
-  for (const t of dump.excludeTableData ?? []) args.push('--exclude-table-data', t);
+  for (const s of dump.schemas ?? []) args.push(`--schema=${s}`);
+  for (const s of dump.excludeSchemas ?? []) args.push(`--exclude-schema=${s}`);
+  for (const t of dump.tables ?? []) args.push(`--table=${t}`);
+  for (const t of dump.excludeTables ?? []) args.push(`--exclude-table=${t}`);
+  for (const t of dump.excludeTableData ?? []) args.push(`--exclude-table-data=${t}`);
   return args;
 }
 
