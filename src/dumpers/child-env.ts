@@ -1,6 +1,9 @@
 /**
- * The environment a dump tool runs with: only what it needs. Inheriting the caller's PG* or
- * MYSQL_* variables would let a stray PGDATABASE or PGSSLMODE change what gets dumped.
+ * The environment every database tool runs with (dump, restore, the drill, the `--version` probe):
+ * only what it needs, never the caller's environment wholesale. That environment holds other
+ * targets' passwords, AWS keys and the like, which a child has no business seeing; and a stray
+ * PGDATABASE or PGSSLMODE inherited from it would change what gets dumped or where a restore goes.
+ * HOME stays so that a user's ~/.pgpass still works; TMPDIR and TZ so that tools behave as here.
  */
 export function toolEnvironment(extra: Record<string, string | undefined>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
@@ -9,8 +12,7 @@ export function toolEnvironment(extra: Record<string, string | undefined>): Node
     LC_ALL: 'C.UTF-8',
     LANG: 'C.UTF-8',
   };
-  if (process.env.TMPDIR) env.TMPDIR = process.env.TMPDIR;
-  if (process.env.HOME) env.HOME = process.env.HOME;
+  for (const name of ['HOME', 'TMPDIR', 'TZ'] as const) if (process.env[name]) env[name] = process.env[name];
   for (const [key, value] of Object.entries(extra)) if (value !== undefined) env[key] = value;
   return env;
 }

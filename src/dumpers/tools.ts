@@ -11,6 +11,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors.ts';
+import { toolEnvironment } from './child-env.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -84,9 +85,9 @@ function readLayerDescription(root: string): LayerDescription | undefined {
   }
 }
 
-/** The tool's own `--version` line. */
+/** The tool's own `--version` line (asked with the same minimal environment as every tool). */
 export async function toolVersionLine(tool: ToolCommand): Promise<string> {
-  const { stdout } = await execFileAsync(tool.file, [...tool.prefixArgs, '--version'], { timeout: 15_000 });
+  const { stdout } = await execFileAsync(tool.file, [...tool.prefixArgs, '--version'], { timeout: 15_000, env: toolEnvironment({}) });
   return stdout.trim().split('\n')[0] ?? '';
 }
 

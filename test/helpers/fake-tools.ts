@@ -31,3 +31,22 @@ exit ${exitCode}`,
 export async function recordingTool(dir: string, name: string, log: string): Promise<void> {
   await writeTool(dir, name, `printf '%s\\n' "$*" >> "${log}"\nexec ${realTool(name)} "$@"`);
 }
+
+/** A tool that appends `=== name args` and then its whole environment to `log`, then runs the real one. */
+export async function environmentRecordingTool(dir: string, name: string, log: string): Promise<void> {
+  await writeTool(dir, name, `{ printf '=== %s %s\\n' "${name}" "$*"; env; } >> "${log}"\nexec ${realTool(name)} "$@"`);
+}
+
+/** What `environmentRecordingTool`s logged: one entry per start, with its arguments and environment. */
+export function recordedStarts(log: string): { tool: string; args: string; env: Record<string, string> }[] {
+  return log.split(/^=== /m).filter(Boolean).map((block) => {
+    const [head = '', ...lines] = block.split('\n');
+    const [tool = '', ...args] = head.split(' ');
+    const env: Record<string, string> = {};
+    for (const line of lines) {
+      const at = line.indexOf('=');
+      if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
+    }
+    return { tool, args: args.join(' '), env };
+  });
+}
