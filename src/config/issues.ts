@@ -55,7 +55,14 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown
       if (issue.origin === 'array' || issue.origin === 'string') return [`${where}: must not be empty`];
       return [`${where}: must be at least ${String(issue.minimum)}`];
     case 'too_big':
+      if (!/^Too big/.test(issue.message)) return [`${where}: ${issue.message}`];
+      if (issue.origin === 'string') return [`${where}: must be at most ${String(issue.maximum)} characters long`];
       return [`${where}: must be at most ${String(issue.maximum)}`];
+    case 'invalid_key': {
+      // A map's key (a target, destination or notification name) broke the name rule.
+      const rule = issue.issues[0]?.message ?? 'is not a valid name';
+      return [`${where}: ${JSON.stringify(String(path.at(-1)))} cannot be a name here: ${rule}`];
+    }
     case 'invalid_format':
       return [`${where}: ${issue.message}`];
     default:
@@ -85,7 +92,8 @@ function describeValue(value: unknown, path: Path): string {
   const key = String(path.at(-1) ?? '');
   const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : article(typeof value);
   if (SECRET_KEY.test(key)) return kind;
-  if (typeof value === 'string') return `"${value.length > 40 ? `${value.slice(0, 40)}…` : value}" (${kind})`;
+  // JSON quoting shows a newline or a tab as what it is instead of printing it.
+  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (${kind})`;
   if (typeof value === 'number' || typeof value === 'boolean') return `${String(value)} (${kind})`;
   return kind;
 }

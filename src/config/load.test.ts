@@ -138,4 +138,40 @@ describe('config', () => {
     await writeFile(path.join(dir, 'stepvault.config.yml'), VALID);
     expect(Object.keys(loadConfig(undefined, dir).targets)).toEqual(['orders', 'shop']);
   });
+
+  it('refuses names a tool would read as an option, with the rule', () => {
+    expect(problems(VALID.replace('database: shop', 'database: "--version"'))).toContain(
+      'targets.shop.database: must not start with "-": a database tool would read it as an option; rename it, or leave it out',
+    );
+    expect(problems(VALID.replace('excludeTables: [sessions]', 'tables: ["--where=1=0"]'))).toContain('targets.shop.dump.tables[0]: must not start with "-"');
+    expect(problems(VALID.replace('host: db.internal', 'host: "db.internal,evil"'))).toContain(
+      'targets.orders.host: must be a host name, an IP address or a socket folder',
+    );
+  });
+
+  it('bounds every string and refuses control characters, naming the path and escaping what it shows', () => {
+    const long = problems(VALID.replace('database: orders', `database: ${'x'.repeat(5000)}`));
+    expect(long).toBe('stepvault.config.yml has a problem:\n  targets.orders.database: this value is 5000 characters long; at most 2048 are allowed (a config holds names, paths and references, never data)');
+    expect(problems(VALID.replace('database: orders', 'database: "orders\\nx"'))).toContain('targets.orders.database: this value contains a newline; write it on one line');
+    expect(problems(VALID.replace('database: orders', 'database: "ord\\u0000ers"'))).toContain('targets.orders.database: this value contains a NUL byte');
+    expect(problems(VALID.replace('  orders:\n', '  "ord\\ters":\n'))).toContain('targets.ord\\ters: this key contains a tab');
+  });
+
+  it('keeps a prefix inside its destination and a password out of the drill URL', () => {
+    expect(problems(VALID.replace('path: ./backups }', 'path: ./backups, prefix: ../../etc }'))).toContain(
+      'destinations.local.prefix: must stay inside the destination: a relative folder such as "db" or "backups/prod", without ".." and not starting with "/"',
+    );
+    expect(problems(VALID.replace('    retention: { keepLast: 3', '    verify: { drill: { into: "postgres://u:hunter2@scratch/drill" } }\n    retention: { keepLast: 3'))).toContain(
+      'targets.orders.verify.drill.into: must not carry a password',
+    );
+  });
+
+  it('states the name rule for a bad target name', () => {
+    expect(problems(VALID.replace('  shop:\n', '  "-shop":\n'))).toContain('targets.-shop: "-shop" cannot be a name here: use letters, digits, "-" and "_" (at most 63), starting with a letter or digit');
+  });
+
+  it('turns an alias bomb into a config error', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(', ')}]`)].join('\n');
+    expect(problems(bomb)).toMatch(/^stepvault\.config\.yml uses YAML aliases \(\*name\) that expand too far .*; write the values out instead of nesting aliases$/);
+  });
 });

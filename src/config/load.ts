@@ -7,6 +7,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
 import { formatConfigIssues } from './issues.ts';
+import { stringIssues } from './strings.ts';
 import {
   configSchema,
   type DestinationConfig,
@@ -30,6 +31,8 @@ export const DEFAULT_CONFIG_FILE = 'stepvault.config.yml';
 const DEFAULT_PORTS: Record<Engine, number> = { postgres: 5432, mysql: 3306, mariadb: 3306, mssql: 1433 };
 const DEFAULT_STAGING = './.stepvault/staging';
 const DEFAULT_RETENTION: RetentionPolicy = { keepLast: 7 };
+/** A config reuses an anchor a few times; thousands of expansions are an attack, not a config. */
+const MAX_ALIAS_EXPANSION = 100;
 
 /** A target with the defaults merged in and every path absolute. */
 export interface Target {
@@ -71,12 +74,14 @@ export interface Config {
 export function loadConfig(file?: string, cwd = process.cwd()): Config {
   if (file === undefined) {
     const candidate = path.resolve(cwd, DEFAULT_CONFIG_FILE);
+    let text: string;
     try {
-      return parseConfig(readFileSync(candidate, 'utf8'), candidate, cwd);
+      text = readFileSync(candidate, 'utf8');
     } catch (error) {
-      if (!isMissingFile(error)) throw error;
-      return parseConfig(EMBEDDED_CONFIG_YAML, 'embedded', cwd);
+      if (isMissingFile(error)) return parseConfig(EMBEDDED_CONFIG_YAML, 'embedded', cwd);
+      throw new ConfigError(`${DEFAULT_CONFIG_FILE} cannot be read: ${(error as Error).message}; make it a readable file, or pass --config with the path of your config`);
     }
+    return parseConfig(text, candidate, cwd);
   }
   const absolute = path.resolve(cwd, file);
   let text: string;
@@ -92,21 +97,37 @@ export function loadConfig(file?: string, cwd = process.cwd()): Config {
 /** Parses config text; relative paths in it are taken from `baseDir`. */
 export function parseConfig(text: string, source: string, baseDir: string): Config {
   const label = source === 'embedded' ? 'embedded config' : path.basename(source);
-  const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
-  if (document.errors.length > 0) {
-    const messages = document.errors.map((e) => {
-      const at = e.linePos?.[0];
-      return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${e.message.split('\n')[0]}`;
-    });
-    throw new ConfigError(`${label} is not valid YAML:\n  ${messages.join('\n  ')}\nCheck the indentation and quoting near that line.`);
-  }
-  const data = withoutEmptyKeys(document.toJS() ?? {});
+  const data = readYaml(text, label);
+  const tooLongOrControl = stringIssues(data);
+  if (tooLongOrControl.length > 0) throw problems(label, tooLongOrControl);
   const parsed = configSchema.safeParse(data);
-  if (!parsed.success) {
-    const lines = formatConfigIssues(parsed.error.issues, configSchema, data);
-    throw new ConfigError(`${label} has ${lines.length === 1 ? 'a problem' : `${lines.length} problems`}:\n  ${lines.join('\n  ')}`);
-  }
+  if (!parsed.success) throw problems(label, formatConfigIssues(parsed.error.issues, configSchema, data));
   return resolveConfig(parsed.data, source, baseDir);
+}
+
+function problems(label: string, lines: string[]): ConfigError {
+  return new ConfigError(`${label} has ${lines.length === 1 ? 'a problem' : `${lines.length} problems`}:\n  ${lines.join('\n  ')}`);
+}
+
+/** YAML to plain data; whatever the parser throws becomes a ConfigError that says what to do. */
+function readYaml(text: string, label: string): unknown {
+  try {
+    const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+    if (document.errors.length > 0) {
+      const messages = document.errors.map((e) => {
+        const at = e.linePos?.[0];
+        return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${e.message.split('\n')[0]}`;
+      });
+      throw new ConfigError(`${label} is not valid YAML:\n  ${messages.join('\n  ')}\nCheck the indentation and quoting near that line.`);
+    }
+    return withoutEmptyKeys(document.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION }) ?? {});
+  } catch (error) {
+    if (error instanceof ConfigError) throw error;
+    if (/alias/i.test((error as Error).message)) {
+      throw new ConfigError(`${label} uses YAML aliases (*name) that expand too far (${(error as Error).message}); write the values out instead of nesting aliases`);
+    }
+    throw new ConfigError(`${label} cannot be read as YAML (${(error as Error).message}); check the file is the stepvault config, saved as UTF-8 text`);
+  }
 }
 
 function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config {

@@ -12,6 +12,32 @@ const name = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'use letters, digits, "-" and "_" (at most 63), starting with a letter or digit');
 
+/**
+ * A name handed to a database tool (database, user, table or schema pattern). It may hold
+ * anything the database allows except a leading "-": some tools would take it for an option.
+ */
+const toolName = (max: number) =>
+  z
+    .string()
+    .min(1)
+    .max(max, `is longer than ${max} characters; no database allows a name that long`)
+    .refine((v) => !v.startsWith('-'), { message: 'must not start with "-": a database tool would read it as an option; rename it, or leave it out' });
+
+/** A host name, IP address ([::1] for IPv6) or a PostgreSQL socket folder. */
+const host = z
+  .string()
+  .min(1)
+  .max(253, 'is longer than 253 characters, the longest a host name can be')
+  .regex(/^(?!-)[A-Za-z0-9._:%/[\]-]+$/, 'must be a host name, an IP address or a socket folder: letters, digits and . - _ : [ ] / only, not starting with "-"');
+
+/** A folder inside a destination: relative, and never climbing out of it. */
+const prefix = z
+  .string()
+  .max(512, 'is longer than 512 characters; use a shorter folder')
+  .refine((v) => !v.startsWith('/') && !v.split(/[/\\]/).includes('..'), {
+    message: 'must stay inside the destination: a relative folder such as "db" or "backups/prod", without ".." and not starting with "/"',
+  });
+
 const secretReference = z.string().refine(isSecretReference, {
   message: `must be a secret reference (${SECRET_REFERENCE_HELP}), never the secret itself`,
 });
@@ -53,15 +79,15 @@ export const tlsSchema = z.strictObject({
 
 export const dumpOptionsSchema = z.strictObject({
   /** PostgreSQL: only these schemas (large objects are still included). */
-  schemas: z.array(z.string().min(1)).optional(),
+  schemas: z.array(toolName(256)).optional(),
   /** PostgreSQL: leave these schemas out. */
-  excludeSchemas: z.array(z.string().min(1)).optional(),
+  excludeSchemas: z.array(toolName(256)).optional(),
   /** Only these tables (PostgreSQL patterns, or MySQL table names). */
-  tables: z.array(z.string().min(1)).optional(),
+  tables: z.array(toolName(256)).optional(),
   /** Leave these tables out. */
-  excludeTables: z.array(z.string().min(1)).optional(),
+  excludeTables: z.array(toolName(256)).optional(),
   /** PostgreSQL: keep these tables' definitions but not their rows. */
-  excludeTableData: z.array(z.string().min(1)).optional(),
+  excludeTableData: z.array(toolName(256)).optional(),
   /** PostgreSQL: leave ownership out of the dump. */
   noOwner: z.boolean().optional(),
   /** MySQL/MariaDB: how the SQL is compressed in-process; PostgreSQL uses its own format's. */
@@ -76,10 +102,10 @@ const MYSQL_ONLY_DUMP_OPTIONS = ['compression'] as const;
 export const targetSchema = z
   .strictObject({
     engine: z.enum(ENGINES),
-    host: z.string().min(1),
+    host,
     port: z.int().min(1).max(65535).optional(),
-    database: z.string().min(1),
-    user: z.string().min(1).optional(),
+    database: toolName(128),
+    user: toolName(128).optional(),
     password: secretReference.optional(),
     /** RDS IAM authentication: a 15-minute token signed with the function's role instead of a password. */
     iamAuth: z.boolean().optional(),
@@ -109,7 +135,12 @@ export const targetSchema = z
         drill: z
           .strictObject({
             /** The scratch server, as a URL; the database part is a prefix for the scratch database's name. */
-            into: z.string().regex(/^(postgres|postgresql|mysql|mariadb):\/\/[^/\s]+\/[A-Za-z0-9_]+$/, 'must be a URL like postgres://user@scratch-host:5432/stepvault_drill (the path names the scratch database prefix)'),
+            into: z
+              .string()
+              .regex(/^(postgres|postgresql|mysql|mariadb):\/\/[^/\s]+\/[A-Za-z0-9_]+$/, 'must be a URL like postgres://user@scratch-host:5432/stepvault_drill (the path names the scratch database prefix)')
+              .refine((v) => !/^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(v), {
+                message: 'must not carry a password (it would sit in the config in plain text); write the URL without it and set verify.drill.password: env:NAME (or ssm:/path, secretsmanager:ARN#key)',
+              }),
             password: secretReference.optional(),
           })
           .optional(),
@@ -171,7 +202,7 @@ export const targetSchema = z
 export const filesystemDestinationSchema = z.strictObject({
   type: z.literal('filesystem'),
   path: z.string().min(1),
-  prefix: z.string().optional(),
+  prefix: prefix.optional(),
   required: z.boolean().optional(),
 });
 
@@ -186,7 +217,7 @@ const transferOptions = {
   /** Parts in flight at once. */
   concurrency: z.int().min(1).max(16).optional(),
   required: z.boolean().optional(),
-  prefix: z.string().optional(),
+  prefix: prefix.optional(),
 };
 
 export const S3_STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE', 'REDUCED_REDUNDANCY'] as const;
