@@ -5,7 +5,8 @@
  * backup of the same target as it was. The tally at the end is the "tried / survived" count.
  */
 import path from 'node:path';
-import { readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mariaUser, mountTmpfs, publishedBackups, unmount } from './helpers/faults.ts';
 import { createMariaDatabase, dropMariaDatabase, loadRichMariadb, MARIADB } from './helpers/mariadb.ts';
@@ -97,21 +98,65 @@ describe('faults in the dump step', () => {
     await expectSurvived('full staging disk', workspace, record, { state: 'Dump', error: 'DumpError', cause: /staging is full: no space left in .*small-staging/, stagingRoot: small }, before);
   });
 
-  it.each([
-    ['EVENT', 'SELECT, LOCK TABLES, SHOW VIEW, TRIGGER'],
-    ['SHOW VIEW', 'SELECT, LOCK TABLES, EVENT, TRIGGER'],
-  ])('a MariaDB user without %s gets a ConfigError naming that privilege, not "check user and password"', async (missing, granted) => {
-    const user = await mariaUser(mariaDatabase, granted);
+  /** A MariaDB target dumped as a user with these grants; the earlier backup is made as root. */
+  async function mariaTargetAs(privileges: string, elsewhere: string[] = []) {
+    const user = await mariaUser(mariaDatabase, privileges, elsewhere);
     cleanups.push(user.drop);
     const variable = `SV_FAULT_PW_${user.user.toUpperCase()}`;
     process.env[variable] = user.password;
     const target = { engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: user.user, password: `env:${variable}`, database: mariaDatabase };
-    // The earlier backup is made by an account that can read everything.
-    const { workspace, before } = await withEarlierBackup(configFor({ ...target, user: MARIADB.user, password: undefined }));
+    const { workspace, before } = await withEarlierBackup(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: mariaDatabase }));
     await workspace.writeConfig(configFor(target));
+    return { workspace, before, target };
+  }
+
+  it.each([
+    ['EVENT', 'SELECT, LOCK TABLES, SHOW VIEW, TRIGGER'],
+    ['SHOW VIEW', 'SELECT, LOCK TABLES, EVENT, TRIGGER'],
+  ])('a MariaDB user without %s gets a ConfigError naming that privilege, not "check user and password"', async (missing, granted) => {
+    const { workspace, before } = await mariaTargetAs(granted, ['SELECT ON mysql.proc']);
     const record = await workspace.run('main');
     await expectSurvived(`MariaDB user without ${missing}`, workspace, record, { state: 'Dump', error: 'ConfigError', cause: new RegExp(`lacks the ${missing} privilege`) }, before);
     expect(record.cause).not.toContain('check user and password');
+  });
+
+  it('a MariaDB user that may not read routines fails the run instead of dropping them in silence', async () => {
+    // The usual backup grants on the database: mariadb-dump exits 0 without the procedure and function.
+    const { workspace, before } = await mariaTargetAs('SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER');
+    const record = await workspace.run('main');
+    await expectSurvived('MariaDB user without routine access', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /may not read the database's routines: the dump would leave them out.*GRANT SELECT ON mysql\.proc/ }, before);
+  });
+
+  it('a MariaDB user that sees the routines but may not read their bodies gets a ConfigError that says so', async () => {
+    // ALL on the database lists the routines to the user; their bodies need more.
+    const { workspace, before } = await mariaTargetAs('ALL PRIVILEGES');
+    const record = await workspace.run('main');
+    await expectSurvived('MariaDB user who cannot read routine bodies', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /lacks a privilege to read routines.*GRANT SELECT ON mysql\.proc/ }, before);
+  });
+
+  it('a MariaDB user that may not see triggers fails the run instead of dropping them in silence', async () => {
+    const { workspace, before } = await mariaTargetAs('SELECT, LOCK TABLES, SHOW VIEW, EVENT', ['SELECT ON mysql.proc']);
+    const record = await workspace.run('main');
+    await expectSurvived('MariaDB user without TRIGGER', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /may not read the database's triggers.*GRANT TRIGGER ON `sv_maria_faults_\w+`\.\*/ }, before);
+  });
+
+  it('a MariaDB user with the README grants dumps every routine, trigger, event and view', async () => {
+    const { workspace } = await mariaTargetAs('SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER', ['SELECT ON mysql.proc']);
+    const record = await workspace.run('main');
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    const latest = (await publishedBackups(path.join(workspace.dir, 'backups'))).backups.map((b) => b.key).find((k) => k.endsWith(`.sql.gz`) && record.state.upload?.some((u) => u.status === 'stored' && u.location.endsWith(k)));
+    const sql = gunzipSync(await readFile(path.join(workspace.dir, 'backups', latest!))).toString('utf8');
+    expect(sql.match(/^CREATE DEFINER=\S+ (PROCEDURE|FUNCTION) /gm)).toHaveLength(2);
+    expect(sql).toMatch(/TRIGGER customers_ai/);
+    expect(sql).toMatch(/EVENT `purge_log`/);
+    expect(sql).toMatch(/VIEW `expensive`/);
+  });
+
+  it('TLS required against a MariaDB without TLS is a ConfigError, even where the client would fall back to clear text', async () => {
+    const { workspace, before } = await withEarlierBackup(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: mariaDatabase }));
+    await workspace.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: mariaDatabase, tls: { mode: 'require' } }));
+    const record = await workspace.run('main');
+    await expectSurvived('TLS required, MariaDB without TLS', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /tls\.mode is require.*(does not support SSL|not support it)|not encrypted although .*tls\.mode is require/ }, before);
   });
 
   it('TLS required against a PostgreSQL without TLS is a ConfigError, not retried', async () => {

@@ -69,12 +69,12 @@ describe('versions and failures', () => {
   it.each([
     [`mariadb-dump: Couldn't execute 'show events': Access denied for user 'backup'@'%' to database 'shop' (1044)`, 'EVENT'],
     [`mariadb-dump: Couldn't execute 'show create table \`v\`': SHOW VIEW command denied to user 'backup'@'10.0.0.9' for table \`shop\`.\`v\` (1142)`, 'SHOW VIEW'],
-    ['mariadb-dump: backup has insufficient privileges to SHOW CREATE FUNCTION `double_it`!', 'routine-reading'],
+    ['mariadb-dump: backup has insufficient privileges to SHOW CREATE FUNCTION `double_it`!', 'a privilege to read routines'],
     [`mariadb-dump: Got error: 1044: "Access denied for user 'backup'@'%' to database 'shop'" when selecting the database`, 'SELECT'],
   ])('a missing privilege is named, not blamed on the password: %s', (stderr, privilege) => {
     const error = classifyMysqlDumpFailure(stderr, target);
     expect(error.name).toBe('ConfigError');
-    expect(error.message).toContain(`lacks the ${privilege} privilege`);
+    expect(error.message).toContain(privilege.includes(' ') && !privilege.startsWith('SHOW') ? `lacks ${privilege}` : `lacks the ${privilege} privilege`);
     expect(error.message).not.toContain('check user and password');
   });
 });

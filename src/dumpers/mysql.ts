@@ -12,6 +12,7 @@ import type { Target } from '../config/load.ts';
 import type { Engine, TlsOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from './child-env.ts';
+import { checkBeforeDump, checkDumpHolds, DumpedObjectCounter, inspectServer, type ObjectCounts } from './mysql-objects.ts';
 import { boundedCounts, InsertRowCounter } from './row-counts.ts';
 import { EdgeKeeper, streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine } from './tools.ts';
@@ -132,8 +133,8 @@ export function classifyMysqlDumpFailure(stderr: string, target: Target): Error 
   const privilege = missingMysqlPrivilege(stderr);
   if (privilege) {
     return new ConfigError(
-      `user ${target.user ?? MYSQL_DEFAULT_USER} of target ${where} lacks the ${privilege} privilege the dump needs: ${privilegeLine(stderr, line)}; ` +
-        `grant it (GRANT ${privilege === 'routine-reading' ? 'SELECT ON mysql.proc' : `${privilege} ON \`${target.database}\`.*`} TO …) — see "Grants" in the README`,
+      `user ${target.user ?? MYSQL_DEFAULT_USER} of target ${where} lacks ${privilege === ROUTINE_READING ? 'a privilege to read routines' : `the ${privilege} privilege`} the dump needs: ${privilegeLine(stderr, line)}; ` +
+        `${privilege === ROUTINE_READING ? 'GRANT SELECT ON mysql.proc (or SHOW CREATE ROUTINE on MariaDB 11.3+, SHOW_ROUTINE on MySQL 8)' : `GRANT ${privilege} ON \`${target.database}\`.*`} TO the user — see "Grants" in the README`,
     );
   }
   if (/\b(1045|1698)\b|Access denied/.test(stderr)) {
@@ -147,12 +148,15 @@ export function classifyMysqlDumpFailure(stderr: string, target: Target): Error 
   return new DumpError(`dump of ${where} failed: ${line}`);
 }
 
+/** Not one privilege but several, by server (see missingReadGrants). */
+const ROUTINE_READING = 'routine-reading';
+
 /**
  * The privilege whose absence made the tool stop, from its complaint: `show events` denied
  * (1044), `SHOW VIEW command denied` (1142), a routine's body it may not read, and the like.
  */
 export function missingMysqlPrivilege(stderr: string): string | undefined {
-  if (/insufficient privileges to SHOW CREATE (FUNCTION|PROCEDURE)/i.test(stderr)) return 'routine-reading';
+  if (/insufficient privileges to SHOW CREATE (FUNCTION|PROCEDURE)/i.test(stderr)) return ROUTINE_READING;
   if (!/\b(1044|1142|1227|1370)\b|command denied|insufficient privileges|you need \(at least one of\)/i.test(stderr)) return undefined;
   if (/show events/i.test(stderr)) return 'EVENT';
   if (/SHOW VIEW/i.test(stderr)) return 'SHOW VIEW';
@@ -203,6 +207,8 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
       const optionFile = path.join(secretDir, 'client.cnf');
       try {
         await writeFile(optionFile, optionFileText(request.password, `the password of targets.${target.name}`), { mode: 0o600 });
+        const visible = await objectsBeforeDump(target, engine, flavor, optionFile);
+        const objects = new DumpedObjectCounter();
         const edges = new EdgeKeeper(4096, 512);
         const counter = new InsertRowCounter();
         const compression = compressor(target);
@@ -212,7 +218,7 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
           args: mysqlDumpArgs(target, engine, flavor, optionFile, tool.pluginDir),
           env: toolEnvironment({}),
           file: request.file,
-          transforms: [edges, counter, compression],
+          transforms: [edges, counter, objects, compression],
           ...(request.onProgress && { onProgress: request.onProgress }),
         });
         if (result.signal) throw new DumpError(`${tool.name} of ${target.name} was killed by ${result.signal}; nothing was published`);
@@ -220,6 +226,7 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
         if (!edges.tailText().includes(COMPLETION_MARK)) {
           throw new DumpError(`the dump of ${target.name} is incomplete: ${tool.name} exited 0 but its output does not end with "${COMPLETION_MARK}"; nothing was published`);
         }
+        checkDumpHolds(visible, objects.counts, target);
         const rowCounts = boundedCounts(counter.counts);
         return {
           ...(rowCounts && { rowCounts }),
@@ -234,4 +241,29 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
       }
     },
   };
+}
+
+/**
+ * Asks the server, as the dump's user and over the same kind of connection, what the dump must
+ * hold; fails before dumping when TLS is not really on or routines/triggers would be left out.
+ */
+async function objectsBeforeDump(target: Target, engine: 'mysql' | 'mariadb', flavor: ClientFlavor, optionFile: string): Promise<ObjectCounts> {
+  const tool = resolveTool(engine === 'mysql' ? ['mysql', 'mariadb'] : ['mariadb', 'mysql']);
+  const args = [
+    `--defaults-file=${optionFile}`,
+    ...(tool.pluginDir ? [`--plugin-dir=${tool.pluginDir}`] : []),
+    // Values glued to their options, as for the dump tool.
+    `--host=${target.host}`, `--port=${target.port}`, '--protocol=TCP',
+    `--user=${target.user ?? MYSQL_DEFAULT_USER}`,
+    ...mysqlTlsArgs(flavor, target.tls),
+    ...(target.iamAuth ? [flavor === 'mysql' ? '--enable-cleartext-plugin' : '--default-auth=mysql_clear_password'] : []),
+  ];
+  let view;
+  try {
+    view = await inspectServer({ tool, args }, target.database);
+  } catch (error) {
+    throw classifyMysqlDumpFailure((error as { stderr?: string }).stderr ?? String(error), target);
+  }
+  checkBeforeDump(view, { ...target, user: target.user ?? MYSQL_DEFAULT_USER });
+  return view.visible;
 }
