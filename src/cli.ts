@@ -226,6 +226,7 @@ async function backupsCommand(command: 'list' | 'restore', args: string[], out: 
     },
     secrets,
     out,
+    err,
   );
 }
 

@@ -93,3 +93,14 @@ export function describeError(error: unknown): { name: string; message: string }
   if (error instanceof Error) return { name: error.name, message: error.message };
   return { name: 'Error', message: String(error) };
 }
+
+/**
+ * A restore failed after it had begun to change the database it restores into. Not a state
+ * machine error: restore runs from the command line, which exits 1 and says what changed.
+ */
+export class PartialRestoreError extends StepvaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PartialRestoreError';
+  }
+}

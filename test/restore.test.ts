@@ -123,6 +123,75 @@ describe('stepvault restore', () => {
     expect(stderr).toBe(`stepvault: --into is main's own database (127.0.0.1:${PG.port}/${pgSource}); restoring over it needs --force\n`);
   });
 
+  it('PostgreSQL: restores into an existing empty database without --clean or --force', async () => {
+    const into = restored('pg');
+    await createDatabase(into);
+    const { code, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--into', `postgres://postgres@127.0.0.1:${PG.port}/${into}`]);
+    expect(code, stderr).toBe(0);
+    expect(await tableDigests(into)).toEqual(await tableDigests(pgSource));
+  });
+
+  it('PostgreSQL: refuses a database that holds something, unchanged; with --force a conflicting restore says the database was changed', async () => {
+    const into = restored('pg');
+    await createDatabase(into);
+    await psql(into, `CREATE TABLE public.documents (id int PRIMARY KEY, note text); INSERT INTO public.documents VALUES (1, 'mine')`);
+    const url = `postgres://postgres@127.0.0.1:${PG.port}/${into}`;
+
+    const refused = await stepvault(pg, ['restore', '--target', 'main', '--into', url]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toBe(
+      `stepvault: database 127.0.0.1:${PG.port}/${into} is not empty (table public.documents); nothing was changed. ` +
+        'Restore into a new database name, or say what to do with what is there: --clean drops each object the backup contains before restoring it (other objects stay), ' +
+        '--force restores on top of what is there as it is (a restore that then conflicts stops partway and leaves the database changed)\n',
+    );
+    expect(await psql(into, 'SELECT id || note FROM public.documents')).toBe('1mine');
+    expect(await psql(into, `SELECT count(*) FROM pg_namespace WHERE nspname = 'sales'`)).toBe('0');
+
+    const forced = await stepvault(pg, ['restore', '--target', 'main', '--into', url, '--force']);
+    expect(forced.code).toBe(1);
+    expect(forced.stderr).toMatch(new RegExp(`^stepvault: restore into 127\\.0\\.0\\.1:${PG.port}/${into} failed after it had begun: pg_restore into ${into} failed: .*"documents" already exists`));
+    expect(forced.stderr).toContain(`The database ${into} was changed (partly restored): it now holds part of the backup next to what it held before. Re-run with --clean to replace the objects the backup contains, or drop and recreate the database and restore into it again.`);
+    // It says so because it is so.
+    expect(Number(await psql(into, 'SELECT count(*) FROM sales.orders'))).toBeGreaterThan(0);
+  });
+
+  it('MariaDB: refuses a database that holds something, unchanged; --clean replaces what the backup contains', async () => {
+    const into = restored('maria');
+    await createMariaDatabase(into);
+    await mariadb(into, `CREATE TABLE customers (id INT PRIMARY KEY, note TEXT); INSERT INTO customers VALUES (1, 'mine')`);
+    const url = `mariadb://root@127.0.0.1:3306/${into}`;
+
+    const refused = await stepvault(maria, ['restore', '--target', 'main', '--into', url]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`stepvault: database 127.0.0.1:3306/${into} is not empty (table customers); nothing was changed.`);
+    expect(refused.stderr).toContain('--clean drops each object the backup contains before restoring it');
+    expect(await mariadb(into, 'SELECT CONCAT(id, note) FROM customers')).toBe('1mine');
+    expect(await mariadb(into, 'SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()')).toBe('1');
+
+    const cleaned = await stepvault(maria, ['restore', '--target', 'main', '--into', url, '--clean']);
+    expect(cleaned.code, cleaned.stderr).toBe(0);
+    expect(await mariaTableDigests(into)).toEqual(await mariaTableDigests(mariaSource));
+    expect(await mariaInventory(into)).toEqual(await mariaInventory(mariaSource));
+  });
+
+  it('MariaDB: a restore that fails midway (a role without the TRIGGER privilege) says the database was changed', async () => {
+    const into = restored('maria');
+    const user = uniqueName('sv_rs_role');
+    await createMariaDatabase(into);
+    await mariadb(undefined, `CREATE USER '${user}'@'%' IDENTIFIED BY 'Restore-pw-7'`);
+    try {
+      await mariadb(undefined, `GRANT CREATE, DROP, INSERT, SELECT, ALTER, INDEX, LOCK TABLES, REFERENCES ON \`${into}\`.* TO '${user}'@'%'`);
+      const { code, stderr } = await stepvault(maria, ['restore', '--target', 'main', '--into', `mariadb://${user}:Restore-pw-7@127.0.0.1:3306/${into}`]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(new RegExp(`^stepvault: restore into 127\\.0\\.0\\.1:3306/${into} failed after it had begun: restore into ${into} failed: .*denied`));
+      expect(stderr).toContain(`The database ${into} was changed (partly restored)`);
+      expect(stderr).not.toContain('Restore-pw-7');
+      expect(Number(await mariadb(into, 'SELECT COUNT(*) FROM customers'))).toBeGreaterThan(0);
+    } finally {
+      await mariadb(undefined, `DROP USER IF EXISTS '${user}'@'%'`);
+    }
+  });
+
   it('never echoes the password of a malformed --into URL', async () => {
     for (const into of ['postgres://alice:Hunter2pw@127.0.0.1:99999/x', 'postgres://alice:Hun@ter2pw@127.0.0.1:54x/x', 'postgres://alice:Hunter2%zz@127.0.0.1/x']) {
       const { code, stdout, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--into', into]);

@@ -2,7 +2,8 @@
 import { getTarget, type Config } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
 import { formatBytes } from '../format.ts';
-import { restore } from '../restore/restore.ts';
+import { PartialRestoreError } from '../errors.ts';
+import { restore, type RestoreResult } from '../restore/restore.ts';
 
 export interface RestoreCommandOptions {
   target: string;
@@ -15,30 +16,48 @@ export interface RestoreCommandOptions {
   noOwner: boolean;
 }
 
-export async function restoreCommand(config: Config, options: RestoreCommandOptions, secrets: SecretResolver, out: { write(text: string): unknown; isTTY?: boolean }): Promise<number> {
+/**
+ * Exit codes: 0 restored; 1 the restore failed after it had begun changing the database (the
+ * message says what changed); 2 (thrown, from the command line) nothing was changed.
+ */
+export async function restoreCommand(
+  config: Config,
+  options: RestoreCommandOptions,
+  secrets: SecretResolver,
+  out: { write(text: string): unknown; isTTY?: boolean },
+  err: { write(text: string): unknown },
+): Promise<number> {
   let total = 0;
   const started = Date.now();
-  const result = await restore({
-    config,
-    target: getTarget(config, options.target),
-    secrets,
-    backup: options.backup,
-    ...(options.from && { from: options.from }),
-    into: options.into,
-    force: options.force,
-    clean: options.clean,
-    ...(options.jobs && { jobs: options.jobs }),
-    noOwner: options.noOwner,
-    onFound: ({ destination, backup }) => {
-      total = backup.manifest.size;
-      out.write(`restoring ${backup.key} (${formatBytes(total)}, ${backup.manifest.createdAt}) from ${destination}\n`);
-    },
-    onProgress: (bytes) => {
-      if (!out.isTTY || total === 0) return;
-      const seconds = (Date.now() - started) / 1000;
-      out.write(`\r\x1b[K  downloading ${formatBytes(bytes)} of ${formatBytes(total)} (${Math.floor((bytes / total) * 100)}%), ${formatBytes(bytes / Math.max(seconds, 0.001))}/s`);
-    },
-  });
+  let result: RestoreResult;
+  try {
+    result = await restore({
+      config,
+      target: getTarget(config, options.target),
+      secrets,
+      backup: options.backup,
+      ...(options.from && { from: options.from }),
+      into: options.into,
+      force: options.force,
+      clean: options.clean,
+      ...(options.jobs && { jobs: options.jobs }),
+      noOwner: options.noOwner,
+      onFound: ({ destination, backup }) => {
+        total = backup.manifest.size;
+        out.write(`restoring ${backup.key} (${formatBytes(total)}, ${backup.manifest.createdAt}) from ${destination}\n`);
+      },
+      onProgress: (bytes) => {
+        if (!out.isTTY || total === 0) return;
+        const seconds = (Date.now() - started) / 1000;
+        out.write(`\r\x1b[K  downloading ${formatBytes(bytes)} of ${formatBytes(total)} (${Math.floor((bytes / total) * 100)}%), ${formatBytes(bytes / Math.max(seconds, 0.001))}/s`);
+      },
+    });
+  } catch (error) {
+    if (!(error instanceof PartialRestoreError)) throw error;
+    if (out.isTTY) out.write('\r\x1b[K');
+    err.write(`stepvault: ${error.message}\n`);
+    return 1;
+  }
   if (out.isTTY) out.write('\r\x1b[K');
   out.write(`checksum ${result.found.backup.manifest.sha256} matches the manifest\n`);
   for (const warning of result.warnings) out.write(`note: ${warning}\n`);

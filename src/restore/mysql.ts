@@ -1,4 +1,7 @@
-/** Restores a compressed SQL dump into MySQL or MariaDB through their client, creating the database when missing. */
+/**
+ * Restores a compressed SQL dump into MySQL or MariaDB through their client, in two steps the
+ * caller can tell apart: preparing the database (created when missing) and loading the dump.
+ */
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +14,7 @@ import { firstErrorLine, toolEnvironment } from '../dumpers/child-env.ts';
 import { optionFileText } from '../dumpers/mysql.ts';
 import { resolveTool, type ToolCommand } from '../dumpers/tools.ts';
 import { ConnectionError, DumpError } from '../errors.ts';
+import type { DatabaseContents } from './contents.ts';
 import type { DatabaseUrl } from './url.ts';
 
 function decompressor(compression: string): Transform {
@@ -39,29 +43,64 @@ export async function mysqlConnection(url: DatabaseUrl): Promise<{ client: ToolC
   };
 }
 
-export async function restoreMysql(file: string, url: DatabaseUrl, compression: string): Promise<{ warnings: string[] }> {
+/** Runs the client with `args` (and the dump, decompressed, on its standard input); its output. */
+async function runClient(url: DatabaseUrl, args: string[], input?: { file: string; compression: string }): Promise<string> {
   const { client, args: base, close } = await mysqlConnection(url);
-  const run = (args: string[], input?: { file: string; compression: string }) =>
-    new Promise<void>((resolve, reject) => {
-      const child = spawn(client.file, [...client.prefixArgs, ...base, ...args], { env: toolEnvironment({}), stdio: [input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      const child = spawn(client.file, [...client.prefixArgs, ...base, ...args], { env: toolEnvironment({}), stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      let stdout = '';
       let stderr = '';
+      child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
       child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
       const fed = input ? pipeline(createReadStream(input.file), decompressor(input.compression), child.stdin!) : Promise.resolve();
       child.on('error', reject);
       child.on('close', (code) => {
         fed.then(
-          () => (code === 0 ? resolve() : reject(classify(stderr, url))),
+          () => (code === 0 ? resolve(stdout) : reject(classify(stderr, url))),
           (error: unknown) => reject(code === 0 ? error : classify(stderr, url)),
         );
       });
     });
-  try {
-    await run(['-e', `CREATE DATABASE IF NOT EXISTS \`${url.database.replace(/`/g, '``')}\``]);
-    await run([url.database], { file, compression });
-    return { warnings: [] };
   } finally {
     await close();
   }
+}
+
+const literal = (text: string) => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+
+/** Whether the database exists and which tables, views, routines, triggers and events it holds. */
+export async function mysqlContents(url: DatabaseUrl): Promise<DatabaseContents> {
+  const name = literal(url.database);
+  const sql = `SELECT 'database', SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ${name}
+    UNION ALL SELECT IF(TABLE_TYPE = 'VIEW', 'view', 'table'), TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = ${name}
+    UNION ALL SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ${name}
+    UNION ALL SELECT 'trigger', TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${name}
+    UNION ALL SELECT 'event', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ${name}`;
+  const rows = (await runClient(url, ['-N', '-B', '-e', sql])).split('\n').filter(Boolean).map((line) => line.split('\t'));
+  const exists = rows.some(([kind]) => kind === 'database');
+  return { exists, objects: rows.filter(([kind]) => kind !== 'database').map(([kind, object]) => `${kind} ${object}`) };
+}
+
+/** Creates the database when it is missing; true when it did. */
+export async function createMysqlDatabase(url: DatabaseUrl): Promise<boolean> {
+  const { exists } = await mysqlContents(url);
+  if (exists) return false;
+  await runClient(url, ['-e', `CREATE DATABASE IF NOT EXISTS \`${url.database.replace(/`/g, '``')}\``]);
+  return true;
+}
+
+/** Feeds the dump to the client; the dump itself drops and recreates each table, view and routine it holds. */
+export async function loadMysql(file: string, url: DatabaseUrl, compression: string): Promise<{ warnings: string[] }> {
+  // After `--` the name is a name, even one that starts with "-".
+  await runClient(url, ['--', url.database], { file, compression });
+  return { warnings: [] };
+}
+
+/** Both steps at once, for a scratch database nobody else uses (the restore drill). */
+export async function restoreMysql(file: string, url: DatabaseUrl, compression: string): Promise<{ warnings: string[] }> {
+  await createMysqlDatabase(url);
+  return loadMysql(file, url, compression);
 }
 
 function classify(stderr: string, url: DatabaseUrl): Error {

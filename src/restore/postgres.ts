@@ -1,5 +1,6 @@
 /**
- * Restores a custom-format dump with pg_restore, creating the database when it is missing.
+ * Restores a custom-format dump with pg_restore, in two steps the caller can tell apart: preparing
+ * the database (created when missing) and loading the archive into it, which changes it.
  *
  * pg_dump 18 writes `SET transaction_timeout = 0;` into every archive; a server older than 17
  * does not know that setting, so pg_restore reports one error for it and goes on. That one error
@@ -10,6 +11,7 @@ import { promisify } from 'node:util';
 import { toolEnvironment, firstErrorLine } from '../dumpers/child-env.ts';
 import { resolveTool } from '../dumpers/tools.ts';
 import { ConnectionError, DumpError } from '../errors.ts';
+import type { DatabaseContents } from './contents.ts';
 import type { DatabaseUrl } from './url.ts';
 
 const run = promisify(execFile);
@@ -36,23 +38,68 @@ export function unexpectedRestoreErrors(stderr: string): string[] {
   return blocks.filter((b) => /^pg_restore: error:/.test(b) && !/transaction_timeout/.test(b)).map((b) => b.split('\n')[0]!);
 }
 
-export async function restorePostgres(file: string, url: DatabaseUrl, options: PostgresRestoreOptions): Promise<{ warnings: string[] }> {
-  const env = toolEnvironment({ PGPASSWORD: url.password, PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'stepvault-restore' });
+function libpqEnvironment(url: DatabaseUrl): NodeJS.ProcessEnv {
+  return toolEnvironment({ PGPASSWORD: url.password, PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'stepvault-restore' });
+}
+
+/** One psql statement against `database` on the URL's server; its unaligned output. */
+async function psqlQuery(url: DatabaseUrl, database: string, statement: string): Promise<string> {
   const psql = resolveTool(['psql']);
-  const connection = ['--host', url.host, '--port', String(url.port), '--username', url.user, '--no-password', '-XAtq', '-v', 'ON_ERROR_STOP=1'];
-  const literal = `'${url.database.replace(/'/g, "''")}'`;
-  const identifier = `"${url.database.replace(/"/g, '""')}"`;
+  const args = ['--host', url.host, '--port', String(url.port), '--username', url.user, '--no-password', '-XAtq', '-v', 'ON_ERROR_STOP=1', '--dbname', database, '-c', statement];
   try {
-    const { stdout } = await run(psql.file, [...psql.prefixArgs, ...connection, '--dbname', 'postgres', '-c', `SELECT 1 FROM pg_database WHERE datname = ${literal}`], { env });
-    if (stdout.trim() !== '1') await run(psql.file, [...psql.prefixArgs, ...connection, '--dbname', 'postgres', '-c', `CREATE DATABASE ${identifier}`], { env });
+    return (await run(psql.file, [...psql.prefixArgs, ...args], { env: libpqEnvironment(url), maxBuffer: 16 * 1024 * 1024 })).stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
     if (/could not connect|Connection refused|timeout expired|could not translate host/i.test(stderr)) throw new ConnectionError(`cannot reach ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
-    throw new DumpError(`cannot prepare database ${url.database}: ${firstErrorLine(stderr)}`);
+    throw new DumpError(`cannot inspect or prepare database ${url.database}: ${firstErrorLine(stderr)}`);
   }
+}
+
+const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
+
+// Objects in user schemas that an extension did not bring with it.
+const USER_SCHEMA = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'`;
+const NOT_FROM_EXTENSION = (catalog: string, oid: string) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${catalog}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+const CONTENTS_SQL = `
+  SELECT kind || ' ' || name FROM (
+    SELECT 1 AS o, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' WHEN 'c' THEN 'type' ELSE 'table' END AS kind,
+           format('%I.%I', n.nspname, c.relname) AS name
+      FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+     WHERE c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f', 'c') AND ${USER_SCHEMA} AND ${NOT_FROM_EXTENSION('pg_class', 'c.oid')}
+    UNION ALL
+    SELECT 2, 'function', format('%I.%I', n.nspname, p.proname)
+      FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${USER_SCHEMA} AND ${NOT_FROM_EXTENSION('pg_proc', 'p.oid')}
+    UNION ALL
+    SELECT 3, 'type', format('%I.%I', n.nspname, t.typname)
+      FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE t.typtype IN ('e', 'd', 'r') AND ${USER_SCHEMA} AND ${NOT_FROM_EXTENSION('pg_type', 't.oid')}
+    UNION ALL
+    SELECT 4, 'schema', format('%I', n.nspname)
+      FROM pg_namespace n WHERE ${USER_SCHEMA} AND n.nspname <> 'public' AND ${NOT_FROM_EXTENSION('pg_namespace', 'n.oid')}
+    UNION ALL
+    SELECT 5, 'large object', oid::text FROM pg_largeobject_metadata
+  ) objects ORDER BY o, name`;
+
+/** Whether the database exists and which user objects it holds (see README, "Restore"). */
+export async function postgresContents(url: DatabaseUrl): Promise<DatabaseContents> {
+  const exists = (await psqlQuery(url, 'postgres', `SELECT 1 FROM pg_database WHERE datname = ${literal(url.database)}`)).trim() === '1';
+  if (!exists) return { exists: false, objects: [] };
+  const objects = (await psqlQuery(url, url.database, CONTENTS_SQL)).split('\n').filter(Boolean);
+  return { exists: true, objects };
+}
+
+/** Creates the database when it is missing; true when it did. */
+export async function createPostgresDatabase(url: DatabaseUrl): Promise<boolean> {
+  const exists = (await psqlQuery(url, 'postgres', `SELECT 1 FROM pg_database WHERE datname = ${literal(url.database)}`)).trim() === '1';
+  if (exists) return false;
+  await psqlQuery(url, 'postgres', `CREATE DATABASE "${url.database.replace(/"/g, '""')}"`);
+  return true;
+}
+
+/** Loads the archive into the (existing) database with pg_restore. */
+export async function loadPostgres(file: string, url: DatabaseUrl, options: PostgresRestoreOptions): Promise<{ warnings: string[] }> {
   const pgRestore = resolveTool(['pg_restore']);
   try {
-    await run(pgRestore.file, [...pgRestore.prefixArgs, ...pgRestoreArgs(url, file, options)], { env, maxBuffer: 64 * 1024 * 1024 });
+    await run(pgRestore.file, [...pgRestore.prefixArgs, ...pgRestoreArgs(url, file, options)], { env: libpqEnvironment(url), maxBuffer: 64 * 1024 * 1024 });
     return { warnings: [] };
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
@@ -62,4 +109,10 @@ export async function restorePostgres(file: string, url: DatabaseUrl, options: P
     }
     throw new DumpError(`pg_restore into ${url.database} failed: ${unexpected.slice(0, 5).join('; ') || firstErrorLine(stderr)}`);
   }
+}
+
+/** Both steps at once, for a scratch database nobody else uses (the restore drill). */
+export async function restorePostgres(file: string, url: DatabaseUrl, options: PostgresRestoreOptions): Promise<{ warnings: string[] }> {
+  await createPostgresDatabase(url);
+  return loadPostgres(file, url, options);
 }

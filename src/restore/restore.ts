@@ -1,7 +1,8 @@
 /**
- * Restore: find the backup, bring it down and check it against its manifest, and only then
- * create the database if needed and restore into it. Restoring over the target's own database
- * needs --force.
+ * Restore: find the backup, look into the database it goes to (a database that holds anything
+ * needs --clean or --force), bring the backup down and check it against its manifest, and only
+ * then create the database if needed and restore into it. Restoring over the target's own
+ * database needs --force. A failure once the restore has begun says that the database changed.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,8 +13,9 @@ import type { ProgressListener } from '../dumpers/stream.ts';
 import { ConfigError } from '../errors.ts';
 import { downloadVerified } from './download.ts';
 import { findBackup, type FoundBackup } from './find.ts';
-import { restoreMysql } from './mysql.ts';
-import { restorePostgres, type PostgresRestoreOptions } from './postgres.ts';
+import { checkRestorable, partialRestoreError } from './contents.ts';
+import { createMysqlDatabase, loadMysql, mysqlContents } from './mysql.ts';
+import { createPostgresDatabase, loadPostgres, postgresContents, type PostgresRestoreOptions } from './postgres.ts';
 import { parseDatabaseUrl, type DatabaseUrl } from './url.ts';
 
 export interface RestoreRequest extends PostgresRestoreOptions {
@@ -54,15 +56,26 @@ export async function restore(request: RestoreRequest): Promise<RestoreResult> {
   }
   const found = await findBackup(request.config, target, request.secrets, { backup: request.backup, ...(request.from && { from: request.from }) });
   request.onFound?.(found);
+  const engine =
+    family === 'postgres'
+      ? {
+          contents: postgresContents,
+          create: createPostgresDatabase,
+          load: (file: string) => loadPostgres(file, into, { ...(request.clean && { clean: true }), ...(request.jobs && { jobs: request.jobs }), ...(request.noOwner && { noOwner: true }) }),
+        }
+      : { contents: mysqlContents, create: createMysqlDatabase, load: (file: string) => loadMysql(file, into, found.backup.manifest.compression) };
+  checkRestorable(into, await engine.contents(into), { ...(request.clean && { clean: true }), ...(request.force && { force: true }) });
   const work = await mkdtemp(path.join(tmpdir(), 'stepvault-restore-'));
   try {
     const file = path.join(work, path.basename(found.backup.key));
     await downloadVerified(found.storage, found.backup, file, request.onProgress);
-    const { warnings } =
-      family === 'postgres'
-        ? await restorePostgres(file, into, { ...(request.clean && { clean: true }), ...(request.jobs && { jobs: request.jobs }), ...(request.noOwner && { noOwner: true }) })
-        : await restoreMysql(file, into, found.backup.manifest.compression);
-    return { found, into, warnings };
+    const created = await engine.create(into);
+    try {
+      const { warnings } = await engine.load(file);
+      return { found, into, warnings };
+    } catch (error) {
+      throw partialRestoreError(into, created, error);
+    }
   } finally {
     await rm(work, { recursive: true, force: true });
   }
