@@ -6,8 +6,6 @@
  * Exit codes: 0 the workflow succeeded; 1 it ended in its failure branch; 2 the command could
  * not start (bad arguments, bad config).
  */
-import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from './config/load.ts';
 import type { RunState } from './contracts.ts';
 import { ConfigError, StepvaultError } from './errors.ts';
@@ -23,6 +21,9 @@ import { startSfnServer } from './local/sfn-server.ts';
 import { list } from './commands/list.ts';
 import { restoreCommand } from './commands/restore.ts';
 import { SecretResolver } from './config/secrets.ts';
+import { closest } from './config/issues.ts';
+import { parseOptions } from './commands/options.ts';
+import { checkSecrets, chooseTarget, describeSource } from './commands/preflight.ts';
 
 const USAGE = `Usage: stepvault <command> [options]
 
@@ -52,6 +53,8 @@ Options for start and status:
   --name NAME           (start) the execution's name (default: <target>-<YYYYMMDDTHHMM>)
 `;
 
+const COMMANDS = ['run', 'start', 'status', 'serve', 'list', 'restore', 'help'];
+
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help' || command === 'help') {
@@ -71,7 +74,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       case 'restore':
         return await backupsCommand(command, rest, out, err);
       default:
-        err.write(`stepvault: unknown command "${command}"\n\n${USAGE}`);
+        const guess = closest(command, COMMANDS);
+        err.write(`stepvault: unknown command ${JSON.stringify(command.slice(0, 40))}${guess ? `; did you mean "${guess}"?` : ''}\n\n${USAGE}`);
         return 2;
     }
   } catch (error) {
@@ -83,44 +87,35 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
 }
 
-/** --target, or the config's only target (the embedded sample has one). */
-function chosenTarget(config: Config, flag: string | undefined): string {
-  if (flag) return flag;
-  const targets = Object.keys(config.targets);
-  if (targets.length === 1) return targets[0]!;
-  throw new ConfigError(`name a target with --target (this config has ${targets.join(', ')})`);
-}
-
 async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?: boolean }, err: NodeJS.WritableStream): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      target: { type: 'string' },
-      'retry-delay-ms': { type: 'string' },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    strict: true,
+  const { values } = parseOptions('run', args, {
+    config: { type: 'string' },
+    target: { type: 'string' },
+    'retry-delay-ms': { type: 'string' },
+    verbose: { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
   });
   if (values.help) {
     out.write(USAGE);
     return 0;
   }
-  const config = loadConfig(values.config);
-  const target = chosenTarget(config, values.target);
   const retryDelay = values['retry-delay-ms'];
-  if (retryDelay !== undefined && !/^\d+$/.test(retryDelay)) {
-    err.write('stepvault: --retry-delay-ms takes a whole number of milliseconds\n');
+  if (retryDelay !== undefined && !/^\d{1,9}$/.test(retryDelay)) {
+    err.write('stepvault: --retry-delay-ms takes a whole number of milliseconds, e.g. --retry-delay-ms 1000\n');
     return 2;
   }
+  const config = loadConfig(values.config);
+  const target = chooseTarget(config, values.target).name;
+  // Everything the user can fix is checked before the workflow starts: no failure mail for a typo.
+  const secrets = new SecretResolver();
+  await checkSecrets(config, config.targets[target]!, secrets);
 
   const reporter = new ConsoleReporter(out);
-  const source = config.source === 'embedded' ? 'the embedded sample config' : path.relative(process.cwd(), config.source) || config.source;
-  reporter.line(`stepvault run: target ${target} from ${source}`);
+  reporter.line(`stepvault run: target ${target} from ${describeSource(config)}`);
   const outcome = await runWorkflow({
     request: { target },
     runtime: createRuntime(config, {
+      secrets,
       logger: (sinks) => createJsonLogger({ level: values.verbose ? 'debug' : 'error', write: (line) => err.write(`${line}\n`), sinks }),
       // Metrics are CloudWatch's business; locally they are shown with --verbose.
       emitMetrics: (document) => {
@@ -153,18 +148,14 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
 }
 
 async function remoteCommand(command: 'start' | 'status', args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      target: { type: 'string' },
-      wait: { type: 'boolean', default: false },
-      stage: { type: 'string', default: 'dev' },
-      region: { type: 'string' },
-      'state-machine': { type: 'string' },
-      name: { type: 'string' },
-      config: { type: 'string' },
-    },
-    strict: true,
+  const { values } = parseOptions(command, args, {
+    target: { type: 'string' },
+    wait: { type: 'boolean', default: false },
+    stage: { type: 'string', default: 'dev' },
+    region: { type: 'string' },
+    'state-machine': { type: 'string' },
+    name: { type: 'string' },
+    config: { type: 'string' },
   });
   let region = values.region;
   if (!region) {
@@ -184,24 +175,20 @@ async function remoteCommand(command: 'start' | 'status', args: string[], out: N
 }
 
 async function backupsCommand(command: 'list' | 'restore', args: string[], out: NodeJS.WritableStream & { isTTY?: boolean }, err: NodeJS.WritableStream): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      config: { type: 'string' },
-      target: { type: 'string' },
-      json: { type: 'boolean', default: false },
-      from: { type: 'string' },
-      backup: { type: 'string', default: 'latest' },
-      into: { type: 'string' },
-      force: { type: 'boolean', default: false },
-      clean: { type: 'boolean', default: false },
-      jobs: { type: 'string' },
-      'no-owner': { type: 'boolean', default: false },
-    },
-    strict: true,
+  const { values } = parseOptions(command, args, {
+    config: { type: 'string' },
+    target: { type: 'string' },
+    json: { type: 'boolean', default: false },
+    from: { type: 'string' },
+    backup: { type: 'string', default: 'latest' },
+    into: { type: 'string' },
+    force: { type: 'boolean', default: false },
+    clean: { type: 'boolean', default: false },
+    jobs: { type: 'string' },
+    'no-owner': { type: 'boolean', default: false },
   });
   const config = loadConfig(values.config);
-  const target = chosenTarget(config, values.target);
+  const target = chooseTarget(config, values.target).name;
   const secrets = new SecretResolver();
   if (command === 'list') return list(config, { target, json: values.json, ...(values.from && { from: values.from }) }, secrets, out);
   if (!values.into) {
@@ -231,7 +218,7 @@ async function backupsCommand(command: 'list' | 'restore', args: string[], out: 
 }
 
 async function serveCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values } = parseArgs({ args, options: { config: { type: 'string' }, port: { type: 'string', default: '8083' } }, strict: true });
+  const { values } = parseOptions('serve', args, { config: { type: 'string' }, port: { type: 'string', default: '8083' } });
   const config = loadConfig(values.config);
   const server = await startSfnServer(() => createRuntime(config, { logger: (sinks) => createJsonLogger({ level: 'error', sinks }) }), { port: Number(values.port) });
   out.write(`Step Functions API on ${server.url}, state machine ${server.stateMachineArn}\n`);

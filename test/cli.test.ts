@@ -1,4 +1,5 @@
 /** `stepvault run` as a person uses it: what it prints and what it exits with. */
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
@@ -70,13 +71,41 @@ describe('stepvault run', () => {
       stderr: 'stepvault: name a target with --target (this config has main, down)\n',
     });
     expect((await stepvault(['run', '--config', workspace.configFile, '--target', 'main', '--retry-delay-ms', 'soon'], workspace.dir)).stderr).toBe(
-      'stepvault: --retry-delay-ms takes a whole number of milliseconds\n',
+      'stepvault: --retry-delay-ms takes a whole number of milliseconds, e.g. --retry-delay-ms 1000\n',
     );
     const unknown = await stepvault(['run', '--bogus'], workspace.dir);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("Unknown option '--bogus'");
+    expect(unknown.stderr).toBe('stepvault: run: unknown option "--bogus"; the options of run are --config, --target, --retry-delay-ms, --verbose, --help\n');
+    const typo = await stepvault(['run', '--taget', 'main'], workspace.dir);
+    expect(typo).toMatchObject({ code: 2, stderr: 'stepvault: run: unknown option "--taget"; did you mean "--target"?\n' });
     const command = await stepvault(['frobnicate'], workspace.dir);
     expect(command.code).toBe(2);
     expect(command.stderr).toContain('stepvault: unknown command "frobnicate"');
+  });
+
+  it('stops before the workflow, with exit 2, no mail and nothing staged or stored, for an unknown target or an unset secret', async () => {
+    const dir = await createWorkspace();
+    await dir.writeConfig(configFor({ engine: 'postgres', host: PG.host, user: PG.user, database, password: 'env:STEPVAULT_TEST_UNSET_PASSWORD' }));
+    const unset = await stepvault(['run', '--target', 'main'], dir.dir);
+    expect(unset).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'stepvault: targets.main.password: environment variable STEPVAULT_TEST_UNSET_PASSWORD is not set; export it before the run (env:STEPVAULT_TEST_UNSET_PASSWORD)\n',
+    });
+    const unknown = await stepvault(['run', '--target', 'mian'], dir.dir);
+    expect(unknown).toMatchObject({ code: 2, stdout: '', stderr: 'stepvault: unknown target "mian" in stepvault.config.yml; known targets: main (did you mean "main"?)\n' });
+    expect(await readdir(dir.dir)).toEqual(['stepvault.config.yml']);
+    await dir.remove();
+  });
+
+  it('says no config was found instead of checking --target against the embedded sample', async () => {
+    const empty = await createWorkspace();
+    const result = await stepvault(['run', '--target', 'orders'], empty.dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toBe(
+      `stepvault: no config found: there is no stepvault.config.yml in ${empty.dir} and no --config was given; write one (stepvault.config.example.yml shows every key) or pass --config FILE\n`,
+    );
+    expect(await readdir(empty.dir)).toEqual([]);
+    await empty.remove();
   });
 });

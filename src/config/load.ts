@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
-import { formatConfigIssues } from './issues.ts';
+import { closest, formatConfigIssues } from './issues.ts';
 import { stringIssues } from './strings.ts';
 import {
   configSchema,
@@ -183,9 +183,14 @@ export function getTarget(config: Config, name: string): Target {
   const target = Object.hasOwn(config.targets, name) ? config.targets[name] : undefined;
   if (!target) {
     const known = Object.keys(config.targets);
-    throw new ConfigError(`unknown target "${name}" in ${config.source === 'embedded' ? 'the embedded config' : path.basename(config.source)}; known targets: ${known.join(', ')}`);
+    throw new ConfigError(`unknown target ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)} in ${config.source === 'embedded' ? 'the embedded config' : path.basename(config.source)}; known targets: ${known.join(', ')}${closestTarget(name, known)}`);
   }
   return target;
+}
+
+function closestTarget(name: string, known: string[]): string {
+  const guess = closest(name, known);
+  return guess ? ` (did you mean "${guess}"?)` : '';
 }
 
 /**

@@ -3,7 +3,7 @@
  * silently disable an option), and every message names the path of what is wrong.
  */
 import { z } from 'zod';
-import { isSecretReference, SECRET_REFERENCE_HELP } from './secrets.ts';
+import { isSecretReference, looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from './secrets.ts';
 
 export const ENGINES = ['postgres', 'mysql', 'mariadb', 'mssql'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -38,9 +38,13 @@ const prefix = z
     message: 'must stay inside the destination: a relative folder such as "db" or "backups/prod", without ".." and not starting with "/"',
   });
 
-const secretReference = z.string().refine(isSecretReference, {
-  message: `must be a secret reference (${SECRET_REFERENCE_HELP}), never the secret itself`,
-});
+const secretReference = z
+  .string()
+  .refine(looksLikeSecretReference, { message: `must be a secret reference (${SECRET_REFERENCE_HELP}), never the secret itself`, abort: true })
+  .superRefine((value, ctx) => {
+    const problem = secretReferenceProblem(value);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
+  });
 
 const timezone = z.string().refine(isKnownTimezone, {
   message: 'is not an IANA time zone; use a name such as UTC, Europe/Lisbon or America/New_York',

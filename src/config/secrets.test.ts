@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isSecretReference, parseSecretReference, SecretResolver } from './secrets.ts';
+import { isSecretReference, parseSecretReference, SecretResolver, secretReferenceProblem } from './secrets.ts';
 
 describe('secret references', () => {
   it('recognises the three schemes', () => {
@@ -30,5 +30,22 @@ describe('secret references', () => {
     const secrets = new SecretResolver({ ssm: async (ref) => `from ${ref.locator} #${++calls}` });
     expect(await secrets.resolve('ssm:/p', 'x')).toBe('from /p #1');
     expect(await secrets.resolve('ssm:/p', 'x')).toBe('from /p #1');
+  });
+});
+
+describe('malformed secret references', () => {
+  it.each([
+    ['secretsmanager:', 'secretsmanager: says where the secret is; write it after the colon'],
+    ['secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:x#', 'secretsmanager: needs one key after "#"'],
+    ['secretsmanager:#password', "secretsmanager: needs the secret's ARN or name before any #key"],
+    ['env:', 'env: says where the secret is'],
+    ['env:ORDERS-PW', 'env: needs the name of an environment variable'],
+    ['ssm:/a b', 'ssm: needs a parameter name or ARN'],
+  ])('%s is refused with what to write', (reference, message) => {
+    expect(secretReferenceProblem(reference)).toContain(message);
+  });
+
+  it.each(['env:ORDERS_PW', 'ssm:/stepvault/orders/password', 'ssm:name', 'secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:x#password', 'secretsmanager:orders'])('%s is well formed', (reference) => {
+    expect(secretReferenceProblem(reference)).toBeUndefined();
   });
 });

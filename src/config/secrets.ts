@@ -24,6 +24,36 @@ export function isSecretReference(value: string): boolean {
   return REFERENCE.test(value);
 }
 
+/** Whether a value names one of the schemes, well formed or not. */
+export function looksLikeSecretReference(value: string): boolean {
+  return /^(env|ssm|secretsmanager):/.test(value);
+}
+
+/**
+ * What is wrong with a reference's locator, in words that say what to write; undefined when
+ * it is well formed. Checked at load time, so a typo fails before anything runs.
+ */
+export function secretReferenceProblem(value: string): string | undefined {
+  const match = /^(env|ssm|secretsmanager):(.*)$/s.exec(value);
+  if (!match) return undefined;
+  const [, scheme, locator] = match as unknown as [string, SecretScheme, string];
+  if (locator === '') return `${scheme}: says where the secret is; write it after the colon (${SECRET_REFERENCE_HELP})`;
+  if (scheme === 'env' && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(locator)) {
+    return 'env: needs the name of an environment variable (letters, digits and _, not starting with a digit), e.g. env:ORDERS_DB_PASSWORD';
+  }
+  if (scheme === 'ssm' && !/^(\/?[A-Za-z0-9_.-]+)+$|^arn:aws[a-z-]*:ssm:/.test(locator)) {
+    return 'ssm: needs a parameter name or ARN (letters, digits, / _ . -), e.g. ssm:/stepvault/orders/password';
+  }
+  if (scheme === 'secretsmanager') {
+    const [secret = '', ...keys] = locator.split('#');
+    if (secret.trim() === '') return 'secretsmanager: needs the secret\'s ARN or name before any #key, e.g. secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders#password';
+    if (keys.length > 1 || (keys.length === 1 && keys[0]!.trim() === '')) {
+      return 'secretsmanager: needs one key after "#" (e.g. secretsmanager:ARN#password), or no "#" to use the whole secret';
+    }
+  }
+  return undefined;
+}
+
 export function parseSecretReference(value: string): SecretReference {
   const match = REFERENCE.exec(value);
   if (!match) throw new ConfigError(`"${redactedPreview(value)}" is not a secret reference; use ${SECRET_REFERENCE_HELP}`);
