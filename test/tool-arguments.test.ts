@@ -95,7 +95,7 @@ describe('mariadb-dump: names after "--", the password quoted in the option file
     const sideFile = path.join(dir, 'injected.sql');
     const password = ` a"b\\c#d e'f\tg\nresult-file=${sideFile} `;
     const sqlString = password.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\t/g, '\\t');
-    await mariadb(undefined, `CREATE USER '${mariaUser}'@'%' IDENTIFIED BY '${sqlString}'; GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER ON \`${mariaDb}\`.* TO '${mariaUser}'@'%'`);
+    await mariadb(undefined, `CREATE USER '${mariaUser}'@'%' IDENTIFIED BY '${sqlString}'; GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER ON \`${mariaDb}\`.* TO '${mariaUser}'@'%'; GRANT SELECT ON mysql.proc TO '${mariaUser}'@'%'`);
     const output = await mysqlDumper('mariadb').dump({ target: mariaTarget({ user: mariaUser }), password, file: path.join(dir, 'pw.sql.gz') });
     expect(output.rowCounts).toEqual({ t: 3 });
     expect(await readdir(dir)).not.toContain('injected.sql');
