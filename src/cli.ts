@@ -10,7 +10,7 @@ import { loadConfig, type Config } from './config/load.ts';
 import type { RunState } from './contracts.ts';
 import { ConfigError, StepvaultError } from './errors.ts';
 import { formatBytes } from './format.ts';
-import { ConsoleReporter } from './local/reporter.ts';
+import { ConsoleReporter, notificationLines } from './local/reporter.ts';
 import { runWorkflow } from './local/runner.ts';
 import { createJsonLogger } from './observability/log.ts';
 import { readableCause } from './notifiers/message.ts';
@@ -137,9 +137,7 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
       if (pruned.deleted.length > 0) reporter.line(`  retention on ${pruned.destination}: deleted ${pruned.deleted.length}, kept ${pruned.kept}`);
     }
     if (run.pruneError) reporter.line(`  retention NOT applied: ${run.pruneError.Error}: ${readableCause(run.pruneError.Cause)}`);
-    for (const sent of (run as { notification?: { sent?: { notifier: string; id: string }[] } }).notification?.sent ?? []) {
-      reporter.line(`  notified ${sent.notifier}: ${sent.id}`);
-    }
+    notificationLines(run).forEach((line) => reporter.line(line));
     return 0;
   }
   const where = outcome.failedState ? ` in ${outcome.failedState}` : '';

@@ -5,10 +5,25 @@
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { ConfigError } from '../errors.ts';
+import { API_CALL, awsErrorDetail, awsRequestHandler, isUnreachable } from '../aws/http.ts';
+import { ConfigError, ConnectionError } from '../errors.ts';
 
 export function sfnClient(region: string | undefined): SFNClient {
-  return new SFNClient({ ...(region && { region }), maxAttempts: 3 });
+  const client = new SFNClient({ ...(region && { region }), maxAttempts: 3, requestHandler: awsRequestHandler(API_CALL) });
+  // Outside the retries: when every attempt went unanswered, say so in words, once, for every call.
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (!isUnreachable(error)) throw error;
+        const where = process.env.AWS_ENDPOINT_URL_SFN ?? process.env.AWS_ENDPOINT_URL ?? `Step Functions in ${region ?? 'the default region'}`;
+        throw new ConnectionError(`cannot reach ${where}: ${awsErrorDetail(error)}`, { cause: error });
+      }
+    },
+    { step: 'initialize', name: 'stepvaultUnreachable' },
+  );
+  return client;
 }
 
 export async function stateMachineArn(options: { flag?: string; stage: string; region?: string }): Promise<string> {
@@ -16,7 +31,7 @@ export async function stateMachineArn(options: { flag?: string; stage: string; r
   if (explicit) return explicit;
   const stack = `stepvault-${options.stage}`;
   try {
-    const cloudFormation = new CloudFormationClient({ ...(options.region && { region: options.region }) });
+    const cloudFormation = new CloudFormationClient({ ...(options.region && { region: options.region }), requestHandler: awsRequestHandler(API_CALL) });
     const result = await cloudFormation.send(new DescribeStacksCommand({ StackName: stack }));
     const arn = result.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'StateMachineArn')?.OutputValue;
     if (arn) return arn;

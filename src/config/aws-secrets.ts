@@ -6,6 +6,7 @@
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { API_CALL, awsRequestHandler } from '../aws/http.ts';
 import { ConfigError, TransientError } from '../errors.ts';
 import type { SecretReference, SecretResolverFn, SecretScheme } from './secrets.ts';
 
@@ -15,7 +16,7 @@ let secretsManager: SecretsManagerClient | undefined;
 const NOT_FOUND = ['ParameterNotFound', 'ResourceNotFoundException', 'AccessDeniedException', 'AccessDenied'];
 
 async function resolveSsm(reference: SecretReference): Promise<string> {
-  ssm ??= new SSMClient({ maxAttempts: 3 });
+  ssm ??= new SSMClient({ maxAttempts: 3, requestHandler: awsRequestHandler(API_CALL) });
   try {
     const result = await ssm.send(new GetParameterCommand({ Name: reference.locator, WithDecryption: true }));
     const value = result.Parameter?.Value;
@@ -27,7 +28,7 @@ async function resolveSsm(reference: SecretReference): Promise<string> {
 }
 
 async function resolveSecretsManager(reference: SecretReference): Promise<string> {
-  secretsManager ??= new SecretsManagerClient({ maxAttempts: 3 });
+  secretsManager ??= new SecretsManagerClient({ maxAttempts: 3, requestHandler: awsRequestHandler(API_CALL) });
   const [arn, key] = reference.locator.split('#') as [string, string | undefined];
   let text: string | undefined;
   try {

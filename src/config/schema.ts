@@ -127,7 +127,7 @@ export const targetSchema = z
         compression: z.boolean().default(true),
         /** share mode: run RESTORE VERIFYONLY on the backup before it is uploaded. */
         verifyOnly: z.boolean().default(false),
-        /** rds mode: give up when RDS has not finished after this many minutes. */
+        /** Give up when the backup has not finished after this many minutes (share mode: the BACKUP statement; rds mode: the RDS task). */
         timeoutMinutes: z.int().min(5).max(1440).default(240),
       })
       .optional(),

@@ -68,8 +68,21 @@ export function classifyMssqlError(error: unknown, target: Target): Error {
   return new DumpError(`BACKUP DATABASE of ${where} failed: ${message}`);
 }
 
-/** Runs `work` on a connection to the target's server (master database), closing it afterwards. */
-export async function withConnection<T>(target: Target, password: string | undefined, work: (pool: sql.ConnectionPool) => Promise<T>): Promise<T> {
+/** How long a connection may take to open, and a statement (other than BACKUP) to answer. */
+export const MSSQL_CONNECT_TIMEOUT_MS = 15_000;
+export const MSSQL_REQUEST_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs `work` on a connection to the target's server (master database), closing it afterwards.
+ * Every statement has a time limit (`requestTimeoutMs`): a server that accepts and never
+ * answers must not hold the step until its Lambda is killed.
+ */
+export async function withConnection<T>(
+  target: Target,
+  password: string | undefined,
+  work: (pool: sql.ConnectionPool) => Promise<T>,
+  { requestTimeoutMs = MSSQL_REQUEST_TIMEOUT_MS }: { requestTimeoutMs?: number } = {},
+): Promise<T> {
   const pool = new sql.ConnectionPool({
     server: target.host,
     port: target.port,
@@ -79,8 +92,8 @@ export async function withConnection<T>(target: Target, password: string | undef
     // A cheap health check: no query of its own between ours.
     validateConnection: 'socket',
     pool: { max: 1, min: 0 },
-    connectionTimeout: 15_000,
-    requestTimeout: 0,
+    connectionTimeout: MSSQL_CONNECT_TIMEOUT_MS,
+    requestTimeout: requestTimeoutMs,
     options: { ...tlsOptions(target), appName: 'stepvault' },
   } as sql.config);
   try {
@@ -117,8 +130,15 @@ export const mssqlDumper: Dumper = {
         const percent = /(\d+) percent processed/.exec(info.message)?.[1];
         if (percent) request.onProgress?.(Number(percent), { unit: 'percent' });
       });
-      await backup.batch(backupStatement(target.database, disk, options));
-      if (options.verifyOnly) await pool.request().batch(verifyStatement(disk));
+      try {
+        await backup.batch(backupStatement(target.database, disk, options));
+        if (options.verifyOnly) await pool.request().batch(verifyStatement(disk));
+      } catch (error) {
+        if ((error as { code?: string }).code === 'ETIMEOUT') {
+          throw new DumpError(`BACKUP DATABASE of ${target.name} did not finish within mssql.timeoutMinutes (${options.timeoutMinutes}); raise it, or look at the server`);
+        }
+        throw error;
+      }
 
       const size = await stat(request.file).then(
         (s) => s.size,
@@ -133,6 +153,6 @@ export const mssqlDumper: Dumper = {
       const digest = new DigestStream();
       await pipeline(createReadStream(request.file), digest, new Writable({ write: (_c, _e, done) => done() }));
       return { size: digest.bytes, sha256: digest.hex(), compression: options.compression ? 'mssql-compressed' : 'mssql', tool: { name: 'BACKUP DATABASE', version }, serverVersion: version };
-    });
+    }, { requestTimeoutMs: options.timeoutMinutes * 60_000 });
   },
 };

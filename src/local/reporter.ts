@@ -85,6 +85,23 @@ export class ConsoleReporter {
   }
 }
 
+/**
+ * What the run's Notify state did, for the summary: each mail sent, each that failed, and a Notify
+ * state that failed as a whole (timed out). A failed notification does not fail a good backup, so
+ * these lines are the only place a person running it learns of one.
+ */
+export function notificationLines(run: unknown): string[] {
+  const state = run as {
+    notification?: { sent?: { notifier: string; id: string }[]; failed?: { notifier: string; error: string }[] };
+    notificationError?: { Error?: string; Cause?: string };
+  };
+  const lines = (state.notification?.sent ?? []).map((s) => `  notified ${s.notifier}: ${s.id}`);
+  lines.push(...(state.notification?.failed ?? []).map((f) => `  notification ${f.notifier} FAILED: ${readableCause(f.error)}`));
+  const whole = state.notificationError;
+  if (whole) lines.push(`  notifications FAILED: ${whole.Error ?? 'Error'}: ${readableCause(whole.Cause ?? '')}`);
+  return lines;
+}
+
 /** What a Map iteration works on, for the console: a destination's name. */
 function itemLabel(input: unknown): string {
   const name = (input as { destination?: { name?: unknown } } | null)?.destination?.name;

@@ -4,6 +4,7 @@
  * server is reached.
  */
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { API_CALL, awsErrorDetail, awsRequestHandler } from '../aws/http.ts';
 import { ConfigError, TransientError } from '../errors.ts';
 import type { Message, Notifier } from './types.ts';
 
@@ -22,7 +23,8 @@ function clientFor(region: string | undefined): SESv2Client {
   const key = `${region ?? ''}|${process.env.AWS_ENDPOINT_URL_SESV2 ?? process.env.AWS_ENDPOINT_URL ?? ''}`;
   let client = clients.get(key);
   if (!client) {
-    client = new SESv2Client({ ...(region && { region }), maxAttempts: 3 });
+    // Two attempts of at most API_CALL each keep a silent endpoint well inside Notify's own timeout.
+    client = new SESv2Client({ ...(region && { region }), maxAttempts: 2, requestHandler: awsRequestHandler(API_CALL) });
     clients.set(key, client);
   }
   return client;
@@ -58,7 +60,7 @@ export class SesNotifier implements Notifier {
       return result.MessageId ?? '(no message id)';
     } catch (error) {
       const e = error as { name?: string; message?: string };
-      const detail = `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
+      const detail = awsErrorDetail(error);
       // Not retried by the caller either way; the name tells the operator what to fix.
       if (['MessageRejected', 'MailFromDomainNotVerifiedException', 'AccountSuspendedException', 'SendingPausedException', 'NotFoundException', 'BadRequestException'].includes(e.name ?? '')) {
         throw new ConfigError(`SES notification ${this.name} was refused: ${detail}; is ${from} a verified identity?`, { cause: error });

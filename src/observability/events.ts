@@ -4,6 +4,7 @@
  * The client's endpoint follows AWS_ENDPOINT_URL_EVENTBRIDGE.
  */
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { API_CALL, awsRequestHandler } from '../aws/http.ts';
 import type { ExecutionInfo, Outcome, RunState } from '../contracts.ts';
 import { readableCause } from '../notifiers/message.ts';
 
@@ -19,7 +20,8 @@ function clientFor(): EventBridgeClient {
   const key = process.env.AWS_ENDPOINT_URL_EVENTBRIDGE ?? process.env.AWS_ENDPOINT_URL ?? '';
   let client = clients.get(key);
   if (!client) {
-    client = new EventBridgeClient({ maxAttempts: 3 });
+    // Two attempts of at most API_CALL each keep a silent endpoint well inside Notify's own timeout.
+    client = new EventBridgeClient({ maxAttempts: 2, requestHandler: awsRequestHandler(API_CALL) });
     clients.set(key, client);
   }
   return client;

@@ -12,11 +12,10 @@ import { sendToSentry } from './sentry.ts';
 
 export const STEPVAULT_VERSION = '0.1.0';
 
-export async function reportOutcome(input: NotifyInput, notified: NotifyResult, runtime: Runtime): Promise<void> {
+/** The outcome's metrics (BackupSucceeded or BackupFailed and what goes with them); nothing here waits on the network. */
+export function recordOutcomeMetrics(input: NotifyInput, runtime: Runtime): void {
   const { run, outcome, execution } = input;
   const target = run.plan?.target ?? run.target ?? 'unknown';
-  const log = runtime.log.child({ runId: run.plan?.runId, target, state: outcome === 'success' ? 'NotifySuccess' : 'NotifyFailure' });
-
   if (outcome === 'success') {
     runtime.metrics.add(target, 'BackupSucceeded', 1);
     const started = Date.parse(run.plan?.startedAt ?? execution.startTime);
@@ -30,6 +29,13 @@ export async function reportOutcome(input: NotifyInput, notified: NotifyResult, 
     const drilled = Object.hasOwn(runtime.config.targets, target) && runtime.config.targets[target]!.verify?.drill;
     if (drilled && run.failure?.state === 'Verify') runtime.metrics.add(target, 'RestoreDrillFailed', 1);
   }
+}
+
+/** After the notifiers: how many failed, then the EventBridge event and the Sentry report. */
+export async function reportOutcome(input: NotifyInput, notified: NotifyResult, runtime: Runtime): Promise<void> {
+  const { run, outcome, execution } = input;
+  const target = run.plan?.target ?? run.target ?? 'unknown';
+  const log = runtime.log.child({ runId: run.plan?.runId, target, state: outcome === 'success' ? 'NotifySuccess' : 'NotifyFailure' });
   if (notified.failed.length > 0) runtime.metrics.add(target, 'NotificationFailed', notified.failed.length);
 
   const events = runtime.config.events;

@@ -28,6 +28,9 @@ export function envelopeUrl(dsn: string): { url: string; publicKey: string } {
   return { url: `${parsed.protocol}//${parsed.host}${prefix}/api/${projectId}/envelope/`, publicKey: parsed.username };
 }
 
+/** The whole report, connection included; a Sentry that does not answer must not hold Notify. */
+export const SENTRY_TIMEOUT_MS = 10_000;
+
 export async function sendToSentry(dsn: string, event: SentryEvent, release: string): Promise<string> {
   const { url, publicKey } = envelopeUrl(dsn);
   const eventId = randomUUID().replace(/-/g, '');
@@ -52,7 +55,9 @@ export async function sendToSentry(dsn: string, event: SentryEvent, release: str
       'X-Sentry-Auth': `Sentry sentry_version=7, sentry_key=${publicKey}, sentry_client=stepvault/${release}`,
     },
     body: envelope,
-    signal: AbortSignal.timeout(10_000),
+    signal: AbortSignal.timeout(SENTRY_TIMEOUT_MS),
+  }).catch((error: Error) => {
+    throw new Error(error.name === 'TimeoutError' ? `Sentry at ${new URL(url).host} did not answer within ${SENTRY_TIMEOUT_MS / 1000} s` : `Sentry at ${new URL(url).host} unreachable: ${error.message}`, { cause: error });
   });
   if (!response.ok) throw new Error(`Sentry answered ${response.status} ${response.statusText}`);
   return eventId;

@@ -11,6 +11,9 @@ export function toClef(record: LogRecord): string {
   return JSON.stringify({ '@t': record.timestamp, '@mt': record.message, '@l': LEVELS[record.level], Application: 'stepvault', ...record.fields });
 }
 
+/** One batch, connection included; a SEQ that does not answer must not hold the step. */
+export const SEQ_TIMEOUT_MS = 10_000;
+
 export class SeqSink implements LogSink {
   private buffer: string[] = [];
   private readonly url: string;
@@ -35,11 +38,12 @@ export class SeqSink implements LogSink {
         method: 'POST',
         headers: { 'Content-Type': 'application/vnd.serilog.clef', ...(key && { 'X-Seq-ApiKey': key }) },
         body: `${batch.join('\n')}\n`,
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(SEQ_TIMEOUT_MS),
       });
       if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
     } catch (error) {
-      process.stderr.write(`stepvault: could not send ${batch.length} log events to SEQ at ${this.url}: ${(error as Error).message}\n`);
+      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${SEQ_TIMEOUT_MS / 1000} s` : (error as Error).message;
+      process.stderr.write(`stepvault: could not send ${batch.length} log events to SEQ at ${this.url}: ${reason}\n`);
     }
   }
 }

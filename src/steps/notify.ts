@@ -1,6 +1,6 @@
 /**
- * Notify: tell the target's notifiers how the run went, then the watching systems (metrics,
- * events, Sentry). A notifier that fails is logged, counted and reported in the result, never
+ * Notify: record the outcome's metrics, tell the target's notifiers how the run went, then the
+ * watching systems (events, Sentry). A notifier that fails is logged, counted and reported in the result, never
  * thrown: a good backup must not turn into a failed run because a mail could not be sent, and the
  * failure branch must reach its cleanup.
  */
@@ -9,7 +9,7 @@ import type { NotifyInput, NotifyResult } from '../contracts.ts';
 import { describeError } from '../errors.ts';
 import { failureMessage, successMessage } from '../notifiers/message.ts';
 import { notifierFor } from '../notifiers/registry.ts';
-import { reportOutcome } from '../observability/outcome.ts';
+import { recordOutcomeMetrics, reportOutcome } from '../observability/outcome.ts';
 import type { Runtime } from '../runtime.ts';
 
 export async function notify(input: NotifyInput, runtime: Runtime): Promise<NotifyResult> {
@@ -18,6 +18,12 @@ export async function notify(input: NotifyInput, runtime: Runtime): Promise<Noti
   const log = runtime.log.child({ runId: run.plan?.runId, target: targetName, state: outcome === 'success' ? 'NotifySuccess' : 'NotifyFailure' });
   const message = outcome === 'success' ? successMessage(run, input.execution) : failureMessage(run, input.execution);
   const result: NotifyResult = { sent: [], failed: [] };
+
+  // The outcome's metric goes out before any notifier is tried: a mail server that never answers
+  // may keep this function until it is killed, and must not take BackupSucceeded with it (the
+  // "no recent backup" alarm would fire for a good backup).
+  recordOutcomeMetrics(input, runtime);
+  await runtime.flush();
 
   for (const name of notifierNames(runtime.config, targetName)) {
     try {
