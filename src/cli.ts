@@ -4,14 +4,15 @@
  * state machine and handlers that run in AWS.
  *
  * Exit codes: 0 the workflow succeeded; 1 it ended in its failure branch; 2 the command could
- * not start (bad arguments, bad config).
+ * not start (bad arguments, bad config); 130/143 it was interrupted by SIGINT/SIGTERM.
  */
 import { loadConfig, type Config } from './config/load.ts';
 import type { RunState } from './contracts.ts';
 import { ConfigError, StepvaultError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { ConsoleReporter, notificationLines } from './local/reporter.ts';
-import { runWorkflow } from './local/runner.ts';
+import { handleInterrupts, type InterruptContext } from './local/interrupt.ts';
+import { runWorkflow, type WorkflowEvent } from './local/runner.ts';
 import { createJsonLogger } from './observability/log.ts';
 import { readableCause } from './notifiers/message.ts';
 import { createRuntime } from './runtime.ts';
@@ -112,7 +113,16 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
 
   const reporter = new ConsoleReporter(out);
   reporter.line(`stepvault run: target ${target} from ${describeSource(config)}`);
+  const abort = new AbortController();
+  const seen: ReturnType<InterruptContext['progress']> = { uploadStarted: false };
+  const stopHandling = handleInterrupts({
+    abort: () => abort.abort(),
+    progress: () => seen,
+    write: (text) => new Promise((resolve) => out.write(text, () => resolve())),
+    exit: (code) => process.exit(code),
+  });
   const outcome = await runWorkflow({
+    signal: abort.signal,
     request: { target },
     runtime: createRuntime(config, {
       secrets,
@@ -123,9 +133,14 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
       },
       progress: reporter.onProgress,
     }),
-    onEvent: reporter.onEvent,
+    onEvent: (event) => {
+      followRun(event, seen);
+      reporter.onEvent(event);
+    },
     ...(retryDelay !== undefined && { retryDelayMs: Number(retryDelay) }),
-  });
+  }).finally(stopHandling);
+  // Interrupted: the handler stops the tools, cleans up, reports and exits with 130/143.
+  if (abort.signal.aborted) return new Promise<number>(() => undefined);
 
   if (outcome.status === 'SUCCEEDED') {
     const run = outcome.output as RunState;
@@ -143,6 +158,18 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   const where = outcome.failedState ? ` in ${outcome.failedState}` : '';
   reporter.line(`\nBackup of ${target} FAILED${where}: ${outcome.error}: ${readableCause(outcome.cause ?? '')}`);
   return 1;
+}
+
+/** What an interruption needs to know of the run: where it stages, and how far it got. */
+function followRun(event: WorkflowEvent, seen: ReturnType<InterruptContext['progress']>): void {
+  if (event.type !== 'state-entered') return;
+  if (event.index === undefined) seen.state = event.state;
+  if (event.state.startsWith('Upload')) seen.uploadStarted = true;
+  const plan = (event.input as { plan?: { stagingDir?: unknown; runId?: unknown } } | null)?.plan;
+  if (typeof plan?.stagingDir === 'string' && typeof plan.runId === 'string') {
+    seen.stagingDir = plan.stagingDir;
+    seen.runId = plan.runId;
+  }
 }
 
 async function remoteCommand(command: 'start' | 'status', args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {

@@ -8,7 +8,11 @@ import path from 'node:path';
 import { readdir, readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mariaUser, mountTmpfs, publishedBackups, unmount } from './helpers/faults.ts';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { CLI } from './helpers/cli.ts';
+import { mariaUser, mountTmpfs, processesMentioning, publishedBackups, unmount, waitFor } from './helpers/faults.ts';
+import { longestRunMs } from '../src/steps/stale-staging.ts';
 import { createMariaDatabase, dropMariaDatabase, loadRichMariadb, MARIADB } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { configFor, createWorkspace, type RunRecord, type Workspace } from './helpers/workspace.ts';
@@ -164,5 +168,93 @@ describe('faults in the dump step', () => {
     await workspace.writeConfig(configFor({ ...pgTarget, tls: { mode: 'require' } }));
     const record = await workspace.run('main');
     await expectSurvived('TLS required, PostgreSQL without TLS', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /server does not support SSL.*tls\.mode|tls\.mode is require.*does not support SSL/ }, before);
+  });
+});
+
+describe('interrupted runs', () => {
+  const lockedDatabase = uniqueName('sv_pg_signal');
+  const lockedTarget = { engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: lockedDatabase };
+  let locker: ChildProcess | undefined;
+
+  beforeAll(async () => {
+    await createDatabase(lockedDatabase);
+    await psql(lockedDatabase, `CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g`);
+  });
+
+  afterAll(async () => {
+    await releaseLock();
+    await dropDatabase(lockedDatabase);
+  });
+
+  /** Another session holds an exclusive lock on the table: a real pg_dump waits on it, mid-dump, for as long as the test wants. */
+  async function holdLock(): Promise<void> {
+    locker = spawn('psql', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', lockedDatabase, '-Xq', '-c', 'BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600)'], {
+      env: { ...process.env, PGAPPNAME: 'sv-faults-locker' },
+      stdio: 'ignore',
+    });
+    await waitFor('the lock', async () => (await psql(lockedDatabase, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.mode = 'AccessExclusiveLock' AND l.granted`)) === '1');
+  }
+
+  async function releaseLock(): Promise<void> {
+    locker?.kill('SIGKILL');
+    locker = undefined;
+    await psql('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sv-faults-locker' AND datname = '${lockedDatabase}'`);
+  }
+
+  it.each([
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const)('%s stops pg_dump, removes the run’s staging, says so and exits %i; nothing is published', async (signal, code) => {
+    const { workspace, before } = await withEarlierBackup(configFor(lockedTarget));
+    await holdLock();
+    try {
+      const child = spawn(process.execPath, [CLI, 'run', '--config', workspace.configFile, '--target', 'main'], { cwd: workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+      const dumping = await waitFor('pg_dump to start', async () => (await processesMentioning(lockedDatabase)).find((p) => /pg_dump/.test(p.args)));
+      expect(await readdir(path.join(workspace.dir, 'staging'))).toHaveLength(1);
+      child.kill(signal);
+      const exitCode = await exited;
+
+      tally.push({ fault: `${signal} during the dump`, survived: false });
+      expect(exitCode).toBe(code);
+      expect(stdout).toContain(`Interrupted by ${signal} during Dump.`);
+      expect(stdout).toContain(`stopped pg_dump (pid ${dumping.pid})`);
+      expect(stdout).toMatch(/removed the run's staging folder .*staging\/main-\d{8}T\d{6}Z-[0-9a-f]{8}/);
+      expect(stdout).toContain('nothing was published');
+      expect(await processesMentioning(lockedDatabase).then((ps) => ps.filter((p) => /pg_dump|pg_restore/.test(p.args)))).toEqual([]);
+      expect(await readdir(path.join(workspace.dir, 'staging'))).toEqual([]);
+      expect(await publishedBackups(path.join(workspace.dir, 'backups'))).toEqual(before);
+      tally[tally.length - 1]!.survived = true;
+    } finally {
+      await releaseLock();
+    }
+  }, 60_000);
+
+  it('a run removes staging folders untouched for longer than the longest possible run, and leaves a concurrent run’s alone', async () => {
+    const workspace = await workspaceWith(configFor(lockedTarget));
+    const staging = path.join(workspace.dir, 'staging');
+    const longest = longestRunMs();
+    // The state machine's own execution timeout: nothing else decides how long a run may last.
+    expect(longest).toBe(7200 * 1000);
+    const folders = { stale: 'main-20260101T000000Z-0123abcd', concurrent: 'main-20260101T000001Z-4567cdef', notARun: 'notes' };
+    for (const name of Object.values(folders)) {
+      await mkdir(path.join(staging, name), { recursive: true });
+      await writeFile(path.join(staging, name, 'partial.dump'), 'partial');
+    }
+    const age = async (name: string, ms: number) => {
+      const when = new Date(Date.now() - ms);
+      await utimes(path.join(staging, name, 'partial.dump'), when, when);
+      await utimes(path.join(staging, name), when, when);
+    };
+    await age(folders.stale, longest + 60_000);
+    await age(folders.concurrent, longest - 60_000);
+    await age(folders.notARun, longest * 10);
+
+    const record = await workspace.run('main');
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    expect((await readdir(staging)).sort()).toEqual([folders.concurrent, folders.notARun].sort());
+    expect(record.logs.some((l) => l.includes('stale staging removed') && l.includes(folders.stale))).toBe(true);
   });
 });

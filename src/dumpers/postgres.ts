@@ -13,6 +13,7 @@ import { ConfigError, ConnectionError, DumpError, TransientError, VersionMismatc
 import { firstErrorLine, toolEnvironment } from './child-env.ts';
 import { pgConnectionString } from './pg-conninfo.ts';
 import { boundedCounts, CopyRowCounter, type RowCounts } from './row-counts.ts';
+import { trackTool } from './running.ts';
 import { streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine, type ToolCommand } from './tools.ts';
 import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
@@ -128,7 +129,7 @@ async function archiveCheck(pgRestore: ToolCommand, file: string, target: Target
   if (header.entries === 0) throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
   // Reading every data block to the end proves the archive is whole, not just its header; the
   // rows it holds are counted on the way, for the restore drill.
-  const child = spawn(pgRestore.file, [...pgRestore.prefixArgs, '--data-only', '--file=-', file], { env: toolEnvironment({}), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = trackTool(spawn(pgRestore.file, [...pgRestore.prefixArgs, '--data-only', '--file=-', file], { env: toolEnvironment({}), stdio: ['ignore', 'pipe', 'pipe'] }), 'pg_restore');
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-8192)));
   const exited = new Promise<number | null>((resolve, reject) => {

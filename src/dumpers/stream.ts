@@ -10,6 +10,7 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { DumpError } from '../errors.ts';
+import { trackTool } from './running.ts';
 import type { ToolCommand } from './tools.ts';
 
 /** Progress in bytes written, or (SQL Server, which writes the file itself) in percent done. */
@@ -35,10 +36,13 @@ export interface StreamDumpOptions {
 }
 
 export async function streamDumpToFile(options: StreamDumpOptions): Promise<StreamedDump> {
-  const child = spawn(options.tool.file, [...options.tool.prefixArgs, ...options.args], {
-    env: options.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = trackTool(
+    spawn(options.tool.file, [...options.tool.prefixArgs, ...options.args], {
+      env: options.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+    options.tool.name,
+  );
   const stderr = new BoundedText(16_384);
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.append(chunk));
 

@@ -50,6 +50,8 @@ export interface RunOptions {
   /** Replaces the duration of every Wait state (the RDS polling loop). */
   waitMs?: number;
   executionName?: string;
+  /** Stops the execution: no further state starts (Ctrl-C of `stepvault run`). */
+  signal?: AbortSignal;
 }
 
 export interface RunOutcome {
@@ -92,6 +94,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
     },
   });
 
+  options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
   const events = forwardEvents(execution.eventLogs, options.onEvent);
   try {
     const output = await execution.result;

@@ -57,3 +57,24 @@ export async function mariaUser(database: string, privileges: string, elsewhere:
   await mariadb(undefined, `CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'; ${grants.join('; ')}`);
   return { user, password, drop: () => mariadb(undefined, `DROP USER IF EXISTS '${user}'@'%'`).then(() => undefined) };
 }
+
+/** A process of this machine whose command line contains `text` (e.g. a test database's unique name). */
+export async function processesMentioning(text: string): Promise<{ pid: number; args: string }[]> {
+  const { stdout } = await run('ps', ['-eo', 'pid=,args=']);
+  return stdout
+    .split('\n')
+    .map((line) => /^\s*(\d+)\s+(.*)$/.exec(line))
+    .filter((m): m is RegExpExecArray => m !== null && m[2]!.includes(text) && !m[2]!.startsWith('ps '))
+    .map((m) => ({ pid: Number(m[1]), args: m[2]! }));
+}
+
+/** Resolves when `check` holds, polling every 50 ms; rejects after `timeoutMs`. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
