@@ -38,6 +38,7 @@ Commands:
   restore --config FILE --target NAME [--backup latest|KEY] [--from DEST] --into URL
           [--clean] [--jobs N] [--no-owner] [--force]
                                         check a backup against its manifest, then restore it into URL
+                                        (password: $STEPVAULT_RESTORE_PASSWORD, else asked at a terminal)
 
 Options for run:
   --config FILE         the config file (default: ./stepvault.config.yml, else the embedded sample)

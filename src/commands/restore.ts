@@ -4,6 +4,8 @@ import type { SecretResolver } from '../config/secrets.ts';
 import { formatBytes } from '../format.ts';
 import { PartialRestoreError } from '../errors.ts';
 import { restore, type RestoreResult } from '../restore/restore.ts';
+import { parseDatabaseUrl } from '../restore/url.ts';
+import { restorePassword, type PasswordSources } from './restore-password.ts';
 
 export interface RestoreCommandOptions {
   target: string;
@@ -26,7 +28,10 @@ export async function restoreCommand(
   secrets: SecretResolver,
   out: { write(text: string): unknown; isTTY?: boolean },
   err: { write(text: string): unknown },
+  passwordSources: PasswordSources = { env: process.env, input: process.stdin, prompt: err },
 ): Promise<number> {
+  const url = parseDatabaseUrl(options.into);
+  const password = url.password === undefined ? await restorePassword(`${url.user}@${url.host}:${url.port}`, passwordSources) : undefined;
   let total = 0;
   const started = Date.now();
   let result: RestoreResult;
@@ -38,6 +43,7 @@ export async function restoreCommand(
       backup: options.backup,
       ...(options.from && { from: options.from }),
       into: options.into,
+      ...(password !== undefined && { password }),
       force: options.force,
       clean: options.clean,
       ...(options.jobs && { jobs: options.jobs }),

@@ -25,6 +25,8 @@ export interface RestoreRequest extends PostgresRestoreOptions {
   backup: string;
   from?: string;
   into: string;
+  /** The password when the URL has none (from the environment or a prompt, never from argv). */
+  password?: string;
   force?: boolean;
   onProgress?: ProgressListener;
   onFound?: (found: FoundBackup) => void;
@@ -45,7 +47,8 @@ export function isSameDatabase(target: Target, url: DatabaseUrl): boolean {
 
 export async function restore(request: RestoreRequest): Promise<RestoreResult> {
   const { target } = request;
-  const into = parseDatabaseUrl(request.into);
+  const parsed = parseDatabaseUrl(request.into);
+  const into = parsed.password === undefined && request.password !== undefined ? { ...parsed, password: request.password } : parsed;
   if (target.engine === 'mssql') {
     throw new ConfigError(`SQL Server backups are restored by SQL Server itself: copy the .bak onto a share it reads and run RESTORE DATABASE … FROM DISK (README, "Restore")`);
   }
