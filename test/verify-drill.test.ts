@@ -75,7 +75,7 @@ describe('Verify and the restore drill', () => {
     expect(record).toMatchObject({ status: 'FAILED', failedState: 'Verify', error: 'ConnectionError' });
     expect(record.events.filter((e) => e.type === 'state-retried' && e.state === 'Verify').length).toBeGreaterThan(0);
     const [mail] = await workspace.outbox();
-    expect(mail!.headers.subject).toBe('[stepvault] main: backup FAILED in Verify (ConnectionError)');
+    expect(mail!.headers.subject).toBe('[stepvault] main: backup stored, but FAILED in Verify (ConnectionError)');
     expect(mail!.body).toContain('cannot reach the drill server 127.0.0.1:1');
     expect(record.metrics.find((m) => 'RestoreDrillFailed' in m)).toMatchObject({ RestoreDrillFailed: 1 });
     expect(await workspace.stagingEntries()).toEqual([]);

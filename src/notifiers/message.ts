@@ -44,9 +44,7 @@ export function successModel(run: RunState, execution: ExecutionInfo): MessageMo
       {
         title: 'Stored in',
         code: true,
-        lines: outcomes.map((o) =>
-          o.status === 'stored' ? `${o.destination}: ${o.location}` : `${o.destination}: FAILED (optional) — ${o.error}: ${readableCause(o.cause)}`,
-        ),
+        lines: storedLines(run),
       },
       { title: 'Verified', lines: verifyLines(run) },
       { title: 'Retention', lines: retentionLines(run), code: true },
@@ -60,10 +58,17 @@ export function failureModel(run: RunState, execution: ExecutionInfo): MessageMo
   const failure: Failure = run.failure ?? { state: 'unknown', error: 'Unknown', cause: 'no failure was recorded' };
   const target = run.plan?.target ?? run.target ?? 'unknown';
   const link = consoleLink(execution.id);
+  // A run can fail after its dump was stored (Verify, Cleanup): then the mail must say where it
+  // is, and must not say that no backup was made.
+  const stored = (run.upload ?? []).filter((o) => o.status === 'stored');
   return {
     outcome: 'failure',
-    subject: `[stepvault] ${target}: backup FAILED in ${failure.state} (${failure.error})`,
-    headline: `Backup of ${target} FAILED in state ${failure.state}.`,
+    subject: stored.length
+      ? `[stepvault] ${target}: backup stored, but FAILED in ${failure.state} (${failure.error})`
+      : `[stepvault] ${target}: backup FAILED in ${failure.state} (${failure.error})`,
+    headline: stored.length
+      ? `Backup of ${target} was stored, but the run FAILED in state ${failure.state}.`
+      : `Backup of ${target} FAILED in state ${failure.state}.`,
     facts: [
       ['Target', target],
       ...(run.plan ? ([['Engine', run.plan.engine], ['Database', run.plan.database]] as [string, string][]) : []),
@@ -72,10 +77,46 @@ export function failureModel(run: RunState, execution: ExecutionInfo): MessageMo
       ['Cause', readableCause(failure.cause)],
       ['Started', execution.startTime],
     ],
-    sections: [{ title: 'What this means', lines: ['This run did not complete a backup; earlier backups are untouched.', 'Staging was cleaned up.'] }],
+    sections: [
+      ...(run.upload ? [{ title: 'Stored in', code: true, lines: storedLines(run) }] : []),
+      ...(run.verify ? [{ title: 'Verified', lines: verifyLines(run) }] : []),
+      ...(run.prune || run.pruneError ? [{ title: 'Retention', lines: retentionLines(run), code: true }] : []),
+      { title: 'What this means', lines: failureMeaning(run, failure, stored.length > 0) },
+    ],
     ...(link && { link }),
     footer: [`Run ${run.plan?.runId ?? '(not planned)'}`, `Execution ${execution.id}`],
   };
+}
+
+/** What a failure leaves behind, by how far the run got. The failure mail goes out before the staging cleanup runs. */
+function failureMeaning(run: RunState, failure: Failure, stored: boolean): string[] {
+  const staging = 'Staging is removed next.';
+  if (failure.state === 'Verify') {
+    const check = /drill/i.test(failure.cause) ? 'the restore drill' : 'the check of what landed (size, manifest, checksum)';
+    return [
+      `This run's dump is stored (above), but ${check} failed: do not count on it as a good backup until that is resolved.`,
+      'Retention was not applied: no older backup was deleted.',
+      staging,
+    ];
+  }
+  if (failure.state === 'Cleanup') {
+    return [`The backup is stored${run.verify ? ' and verified' : ''}; only removing its staging files failed. That is tried once more next; what remains takes space in staging.`];
+  }
+  if (stored) return ["This run's dump is stored (above), but the run did not finish.", staging];
+  if (failure.state === 'Upload') {
+    return [
+      'No backup was completed: a required destination failed. Destinations that finished first may hold this run\'s files (`stepvault list` shows them).',
+      'Earlier backups are untouched.',
+      staging,
+    ];
+  }
+  return ['This run did not complete a backup; earlier backups are untouched.', staging];
+}
+
+function storedLines(run: RunState): string[] {
+  return (run.upload ?? []).map((o) =>
+    o.status === 'stored' ? `${o.destination}: ${o.location}` : `${o.destination}: FAILED (optional) — ${o.error}: ${readableCause(o.cause)}`,
+  );
 }
 
 function verifyLines(run: RunState): string[] {
