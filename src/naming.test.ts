@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { compactTimestamp, dumpFileName, manifestKey, objectKey, runId, withPrefix } from './naming.ts';
+import { compactTimestamp, dumpFileName, manifestKey, objectKey, runId, runSuffix, withPrefix } from './naming.ts';
 
 const at = new Date('2026-03-29T01:30:05.999Z');
 
 describe('naming', () => {
-  it('lays objects out as <target>/<YYYYMMDD>/<target>-<UTC timestamp>.<ext>', () => {
+  it('lays objects out as <target>/<YYYYMMDD>/<target>-<UTC timestamp>-<run suffix>.<ext>', () => {
+    const execution = 'arn:aws:states:eu-west-1:1:execution:m:one';
+    const suffix = runSuffix(execution);
+    expect(suffix).toMatch(/^[0-9a-f]{8}$/);
     expect(compactTimestamp(at)).toBe('20260329T013005Z');
-    expect(dumpFileName('orders', at, '.dump')).toBe('orders-20260329T013005Z.dump');
-    expect(objectKey('orders', at, '.sql.gz')).toBe('orders/20260329/orders-20260329T013005Z.sql.gz');
+    expect(dumpFileName('orders', at, execution, '.dump')).toBe(`orders-20260329T013005Z-${suffix}.dump`);
+    expect(objectKey('orders', at, execution, '.sql.gz')).toBe(`orders/20260329/orders-20260329T013005Z-${suffix}.sql.gz`);
     expect(manifestKey('db/orders/x.dump')).toBe('db/orders/x.dump.manifest.json');
   });
 
@@ -22,5 +25,11 @@ describe('naming', () => {
     expect(a).toMatch(/^orders-20260329T013005Z-[0-9a-f]{8}$/);
     expect(runId('orders', at, 'arn:aws:states:eu-west-1:1:execution:m:two')).not.toBe(a);
     expect(runId('orders', at, 'arn:aws:states:eu-west-1:1:execution:m:one')).toBe(a);
+  });
+
+  it('gives two executions in the same second different object keys, and a retry the same one', () => {
+    const one = objectKey('orders', at, 'arn:aws:states:eu-west-1:1:execution:m:one', '.dump');
+    expect(objectKey('orders', at, 'arn:aws:states:eu-west-1:1:execution:m:two', '.dump')).not.toBe(one);
+    expect(objectKey('orders', at, 'arn:aws:states:eu-west-1:1:execution:m:one', '.dump')).toBe(one);
   });
 });

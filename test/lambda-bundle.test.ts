@@ -45,7 +45,7 @@ describe('bundled Lambda handlers', () => {
     expect(result).toMatchObject({
       target: 'orders',
       engine: 'postgres',
-      objectKey: 'orders/20261122/orders-20261122T030000Z.dump',
+      objectKey: expect.stringMatching(/^orders\/20261122\/orders-20261122T030000Z-[0-9a-f]{8}\.dump$/),
       stagingDir: expect.stringMatching(/^\/mnt\/staging\/orders-20261122T030000Z-[0-9a-f]{8}$/),
       destinations: [{ name: 'local', type: 'filesystem', required: true }],
     });

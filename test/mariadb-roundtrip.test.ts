@@ -34,7 +34,7 @@ describe('MariaDB backup through the workflow', () => {
   it('succeeds and stores a gzip-compressed SQL dump that ends with the completion mark', async () => {
     expect(record.status, record.cause).toBe('SUCCEEDED');
     const stored = storedBackup(record);
-    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z\.sql\.gz$/);
+    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z-[0-9a-f]{8}\.sql\.gz$/);
     const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(stored.sha256);
     const sql = gunzipSync(bytes).toString('utf8');

@@ -77,7 +77,7 @@ describe('SQL Server (mssql)', () => {
     expect(server.batches.find((b) => b.startsWith('RESTORE VERIFYONLY'))).toBe(`RESTORE VERIFYONLY FROM DISK = N'${SHARE}\\${plan.runId}\\${plan.fileName}' WITH CHECKSUM`);
     expect(record.progress.filter((p) => p.percent !== undefined).map((p) => p.percent)).toEqual([5, 50, 100]);
     const stored = storedBackup(record);
-    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z\.bak$/);
+    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z-[0-9a-f]{8}\.bak$/);
     const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(stored.sha256);
     const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'backups', stored.manifestKey), 'utf8'));

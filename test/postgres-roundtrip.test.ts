@@ -39,7 +39,7 @@ describe('PostgreSQL backup through the workflow', () => {
 
   it('stores the dump under <prefix>/<target>/<YYYYMMDD>/<target>-<timestamp>.dump with its manifest', async () => {
     const stored = storedBackup(record);
-    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z\.dump$/);
+    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z-[0-9a-f]{8}\.dump$/);
     expect(stored.key.split('/')[2]).toBe(stored.key.split('-')[1]!.slice(0, 8));
     const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'backups', stored.manifestKey), 'utf8'));
     const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));

@@ -15,6 +15,7 @@ const mariaSource = uniqueName('sv_rs_maria');
 const restoredDatabases: { engine: 'pg' | 'maria'; name: string }[] = [];
 let pg: Workspace;
 let maria: Workspace;
+let pgLatest: RunRecord;
 let pgRecord: RunRecord;
 
 const stepvault = (workspace: Workspace, args: string[]) => runCli(args, { cwd: workspace.dir });
@@ -32,7 +33,7 @@ beforeAll(async () => {
   await pg.writeConfig(configFor({ engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: pgSource }));
   pgRecord = await pg.run('main', { now: () => new Date('2026-11-20T03:00:00Z') });
   await psql(pgSource, `INSERT INTO sales.audit (message) VALUES ('after the first backup')`);
-  await pg.run('main', { now: () => new Date('2026-11-21T03:00:00Z') });
+  pgLatest = await pg.run('main', { now: () => new Date('2026-11-21T03:00:00Z') });
 
   await createMariaDatabase(mariaSource);
   await loadRichMariadb(mariaSource);
@@ -72,7 +73,7 @@ describe('stepvault restore', () => {
     const into = restored('pg');
     const { code, stdout } = await stepvault(pg, ['restore', '--target', 'main', '--into', `postgres://postgres@127.0.0.1:${PG.port}/${into}`]);
     expect(code).toBe(0);
-    expect(stdout).toContain('restoring db/main/20261121/main-20261121T030000Z.dump');
+    expect(stdout).toContain(`restoring ${storedBackup(pgLatest).key}`);
     expect(stdout).toMatch(/checksum [0-9a-f]{64} matches the manifest/);
     expect(await tableDigests(into)).toEqual(await tableDigests(pgSource));
     expect(await objectInventory(into)).toEqual(await objectInventory(pgSource));

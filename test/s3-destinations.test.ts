@@ -79,8 +79,9 @@ describe('S3 destinations', () => {
     // 200 MiB in 8 MiB parts: a multipart upload of 25 parts.
     expect((await s3.partsStored()) - partsBefore).toBe(25);
 
-    expect(result.key).toBe('db/main/20261122/main-20261122T030007Z.dump');
-    expect(result.location).toBe('s3://backups/db/main/20261122/main-20261122T030007Z.dump');
+    expect(result.key).toBe(`db/${planned.objectKey}`);
+    expect(result.key).toMatch(/^db\/main\/20261122\/main-20261122T030007Z-[0-9a-f]{8}\.dump$/);
+    expect(result.location).toBe(`s3://backups/${result.key}`);
     const head = await s3.client.send(new HeadObjectCommand({ Bucket: 'backups', Key: result.key }));
     expect(head.ContentLength).toBe(200 * MIB);
     expect(head.Metadata).toMatchObject({ 'backup-type': 'postgres', database, sha256: dump.sha256, 'tool-version': 'pg_dump 18.1', timezone: 'UTC' });
@@ -119,15 +120,12 @@ describe('S3 destinations', () => {
     const records = [];
     for (const day of days) records.push(await workspace.run('main', { now: () => new Date(`${day}T03:00:00Z`) }));
     expect(records.map((r) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED', 'SUCCEEDED']);
-    expect(await objectKeys('backups', 'gfs/')).toEqual([
-      'gfs/main/20261120/main-20261120T030000Z.dump',
-      'gfs/main/20261120/main-20261120T030000Z.dump.manifest.json',
-      'gfs/main/20261121/main-20261121T030000Z.dump',
-      'gfs/main/20261121/main-20261121T030000Z.dump.manifest.json',
-    ]);
-    expect(records[3]!.state.prune).toEqual({ destinations: [{ destination: 'primary', kept: 2, deleted: ['gfs/main/20261119/main-20261119T030000Z.dump'] }] });
+    const keys = records.map((r) => storedBackup(r).key);
+    expect(keys[0]).toMatch(/^gfs\/main\/20261118\/main-20261118T030000Z-[0-9a-f]{8}\.dump$/);
+    expect(await objectKeys('backups', 'gfs/')).toEqual([keys[2], `${keys[2]}.manifest.json`, keys[3], `${keys[3]}.manifest.json`]);
+    expect(records[3]!.state.prune).toEqual({ destinations: [{ destination: 'primary', kept: 2, deleted: [keys[1]] }] });
     const mails = await workspace.outbox();
-    expect(mails.at(-1)!.body).toContain('Retention:\n  primary: kept 2, deleted 1\n    deleted gfs/main/20261119/main-20261119T030000Z.dump\n');
+    expect(mails.at(-1)!.body).toContain(`Retention:\n  primary: kept 2, deleted 1\n    deleted ${keys[1]}\n`);
   });
 
   it('deletes nothing when the listing fails, and reports retention as not applied without failing the backup', async () => {

@@ -33,8 +33,8 @@ export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResu
     startedAt: startedAt.toISOString(),
     timezone: target.timezone,
     stagingDir: path.join(target.staging, id),
-    fileName: dumpFileName(target.name, startedAt, extension),
-    objectKey: objectKey(target.name, startedAt, extension),
+    fileName: dumpFileName(target.name, startedAt, input.execution.id, extension),
+    objectKey: objectKey(target.name, startedAt, input.execution.id, extension),
     destinations: target.destinations.map((name) => {
       const destination = runtime.config.destinations[name]!;
       return { name, type: destination.type, required: destination.required ?? true };
