@@ -75,6 +75,17 @@ export class VersionMismatchError extends StepvaultError {
   }
 }
 
+/**
+ * A publish found something already stored under its key that is not its own: nothing was
+ * replaced. Not retried: the same key will hold the same object in a minute.
+ */
+export class ObjectExistsError extends StepvaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ObjectExistsError';
+  }
+}
+
 /** Every error name the state machine may match, with whether it is retried. */
 export const ERROR_NAMES = {
   ConfigError: false,
@@ -84,6 +95,7 @@ export const ERROR_NAMES = {
   DumpError: false,
   ChecksumMismatchError: false,
   VersionMismatchError: false,
+  ObjectExistsError: false,
 } as const satisfies Record<string, boolean>;
 
 export type ErrorName = keyof typeof ERROR_NAMES;

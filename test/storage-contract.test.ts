@@ -23,7 +23,7 @@ const MIB = 1024 * 1024;
 
 beforeAll(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'stepvault-contract-'));
-  s3 = await startS3Server(['contract']);
+  s3 = await startS3Server(['contract', 'contract-unconditional']);
 });
 
 afterAll(async () => {
@@ -50,7 +50,8 @@ async function randomFile(bytes: number): Promise<{ file: string; size: number; 
   return { file, size: bytes, sha256: hash.digest('hex') };
 }
 
-const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageProvider>][] = [
+/** Whether the provider's store refuses a taken key itself (and so also between two racing writers). */
+const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageProvider>, { atomic: boolean }][] = [
   [
     'filesystem',
     () => provider('disk', { type: 'filesystem', path: path.join(folder, 'disk') }),
@@ -58,8 +59,15 @@ const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageP
       await writeFile(path.join(folder, 'not-a-folder'), 'x');
       return provider('broken-disk', { type: 'filesystem', path: path.join(folder, 'not-a-folder', 'backups') });
     },
+    { atomic: true },
   ],
-  ['s3', () => provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 })), () => provider('no-bucket', s3Destination(s3, 'missing-bucket'))],
+  ['s3', () => provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 })), () => provider('no-bucket', s3Destination(s3, 'missing-bucket')), { atomic: true }],
+  [
+    's3 without conditional writes',
+    () => provider('bucket-unconditional', s3Destination(s3, 'contract-unconditional', { partSizeMB: 5, conditionalWrites: false })),
+    () => provider('no-bucket-unconditional', s3Destination(s3, 'missing-bucket', { conditionalWrites: false })),
+    { atomic: false },
+  ],
 ];
 
 describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
@@ -101,8 +109,54 @@ describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
     expect(listed.sort()).toEqual(keys);
   });
 
+  it('never replaces an object: another one under a taken key is refused, and the first stays', async () => {
+    const storage = await open();
+    const first = await randomFile(6 * MIB);
+    const second = await randomFile(6 * MIB);
+    await storage.putFile('taken/object.bin', first.file, { size: first.size, sha256: first.sha256, metadata: { sha256: first.sha256 } });
+    await expect(storage.putFile('taken/object.bin', second.file, { size: second.size, sha256: second.sha256, metadata: { sha256: second.sha256 } })).rejects.toMatchObject({
+      name: 'ObjectExistsError',
+      message: expect.stringMatching(/already exists .*nothing was replaced/),
+    });
+    const body = await buffer((await storage.get('taken/object.bin'))!);
+    expect(createHash('sha256').update(body).digest('hex')).toBe(first.sha256);
+  });
+
+  it('counts a retry that finds its own bytes already stored as stored', async () => {
+    const storage = await open();
+    const { file, size, sha256 } = await randomFile(6 * MIB);
+    await storage.putFile('again/object.bin', file, { size, sha256, metadata: { sha256 } });
+    await expect(storage.putFile('again/object.bin', file, { size, sha256, metadata: { sha256 } })).resolves.toBeUndefined();
+    expect(await storage.head('again/object.bin')).toEqual({ key: 'again/object.bin', size });
+  });
+
+  it('never replaces a document: the same text again is stored, other text is refused', async () => {
+    const storage = await open();
+    await storage.putText('taken/doc.json', '{"run":1}', 'application/json');
+    await expect(storage.putText('taken/doc.json', '{"run":1}', 'application/json')).resolves.toBeUndefined();
+    await expect(storage.putText('taken/doc.json', '{"run":2}', 'application/json')).rejects.toMatchObject({ name: 'ObjectExistsError' });
+    expect((await buffer((await storage.get('taken/doc.json'))!)).toString()).toBe('{"run":1}');
+  });
+
   it('reports a destination that cannot be written as a ConfigError naming it', async () => {
     const storage = await openBroken();
     await expect(storage.putText('x.json', '{}', 'application/json')).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringContaining(`destination ${storage.name}`) });
   });
+});
+
+// A store that refuses a taken key itself keeps that rule between two writers racing for it too;
+// the HEAD-then-put fallback cannot, and says so where it is written.
+describe.each(providers.filter(([, , , p]) => p.atomic))('storage contract, racing writers: %s', (_name, open) => {
+  it('lets exactly one of two racing writers of one key win, and keeps the winner’s bytes', async () => {
+    const storage = await open();
+    const files = await Promise.all([randomFile(11 * MIB), randomFile(11 * MIB)]);
+    const results = await Promise.allSettled(files.map((f) => storage.putFile('race/object.bin', f.file, { size: f.size, sha256: f.sha256, metadata: { sha256: f.sha256 } })));
+    expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
+    const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    expect(loser.reason).toMatchObject({ name: 'ObjectExistsError' });
+    const winner = files[results.findIndex((r) => r.status === 'fulfilled')]!;
+    const body = await buffer((await storage.get('race/object.bin'))!);
+    expect(createHash('sha256').update(body).digest('hex')).toBe(winner.sha256);
+  });
+
 });

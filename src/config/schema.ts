@@ -3,6 +3,7 @@
  * silently disable an option), and every message names the path of what is wrong.
  */
 import { z } from 'zod';
+import { isValidFileMode } from '../storage/file-mode.ts';
 import { isSecretReference, looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from './secrets.ts';
 
 export const ENGINES = ['postgres', 'mysql', 'mariadb', 'mssql'] as const;
@@ -208,6 +209,10 @@ export const filesystemDestinationSchema = z.strictObject({
   path: z.string().min(1),
   prefix: prefix.optional(),
   required: z.boolean().optional(),
+  /** Permissions of the files written (folders get the matching search bits); owner-only by default. */
+  mode: z.string().refine(isValidFileMode, {
+    message: 'must be a file mode the owner can read and write, and nobody execute, as an octal string: "0600" (the default), "0640" or "0660"',
+  }).optional(),
 });
 
 const endpoint = z.string().refine((v) => /^https?:\/\/[^/\s]+/.test(v), {
@@ -239,6 +244,8 @@ export const s3DestinationSchema = z
     sse: z.enum(['AES256', 'aws:kms']).optional(),
     kmsKeyId: z.string().min(1).optional(),
     storageClass: z.enum(S3_STORAGE_CLASSES).optional(),
+    /** false for an S3-compatible store that ignores If-None-Match: stepvault then checks with a HEAD before writing. */
+    conditionalWrites: z.boolean().optional(),
     ...transferOptions,
   })
   .superRefine((d, ctx) => {

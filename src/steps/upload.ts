@@ -1,10 +1,13 @@
 /**
  * Upload: store the dump in one destination (the Upload map runs this once per destination),
  * then its manifest. The manifest goes last: a backup without one does not exist, so a failure
- * in between publishes nothing.
+ * in between publishes nothing. Nothing already stored is ever replaced; a retry of this step
+ * that finds its own earlier attempt's dump and manifest there counts them as stored.
  */
 import type { StoredBackup, UploadInput } from '../contracts.ts';
-import { buildManifest, objectMetadata } from '../manifest.ts';
+import { readManifest } from '../backups.ts';
+import { ObjectExistsError } from '../errors.ts';
+import { buildManifest, objectMetadata, type Manifest } from '../manifest.ts';
 import { manifestKey, withPrefix } from '../naming.ts';
 import type { Runtime } from '../runtime.ts';
 import { storageFor } from '../storage/registry.ts';
@@ -28,9 +31,18 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
   try {
     await storage.putText(metaKey, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json');
   } catch (error) {
-    // Without its manifest the dump is not a backup; do not leave it looking like one.
-    if (!dump.rds) await storage.delete(key).catch(() => undefined);
-    throw error;
+    if (error instanceof ObjectExistsError) {
+      // An earlier attempt of this run wrote its manifest (with its own storedAt) and then failed.
+      if (isSameRun(await readManifest(storage, metaKey), manifest)) {
+        log.info('the manifest of an earlier attempt of this run is already stored', { key: metaKey });
+      } else {
+        throw error; // someone else's manifest: not ours to replace, nor to delete under
+      }
+    } else {
+      // Without its manifest the dump is not a backup; do not leave it looking like one.
+      if (!dump.rds) await storage.delete(key).catch(() => undefined);
+      throw error;
+    }
   }
   const seconds = (runtime.now().getTime() - started.getTime()) / 1000;
   log.info('stored', { key, seconds });
@@ -45,4 +57,8 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
     sha256: dump.sha256,
     seconds,
   };
+}
+
+function isSameRun(stored: Manifest | undefined, ours: Manifest): boolean {
+  return stored?.executionId === ours.executionId && stored.key === ours.key && stored.size === ours.size && stored.sha256 === ours.sha256;
 }

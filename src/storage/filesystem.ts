@@ -1,32 +1,41 @@
 /**
  * A folder as a destination: a mounted disk, an NFS share, or ./backups when trying stepvault.
- * Objects are written under a temporary name, flushed to disk, checked and then renamed, so a
- * reader never sees half a file under a real key.
+ * Objects are written under a temporary name, flushed to disk, checked and then linked to their
+ * real name: link() fails when the name is taken (unlike rename, which replaces), so a publish
+ * never replaces what is there, and a reader never sees half a file under a real key.
+ * Files are owner-only (0600 in 0700 folders) unless the destination's `mode` says otherwise.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FilesystemDestinationConfig } from '../config/schema.ts';
-import { ChecksumMismatchError, ConfigError, StorageError } from '../errors.ts';
+import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
 import { DigestStream } from '../dumpers/stream.ts';
+import { folderMode, parseFileMode } from './file-mode.ts';
+import { refusePseudoFilesystem } from './pseudo-filesystem.ts';
 import type { ObjectInfo, PutFileOptions, StorageProvider } from './types.ts';
 
 const PARTIAL_MARK = '.partial-';
 
-/** Errors no retry will fix: the path itself is wrong. */
+/** Errors no retry will fix: the path itself is wrong (EEXIST: a file where a folder should be). */
 const PERMANENT_CODES = new Set(['ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'EEXIST']);
 
 export class FilesystemStorage implements StorageProvider {
   readonly type = 'filesystem';
   readonly name: string;
   private readonly root: string;
+  private readonly fileMode: number;
+  private readonly folderMode: number;
+  private rootChecked: Promise<void> | undefined;
 
   constructor(name: string, config: FilesystemDestinationConfig) {
     this.name = name;
     this.root = path.resolve(config.path);
+    this.fileMode = parseFileMode(config.mode);
+    this.folderMode = folderMode(this.fileMode);
   }
 
   locate(key: string): string {
@@ -35,20 +44,35 @@ export class FilesystemStorage implements StorageProvider {
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<void> {
     const target = this.pathOf(key);
-    await this.writeAtomically(target, async (partial) => {
-      const digest = new DigestStream();
-      await pipeline(createReadStream(file), digest, createWriteStream(partial, { flush: true }));
-      const sha256 = digest.hex();
-      if (sha256 !== options.sha256 || digest.bytes !== options.size) {
-        throw new ChecksumMismatchError(
-          `${this.name}: stored ${digest.bytes} bytes with SHA-256 ${sha256}, expected ${options.size} bytes with ${options.sha256}`,
-        );
-      }
-    });
+    await this.publish(
+      key,
+      target,
+      async (partial) => {
+        const digest = new DigestStream();
+        await pipeline(createReadStream(file), digest, createWriteStream(partial, { flush: true, flags: 'wx', mode: this.fileMode }));
+        const sha256 = digest.hex();
+        if (sha256 !== options.sha256 || digest.bytes !== options.size) {
+          throw new ChecksumMismatchError(
+            `${this.name}: stored ${digest.bytes} bytes with SHA-256 ${sha256}, expected ${options.size} bytes with ${options.sha256}`,
+          );
+        }
+      },
+      // The same bytes already there: this run's own earlier attempt, stored before it failed.
+      async () => {
+        const existing = await hashFile(target);
+        return existing.size === options.size && existing.sha256 === options.sha256;
+      },
+    );
   }
 
   async putText(key: string, body: string): Promise<void> {
-    await this.writeAtomically(this.pathOf(key), (partial) => writeFile(partial, body, { flush: true }));
+    const target = this.pathOf(key);
+    await this.publish(
+      key,
+      target,
+      (partial) => writeFile(partial, body, { flush: true, flag: 'wx', mode: this.fileMode }),
+      async () => (await readFile(target, 'utf8')) === body,
+    );
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -67,6 +91,7 @@ export class FilesystemStorage implements StorageProvider {
   }
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
+    await this.checkRoot();
     let entries;
     try {
       entries = await readdir(this.root, { recursive: true, withFileTypes: true });
@@ -93,18 +118,41 @@ export class FilesystemStorage implements StorageProvider {
     }
   }
 
-  private async writeAtomically(target: string, write: (partial: string) => Promise<void>): Promise<void> {
+  /**
+   * Writes a partial file, then links it to its name. A name already taken is left alone: if
+   * `isSame` says it holds what we were writing, that counts as stored; otherwise it is refused.
+   */
+  private async publish(key: string, target: string, write: (partial: string) => Promise<void>, isSame: () => Promise<boolean>): Promise<void> {
+    await this.checkRoot();
     const partial = `${target}${PARTIAL_MARK}${randomBytes(4).toString('hex')}`;
+    let taken = false;
     try {
-      await mkdir(path.dirname(target), { recursive: true });
+      await mkdir(path.dirname(target), { recursive: true, mode: this.folderMode });
       await write(partial);
-      await rename(partial, target);
-      await syncFolder(path.dirname(target));
+      // The umask may have taken bits the config asked for; the mode is the config's, exactly.
+      await chmod(partial, this.fileMode);
+      try {
+        await link(partial, target);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        taken = true;
+      }
+      if (!taken) await syncFolder(path.dirname(target));
     } catch (error) {
-      await rm(partial, { force: true }).catch(() => undefined);
       if (error instanceof ChecksumMismatchError) throw error;
-      throw this.failure('write', path.relative(this.root, target), error);
+      throw this.failure('write', key, error);
+    } finally {
+      await rm(partial, { force: true }).catch(() => undefined);
     }
+    if (taken && !(await isSame().catch(() => false))) {
+      throw new ObjectExistsError(`destination ${this.name}: ${target} already exists and holds something else; nothing was replaced`);
+    }
+  }
+
+  /** Once per process: a pseudo-filesystem (/proc) as a destination is a config error, found quickly. */
+  private checkRoot(): Promise<void> {
+    this.rootChecked ??= refusePseudoFilesystem(this.root, `destinations.${this.name}.path`);
+    return this.rootChecked;
   }
 
   private pathOf(key: string): string {
@@ -121,7 +169,17 @@ export class FilesystemStorage implements StorageProvider {
   }
 }
 
-/** A rename is durable only once the folder that holds it is flushed too. */
+async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { size, sha256: hash.digest('hex') };
+}
+
+/** A link is durable only once the folder that holds it is flushed too. */
 async function syncFolder(folder: string): Promise<void> {
   const handle = await open(folder, 'r');
   try {

@@ -18,6 +18,11 @@ export interface S3Profile {
   forcePathStyle: boolean;
   /** Send SHA-256 checksums for S3 to verify (AWS only). */
   checksums: boolean;
+  /**
+   * The store refuses a write with `If-None-Match: *` when the key exists (AWS S3 and R2 do, on
+   * PutObject and CompleteMultipartUpload). Without it stepvault checks with a HEAD first.
+   */
+  conditionalWrites: boolean;
   storageClass?: string;
   sse?: { mode: 'AES256' | 'aws:kms'; kmsKeyId?: string };
 }
@@ -37,6 +42,7 @@ export function s3Profile(name: string, destination: S3DestinationConfig | R2Des
       endpoint: `https://${destination.accountId}${zone}.r2.cloudflarestorage.com`,
       forcePathStyle: true,
       checksums: false,
+      conditionalWrites: true,
       ...(destination.storageClass && { storageClass: destination.storageClass }),
     };
   }
@@ -52,6 +58,8 @@ export function s3Profile(name: string, destination: S3DestinationConfig | R2Des
     // Most compatible servers (MinIO, s3rver) only understand path-style addressing.
     forcePathStyle: destination.forcePathStyle ?? Boolean(endpoint),
     checksums: !endpoint,
+    // MinIO and most compatible servers honour If-None-Match; one that ignores it is set to false.
+    conditionalWrites: destination.conditionalWrites ?? true,
     ...(destination.storageClass && { storageClass: destination.storageClass }),
     ...(destination.sse && { sse: { mode: destination.sse, ...(destination.kmsKeyId && { kmsKeyId: destination.kmsKeyId }) } }),
   };

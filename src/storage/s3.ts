@@ -2,20 +2,29 @@
  * S3, R2 and any S3-compatible store as a destination. Uploads stream from staging through
  * @aws-sdk/lib-storage (multipart, several parts in flight, aborted on failure so no orphan
  * parts stay behind), while the bytes read are hashed: what was sent must be what was dumped.
+ *
+ * Never replace: every write is conditional (`If-None-Match: *` on PutObject and on
+ * CompleteMultipartUpload, which lib-storage's Upload passes through from its params), so an
+ * object already under the key stays as it is. A retry of this run finds its own earlier attempt
+ * there (same size, same SHA-256 in the metadata) and counts it as stored; anything else is an
+ * ObjectExistsError.
  */
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { ChecksumMismatchError, ConfigError, StorageError } from '../errors.ts';
+import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
 import { DigestStream } from '../dumpers/stream.ts';
 import { choosePartSize, type S3Profile } from './s3-profile.ts';
 import type { ObjectInfo, PutFileOptions, StorageProvider } from './types.ts';
@@ -34,7 +43,21 @@ export interface S3StorageOptions {
   concurrency?: number;
   /** A client to use instead of one built from the profile (tests of error paths). */
   client?: S3Client;
+  /** How long to wait for a connection, and for a silent connection to say something. */
+  timeouts?: S3Timeouts;
 }
+
+export interface S3Timeouts {
+  connectMs: number;
+  idleMs: number;
+}
+
+/**
+ * A store that accepts a connection and never answers must fail the step, not hang it until the
+ * Lambda's own timeout: a connection gets 10 s, and a connection that goes silent (no byte
+ * either way) for 60 s is dropped. Idle, not total: a large part may take long while it moves.
+ */
+export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectMs: 10_000, idleMs: 60_000 };
 
 export class S3Storage implements StorageProvider {
   readonly name: string;
@@ -48,7 +71,7 @@ export class S3Storage implements StorageProvider {
     this.type = options.type;
     this.profile = options.profile;
     this.options = options;
-    this.client = options.client ?? createClient(options.profile, options.credentials);
+    this.client = options.client ?? createClient(options.profile, options.credentials, options.timeouts ?? DEFAULT_S3_TIMEOUTS);
   }
 
   locate(key: string): string {
@@ -56,11 +79,16 @@ export class S3Storage implements StorageProvider {
   }
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<void> {
+    if (await this.alreadyStored(key, options)) return;
+    await this.abortStaleUploads(key);
+    const source = createReadStream(file);
     const digest = new DigestStream();
-    const body = createReadStream(file).pipe(digest);
+    // A staged file that cannot be read (gone, unreadable) must fail this upload, not the process:
+    // pipe() alone would leave the read error unhandled and the upload waiting for bytes forever.
+    source.once('error', (error) => digest.destroy(error));
     const upload = new Upload({
       client: this.client,
-      params: { ...this.objectParams(key, options.contentType ?? 'application/octet-stream', options.metadata), Body: body },
+      params: { ...this.objectParams(key, options.contentType ?? 'application/octet-stream', options.metadata), ...this.ifAbsent(), Body: source.pipe(digest) },
       partSize: choosePartSize(options.size, this.options.partSizeMB),
       queueSize: this.options.concurrency ?? 4,
       leavePartsOnError: false,
@@ -68,7 +96,15 @@ export class S3Storage implements StorageProvider {
     try {
       await upload.done();
     } catch (error) {
+      if (isPreconditionFailed(error)) {
+        if (await this.holdsSame(key, options)) return;
+        throw this.refusal(key);
+      }
       throw this.failure('upload', key, error);
+    } finally {
+      // Whatever happened, this upload no longer reads the staged file (a failed upload stops
+      // reading midway): close it now, before Cleanup removes staging underneath it.
+      source.destroy();
     }
     // The bytes that went out must be the bytes that were dumped, and all of them must be there.
     const sent = { size: digest.bytes, sha256: digest.hex() };
@@ -82,11 +118,79 @@ export class S3Storage implements StorageProvider {
   }
 
   async putText(key: string, body: string, contentType: string): Promise<void> {
+    // A look first spares a write that would be refused; the conditional write closes the race.
+    if (await this.head(key)) {
+      if ((await this.readText(key)) === body) return;
+      throw this.refusal(key);
+    }
     try {
-      await this.client.send(new PutObjectCommand({ ...this.objectParams(key, contentType, {}), Body: body }));
+      await this.client.send(new PutObjectCommand({ ...this.objectParams(key, contentType, {}), ...this.ifAbsent(), Body: body }));
     } catch (error) {
+      if (isPreconditionFailed(error)) {
+        if ((await this.readText(key)) === body) return;
+        throw this.refusal(key);
+      }
       throw this.failure('write', key, error);
     }
+  }
+
+  /**
+   * Multipart uploads of this key left open by an earlier attempt (a crashed Lambda, a server
+   * that died mid-upload) are aborted before a new one starts: the key is this run's own, so an
+   * open upload for it can only be an orphan of this run, and its parts would be billed forever.
+   */
+  private async abortStaleUploads(key: string): Promise<void> {
+    let page;
+    try {
+      page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.profile.bucket, Prefix: key }));
+    } catch (error) {
+      throw this.failure('list the open multipart uploads of', key, error);
+    }
+    for (const stale of page.Uploads ?? []) {
+      if (stale.Key !== key || !stale.UploadId) continue;
+      try {
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.profile.bucket, Key: key, UploadId: stale.UploadId }));
+      } catch (error) {
+        if (!isNotFound(error)) throw this.failure('abort a stale multipart upload of', key, error);
+      }
+    }
+  }
+
+  /**
+   * A look before the upload: a retry whose earlier attempt got through is done without sending
+   * the dump again, and a foreign object is refused before any byte goes out. Where the store
+   * cannot refuse a write itself (a profile without conditional writes), this HEAD is the only
+   * guard: it leaves a window between the check and the write that If-None-Match does not, which
+   * the run's own key narrows to a retry of the same run.
+   */
+  private async alreadyStored(key: string, options: PutFileOptions): Promise<boolean> {
+    if (!(await this.head(key))) return false;
+    if (await this.holdsSame(key, options)) return true;
+    throw this.refusal(key);
+  }
+
+  /** Whether the object under the key is this dump: same size, same SHA-256 in its metadata. */
+  private async holdsSame(key: string, options: PutFileOptions): Promise<boolean> {
+    try {
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.profile.bucket, Key: key }));
+      return head.ContentLength === options.size && head.Metadata?.sha256 === options.sha256;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw this.failure('read', key, error);
+    }
+  }
+
+  private async readText(key: string): Promise<string | undefined> {
+    const body = await this.get(key);
+    return body ? text(body) : undefined;
+  }
+
+  private ifAbsent(): { IfNoneMatch?: string } {
+    return this.profile.conditionalWrites ? { IfNoneMatch: '*' } : {};
+  }
+
+  private refusal(key: string): ObjectExistsError {
+    return new ObjectExistsError(`destination ${this.name}: an object already exists at ${this.locate(key)} and holds something else; nothing was replaced`);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -156,8 +260,9 @@ export class S3Storage implements StorageProvider {
   }
 }
 
-function createClient(profile: S3Profile, credentials: S3Credentials | undefined): S3Client {
+function createClient(profile: S3Profile, credentials: S3Credentials | undefined, timeouts: S3Timeouts): S3Client {
   return new S3Client({
+    requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs },
     region: profile.region,
     ...(profile.endpoint && { endpoint: profile.endpoint }),
     forcePathStyle: profile.forcePathStyle,
@@ -166,6 +271,11 @@ function createClient(profile: S3Profile, credentials: S3Credentials | undefined
     responseChecksumValidation: profile.checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
     maxAttempts: 3,
   });
+}
+
+function isPreconditionFailed(error: unknown): boolean {
+  const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
+  return e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412;
 }
 
 function isNotFound(error: unknown): boolean {

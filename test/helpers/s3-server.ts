@@ -19,24 +19,50 @@ export interface S3TestServer {
   failNextLists(count: number): Promise<void>;
   /** Every part of the next `count` multipart uploads fails with a 500. */
   failNextUploads(count: number): Promise<void>;
+  /** Kills the server (SIGKILL, as a crash) as soon as it has stored `parts` more parts. */
+  killAfterParts(parts: number): Promise<void>;
+  /** Starts the server again on the same port and data folder, after a kill. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
+}
+
+interface ServerProcess {
+  child: ChildProcess;
+  port: number;
+  /** Called with the running count each time the server reports a stored part. */
+  onPart?: (count: number) => void;
+}
+
+function spawnServer(directory: string, port: number, buckets: string[]): Promise<ServerProcess> {
+  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', path.join(import.meta.dirname, 's3rver-process.ts'), directory, String(port), ...buckets], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise<ServerProcess>((resolve, reject) => {
+    let output = '';
+    let started: ServerProcess | undefined;
+    child.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const lines = output.split('\n');
+      output = lines.pop() ?? '';
+      for (const line of lines) {
+        const listening = /^listening (\d+)$/.exec(line);
+        if (listening && !started) {
+          started = { child, port: Number(listening[1]) };
+          resolve(started);
+        }
+        const part = /^part (\d+)$/.exec(line);
+        if (part) started?.onPart?.(Number(part[1]));
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`the S3 test server exited (${code}) before listening`)));
+  });
 }
 
 export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
   process.env.STEPVAULT_TEST_S3_KEY = S3RVER_KEY;
   const directory = await mkdtemp(path.join(tmpdir(), 'stepvault-s3-'));
-  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', path.join(import.meta.dirname, 's3rver-process.ts'), directory, ...buckets], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening (\d+)/.exec(output);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`the S3 test server exited (${code}) before listening`)));
-  });
+  let current = await spawnServer(directory, 0, buckets);
+  const { port } = current;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new S3Client({
     endpoint,
@@ -66,11 +92,33 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
       const response = await fetch(`${endpoint}/_test/fail-uploads?count=${count}`, { method: 'POST' });
       if (!response.ok) throw new Error(`cannot arm the fault: ${response.status}`);
     },
+    async killAfterParts(parts) {
+      const server = current;
+      let seen: number | undefined;
+      const exited = new Promise<void>((resolve) => server.child.once('exit', () => resolve()));
+      await new Promise<void>((resolve) => {
+        server.onPart = (count) => {
+          seen ??= count - 1;
+          if (count - seen >= parts) {
+            server.onPart = undefined;
+            server.child.kill('SIGKILL');
+            resolve();
+          }
+        };
+      });
+      await exited;
+    },
+    async restart() {
+      current = await spawnServer(directory, port, buckets);
+    },
     async stop() {
       client.destroy();
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
+      const { child } = current;
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
       await rm(directory, { recursive: true, force: true });
     },
   };

@@ -2,21 +2,24 @@
  * An S3 server for the tests, in its own process: s3rver (the real S3 REST API over HTTP, with a
  * folder for storage), plus the two S3 operations it lacks — ListMultipartUploads and
  * AbortMultipartUpload — so that "no open multipart upload is left" can be checked through the
- * S3 API itself, and a switch that makes every part of the next N multipart uploads fail with a
- * 500, as a server in trouble would (a retry, with a new upload id, then succeeds), and one that
- * makes the next N object listings fail. Run as: node --openssl-legacy-provider s3rver-process.ts <dir> <bucket>...
- * (s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy provider).
- * It prints "listening <port>" when ready.
+ * S3 API itself; conditional writes as S3 does them (`If-None-Match: *` on PutObject and
+ * CompleteMultipartUpload answers 412 PreconditionFailed when the key exists, checked and written
+ * under a per-key lock so two racing writers cannot both pass); a switch that makes every part of
+ * the next N multipart uploads fail with a 500, as a server in trouble would (a retry, with a new
+ * upload id, then succeeds), and one that makes the next N object listings fail.
+ * Run as: node --openssl-legacy-provider s3rver-process.ts <dir> <port> <bucket>...
+ * (port 0: any free one; s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy
+ * provider). It prints "listening <port>" when ready, and "part <n>" each time it stores a part.
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import S3rver from 's3rver';
 
-const [directory, ...buckets] = process.argv.slice(2);
-if (!directory) throw new Error('usage: s3rver-process.ts <dir> <bucket>...');
+const [directory, port = '0', ...buckets] = process.argv.slice(2);
+if (!directory) throw new Error('usage: s3rver-process.ts <dir> <port> <bucket>...');
 
 const server = new S3rver({
-  port: 0,
+  port: Number(port),
   address: '127.0.0.1',
   silent: true,
   directory,
@@ -30,14 +33,28 @@ let partsStored = 0;
 let listsToFail = 0;
 const uploadsDir = (bucket: string) => path.join(directory, bucket, '._S3rver_uploads');
 
+/** Conditional writes of one key, one at a time: the check and the write are one step. */
+const keyLocks = new Map<string, Promise<void>>();
+async function underKeyLock(key: string, work: () => Promise<void>): Promise<void> {
+  const before = keyLocks.get(key) ?? Promise.resolve();
+  const done = before.then(work, work);
+  const settled = done.catch(() => undefined);
+  keyLocks.set(key, settled);
+  await done;
+  if (keyLocks.get(key) === settled) keyLocks.delete(key);
+}
+
 interface Context {
   method: string;
   path: string;
+  get(header: string): string;
   query: Record<string, string | undefined>;
   status: number;
   body: unknown;
   type: string;
 }
+
+const store = (server as unknown as { store: { existsObject(bucket: string, key: string): Promise<boolean> } }).store;
 
 // Koa composes its middleware when it starts listening: this one runs before s3rver's router.
 (server as unknown as { middleware: ((ctx: Context, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (ctx, next) => {
@@ -77,7 +94,24 @@ interface Context {
   }
   if (ctx.method === 'PUT' && uploadId && ctx.query.partNumber) {
     await next();
-    if (ctx.status === 200) partsStored++;
+    if (ctx.status === 200) {
+      partsStored++;
+      console.log(`part ${partsStored}`);
+    }
+    return;
+  }
+  const isObjectWrite = (ctx.method === 'PUT' && !uploadId) || (ctx.method === 'POST' && uploadId);
+  if (isObjectWrite && keyParts.length > 0 && ctx.get('if-none-match') === '*') {
+    const key = keyParts.map(decodeURIComponent).join('/');
+    await underKeyLock(`${bucket}/${key}`, async () => {
+      if (await store.existsObject(bucket, key)) {
+        ctx.status = 412;
+        ctx.type = 'application/xml';
+        ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>';
+        return;
+      }
+      await next();
+    });
     return;
   }
   if (ctx.method === 'DELETE' && ctx.query.uploadId) {
@@ -99,6 +133,6 @@ interface Context {
   await next();
 });
 
-const { port } = await server.run();
-console.log(`listening ${port}`);
+const address = await server.run();
+console.log(`listening ${address.port}`);
 process.on('SIGTERM', () => server.close().then(() => process.exit(0)));

@@ -1,0 +1,82 @@
+/**
+ * A folder as a destination: what it writes is its owner's alone unless the config says a group
+ * may read it, and a folder under /proc is refused quickly instead of spinning Upload forever.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.ts';
+import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
+import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
+
+const database = uniqueName('sv_pg_fsdest');
+const target = { engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database };
+const workspaces: Workspace[] = [];
+
+beforeAll(async () => {
+  await createDatabase(database);
+  await psql(database, `CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 100) g`);
+});
+
+afterAll(async () => {
+  await dropDatabase(database);
+  await Promise.all(workspaces.map((w) => w.remove()));
+});
+
+async function workspaceWith(destination: Record<string, unknown>): Promise<Workspace> {
+  const workspace = await createWorkspace();
+  workspaces.push(workspace);
+  await workspace.writeConfig(configFor(target, { destinations: { local: { type: 'filesystem', path: './backups', prefix: 'db', ...destination } } }));
+  return workspace;
+}
+
+/** The mode of every file and folder the run created under the destination's root. */
+async function modes(root: string): Promise<{ files: Set<string>; folders: Set<string> }> {
+  const files = new Set<string>();
+  const folders = new Set<string>();
+  for (const entry of await readdir(root, { recursive: true, withFileTypes: true })) {
+    const mode = ((await stat(path.join(entry.parentPath, entry.name))).mode & 0o777).toString(8).padStart(4, '0');
+    (entry.isDirectory() ? folders : files).add(mode);
+  }
+  return { files, folders };
+}
+
+describe('filesystem destination permissions', () => {
+  it('writes backups and manifests 0600 in 0700 folders by default', async () => {
+    const workspace = await workspaceWith({});
+    const record = await workspace.run('main');
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    const root = path.join(workspace.dir, 'backups');
+    const found = await modes(root);
+    expect(found).toEqual({ files: new Set(['0600']), folders: new Set(['0700']) });
+    expect((await readdir(root, { recursive: true })).filter((f) => f.endsWith('.manifest.json'))).toHaveLength(1);
+    expect(storedBackup(record).key.startsWith('db/main/')).toBe(true);
+  });
+
+  it('writes files with the configured mode, and folders a group may enter', async () => {
+    const workspace = await workspaceWith({ mode: '0640' });
+    const record = await workspace.run('main');
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    expect(await modes(path.join(workspace.dir, 'backups'))).toEqual({ files: new Set(['0640']), folders: new Set(['0750']) });
+  });
+
+  it.each([['0644x'], ['0755'], ['0400'], ['0647'], ['rw-r-----']])('refuses mode %j with a message naming the key', async (mode) => {
+    const workspace = await workspaceWith({ mode });
+    expect(() => loadConfig(workspace.configFile)).toThrow(
+      'destinations.local.mode: must be a file mode the owner can read and write, and nobody execute, as an octal string: "0600" (the default), "0640" or "0660"',
+    );
+  });
+});
+
+describe('filesystem destination under /proc', () => {
+  it('fails Upload quickly with a ConfigError that says why, instead of spinning', async () => {
+    const workspace = await workspaceWith({ path: '/proc/stepvault-backups', prefix: undefined });
+    const started = Date.now();
+    const record = await workspace.run('main', { retryDelayMs: 0 });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(record).toMatchObject({ status: 'FAILED', failedState: 'Upload', error: 'ConfigError' });
+    expect(record.cause).toContain('destinations.local.path: /proc/stepvault-backups is on proc (a kernel pseudo-filesystem), which cannot hold backups');
+    const [mail] = await workspace.outbox();
+    expect(mail!.body).toContain('/proc/stepvault-backups is on proc');
+  });
+});
