@@ -10,7 +10,7 @@ import { loadConfig, type Config } from './config/load.ts';
 import type { RunState } from './contracts.ts';
 import { ConfigError, StepvaultError } from './errors.ts';
 import { formatBytes } from './format.ts';
-import { ConsoleReporter, notificationLines } from './local/reporter.ts';
+import { ConsoleReporter, heartbeatMsFromEnvironment, notificationLines } from './local/reporter.ts';
 import { handleInterrupts, type InterruptContext } from './local/interrupt.ts';
 import { runWorkflow, type WorkflowEvent } from './local/runner.ts';
 import { createJsonLogger } from './observability/log.ts';
@@ -112,7 +112,10 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   const secrets = new SecretResolver();
   await checkSecrets(config, config.targets[target]!, secrets);
 
-  const reporter = new ConsoleReporter(out);
+  const reporter = new ConsoleReporter(out, {
+    heartbeatMs: heartbeatMsFromEnvironment(),
+    ...(values.verbose && { json: (line: string) => err.write(`${line}\n`) }),
+  });
   reporter.line(`stepvault run: target ${target} from ${describeSource(config)}`);
   const abort = new AbortController();
   const seen: ReturnType<InterruptContext['progress']> = { uploadStarted: false };
@@ -139,7 +142,10 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
       reporter.onEvent(event);
     },
     ...(retryDelay !== undefined && { retryDelayMs: Number(retryDelay) }),
-  }).finally(stopHandling);
+  }).finally(() => {
+    stopHandling();
+    reporter.close();
+  });
   // Interrupted: the handler stops the tools, cleans up, reports and exits with 130/143.
   if (abort.signal.aborted) return new Promise<number>(() => undefined);
 

@@ -232,6 +232,29 @@ describe('interrupted runs', () => {
     }
   }, 60_000);
 
+  it('off a terminal, a stalled dump still beats: a plain line on stdout, and a JSON progress line with --verbose', async () => {
+    const workspace = await workspaceWith(configFor(lockedTarget));
+    await holdLock();
+    try {
+      const child = spawn(process.execPath, [CLI, 'run', '--verbose', '--config', workspace.configFile, '--target', 'main'], {
+        cwd: workspace.dir,
+        env: { ...process.env, STEPVAULT_HEARTBEAT_SECONDS: '0.3' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+      const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+      await waitFor('two heartbeats', async () => (stdout.match(/^ {2}Dump: no progress reported yet \(running [\d.]+s\)$/gm)?.length ?? 0) >= 2);
+      await waitFor('a JSON progress line', async () => stderr.split('\n').some((l) => /"message":"progress","service":"stepvault","state":"Dump"/.test(l)));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(143);
+    } finally {
+      await releaseLock();
+    }
+  }, 60_000);
+
   it('a run removes staging folders untouched for longer than the longest possible run, and leaves a concurrent run’s alone', async () => {
     const workspace = await workspaceWith(configFor(lockedTarget));
     const staging = path.join(workspace.dir, 'staging');

@@ -1,22 +1,52 @@
 /**
  * What `stepvault run` shows while it works: each state as it is entered and left with its
  * duration, retries and caught errors, and on a terminal the dump's bytes and rate in place.
+ * Off a terminal (CI, cron, a service's log) a heartbeat line every so often says the run is
+ * alive and how far the current state got, even when no byte has moved; with --verbose the same
+ * heartbeat also goes out as a JSON progress line.
  */
 import { formatBytes, formatSeconds } from '../format.ts';
 import { readableCause } from '../notifiers/message.ts';
 import type { ProgressEvent } from '../runtime.ts';
 import type { WorkflowEvent } from './runner.ts';
 
+/** Seconds between heartbeats unless STEPVAULT_HEARTBEAT_SECONDS says otherwise: a line a minute is read, not scrolled past. */
+export const DEFAULT_HEARTBEAT_SECONDS = 60;
+
+export interface ReporterOptions {
+  /** Milliseconds between heartbeat lines while a state runs. */
+  heartbeatMs?: number;
+  /** Where JSON progress lines go (the --verbose log stream); none without it. */
+  json?: (line: string) => void;
+}
+
+/** The heartbeat period from $STEPVAULT_HEARTBEAT_SECONDS (a positive number), else the default. */
+export function heartbeatMsFromEnvironment(env: NodeJS.ProcessEnv = process.env): number {
+  const seconds = Number(env.STEPVAULT_HEARTBEAT_SECONDS);
+  return (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_HEARTBEAT_SECONDS) * 1000;
+}
+
 export class ConsoleReporter {
   private progressShown = false;
+  private readonly latest = new Map<string, ProgressEvent>();
+  private heartbeat: { state: string; timer: NodeJS.Timeout } | undefined;
+  private readonly heartbeatMs: number;
+  private readonly json: ((line: string) => void) | undefined;
   private readonly started = new Map<string, { at: number; bytes: number }>();
   private readonly lastError = new Map<string, string>();
   private readonly caught = new Set<string>();
   private readonly items = new Map<number, string>();
   private readonly out: { write(text: string): boolean; isTTY?: boolean };
 
-  constructor(out: { write(text: string): boolean; isTTY?: boolean }) {
+  constructor(out: { write(text: string): boolean; isTTY?: boolean }, options: ReporterOptions = {}) {
     this.out = out;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_SECONDS * 1000;
+    this.json = options.json;
+  }
+
+  /** Stops the heartbeat; call when the run is over. */
+  close(): void {
+    this.stopHeartbeat();
   }
 
   private get tty(): boolean {
@@ -32,10 +62,13 @@ export class ConsoleReporter {
     switch (event.type) {
       case 'state-entered':
         this.started.set(event.state, { at: Date.now(), bytes: 0 });
+        this.latest.delete(event.state);
         this.lastError.delete(id);
         this.line(`→ ${label}`);
+        if (event.index === undefined) this.startHeartbeat(event.state);
         break;
       case 'state-exited': {
+        if (event.index === undefined && this.heartbeat?.state === event.state) this.stopHeartbeat();
         const caught = this.caught.delete(id);
         this.line(`${caught ? '✗' : '✓'} ${label.padEnd(22)} ${formatSeconds(event.durationMs / 1000)}${caught ? '  (failed: taking the failure branch)' : ''}`);
         break;
@@ -58,6 +91,7 @@ export class ConsoleReporter {
   };
 
   onProgress = (event: ProgressEvent): void => {
+    this.latest.set(event.state, event);
     const start = this.started.get(event.state);
     const seconds = start ? (Date.now() - start.at) / 1000 : 0;
     const rate = seconds > 0 ? `${formatBytes(event.bytes / seconds)}/s` : '';
@@ -65,12 +99,49 @@ export class ConsoleReporter {
     if (this.tty) {
       this.out.write(`\r\x1b[K${text}`);
       this.progressShown = true;
-    } else if (start && event.bytes - start.bytes >= 256 * 1024 * 1024) {
-      // Without a terminal, a line per 256 MB keeps a CI log readable.
-      start.bytes = event.bytes;
-      this.line(text);
     }
   };
+
+  private startHeartbeat(state: string): void {
+    this.stopHeartbeat();
+    const timer = setInterval(() => this.beat(state), this.heartbeatMs);
+    // A heartbeat never keeps the process alive on its own.
+    timer.unref();
+    this.heartbeat = { state, timer };
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat.timer);
+    this.heartbeat = undefined;
+  }
+
+  private beat(state: string): void {
+    const start = this.started.get(state);
+    const seconds = start ? (Date.now() - start.at) / 1000 : 0;
+    const progress = this.latest.get(state);
+    const rate = progress && seconds > 0 ? progress.bytes / seconds : 0;
+    const done =
+      progress?.percent !== undefined
+        ? `${progress.percent}% done`
+        : progress
+          ? `${formatBytes(progress.bytes)} written, ${formatBytes(rate)}/s`
+          : 'no progress reported yet';
+    // On a terminal the line in place already says it.
+    if (!this.tty) this.line(`  ${state}: ${done} (running ${formatSeconds(seconds)})`);
+    this.json?.(
+      JSON.stringify({
+        timestamp: new Date().toISOString(),
+        level: 'info',
+        message: 'progress',
+        service: 'stepvault',
+        state,
+        seconds: Math.round(seconds),
+        bytes: progress?.bytes ?? 0,
+        bytesPerSecond: Math.round(rate),
+        ...(progress?.percent !== undefined && { percent: progress.percent }),
+      }),
+    );
+  }
 
   line(text: string): void {
     this.clearProgress();

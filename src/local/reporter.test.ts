@@ -1,0 +1,59 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { ConsoleReporter, DEFAULT_HEARTBEAT_SECONDS, heartbeatMsFromEnvironment } from './reporter.ts';
+
+function sink(isTTY: boolean) {
+  const written: string[] = [];
+  return { written, out: { isTTY, write: (text: string) => written.push(text) > 0 } };
+}
+
+const entered = (state: string) => ({ type: 'state-entered' as const, state, at: Date.now(), input: {} });
+const exited = (state: string) => ({ type: 'state-exited' as const, state, at: Date.now(), durationMs: 1, output: {} });
+
+describe('heartbeat', () => {
+  it('off a terminal, prints the state, bytes and rate every period, and stops when the state ends', async () => {
+    const { written, out } = sink(false);
+    const json: string[] = [];
+    const reporter = new ConsoleReporter(out, { heartbeatMs: 40, json: (line) => json.push(line) });
+    reporter.onEvent(entered('Dump'));
+    reporter.onProgress({ state: 'Dump', bytes: 5 * 1024 * 1024 });
+    await sleep(130);
+    reporter.onEvent(exited('Dump'));
+    const beats = written.filter((w) => w.startsWith('  Dump: '));
+    expect(beats.length).toBeGreaterThanOrEqual(2);
+    expect(beats[0]).toMatch(/^ {2}Dump: 5\.0 MB written, [\d.]+ [KMG]?B\/s \(running 0\.\d\ds\)\n$/);
+    const line = JSON.parse(json[0]!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'info', message: 'progress', state: 'Dump', bytes: 5 * 1024 * 1024 });
+    expect(line.bytesPerSecond).toBeGreaterThan(0);
+    const count = written.length;
+    await sleep(120);
+    expect(written.length).toBe(count);
+    reporter.close();
+  });
+
+  it('beats while nothing moves, so a stalled dump is visible in a log', async () => {
+    const { written, out } = sink(false);
+    const reporter = new ConsoleReporter(out, { heartbeatMs: 30 });
+    reporter.onEvent(entered('Dump'));
+    await sleep(80);
+    reporter.close();
+    expect(written.some((w) => /^ {2}Dump: no progress reported yet \(running/.test(w))).toBe(true);
+  });
+
+  it('on a terminal, leaves the in-place line alone and still gives --verbose its JSON', async () => {
+    const { written, out } = sink(true);
+    const json: string[] = [];
+    const reporter = new ConsoleReporter(out, { heartbeatMs: 30, json: (line) => json.push(line) });
+    reporter.onEvent(entered('Dump'));
+    await sleep(80);
+    reporter.close();
+    expect(written.filter((w) => w.includes('running'))).toEqual([]);
+    expect(json.length).toBeGreaterThan(0);
+  });
+
+  it('takes its period from STEPVAULT_HEARTBEAT_SECONDS, else a minute', () => {
+    expect(heartbeatMsFromEnvironment({ STEPVAULT_HEARTBEAT_SECONDS: '0.5' })).toBe(500);
+    expect(heartbeatMsFromEnvironment({ STEPVAULT_HEARTBEAT_SECONDS: 'often' })).toBe(DEFAULT_HEARTBEAT_SECONDS * 1000);
+    expect(heartbeatMsFromEnvironment({})).toBe(60_000);
+  });
+});
