@@ -17,6 +17,7 @@ let pg: Workspace;
 let maria: Workspace;
 let pgLatest: RunRecord;
 let pgRecord: RunRecord;
+let mariaRecord: RunRecord;
 
 const stepvault = (workspace: Workspace, args: string[]) => runCli(args, { cwd: workspace.dir });
 
@@ -39,7 +40,7 @@ beforeAll(async () => {
   await loadRichMariadb(mariaSource);
   maria = await createWorkspace();
   await maria.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: mariaSource }));
-  await maria.run('main');
+  mariaRecord = await maria.run('main');
 });
 
 afterAll(async () => {
@@ -102,10 +103,7 @@ describe('stepvault restore', () => {
   it('refuses a backup with one byte flipped, before the database is touched', async () => {
     const file = path.join(pg.dir, 'backups', storedBackup(pgRecord).key);
     const original = await readFile(file);
-    const flipped = Buffer.from(original);
-    const middle = Math.floor(flipped.length / 2);
-    flipped.writeUInt8(flipped.readUInt8(middle) ^ 0x01, middle);
-    await writeFile(file, flipped);
+    await writeFile(file, flipOneByte(original));
     try {
       const into = restored('pg');
       const { code, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--backup', storedBackup(pgRecord).key, '--into', `postgres://postgres@127.0.0.1/${into}`]);
@@ -113,6 +111,36 @@ describe('stepvault restore', () => {
       expect(stderr).toContain(`${storedBackup(pgRecord).key} in local is not the backup its manifest describes`);
       expect(stderr).toContain('Nothing was restored');
       expect(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${into}'`)).toBe('0');
+
+      // An existing database, with --clean: the refusal still comes before anything in it changes.
+      const existing = restored('pg');
+      await createDatabase(existing);
+      await psql(existing, `CREATE TABLE public.documents (id int); INSERT INTO public.documents VALUES (7)`);
+      const before = await objectInventory(existing);
+      const over = await stepvault(pg, ['restore', '--target', 'main', '--backup', storedBackup(pgRecord).key, '--into', `postgres://postgres@127.0.0.1/${existing}`, '--clean']);
+      expect(over.code).toBe(2);
+      expect(over.stderr).toMatch(/^stepvault: .* is not the backup its manifest describes: .*Nothing was restored/);
+      expect(await tableDigests(existing)).toEqual({ 'public.documents': `1:${await psql('postgres', `SELECT md5('(7)')`)}` });
+      expect(await objectInventory(existing)).toEqual(before);
+    } finally {
+      await writeFile(file, original);
+    }
+  });
+
+  it('MariaDB: refuses a backup with one byte flipped, the existing database untouched even with --clean', async () => {
+    const file = path.join(maria.dir, 'backups', storedBackup(mariaRecord).key);
+    const original = await readFile(file);
+    await writeFile(file, flipOneByte(original));
+    try {
+      const into = restored('maria');
+      await createMariaDatabase(into);
+      await mariadb(into, 'CREATE TABLE customers (id INT); INSERT INTO customers VALUES (7)');
+      const { code, stderr } = await stepvault(maria, ['restore', '--target', 'main', '--into', `mariadb://root@127.0.0.1:3306/${into}`, '--clean']);
+      expect(code).toBe(2);
+      expect(stderr).toContain(`${storedBackup(mariaRecord).key} in local is not the backup its manifest describes`);
+      expect(stderr).toContain('Nothing was restored');
+      expect(await mariadb(into, 'SELECT GROUP_CONCAT(id) FROM customers')).toBe('7');
+      expect(await mariadb(into, 'SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()')).toBe('1');
     } finally {
       await writeFile(file, original);
     }
@@ -221,3 +249,10 @@ describe('stepvault restore', () => {
     expect((await stepvault(pg, ['restore', '--target', 'main'])).stderr).toContain('restore needs --into URL');
   });
 });
+
+function flipOneByte(bytes: Buffer): Buffer {
+  const flipped = Buffer.from(bytes);
+  const middle = Math.floor(flipped.length / 2);
+  flipped.writeUInt8(flipped.readUInt8(middle) ^ 0x01, middle);
+  return flipped;
+}
