@@ -111,6 +111,7 @@ function problems(label: string, lines: string[]): ConfigError {
 
 /** YAML to plain data; whatever the parser throws becomes a ConfigError that says what to do. */
 function readYaml(text: string, label: string): unknown {
+  if (text.includes('\u0000')) throw new ConfigError(`${label} is not a text file (it holds NUL bytes); point --config at your stepvault.config.yml`);
   try {
     const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (document.errors.length > 0) {

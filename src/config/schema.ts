@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { isValidFileMode } from '../storage/file-mode.ts';
+import { validateSchedule } from '../deploy/schedule.ts';
 import { isSecretReference, looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from './secrets.ts';
 
 export const ENGINES = ['postgres', 'mysql', 'mariadb', 'mssql'] as const;
@@ -73,6 +74,18 @@ export const scheduleSchema = z
   })
   .refine((s) => (s.cron === undefined) !== (s.rate === undefined), {
     message: 'needs exactly one of cron (e.g. "0 3 * * ? *") or rate (e.g. "12 hours")',
+    abort: true,
+  })
+  .superRefine((schedule, ctx) => {
+    // The deployment would refuse it at packaging time; say so at load time, where it is cheap.
+    const marker = '\u0000';
+    try {
+      validateSchedule(schedule, marker);
+    } catch (error) {
+      const field = schedule.cron !== undefined ? 'cron' : 'rate';
+      const message = (error as Error).message.replace(`${marker}.${field}`, '').replace(/^:?\s*/, '');
+      ctx.addIssue({ code: 'custom', path: [field], message });
+    }
   });
 
 export const tlsSchema = z.strictObject({
