@@ -12,15 +12,9 @@ import { ConfigError, StepvaultError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { ConsoleReporter, heartbeatMsFromEnvironment, notificationLines } from './local/reporter.ts';
 import { handleInterrupts, type InterruptContext } from './local/interrupt.ts';
-import { runWorkflow, type WorkflowEvent } from './local/runner.ts';
+import type { WorkflowEvent } from './local/runner.ts';
 import { createJsonLogger } from './observability/log.ts';
 import { readableCause } from './notifiers/message.ts';
-import { createRuntime } from './runtime.ts';
-import { start } from './commands/start.ts';
-import { status } from './commands/status.ts';
-import { startSfnServer } from './local/sfn-server.ts';
-import { list } from './commands/list.ts';
-import { restoreCommand } from './commands/restore.ts';
 import { SecretResolver } from './config/secrets.ts';
 import { closest } from './config/issues.ts';
 import { parseOptions } from './commands/options.ts';
@@ -112,6 +106,8 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   const secrets = new SecretResolver();
   await checkSecrets(config, config.targets[target]!, secrets);
 
+  // Loaded only now: a command that stops at its checks answers without loading the workflow engine.
+  const [{ runWorkflow }, { createRuntime }] = await Promise.all([import('./local/runner.ts'), import('./runtime.ts')]);
   const reporter = new ConsoleReporter(out, {
     heartbeatMs: heartbeatMsFromEnvironment(),
     ...(values.verbose && { json: (line: string) => err.write(`${line}\n`) }),
@@ -198,6 +194,7 @@ async function remoteCommand(command: 'start' | 'status', args: string[], out: N
     }
   }
   const common = { stage: values.stage, ...(region && { region }), ...(values['state-machine'] && { stateMachine: values['state-machine'] }) };
+  const [{ start }, { status }] = await Promise.all([import('./commands/start.ts'), import('./commands/status.ts')]);
   if (command === 'status') return status({ ...common, ...(values.target && { target: values.target }) }, out);
   if (!values.target) {
     err.write('stepvault: start needs --target NAME\n');
@@ -222,7 +219,10 @@ async function backupsCommand(command: 'list' | 'restore', args: string[], out: 
   const config = loadConfig(values.config);
   const target = chooseTarget(config, values.target).name;
   const secrets = new SecretResolver();
-  if (command === 'list') return list(config, { target, json: values.json, ...(values.from && { from: values.from }) }, secrets, out);
+  if (command === 'list') {
+    const { list } = await import('./commands/list.ts');
+    return list(config, { target, json: values.json, ...(values.from && { from: values.from }) }, secrets, out);
+  }
   if (!values.into) {
     err.write('stepvault: restore needs --into URL, e.g. --into postgres://postgres@127.0.0.1:5432/orders_restored\n');
     return 2;
@@ -231,6 +231,7 @@ async function backupsCommand(command: 'list' | 'restore', args: string[], out: 
     err.write('stepvault: --jobs takes a whole number from 1\n');
     return 2;
   }
+  const { restoreCommand } = await import('./commands/restore.ts');
   return restoreCommand(
     config,
     {
@@ -252,6 +253,7 @@ async function backupsCommand(command: 'list' | 'restore', args: string[], out: 
 async function serveCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values } = parseOptions('serve', args, { config: { type: 'string' }, port: { type: 'string', default: '8083' } });
   const config = loadConfig(values.config);
+  const [{ startSfnServer }, { createRuntime }] = await Promise.all([import('./local/sfn-server.ts'), import('./runtime.ts')]);
   const server = await startSfnServer(() => createRuntime(config, { logger: (sinks) => createJsonLogger({ level: 'error', sinks }) }), { port: Number(values.port) });
   out.write(`Step Functions API on ${server.url}, state machine ${server.stateMachineArn}\n`);
   out.write(`  AWS_ENDPOINT_URL_SFN=${server.url} stepvault start --state-machine ${server.stateMachineArn} --target NAME --wait\n`);
