@@ -67,7 +67,7 @@ describe('the restore password, kept out of every argv', () => {
 
     const without = await runCli(['restore', '--target', 'main', '--into', url], { cwd: maria.dir, env: { ...process.env, STEPVAULT_TOOLS_DIR: dir } });
     expect(without.code).toBe(2);
-    expect(without.stderr).toMatch(/Access denied for user/);
+    expect(without.stderr).toMatch(new RegExp(`^stepvault: cannot log in to 127\\.0\\.0\\.1:${MARIADB.port} as ${user}: ERROR 1045 \\(28000\\): Access denied for user`));
 
     const { code, stdout, stderr } = await runCli(['restore', '--target', 'main', '--into', url], { cwd: maria.dir, env: { ...process.env, STEPVAULT_TOOLS_DIR: dir, STEPVAULT_RESTORE_PASSWORD: PASSWORD } });
     expect(code, stderr).toBe(0);

@@ -184,6 +184,22 @@ describe('stepvault restore', () => {
     expect(Number(await psql(into, 'SELECT count(*) FROM sales.orders'))).toBeGreaterThan(0);
   });
 
+  it('PostgreSQL: a restore that fails midway in a database it created (a role that cannot give objects to their owners) says so', async () => {
+    const into = restored('pg');
+    const role = uniqueName('sv_rs_creator');
+    await psql('postgres', `CREATE ROLE ${role} LOGIN CREATEDB`);
+    try {
+      const { code, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--into', `postgres://${role}@127.0.0.1:${PG.port}/${into}`]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(new RegExp(`^stepvault: restore into 127\\.0\\.0\\.1:${PG.port}/${into} failed after it had begun: pg_restore into ${into} failed: `));
+      expect(stderr).toContain(`The database ${into} was created by this restore and is partly restored. Drop it (DROP DATABASE ${into}) and restore again once the cause is fixed.`);
+      expect(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${into}'`)).toBe('1');
+    } finally {
+      await dropDatabase(into);
+      await psql('postgres', `DROP ROLE IF EXISTS ${role}`);
+    }
+  });
+
   it('MariaDB: refuses a database that holds something, unchanged; --clean replaces what the backup contains', async () => {
     const into = restored('maria');
     await createMariaDatabase(into);
@@ -246,6 +262,9 @@ describe('stepvault restore', () => {
     );
     expect((await stepvault(pg, ['restore', '--target', 'main', '--into', 'postgres://127.0.0.1'])).stderr).toContain('--into: name the database to restore into after the host');
     expect((await stepvault(pg, ['restore', '--target', 'main', '--into', 'mysql://root@127.0.0.1/x'])).stderr).toContain('--into is a mysql URL, but main is a postgres database');
+    const stranger = await stepvault(pg, ['restore', '--target', 'main', '--into', `postgres://sv_no_such_role@127.0.0.1:${PG.port}/x`]);
+    expect(stranger.code).toBe(2);
+    expect(stranger.stderr).toMatch(new RegExp(`^stepvault: cannot log in to 127\\.0\\.0\\.1:${PG.port} as sv_no_such_role: .*role "sv_no_such_role" does not exist`));
     expect((await stepvault(pg, ['restore', '--target', 'main'])).stderr).toContain('restore needs --into URL');
   });
 });

@@ -24,4 +24,11 @@ describe('restoring into a database that holds something', () => {
         'The database orders_restored was created by this restore and is partly restored. Drop it (DROP DATABASE orders_restored) and restore again once the cause is fixed.',
     );
   });
+
+  it('does not advise --clean to a restore that already had it', () => {
+    const error = partialRestoreError(url, false, new Error('pg_restore into orders_restored failed: permission denied'), { clean: true });
+    expect(error.message).toContain('The database orders_restored was changed (partly restored)');
+    expect(error.message).toContain('Drop and recreate the database and restore into it again once the cause is fixed.');
+    expect(error.message).not.toContain('--clean');
+  });
 });

@@ -32,11 +32,13 @@ export function checkRestorable(url: DatabaseUrl, contents: DatabaseContents, ch
 }
 
 /** The error for a restore that failed after it began changing the database: what changed and what to do. */
-export function partialRestoreError(url: DatabaseUrl, created: boolean, cause: unknown): PartialRestoreError {
+export function partialRestoreError(url: DatabaseUrl, created: boolean, cause: unknown, choice: OverwriteChoice = {}): PartialRestoreError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   const changed = created
     ? `The database ${url.database} was created by this restore and is partly restored. Drop it (DROP DATABASE ${url.database}) and restore again once the cause is fixed.`
     : `The database ${url.database} was changed (partly restored): it now holds part of the backup next to what it held before. ` +
-      `Re-run with --clean to replace the objects the backup contains, or drop and recreate the database and restore into it again.`;
+      (choice.clean
+        ? `Drop and recreate the database and restore into it again once the cause is fixed.`
+        : `Re-run with --clean to replace the objects the backup contains, or drop and recreate the database and restore into it again.`);
   return new PartialRestoreError(`restore into ${where(url)} failed after it had begun: ${reason}\n${changed}`, { cause });
 }

@@ -13,7 +13,7 @@ import zlib from 'node:zlib';
 import { firstErrorLine, toolEnvironment } from '../dumpers/child-env.ts';
 import { optionFileText } from '../dumpers/mysql.ts';
 import { resolveTool, type ToolCommand } from '../dumpers/tools.ts';
-import { ConnectionError, DumpError } from '../errors.ts';
+import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
 import type { DatabaseContents } from './contents.ts';
 import type { DatabaseUrl } from './url.ts';
 
@@ -104,6 +104,7 @@ export async function restoreMysql(file: string, url: DatabaseUrl, compression: 
 }
 
 function classify(stderr: string, url: DatabaseUrl): Error {
+  if (/\bERROR 1045\b/.test(stderr)) return new ConfigError(`cannot log in to ${url.host}:${url.port} as ${url.user}: ${firstErrorLine(stderr)}`);
   if (/\b(2002|2003|2005)\b|Can't connect/.test(stderr)) return new ConnectionError(`cannot reach ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
   return new DumpError(`restore into ${url.database} failed: ${firstErrorLine(stderr)}`);
 }

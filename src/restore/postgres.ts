@@ -10,7 +10,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { toolEnvironment, firstErrorLine } from '../dumpers/child-env.ts';
 import { resolveTool } from '../dumpers/tools.ts';
-import { ConnectionError, DumpError } from '../errors.ts';
+import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
 import type { DatabaseContents } from './contents.ts';
 import type { DatabaseUrl } from './url.ts';
 
@@ -50,6 +50,7 @@ async function psqlQuery(url: DatabaseUrl, database: string, statement: string):
     return (await run(psql.file, [...psql.prefixArgs, ...args], { env: libpqEnvironment(url), maxBuffer: 16 * 1024 * 1024 })).stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
+    if (/password authentication failed|no password supplied|role ".*" does not exist/.test(stderr)) throw new ConfigError(`cannot log in to ${url.host}:${url.port} as ${url.user}: ${firstErrorLine(stderr)}`);
     if (/could not connect|Connection refused|timeout expired|could not translate host/i.test(stderr)) throw new ConnectionError(`cannot reach ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
     throw new DumpError(`cannot inspect or prepare database ${url.database}: ${firstErrorLine(stderr)}`);
   }

@@ -67,7 +67,8 @@ export async function restore(request: RestoreRequest): Promise<RestoreResult> {
           load: (file: string) => loadPostgres(file, into, { ...(request.clean && { clean: true }), ...(request.jobs && { jobs: request.jobs }), ...(request.noOwner && { noOwner: true }) }),
         }
       : { contents: mysqlContents, create: createMysqlDatabase, load: (file: string) => loadMysql(file, into, found.backup.manifest.compression) };
-  checkRestorable(into, await engine.contents(into), { ...(request.clean && { clean: true }), ...(request.force && { force: true }) });
+  const choice = { ...(request.clean && { clean: true }), ...(request.force && { force: true }) };
+  checkRestorable(into, await engine.contents(into), choice);
   const work = await mkdtemp(path.join(tmpdir(), 'stepvault-restore-'));
   try {
     const file = path.join(work, path.basename(found.backup.key));
@@ -77,7 +78,7 @@ export async function restore(request: RestoreRequest): Promise<RestoreResult> {
       const { warnings } = await engine.load(file);
       return { found, into, warnings };
     } catch (error) {
-      throw partialRestoreError(into, created, error);
+      throw partialRestoreError(into, created, error, choice);
     }
   } finally {
     await rm(work, { recursive: true, force: true });
