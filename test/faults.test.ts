@@ -13,6 +13,9 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { CLI } from './helpers/cli.ts';
 import { mariaUser, mountTmpfs, processesMentioning, publishedBackups, unmount, waitFor } from './helpers/faults.ts';
 import { longestRunMs } from '../src/steps/stale-staging.ts';
+import { startCluster, type PgCluster } from './helpers/pg-cluster.ts';
+import { stat } from 'node:fs/promises';
+import { pgRestore } from './helpers/postgres.ts';
 import { createMariaDatabase, dropMariaDatabase, loadRichMariadb, MARIADB } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { configFor, createWorkspace, type RunRecord, type Workspace } from './helpers/workspace.ts';
@@ -232,6 +235,21 @@ describe('interrupted runs', () => {
     }
   }, 60_000);
 
+  it('a pg_dump killed mid-dump (SIGKILL) fails the run with a DumpError and publishes nothing', async () => {
+    const { workspace, before } = await withEarlierBackup(configFor(lockedTarget));
+    await holdLock();
+    try {
+      const running = workspace.run('main');
+      const dumping = await waitFor('pg_dump to start', async () => (await processesMentioning(lockedDatabase)).find((p) => /pg_dump/.test(p.args)));
+      // The run's own pg_dump, by its process id: as the OOM killer or a Lambda timeout would.
+      process.kill(dumping.pid, 'SIGKILL');
+      const record = await running;
+      await expectSurvived('pg_dump killed (SIGKILL) mid-dump', workspace, record, { state: 'Dump', error: 'DumpError', cause: /pg_dump of main was killed by SIGKILL.*nothing was published/ }, before);
+    } finally {
+      await releaseLock();
+    }
+  }, 60_000);
+
   it('off a terminal, a stalled dump still beats: a plain line on stdout, and a JSON progress line with --verbose', async () => {
     const workspace = await workspaceWith(configFor(lockedTarget));
     await holdLock();
@@ -280,4 +298,67 @@ describe('interrupted runs', () => {
     expect((await readdir(staging)).sort()).toEqual([folders.concurrent, folders.notARun].sort());
     expect(record.logs.some((l) => l.includes('stale staging removed') && l.includes(folders.stale))).toBe(true);
   });
+});
+
+describe('a PostgreSQL killed mid-dump', () => {
+  let cluster: PgCluster;
+  const database = 'orders';
+  const tables = 12;
+  /** Rows and an md5 of their text per table: what a restore must bring back. */
+  const digest = (port?: number, db = database) =>
+    psql(db, `SELECT string_agg(format('%s=%s', c.relname, (xpath('/row/d/text()', query_to_xml(format('SELECT count(*) || '':'' || md5(string_agg(t::text, '','' ORDER BY id)) AS d FROM %I t', c.relname), false, true, '')))[1]::text), ' ' ORDER BY c.relname) FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace`, port);
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    await psql('postgres', `CREATE DATABASE ${database}`, cluster.port);
+    // Several tables of text that compresses poorly: pg_dump needs seconds and many queries.
+    for (let i = 0; i < tables; i++) {
+      await psql(database, `CREATE TABLE t${i} AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 60000) g`, cluster.port);
+    }
+  }, 180_000);
+
+  afterAll(async () => {
+    await cluster?.remove();
+  });
+
+  it('fails through the failure branch, publishes nothing, cleans staging, and leaves the earlier backup restorable', async () => {
+    const target = { engine: 'postgres', host: '127.0.0.1', port: cluster.port, user: 'postgres', database };
+    const { workspace, before } = await withEarlierBackup(configFor(target));
+    const expected = await digest(cluster.port);
+
+    const child = spawn(process.execPath, [CLI, 'run', '--retry-delay-ms', '10', '--config', workspace.configFile, '--target', 'main'], { cwd: workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    // Mid-dump: the staging file has started to fill.
+    const staged = await waitFor('the dump to be under way', async () => {
+      for (const entry of await readdir(path.join(workspace.dir, 'staging'), { recursive: true }).catch(() => [])) {
+        const file = path.join(workspace.dir, 'staging', String(entry));
+        if (String(entry).endsWith('.dump') && (await stat(file).catch(() => undefined))?.size! > 256 * 1024) return file;
+      }
+      return undefined;
+    });
+    await cluster.kill();
+    const exitCode = await exited;
+
+    tally.push({ fault: 'PostgreSQL server killed (SIGKILL) mid-dump', survived: false });
+    expect(exitCode, stdout).toBe(1);
+    expect(stdout).toMatch(/Backup of main FAILED in Dump: ConnectionError: /);
+    const failure = (await workspace.outbox()).filter((m) => m.headers['x-stepvault-outcome'] === 'failure');
+    expect(failure).toHaveLength(1);
+    expect(failure[0]!.body).toContain('Error:     ConnectionError\n');
+    expect(failure[0]!.body).toMatch(/cannot reach PostgreSQL for target main .*(Connection refused|server closed the connection|terminating connection)/);
+    expect(await stat(staged).catch(() => undefined)).toBeUndefined();
+    expect(await readdir(path.join(workspace.dir, 'staging'))).toEqual([]);
+    const after = await publishedBackups(path.join(workspace.dir, 'backups'));
+    expect(after).toEqual(before);
+
+    // The earlier backup restores to exactly the rows the server held.
+    const restored = uniqueName('sv_pg_restored');
+    await createDatabase(restored);
+    cleanups.push(() => dropDatabase(restored));
+    await pgRestore(path.join(workspace.dir, 'backups', before.backups[0]!.key), restored);
+    expect(await digest(undefined, restored)).toBe(expected);
+    tally[tally.length - 1]!.survived = true;
+  }, 240_000);
 });
