@@ -1,6 +1,6 @@
 /**
  * Every database tool stepvault starts (the `--version` probe, the dump, the archive check, the
- * restore and its preparation) gets a minimal environment: the parent's AWS keys, other targets'
+ * restore drill, the restore and its preparation) gets a minimal environment: the parent's AWS keys, other targets'
  * passwords and stray libpq settings never reach it. Proven with stand-ins that record what they got.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -40,8 +40,12 @@ async function backUpAndRestore(engine: 'postgres' | 'mariadb', names: string[],
   const workspace = await createWorkspace();
   workspaces.push(workspace);
   const connection = engine === 'postgres' ? { host: PG.host, port: PG.port, user: PG.user } : { host: MARIADB.host, port: MARIADB.port, user: MARIADB.user };
+  const drill = { into: engine === 'postgres' ? `postgres://postgres@127.0.0.1:${PG.port}/sv_envdrill` : `mariadb://root@127.0.0.1:${MARIADB.port}/sv_envdrill` };
   await workspace.writeConfig(
-    configFor({ engine, ...connection, database: source }, { targets: { main: { engine, ...connection, database: source }, other: { engine, ...connection, database: 'elsewhere', password: 'env:OTHER_DB_PASSWORD' } } }),
+    configFor(
+      { engine, ...connection, database: source },
+      { targets: { main: { engine, ...connection, database: source, verify: { drill } }, other: { engine, ...connection, database: 'elsewhere', password: 'env:OTHER_DB_PASSWORD' } } },
+    ),
   );
   const env = { ...process.env, ...LEAKS, STEPVAULT_TOOLS_DIR: dir };
   const backup = await runCli(['run', '--target', 'main'], { cwd: workspace.dir, env });
@@ -62,7 +66,7 @@ function expectMinimal(starts: ReturnType<typeof recordedStarts>): void {
 }
 
 describe('the environment of every tool stepvault starts', () => {
-  it('PostgreSQL: the probe, pg_dump, the archive check, psql and pg_restore see no AWS key and no other secret', async () => {
+  it('PostgreSQL: the probe, pg_dump, the archive check, the drill, psql and pg_restore see no AWS key and no other secret', async () => {
     const source = uniqueName('sv_env_pg');
     const into = uniqueName('sv_env_pg_into');
     databases.push({ engine: 'pg', name: source }, { engine: 'pg', name: into });
@@ -71,11 +75,12 @@ describe('the environment of every tool stepvault starts', () => {
     const starts = await backUpAndRestore('postgres', ['pg_dump', 'pg_restore', 'psql'], source, into);
     expect(starts.map((s) => s.tool)).toEqual(expect.arrayContaining(['pg_dump', 'pg_restore', 'psql']));
     expect(starts.some((s) => s.tool === 'pg_dump' && s.args === '--version')).toBe(true);
+    expect(starts.some((s) => s.tool === 'pg_restore' && s.args.includes('--dbname sv_envdrill_'))).toBe(true);
     expectMinimal(starts);
     expect(await psql(into, 'SELECT count(*) FROM t')).toBe('2');
   });
 
-  it('MariaDB: the probe, mariadb-dump and the mariadb client see no AWS key and no other secret', async () => {
+  it('MariaDB: the probe, mariadb-dump, the drill and the mariadb client see no AWS key and no other secret', async () => {
     const source = uniqueName('sv_env_maria');
     const into = uniqueName('sv_env_maria_into');
     databases.push({ engine: 'maria', name: source }, { engine: 'maria', name: into });
@@ -84,6 +89,7 @@ describe('the environment of every tool stepvault starts', () => {
     const starts = await backUpAndRestore('mariadb', ['mariadb-dump', 'mariadb'], source, into);
     expect(starts.map((s) => s.tool)).toEqual(expect.arrayContaining(['mariadb-dump', 'mariadb']));
     expect(starts.some((s) => s.tool === 'mariadb-dump' && s.args === '--version')).toBe(true);
+    expect(starts.some((s) => s.tool === 'mariadb' && /-- sv_envdrill_/.test(s.args))).toBe(true);
     expectMinimal(starts);
     expect(await mariadb(into, 'SELECT count(*) FROM t')).toBe('2');
   });
