@@ -252,6 +252,9 @@ async function backupsCommand(command: 'list' | 'restore', args: string[], out: 
 
 async function serveCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
   const { values } = parseOptions('serve', args, { config: { type: 'string' }, port: { type: 'string', default: '8083' } });
+  if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
+    throw new ConfigError('serve: --port takes a port number from 0 to 65535, e.g. --port 8083');
+  }
   const config = loadConfig(values.config);
   const [{ startSfnServer }, { createRuntime }] = await Promise.all([import('./local/sfn-server.ts'), import('./runtime.ts')]);
   const server = await startSfnServer(() => createRuntime(config, { logger: (sinks) => createJsonLogger({ level: 'error', sinks }) }), { port: Number(values.port) });

@@ -150,6 +150,8 @@ const CASES: BadInput[] = [
   { name: 'an option without its value', config: base(), args: ['run', '--target'], says: ['run: --target needs a value after it'] },
   { name: 'a value for a flag', config: base(), args: ['run', '--verbose=yes'], says: ['run: --verbose takes no value; write it alone'] },
   { name: 'a stray argument', config: base(), args: ['run', 'orders'], says: ['run: unexpected argument "orders"; values go after their option (e.g. --target orders)'] },
+  { name: 'a port in words', config: base(), args: ['serve', '--port', 'http'], says: ['serve: --port takes a port number from 0 to 65535'] },
+  { name: 'a serve port out of range', config: base(), args: ['serve', '--port', '99999'], says: ['serve: --port takes a port number from 0 to 65535'] },
   { name: 'a retry delay in words', config: base(), args: [...RUN, '--retry-delay-ms', 'soon'], says: ['--retry-delay-ms takes a whole number of milliseconds'] },
   { name: 'restore without --into', config: base(), args: ['restore', '--target', 'orders'], says: ['restore needs --into URL, e.g. --into postgres://'] },
   { name: 'restore with --jobs 0', config: base(), args: ['restore', '--target', 'orders', '--into', 'postgres://postgres@127.0.0.1/x', '--jobs', '0'], says: ['--jobs takes a whole number from 1'] },
