@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Target } from '../src/config/load.ts';
 import { mysqlDumper } from '../src/dumpers/mysql.ts';
 import { postgresDumper } from '../src/dumpers/postgres.ts';
+import { restorePostgres } from '../src/restore/postgres.ts';
 import { createMariaDatabase, dropMariaDatabase, MARIADB, mariadb } from './helpers/mariadb.ts';
 import { PG, psql, uniqueName } from './helpers/postgres.ts';
 
@@ -19,6 +20,7 @@ const suffix = uniqueName('x').slice(2);
 const plainDb = `sv_conn_${suffix}`;
 const connStringDb = `dbname=${plainDb} sslmode=disable`;
 const oddDb = `sv odd=${suffix} 'q' "d" \\b`;
+const oddRestored = `sv restored=${suffix} host=nowhere 'q'`;
 const mariaDb = uniqueName('sv_maria_args');
 const mariaUser = `sv_pw_${suffix}`;
 let dir: string;
@@ -46,7 +48,7 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
-  for (const db of [plainDb, oddDb]) await psql('postgres', `DROP DATABASE IF EXISTS ${pgIdentifier(db)} WITH (FORCE)`).catch(() => undefined);
+  for (const db of [plainDb, oddDb, oddRestored]) await psql('postgres', `DROP DATABASE IF EXISTS ${pgIdentifier(db)} WITH (FORCE)`).catch(() => undefined);
   await dropMariaDatabase(mariaDb);
   await mariadb(undefined, `DROP USER IF EXISTS '${mariaUser}'@'%'`).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
@@ -57,6 +59,14 @@ describe('pg_dump: the database name is only a name', () => {
     const file = path.join(dir, 'odd.dump');
     const output = await postgresDumper.dump({ target: target({ database: oddDb }), file });
     expect(output.rowCounts).toEqual({ 'public.odd_marker': 1 });
+  });
+
+  it('restores into a database literally named with "=", spaces and quotes (psql and pg_restore get the same quoted connection)', async () => {
+    const file = path.join(dir, 'odd-for-restore.dump');
+    await postgresDumper.dump({ target: target({ database: oddDb }), file });
+    await restorePostgres(file, { family: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: oddRestored }, {});
+    const { stdout } = await run('psql', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-XAtq', '-c', 'SELECT count(*) FROM odd_marker'], { env: { ...process.env, PGDATABASE: oddRestored } });
+    expect(stdout.trim()).toBe('1');
   });
 
   it('cannot switch TLS off: "dbname=x sslmode=disable" under tls require is refused by the server, not dumped in the clear', async () => {

@@ -15,7 +15,7 @@ describe('pg_restore errors', () => {
 
   it('builds pg_restore arguments from the URL and options', () => {
     expect(pgRestoreArgs({ family: 'postgres', host: 'h', port: 5433, user: 'u', database: 'd' }, '/f.dump', { clean: true, jobs: 4, noOwner: true })).toEqual([
-      '--host', 'h', '--port', '5433', '--username', 'u', '--dbname', 'd', '--no-password', '--clean', '--if-exists', '--jobs', '4', '--no-owner', '--no-acl', '/f.dump',
+      "--dbname=dbname='d' host='h' port='5433' user='u'", '--no-password', '--clean', '--if-exists', '--jobs', '4', '--no-owner', '--no-acl', '/f.dump',
     ]);
   });
 });

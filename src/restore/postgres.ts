@@ -9,6 +9,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { toolEnvironment, firstErrorLine } from '../dumpers/child-env.ts';
+import { pgConnectionString } from '../dumpers/pg-conninfo.ts';
 import { resolveTool } from '../dumpers/tools.ts';
 import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
 import type { DatabaseContents } from './contents.ts';
@@ -22,9 +23,14 @@ export interface PostgresRestoreOptions {
   noOwner?: boolean;
 }
 
+/** How psql and pg_restore reach `database` on the URL's server: one quoted connection string, as pg_dump gets. */
+function connectionArgs(url: DatabaseUrl, database: string): string[] {
+  return [`--dbname=${pgConnectionString({ host: url.host, port: url.port, user: url.user, database })}`, '--no-password'];
+}
+
 export function pgRestoreArgs(url: DatabaseUrl, file: string, options: PostgresRestoreOptions): string[] {
   return [
-    '--host', url.host, '--port', String(url.port), '--username', url.user, '--dbname', url.database, '--no-password',
+    ...connectionArgs(url, url.database),
     ...(options.clean ? ['--clean', '--if-exists'] : []),
     ...(options.jobs && options.jobs > 1 ? ['--jobs', String(options.jobs)] : []),
     ...(options.noOwner ? ['--no-owner', '--no-acl'] : []),
@@ -45,7 +51,7 @@ function libpqEnvironment(url: DatabaseUrl): NodeJS.ProcessEnv {
 /** One psql statement against `database` on the URL's server; its unaligned output. */
 async function psqlQuery(url: DatabaseUrl, database: string, statement: string): Promise<string> {
   const psql = resolveTool(['psql']);
-  const args = ['--host', url.host, '--port', String(url.port), '--username', url.user, '--no-password', '-XAtq', '-v', 'ON_ERROR_STOP=1', '--dbname', database, '-c', statement];
+  const args = [...connectionArgs(url, database), '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', statement];
   try {
     return (await run(psql.file, [...psql.prefixArgs, ...args], { env: libpqEnvironment(url), maxBuffer: 16 * 1024 * 1024 })).stdout;
   } catch (error) {
