@@ -33,6 +33,10 @@ describe('SQL Server statements', () => {
     const backup = classifyMssqlError(Object.assign(new Error("Cannot open backup device '\\\\fs\\x.bak'. Operating system error 5(Access is denied.)."), { number: 3201 }), target);
     expect(backup.name).toBe('DumpError');
     expect(backup.message).toContain('Operating system error 5(Access is denied.)');
+    // Error 3202 with Windows' "disk full" (112): the staging share is full.
+    const full = classifyMssqlError(Object.assign(new Error('Write on "\\\\fs\\x.bak" failed: 112(There is not enough space on the disk.)'), { number: 3202 }), target);
+    expect(full.name).toBe('DumpError');
+    expect(full.message).toMatch(/^staging is full: SQL Server could not write the backup of .*There is not enough space on the disk/);
   });
 
   it('needs the share mapping for engine mssql, at Plan time', () => {

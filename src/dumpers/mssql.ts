@@ -65,6 +65,10 @@ export function classifyMssqlError(error: unknown, target: Target): Error {
   if (code === 'ESOCKET' || code === 'ETIMEOUT' || code === 'ECONNCLOSED' || /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|getaddrinfo/.test(message)) {
     return new ConnectionError(`cannot reach SQL Server for target ${where}: ${message}`);
   }
+  // The server writes the .bak onto the staging share itself: a full share is its complaint.
+  if (/insufficient (free )?space|There is not enough space on the disk|Operating system error 112\b|failed: 112\(|No space left on device/i.test(message)) {
+    return new DumpError(`staging is full: SQL Server could not write the backup of ${where} onto the staging share (${message}); give the share more room; nothing was published`);
+  }
   return new DumpError(`BACKUP DATABASE of ${where} failed: ${message}`);
 }
 
