@@ -6,6 +6,7 @@
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
 import { ERROR_NAMES } from './errors.ts';
+import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition } from './execution-timeout.ts';
 import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type StateDefinition } from './local/definition.ts';
 
 const definition = readDefinition();
@@ -30,7 +31,7 @@ const catchers = (s: StateDefinition) => (s.Catch ?? []) as Catcher[];
 describe('statemachine/backup.asl.json', () => {
   it('is valid Amazon States Language once its substitutions are filled in', () => {
     const arns = Object.fromEntries([...taskSubstitutions(definition).values()].map((s) => [s, localFunctionArn(s)]));
-    const { isValid, errors } = aslValidator(substitute(definition, arns), { checkArn: true, checkPaths: true });
+    const { isValid, errors } = aslValidator(substitute(timedDefinition(definition, { functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS, loopSeconds: { WaitForRdsBackup: 14_400 }, mapItems: 1 }), arns), { checkArn: true, checkPaths: true });
     expect(errors).toEqual([]);
     expect(isValid).toBe(true);
   });

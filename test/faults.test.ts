@@ -16,6 +16,8 @@ import { longestRunMs } from '../src/steps/stale-staging.ts';
 import { startCluster, type PgCluster } from './helpers/pg-cluster.ts';
 import { stat } from 'node:fs/promises';
 import { pgRestore } from './helpers/postgres.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { executionDefinition } from '../src/execution-timeout.ts';
 import { createMariaDatabase, dropMariaDatabase, loadRichMariadb, MARIADB } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { configFor, createWorkspace, type RunRecord, type Workspace } from './helpers/workspace.ts';
@@ -276,9 +278,10 @@ describe('interrupted runs', () => {
   it('a run removes staging folders untouched for longer than the longest possible run, and leaves a concurrent run’s alone', async () => {
     const workspace = await workspaceWith(configFor(lockedTarget));
     const staging = path.join(workspace.dir, 'staging');
-    const longest = longestRunMs();
-    // The state machine's own execution timeout: nothing else decides how long a run may last.
-    expect(longest).toBe(7200 * 1000);
+    const machine = executionDefinition(loadConfig(workspace.configFile));
+    const longest = longestRunMs(machine);
+    // The state machine's own execution timeout (derived for this config): nothing else decides how long a run may last.
+    expect(longest).toBe((machine.TimeoutSeconds as number) * 1000);
     const folders = { stale: 'main-20260101T000000Z-0123abcd', concurrent: 'main-20260101T000001Z-4567cdef', notARun: 'notes' };
     for (const name of Object.values(folders)) {
       await mkdir(path.join(staging, name), { recursive: true });

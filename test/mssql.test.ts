@@ -116,8 +116,8 @@ describe('SQL Server (mssql)', () => {
 });
 
 describe('RDS for SQL Server (mssql rds mode)', () => {
-  /** Plays RDS: the task runs for one look, then writes the backup to S3 and reports SUCCESS (or ERROR). */
-  function rds(bucket: { put(key: string, body: Buffer): Promise<void> }, outcome: 'SUCCESS' | 'ERROR'): (sql: string) => Promise<Reply[]> {
+  /** Plays RDS: the task runs for one look, then writes the backup to S3 and reports SUCCESS (or ERROR); or it runs for ever (RUNNING). */
+  function rds(bucket: { put(key: string, body: Buffer): Promise<void> }, outcome: 'SUCCESS' | 'ERROR' | 'RUNNING'): (sql: string) => Promise<Reply[]> {
     let looks = 0;
     let key = '';
     return async (sql) => {
@@ -129,7 +129,7 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
       }
       if (sql.startsWith('EXEC msdb.dbo.rds_task_status @task_id = 7')) {
         looks++;
-        const done = looks >= 2;
+        const done = outcome !== 'RUNNING' && looks >= 2;
         if (done && outcome === 'SUCCESS') await bucket.put(key, Buffer.alloc(2 * 1024 * 1024, 7));
         const lifecycle = done ? outcome : 'IN_PROGRESS';
         const info = done && outcome === 'ERROR' ? 'Aborted the task because of a task failure: Access Denied to S3 bucket.' : '';
@@ -139,7 +139,7 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     };
   }
 
-  async function rdsSetup(outcome: 'SUCCESS' | 'ERROR') {
+  async function rdsSetup(outcome: 'SUCCESS' | 'ERROR' | 'RUNNING') {
     const s3 = await startS3Server(['rds-backups']);
     const workspace = await createWorkspace();
     workspaces.push(workspace);
@@ -180,6 +180,17 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     expect(record).toMatchObject({ status: 'FAILED', failedState: 'CheckRdsBackup', error: 'DumpError' });
     const [mail] = await workspace.outbox();
     expect(mail!.body).toContain('RDS backup task 7 of main ended ERROR: Aborted the task because of a task failure: Access Denied to S3 bucket.');
+  });
+
+  it('a task still running after mssql.timeoutMinutes fails the run by the clock, however few looks that took', async () => {
+    const { workspace, server } = await rdsSetup('RUNNING');
+    // Each look at the clock is an hour later: slow looks, as when SQL Server answers slowly.
+    let clock = Date.parse('2026-12-04T03:00:00Z');
+    const record = await workspace.run('main', { now: () => new Date((clock += 3_600_000)) });
+    expect(record).toMatchObject({ status: 'FAILED', failedState: 'CheckRdsBackup', error: 'DumpError' });
+    expect(record.cause).toContain('is still IN_PROGRESS (40%) after 240 minutes; raise mssql.timeoutMinutes');
+    // Counting looks alone would have taken 480 of them (240 minutes / 30 s).
+    expect(server.batches.filter((b) => b.startsWith('EXEC msdb.dbo.rds_task_status')).length).toBeLessThan(10);
   });
 
   it('refuses rds mode without exactly one S3 destination, at Plan time', async () => {

@@ -9,6 +9,7 @@ import type { Config } from '../config/load.ts';
 import type { DeployConfig, FunctionName } from '../config/schema.ts';
 import { FUNCTION_NAMES } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
+import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition, timeoutInputs } from '../execution-timeout.ts';
 import type { StateMachineDefinition } from '../local/definition.ts';
 import { allow, logsStatement, role, roleLogicalId, VPC_ACCESS, type Resource, type Statement } from './iam.ts';
 import { alarms, dashboard } from './monitoring.ts';
@@ -20,16 +21,8 @@ export const SERVICE = 'stepvault';
 /** Where the functions' package holds the config (serverless.yml includes it from there). */
 export const PACKAGED_CONFIG = 'dist/deploy/stepvault.config.yml';
 
-const DEFAULTS: Record<FunctionName, { memorySize: number; timeout: number }> = {
-  plan: { memorySize: 256, timeout: 30 },
-  dump: { memorySize: 1024, timeout: 900 },
-  rdsStatus: { memorySize: 512, timeout: 900 },
-  upload: { memorySize: 1024, timeout: 900 },
-  verify: { memorySize: 1024, timeout: 900 },
-  prune: { memorySize: 256, timeout: 300 },
-  notify: { memorySize: 256, timeout: 60 },
-  cleanup: { memorySize: 256, timeout: 120 },
-};
+const MEMORY: Record<FunctionName, number> = { plan: 256, dump: 1024, rdsStatus: 512, upload: 1024, verify: 1024, prune: 256, notify: 256, cleanup: 256 };
+const DEFAULTS = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, { memorySize: MEMORY[fn], timeout: DEFAULT_FUNCTION_TIMEOUTS[fn] }])) as Record<FunctionName, { memorySize: number; timeout: number }>;
 
 /** Functions that touch staging: they mount EFS, and so live in the VPC. */
 const STAGING_FUNCTIONS: FunctionName[] = ['dump', 'upload', 'verify', 'cleanup'];
@@ -74,7 +67,8 @@ export function generateDeployment(config: Config, stage: string, definition: St
     ...stagingResources(vpc, lambdaGroups),
     ...(deploy.bucket ? backupBucket(deploy.bucket) : {}),
     ...scheduleResources,
-    ...stateMachine(definition, stage),
+    // Task and execution timeouts follow the functions' timeouts and the targets this config has.
+    ...stateMachine(timedDefinition(definition, timeoutInputs(config)), stage),
     ...alarms(monitoring),
     ...dashboard(monitoring),
     ...Object.fromEntries(FUNCTION_NAMES.map((fn) => [roleLogicalId(fn), role(fn, policyFor(fn, config, functions[fn].name))])),

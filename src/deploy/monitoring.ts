@@ -50,6 +50,13 @@ export function alarms(input: MonitoringInput): Resources {
       AlarmEmailSubscription: { Type: 'AWS::SNS::Subscription', Properties: { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: input.alarmEmail } },
     }),
     ExecutionsFailedAlarm: countAlarm('A stepvault execution failed (any target).', 'AWS/States', 'ExecutionsFailed', [{ Name: 'StateMachineArn', Value: { Ref: 'BackupStateMachine' } }]),
+    // A timed-out execution ran no failure branch: no failure mail, no BackupFailed metric, no cleanup.
+    ExecutionsTimedOutAlarm: countAlarm(
+      'A stepvault execution timed out: it sent no failure mail and cleaned up nothing. Look at the execution, and at the staging share.',
+      'AWS/States',
+      'ExecutionsTimedOut',
+      [{ Name: 'StateMachineArn', Value: { Ref: 'BackupStateMachine' } }],
+    ),
     DumpNearTimeoutAlarm: {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {

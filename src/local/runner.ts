@@ -15,7 +15,8 @@ import * as pruneFunction from '../../functions/prune.ts';
 import * as rdsStatusFunction from '../../functions/rdsStatus.ts';
 import * as uploadFunction from '../../functions/upload.ts';
 import * as verifyFunction from '../../functions/verify.ts';
-import { localFunctionArn, readDefinition, substitute, taskSubstitutions } from './definition.ts';
+import { executionDefinition } from '../execution-timeout.ts';
+import { localFunctionArn, substitute, taskSubstitutions } from './definition.ts';
 import { invokeLikeLambda, type LocalHandler } from './lambda-emulation.ts';
 
 /** Each substitution of the definition and the function module that serves it. */
@@ -65,7 +66,8 @@ export interface RunOutcome {
 }
 
 export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
-  const definition = readDefinition();
+  // The same Task and execution timeouts as a deployment of this config gets.
+  const definition = executionDefinition(options.runtime.config);
   const tasks = taskSubstitutions(definition);
   const arns = Object.fromEntries([...new Set(tasks.values())].map((s) => [s, localFunctionArn(s)]));
   const machine = new StateMachine(substitute(definition, arns) as never);

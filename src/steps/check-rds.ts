@@ -29,7 +29,10 @@ export async function checkRdsBackup(input: CheckRdsInput, runtime: Runtime): Pr
     throw new DumpError(`RDS backup task ${task.taskId} of ${target.name} ended ${status.lifecycle}: ${status.info.trim() || 'no task_info'}`);
   }
   if (status.lifecycle !== 'SUCCESS') {
-    if (attempts >= task.maxAttempts) {
+    // Bounded in time, not only in looks: slow looks must not stretch the loop past
+    // timeoutMinutes, or the execution's own timeout (derived from it) could come first.
+    const elapsedSeconds = (runtime.now().getTime() - Date.parse(dump.startedAt)) / 1000;
+    if (attempts >= task.maxAttempts || elapsedSeconds >= target.mssql!.timeoutMinutes * 60) {
       throw new DumpError(`RDS backup task ${task.taskId} of ${target.name} is still ${status.lifecycle} (${status.percent}%) after ${target.mssql!.timeoutMinutes} minutes; raise mssql.timeoutMinutes or look at rds_task_status`);
     }
     return { ...dump, rds: { ...task, lifecycle: status.lifecycle, percent: status.percent, attempts } };

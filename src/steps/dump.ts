@@ -13,6 +13,7 @@ import { withPrefix } from '../naming.ts';
 import { rdsAuthToken } from '../dumpers/iam-auth.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import type { Runtime } from '../runtime.ts';
+import { executionDefinition } from '../execution-timeout.ts';
 import { longestRunMs, removeStaleRuns } from './stale-staging.ts';
 
 export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResult> {
@@ -28,7 +29,7 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
 
   // Private to the run — except that SQL Server writes its .bak into it itself, as its own
   // account, which must share the folder's group.
-  const stale = await removeStaleRuns(path.dirname(plan.stagingDir), { maxAgeMs: longestRunMs(), keep: plan.runId });
+  const stale = await removeStaleRuns(path.dirname(plan.stagingDir), { maxAgeMs: longestRunMs(executionDefinition(runtime.config)), keep: plan.runId });
   if (stale.length > 0) log.warn('stale staging removed: runs that never reached Cleanup', { folders: stale });
   await mkdir(plan.stagingDir, { recursive: true, mode: target.engine === 'mssql' ? 0o770 : 0o700 });
   const file = path.join(plan.stagingDir, plan.fileName);
