@@ -105,26 +105,39 @@ describe('the restore password, kept out of every argv', () => {
 
   it('MariaDB: at a terminal, asks for the password without echoing it', async () => {
     const name = into('maria');
-    const url = `mariadb://${user}@127.0.0.1:${MARIADB.port}/${name}`;
-    const env = { ...process.env };
-    delete env.STEPVAULT_RESTORE_PASSWORD;
-    // `script` gives the command a real terminal; the password is typed once the prompt shows.
-    const command = [process.execPath, CLI, 'restore', '--target', 'main', '--into', url].map((a) => `'${a}'`).join(' ');
-    const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: maria.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let screen = '';
-    let typed = false;
-    child.stdout.on('data', (chunk: Buffer) => {
-      screen += chunk.toString();
-      if (!typed && screen.includes('(Enter for none): ')) {
-        typed = true;
-        child.stdin.write(`${PASSWORD}\r`);
-      }
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { code, screen } = await atTerminal(['restore', '--target', 'main', '--into', `mariadb://${user}@127.0.0.1:${MARIADB.port}/${name}`], `${PASSWORD}\r`);
     expect(screen).toContain(`Password for ${user}@127.0.0.1:${MARIADB.port} (Enter for none): `);
     expect(code, screen).toBe(0);
     expect(screen).toContain(`restored into 127.0.0.1:${MARIADB.port}/${name}`);
     expect(screen).not.toContain(PASSWORD);
     expect(await mariadb(name, 'SELECT COUNT(*) FROM t')).toBe('3');
   });
+
+  it('Ctrl-C at the prompt restores nothing and says so', async () => {
+    const name = into('maria');
+    const { code, screen } = await atTerminal(['restore', '--target', 'main', '--into', `mariadb://${user}@127.0.0.1:${MARIADB.port}/${name}`], 'half\x03');
+    expect(code).toBe(2);
+    expect(screen).toContain('stepvault: interrupted at the password prompt; nothing was restored');
+    expect(screen).not.toContain('half');
+    expect(await mariadb(undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${name}'`)).toBe('0');
+  });
 });
+
+/** Runs stepvault at a real terminal (`script` provides one) and types `keys` once the password prompt shows. */
+async function atTerminal(args: string[], keys: string): Promise<{ code: number | null; screen: string }> {
+  const env = { ...process.env };
+  delete env.STEPVAULT_RESTORE_PASSWORD;
+  const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: maria.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let screen = '';
+  let typed = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    screen += chunk.toString();
+    if (!typed && screen.includes('(Enter for none): ')) {
+      typed = true;
+      child.stdin.write(keys);
+    }
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { code, screen };
+}
