@@ -65,13 +65,16 @@ export class S3Storage implements StorageProvider {
   private readonly profile: S3Profile;
   private readonly client: S3Client;
   private readonly options: S3StorageOptions;
+  /** The client's limits (unless a client was handed in). */
+  readonly timeouts: S3Timeouts;
 
   constructor(options: S3StorageOptions) {
     this.name = options.name;
     this.type = options.type;
     this.profile = options.profile;
     this.options = options;
-    this.client = options.client ?? createClient(options.profile, options.credentials, options.timeouts ?? DEFAULT_S3_TIMEOUTS);
+    this.timeouts = options.timeouts ?? DEFAULT_S3_TIMEOUTS;
+    this.client = options.client ?? createClient(options.profile, options.credentials, this.timeouts);
   }
 
   locate(key: string): string {
