@@ -134,6 +134,9 @@ describe('the packaged template', () => {
     expect(actionsOf('upload')).not.toContain('ssm:GetParameter');
     const upload = roleOf('upload').find((s) => s.Action.includes('s3:PutObject'))!;
     expect(upload.Resource).toBe('arn:aws:s3:::acme-backups/db/*');
+    // Never replace: a HEAD before each write (404 needs ListBucket), and stale multipart uploads found and aborted.
+    expect(roleOf('upload').find((s) => s.Action.includes('s3:ListBucket'))).toMatchObject({ Resource: 'arn:aws:s3:::acme-backups', Condition: { StringLike: { 's3:prefix': ['db/*'] } } });
+    expect(roleOf('upload').find((s) => s.Action.includes('s3:ListBucketMultipartUploads'))).toMatchObject({ Resource: 'arn:aws:s3:::acme-backups' });
     const list = roleOf('prune').find((s) => s.Action.includes('s3:ListBucket'))!;
     expect(list).toMatchObject({ Resource: 'arn:aws:s3:::acme-backups', Condition: { StringLike: { 's3:prefix': ['db/*'] } } });
     expect(actionsOf('prune')).not.toContain('s3:PutObject');

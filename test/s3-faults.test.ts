@@ -101,7 +101,7 @@ describe('the staged file under an upload', () => {
 
   it('an upload that fails midway closes the staged file before it returns', async () => {
     const store = await storage(s3Destination(s3, 'faults', { partSizeMB: 5 }));
-    const { file, size, sha256 } = await randomFile(16 * MIB);
+    const { file, size, sha256 } = await randomFile(48 * MIB);
     await s3.failNextUploads(1);
     await expect(store.putFile('midway/object.bin', file, { size, sha256, metadata: { sha256 } })).rejects.toMatchObject({ name: 'StorageError' });
     expect(await openFiles()).not.toContain(file);

@@ -172,6 +172,15 @@ function s3Statements(config: Config, actions: 'write' | 'read' | 'prune'): Stat
     const objects = `arn:aws:s3:::${d.bucket}/${prefix ? `${prefix}/` : ''}*`;
     if (actions === 'write') {
       statements.push({ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'], Resource: objects });
+      // Upload looks before it writes (never replace): without ListBucket a missing key answers 403,
+      // not 404. It also finds and aborts the open multipart uploads an earlier attempt left.
+      statements.push({
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: `arn:aws:s3:::${d.bucket}`,
+        ...(prefix && { Condition: { StringLike: { 's3:prefix': [`${prefix}/*`] } } }),
+      });
+      statements.push({ Effect: 'Allow', Action: ['s3:ListBucketMultipartUploads'], Resource: `arn:aws:s3:::${d.bucket}` });
     } else if (actions === 'read') {
       statements.push({ Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects });
     } else {

@@ -9,7 +9,7 @@
  * there (same size, same SHA-256 in the metadata) and counts it as stored; anything else is an
  * ObjectExistsError.
  */
-import { createReadStream } from 'node:fs';
+import { createReadStream, type ReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import {
@@ -107,7 +107,7 @@ export class S3Storage implements StorageProvider {
     } finally {
       // Whatever happened, this upload no longer reads the staged file (a failed upload stops
       // reading midway): close it now, before Cleanup removes staging underneath it.
-      source.destroy();
+      await closeStream(source);
     }
     // The bytes that went out must be the bytes that were dumped, and all of them must be there.
     const sent = { size: digest.bytes, sha256: digest.hex() };
@@ -274,6 +274,13 @@ function createClient(profile: S3Profile, credentials: S3Credentials | undefined
     responseChecksumValidation: profile.checksums ? 'WHEN_SUPPORTED' : 'WHEN_REQUIRED',
     maxAttempts: 3,
   });
+}
+
+async function closeStream(stream: ReadStream): Promise<void> {
+  if (stream.closed) return;
+  const closed = new Promise<void>((resolve) => stream.once('close', () => resolve()));
+  stream.destroy();
+  await closed;
 }
 
 function isPreconditionFailed(error: unknown): boolean {
