@@ -66,6 +66,8 @@ const CASES: BadInput[] = [
   { name: 'a bare word', config: 'hello\n', args: RUN, says: ['(top level): expected an object'] },
   { name: 'an empty file', config: '', args: RUN, says: ['targets: is required; add "targets:" under the top level'] },
   { name: 'binary garbage', config: Buffer.from([0x00, 0x01, 0xff, 0xfe, 0x1b, 0x0a]), args: RUN, says: ['stepvault.config.yml is not a text file (it holds NUL bytes); point --config at your stepvault.config.yml'] },
+  { name: 'lists nested 5000 deep', config: `targets: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, args: RUN, says: ['stepvault.config.yml is not valid YAML', 'line 1', 'Check the indentation and quoting'] },
+  { name: 'a map where a list belongs, nested', config: withValue('targets.orders.dump', { tables: { orders: true } }), args: RUN, says: ['targets.orders.dump.tables: expected an array'] },
   { name: 'no targets', config: withValue('targets', {}), args: RUN, says: ['targets: is empty: add at least one database under targets'] },
   // Keys
   { name: 'an unknown top-level key', config: { ...base(), target: {} }, args: RUN, says: ['target: unknown key; did you mean "targets"?'] },
@@ -155,6 +157,9 @@ const CASES: BadInput[] = [
   { name: 'a retry delay in words', config: base(), args: [...RUN, '--retry-delay-ms', 'soon'], says: ['--retry-delay-ms takes a whole number of milliseconds'] },
   { name: 'restore without --into', config: base(), args: ['restore', '--target', 'orders'], says: ['restore needs --into URL, e.g. --into postgres://'] },
   { name: 'restore with --jobs 0', config: base(), args: ['restore', '--target', 'orders', '--into', 'postgres://postgres@127.0.0.1/x', '--jobs', '0'], says: ['--jobs takes a whole number from 1'] },
+  { name: 'a config file named by --config that is a folder', config: 'FOLDER', args: ['run', '--config', 'stepvault.config.yml', '--target', 'orders'], says: ['config file stepvault.config.yml cannot be read', 'EISDIR'] },
+  { name: 'start without a target', args: ['start'], says: ['start needs --target NAME'] },
+  { name: 'restore with --jobs in words', config: base(), args: ['restore', '--target', 'orders', '--into', 'postgres://postgres@127.0.0.1/x', '--jobs', 'many'], says: ['--jobs takes a whole number from 1'] },
   { name: 'a config file that does not exist', args: ['run', '--config', 'prod.yml', '--target', 'orders'], says: ['config file prod.yml does not exist; pass --config with the path of your stepvault.config.yml'] },
   { name: 'no config file at all', args: RUN, says: ['no config found: there is no stepvault.config.yml in', 'pass --config FILE'] },
   { name: 'a folder where the config file should be', config: 'FOLDER', args: RUN, says: ['stepvault.config.yml cannot be read', 'make it a readable file'] },
