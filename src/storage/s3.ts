@@ -24,6 +24,7 @@ import {
   type PutObjectCommandInput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { awsRequestHandler } from '../aws/http.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
 import { DigestStream } from '../dumpers/stream.ts';
 import { choosePartSize, type S3Profile } from './s3-profile.ts';
@@ -265,7 +266,7 @@ export class S3Storage implements StorageProvider {
 
 function createClient(profile: S3Profile, credentials: S3Credentials | undefined, timeouts: S3Timeouts): S3Client {
   return new S3Client({
-    requestHandler: { connectionTimeout: timeouts.connectMs, socketTimeout: timeouts.idleMs },
+    requestHandler: awsRequestHandler(timeouts),
     region: profile.region,
     ...(profile.endpoint && { endpoint: profile.endpoint }),
     forcePathStyle: profile.forcePathStyle,
