@@ -75,7 +75,7 @@ describe('the environment of every tool stepvault starts', () => {
     const starts = await backUpAndRestore('postgres', ['pg_dump', 'pg_restore', 'psql'], source, into);
     expect(starts.map((s) => s.tool)).toEqual(expect.arrayContaining(['pg_dump', 'pg_restore', 'psql']));
     expect(starts.some((s) => s.tool === 'pg_dump' && s.args === '--version')).toBe(true);
-    expect(starts.some((s) => s.tool === 'pg_restore' && s.args.includes('--dbname sv_envdrill_'))).toBe(true);
+    expect(starts.some((s) => s.tool === 'pg_restore' && s.args.includes('sv_envdrill_'))).toBe(true);
     expectMinimal(starts);
     expect(await psql(into, 'SELECT count(*) FROM t')).toBe('2');
   });
