@@ -68,7 +68,7 @@ describe('filesystem destination permissions', () => {
   });
 });
 
-describe('filesystem destination under /proc', () => {
+describe('folders under /proc', () => {
   it('fails Upload quickly with a ConfigError that says why, instead of spinning', async () => {
     const workspace = await workspaceWith({ path: '/proc/stepvault-backups', prefix: undefined });
     const started = Date.now();
@@ -78,5 +78,16 @@ describe('filesystem destination under /proc', () => {
     expect(record.cause).toContain('destinations.local.path: /proc/stepvault-backups is on proc (a kernel pseudo-filesystem), which cannot hold backups');
     const [mail] = await workspace.outbox();
     expect(mail!.body).toContain('/proc/stepvault-backups is on proc');
+  });
+
+  it('a staging folder there fails Dump quickly with a ConfigError, before the tool runs', async () => {
+    const workspace = await createWorkspace();
+    workspaces.push(workspace);
+    await workspace.writeConfig(configFor(target, { defaults: { staging: '/proc/stepvault-staging', destinations: ['local'], notify: ['desk'] } }));
+    const started = Date.now();
+    const record = await workspace.run('main', { retryDelayMs: 0 });
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(record).toMatchObject({ status: 'FAILED', failedState: 'Dump', error: 'ConfigError' });
+    expect(record.cause).toMatch(/targets\.main\.staging: \/proc\/stepvault-staging\/main-\S+ is on proc \(a kernel pseudo-filesystem\)/);
   });
 });

@@ -15,6 +15,7 @@ import { dumperFor } from '../dumpers/registry.ts';
 import type { Runtime } from '../runtime.ts';
 import { executionDefinition } from '../execution-timeout.ts';
 import { longestRunMs, removeStaleRuns } from './stale-staging.ts';
+import { refusePseudoFilesystem } from '../storage/pseudo-filesystem.ts';
 
 export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResult> {
   const target = getTarget(runtime.config, plan.target);
@@ -29,6 +30,7 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
 
   // Private to the run — except that SQL Server writes its .bak into it itself, as its own
   // account, which must share the folder's group.
+  await refusePseudoFilesystem(plan.stagingDir, `targets.${target.name}.staging`);
   const stale = await removeStaleRuns(path.dirname(plan.stagingDir), { maxAgeMs: longestRunMs(executionDefinition(runtime.config)), keep: plan.runId });
   if (stale.length > 0) log.warn('stale staging removed: runs that never reached Cleanup', { folders: stale });
   await mkdir(plan.stagingDir, { recursive: true, mode: target.engine === 'mssql' ? 0o770 : 0o700 });
