@@ -228,6 +228,6 @@ describe('configs that cannot be deployed', () => {
       () => undefined,
       (error: { stdout: string; stderr: string }) => `${error.stdout}${error.stderr}`,
     );
-    expect(failure).toContain('stepvault cannot be deployed as configured: targets.orders.schedule.cron: "0 27 * * ? *": hours "27": "27" is out of range (0-23)');
+    expect(failure).toContain('stepvault cannot be deployed as configured: bad.yml has a problem: targets.orders.schedule.cron: "0 27 * * ? *": hours "27": "27" is out of range (0-23)');
   });
 });
