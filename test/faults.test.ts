@@ -18,7 +18,7 @@ import { stat } from 'node:fs/promises';
 import { pgRestore } from './helpers/postgres.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { executionDefinition } from '../src/execution-timeout.ts';
-import { createMariaDatabase, dropMariaDatabase, loadRichMariadb, MARIADB } from './helpers/mariadb.ts';
+import { createMariaDatabase, dropMariaDatabase, loadRichMariadb, MARIADB, mariadb } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { configFor, createWorkspace, type RunRecord, type Workspace } from './helpers/workspace.ts';
 
@@ -234,6 +234,39 @@ describe('interrupted runs', () => {
       tally[tally.length - 1]!.survived = true;
     } finally {
       await releaseLock();
+    }
+  }, 60_000);
+
+  it('SIGINT stops mariadb-dump too, removes the run’s staging and exits 130', async () => {
+    const database = uniqueName('sv_maria_signal');
+    await createMariaDatabase(database);
+    cleanups.push(() => dropMariaDatabase(database));
+    await mariadb(database, 'CREATE TABLE t (id INT); INSERT INTO t VALUES (1)');
+    const { workspace, before } = await withEarlierBackup(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database }));
+    // Another session's write lock: a real mariadb-dump waits on the table for as long as the test wants.
+    const mariaLocker = spawn('mariadb', ['--no-defaults', '-h', MARIADB.host, '-P', String(MARIADB.port), '-u', MARIADB.user, '--protocol=TCP', database, '-e', 'LOCK TABLES t WRITE; SELECT SLEEP(600)'], { stdio: 'ignore' });
+    const lockerSession = await waitFor('the lock', async () => mariadb(undefined, `SELECT id FROM information_schema.processlist WHERE db = '${database}' AND info LIKE 'SELECT SLEEP(600)%'`));
+    try {
+      const child = spawn(process.execPath, [CLI, 'run', '--config', workspace.configFile, '--target', 'main'], { cwd: workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+      const dumping = await waitFor('mariadb-dump to start', async () => (await processesMentioning(database)).find((p) => /mariadb-dump|mysqldump/.test(p.args)));
+      child.kill('SIGINT');
+      const exitCode = await exited;
+
+      tally.push({ fault: 'SIGINT during a MariaDB dump', survived: false });
+      expect(exitCode).toBe(130);
+      expect(stdout).toContain('Interrupted by SIGINT during Dump.');
+      expect(stdout).toMatch(new RegExp(`stopped (mariadb-dump|mysqldump) \\(pid ${dumping.pid}\\)`));
+      expect(stdout).toContain('nothing was published');
+      expect((await processesMentioning(database)).filter((p) => /mariadb-dump|mysqldump/.test(p.args))).toEqual([]);
+      expect(await readdir(path.join(workspace.dir, 'staging'))).toEqual([]);
+      expect(await publishedBackups(path.join(workspace.dir, 'backups'))).toEqual(before);
+      tally[tally.length - 1]!.survived = true;
+    } finally {
+      mariaLocker.kill('SIGKILL');
+      await mariadb(undefined, `KILL ${lockerSession}`).catch(() => undefined);
     }
   }, 60_000);
 
