@@ -34,7 +34,7 @@ function task(timeout: number, retries: number, interval: number): number {
  */
 function longestByHand(t: Record<string, number>, rdsSeconds: number, destinations: number): number {
   const m = TASK_MARGIN_SECONDS;
-  const check = 30 + task(t.rdsStatus! + m, 3, 15); // Wait 30 s, then one look
+  const check = 30 + task(t.checkRdsBackup! + m, 3, 15); // Wait 30 s, then one look
   return (
     task(t.plan! + m, 3, 2) +
     task(t.dump! + m, 3, 15) +

@@ -19,7 +19,7 @@ import { readDefinition, type StateDefinition, type StateMachineDefinition } fro
 export const DEFAULT_FUNCTION_TIMEOUTS: Record<FunctionName, number> = {
   plan: 30,
   dump: 900,
-  rdsStatus: 900,
+  checkRdsBackup: 900,
   upload: 900,
   verify: 900,
   prune: 300,
@@ -62,7 +62,7 @@ export function executionDefinition(config: Config): StateMachineDefinition {
   return timedDefinition(readDefinition(), timeoutInputs(config));
 }
 
-/** `${PlanFunctionArn}` → plan, `${RdsStatusFunctionArn}` → rdsStatus. */
+/** `${PlanFunctionArn}` → plan, `${CheckRdsBackupFunctionArn}` → checkRdsBackup. */
 function functionOf(state: StateDefinition): FunctionName {
   const name = /^\$\{([A-Za-z0-9]+)FunctionArn\}$/.exec(state.Resource ?? '')?.[1];
   const fn = name && `${name[0]!.toLowerCase()}${name.slice(1)}`;

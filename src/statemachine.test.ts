@@ -95,7 +95,7 @@ describe('statemachine/backup.asl.json', () => {
 
   it('calls functions only through substitutions that the local runner serves', () => {
     const substitutions = new Set(taskSubstitutions(definition).values());
-    expect([...substitutions].sort()).toEqual(['CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'PruneFunctionArn', 'RdsStatusFunctionArn', 'UploadFunctionArn', 'VerifyFunctionArn']);
+    expect([...substitutions].sort()).toEqual(['CheckRdsBackupFunctionArn', 'CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'PruneFunctionArn', 'UploadFunctionArn', 'VerifyFunctionArn']);
     expect(taskSubstitutions(definition).size).toBe(tasks.length);
   });
 });

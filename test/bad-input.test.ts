@@ -99,6 +99,12 @@ const CASES: BadInput[] = [
   { name: 'a bad email address', config: withValue('notifications.desk.to', ['ops-at-example']), args: RUN, says: ['notifications.desk.to[0]: is not an email address (name@example.com)'] },
   { name: 'SES without recipients', config: withValue('notifications.ses', { type: 'ses', from: 'a@example.test', to: [] }), args: RUN, says: ['notifications.ses.to: needs at least one recipient'] },
   { name: 'a bad AWS region', config: withValue('deploy', { region: 'europe' }), args: RUN, says: ['deploy.region: is not an AWS region (e.g. eu-west-1)'] },
+  {
+    name: 'a function the deployment does not have (the RDS check was once rdsStatus)',
+    config: withValue('deploy', { region: 'eu-west-1', functions: { rdsStatus: { timeout: 60 } } }),
+    args: RUN,
+    says: ['deploy.functions.rdsStatus: unknown key; remove it; allowed here: plan, dump, checkRdsBackup, upload'],
+  },
   { name: 'a bad VPC id', config: withValue('deploy', { region: 'eu-west-1', vpc: { id: 'my-vpc', subnetIds: ['subnet-1a'] } }), args: RUN, says: ['deploy.vpc.id: is not a VPC id (vpc-…)'] },
   // Schedules and time zones
   { name: 'a cron with four fields', config: withValue('targets.orders.schedule', { cron: '0 3 * *' }), args: RUN, says: ['targets.orders.schedule.cron: "0 3 * *" has 4 fields; a cron expression has six'] },

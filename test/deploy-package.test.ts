@@ -58,7 +58,7 @@ const actionsOf = (fn: string) => roleOf(fn).flatMap((s) => s.Action);
 
 describe('the packaged template', () => {
   it('has the functions on nodejs24.x arm64, the layer on Dump, and EFS and the VPC on the staging steps', () => {
-    for (const fn of ['Plan', 'Dump', 'RdsStatus', 'Upload', 'Verify', 'Prune', 'Notify', 'Cleanup']) {
+    for (const fn of ['Plan', 'Dump', 'CheckRdsBackup', 'Upload', 'Verify', 'Prune', 'Notify', 'Cleanup']) {
       const props = template.Resources[`${fn}LambdaFunction`]!.Properties;
       expect(props.Runtime, fn).toBe('nodejs24.x');
       expect(props.Architectures, fn).toEqual(['arm64']);
@@ -151,8 +151,8 @@ describe('the packaged template', () => {
     const sm = template.Resources.StateMachineRole!.Properties.Policies[0].PolicyDocument.Statement[0];
     expect(sm.Action).toEqual(['lambda:InvokeFunction']);
     expect(sm.Resource).toHaveLength(8);
-    expect(actionsOf('rdsStatus')).toEqual(expect.arrayContaining(['s3:GetObject', 'ec2:CreateNetworkInterface']));
-    expect(actionsOf('rdsStatus')).not.toContain('s3:PutObject');
+    expect(actionsOf('checkRdsBackup')).toEqual(expect.arrayContaining(['s3:GetObject', 'ec2:CreateNetworkInterface']));
+    expect(actionsOf('checkRdsBackup')).not.toContain('s3:PutObject');
     expect(actionsOf('verify')).toEqual(expect.arrayContaining(['s3:GetObject', 'elasticfilesystem:ClientMount']));
     expect(actionsOf('verify')).not.toContain('s3:PutObject');
     expect(actionsOf('verify')).not.toContain('s3:DeleteObject');

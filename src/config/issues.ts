@@ -140,7 +140,10 @@ function literalOf(option: z.ZodType, key: string): unknown {
 
 function allowedKeysAt(schema: z.ZodType, path: Path, data: unknown): string[] {
   const here = schemaAt(schema, path, data);
-  return here instanceof z.ZodObject ? Object.keys(here.shape) : [];
+  if (here instanceof z.ZodObject) return Object.keys(here.shape);
+  // A record keyed by an enum (deploy.functions): its keys are the enum's values.
+  if (here instanceof z.ZodRecord && here.keyType instanceof z.ZodEnum) return here.keyType.options.map(String);
+  return [];
 }
 
 function discriminatorValuesAt(schema: z.ZodType, path: Path, key: string): string[] {

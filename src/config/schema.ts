@@ -366,7 +366,7 @@ export const observabilitySchema = z.strictObject({
     .optional(),
 });
 
-export const FUNCTION_NAMES = ['plan', 'dump', 'rdsStatus', 'upload', 'verify', 'prune', 'notify', 'cleanup'] as const;
+export const FUNCTION_NAMES = ['plan', 'dump', 'checkRdsBackup', 'upload', 'verify', 'prune', 'notify', 'cleanup'] as const;
 
 /** How the AWS deployment is shaped (read by `serverless package`/`deploy`, not by a run). */
 export const deploySchema = z.strictObject({

@@ -21,7 +21,7 @@ export const SERVICE = 'stepvault';
 /** Where the functions' package holds the config (serverless.yml includes it from there). */
 export const PACKAGED_CONFIG = 'dist/deploy/stepvault.config.yml';
 
-const MEMORY: Record<FunctionName, number> = { plan: 256, dump: 1024, rdsStatus: 512, upload: 1024, verify: 1024, prune: 256, notify: 256, cleanup: 256 };
+const MEMORY: Record<FunctionName, number> = { plan: 256, dump: 1024, checkRdsBackup: 512, upload: 1024, verify: 1024, prune: 256, notify: 256, cleanup: 256 };
 const DEFAULTS = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, { memorySize: MEMORY[fn], timeout: DEFAULT_FUNCTION_TIMEOUTS[fn] }])) as Record<FunctionName, { memorySize: number; timeout: number }>;
 
 /** Functions that touch staging: they mount EFS, and so live in the VPC. */
@@ -219,7 +219,7 @@ function policyFor(fn: FunctionName, config: Config, functionName: string): Stat
       return [logs, VPC_ACCESS, efs(true), ...secretStatements(targetSecrets), ...iamAuthStatements(config)];
     case 'upload':
       return [logs, VPC_ACCESS, efs(false), ...s3Statements(config, 'write'), ...secretStatements(destinationSecrets)];
-    case 'rdsStatus':
+    case 'checkRdsBackup':
       // Asks SQL Server (in the VPC) about its task, then reads the object RDS wrote.
       return [logs, VPC_ACCESS, ...secretStatements(targetSecrets), ...s3Statements(config, 'read')];
     case 'verify':

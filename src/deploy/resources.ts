@@ -174,7 +174,7 @@ export function schedules(config: Config, stage: string): { resources: Resources
 export const FUNCTION_LOGICAL_IDS = {
   PlanFunctionArn: 'PlanLambdaFunction',
   DumpFunctionArn: 'DumpLambdaFunction',
-  RdsStatusFunctionArn: 'RdsStatusLambdaFunction',
+  CheckRdsBackupFunctionArn: 'CheckRdsBackupLambdaFunction',
   UploadFunctionArn: 'UploadLambdaFunction',
   VerifyFunctionArn: 'VerifyLambdaFunction',
   PruneFunctionArn: 'PruneLambdaFunction',

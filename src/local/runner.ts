@@ -12,7 +12,7 @@ import * as dumpFunction from '../../functions/dump.ts';
 import * as notifyFunction from '../../functions/notify.ts';
 import * as planFunction from '../../functions/plan.ts';
 import * as pruneFunction from '../../functions/prune.ts';
-import * as rdsStatusFunction from '../../functions/rdsStatus.ts';
+import * as checkRdsBackupFunction from '../../functions/checkRdsBackup.ts';
 import * as uploadFunction from '../../functions/upload.ts';
 import * as verifyFunction from '../../functions/verify.ts';
 import { executionDefinition } from '../execution-timeout.ts';
@@ -26,7 +26,7 @@ const LOCAL_FUNCTIONS: Record<string, { createHandler: (runtime: () => Runtime) 
   UploadFunctionArn: uploadFunction,
   VerifyFunctionArn: verifyFunction,
   PruneFunctionArn: pruneFunction,
-  RdsStatusFunctionArn: rdsStatusFunction,
+  CheckRdsBackupFunctionArn: checkRdsBackupFunction,
   NotifyFunctionArn: notifyFunction,
   CleanupFunctionArn: cleanupFunction,
 };

@@ -69,7 +69,7 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
 /** The seconds the state machine waits between two looks at an RDS backup task (its Wait state). */
 export const RDS_POLL_SECONDS = 30;
 
-/** RDS for SQL Server: start the backup task; the state machine polls it (see check-rds.ts). */
+/** RDS for SQL Server: start the backup task; the state machine polls it (see checkRdsBackup.ts). */
 async function startRds(plan: PlanResult, target: Target, password: string | undefined, runtime: Runtime): Promise<DumpResult> {
   const destinationName = target.destinations[0]!;
   const destination = runtime.config.destinations[destinationName];

@@ -1,4 +1,4 @@
 import { stepHandler } from '../src/lambda.ts';
-import { checkRdsBackup } from '../src/steps/check-rds.ts';
+import { checkRdsBackup } from '../src/steps/checkRdsBackup.ts';
 
 export const { handler, createHandler } = stepHandler(checkRdsBackup);
