@@ -39,13 +39,19 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const dir of mounts) await unmount(dir);
-  for (const cleanup of cleanups) await cleanup();
-  await dropDatabase(pgDatabase);
-  await dropMariaDatabase(mariaDatabase);
-  await Promise.all(workspaces.map((w) => w.remove()));
+  // Every step runs even when one fails, so a failed test leaves nothing behind on the servers.
+  const steps = [
+    ...mounts.map((dir) => () => unmount(dir)),
+    ...cleanups,
+    () => dropDatabase(pgDatabase),
+    () => dropMariaDatabase(mariaDatabase),
+    ...workspaces.map((w) => () => w.remove()),
+  ];
+  const failures: unknown[] = [];
+  for (const step of steps) await step().catch((error: unknown) => failures.push(error));
   const survived = tally.filter((t) => t.survived).length;
   console.log(`faults tried: ${tally.length}, survived with nothing lost: ${survived}\n${tally.map((t) => `  ${t.survived ? 'ok  ' : 'LOST'} ${t.fault}`).join('\n')}`);
+  if (failures.length > 0) throw new AggregateError(failures, 'cleaning up after the fault suite failed');
 });
 
 async function workspaceWith(config: unknown): Promise<Workspace> {
@@ -166,6 +172,21 @@ describe('faults in the dump step', () => {
     await workspace.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: mariaDatabase, tls: { mode: 'require' } }));
     const record = await workspace.run('main');
     await expectSurvived('TLS required, MariaDB without TLS', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /tls\.mode is require.*(does not support SSL|not support it)|not encrypted although .*tls\.mode is require/ }, before);
+  });
+
+  it('a PostgreSQL user that may not read a table gets a ConfigError naming it, not "check user and password"', async () => {
+    const role = uniqueName('sv_reader');
+    await psql(pgDatabase, `CREATE ROLE ${role} LOGIN; GRANT CONNECT ON DATABASE ${pgDatabase} TO ${role}; GRANT USAGE ON SCHEMA public TO ${role}`);
+    // DROP OWNED in the database revokes its grants there and on the database itself.
+    cleanups.push(async () => {
+      await psql(pgDatabase, `DROP OWNED BY ${role}`);
+      await psql('postgres', `DROP ROLE ${role}`);
+    });
+    const { workspace, before } = await withEarlierBackup(configFor(pgTarget));
+    await workspace.writeConfig(configFor({ ...pgTarget, user: role }));
+    const record = await workspace.run('main');
+    await expectSurvived('PostgreSQL user without SELECT on a table', workspace, record, { state: 'Dump', error: 'ConfigError', cause: new RegExp(`user ${role} of target main .* may not read everything the dump needs: .*permission denied for table t`) }, before);
+    expect(record.cause).not.toContain('check user and password');
   });
 
   it('TLS required against a PostgreSQL without TLS is a ConfigError, not retried', async () => {
