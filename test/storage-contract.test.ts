@@ -160,3 +160,21 @@ describe.each(providers.filter(([, , , p]) => p.atomic))('storage contract, raci
   });
 
 });
+
+describe('S3 writes', () => {
+  it('carry If-None-Match: * where the store refuses a taken key itself, and not where a HEAD must stand in', async () => {
+    const conditional = await provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 }));
+    const plain = await provider('bucket-unconditional', s3Destination(s3, 'contract-unconditional', { partSizeMB: 5, conditionalWrites: false }));
+    const before = { conditional: await s3.objectWrites('contract'), plain: await s3.objectWrites('contract-unconditional') };
+    for (const storage of [conditional, plain]) {
+      const { file, size, sha256 } = await randomFile(11 * MIB); // multipart: CompleteMultipartUpload
+      await storage.putFile('headers/object.bin', file, { size, sha256, metadata: { sha256 } });
+      await storage.putText('headers/doc.json', '{}', 'application/json'); // PutObject
+    }
+    const after = { conditional: await s3.objectWrites('contract'), plain: await s3.objectWrites('contract-unconditional') };
+    expect(after.conditional.conditional - before.conditional.conditional).toBe(2);
+    expect(after.conditional.unconditional - before.conditional.unconditional).toBe(0);
+    expect(after.plain.conditional - before.plain.conditional).toBe(0);
+    expect(after.plain.unconditional - before.plain.unconditional).toBe(2);
+  });
+});

@@ -15,6 +15,8 @@ export interface S3TestServer {
   openMultipartUploads(bucket: string): Promise<string[]>;
   /** How many multipart parts the server has stored so far. */
   partsStored(): Promise<number>;
+  /** Object writes (PutObject, CompleteMultipartUpload) into a bucket so far, with and without If-None-Match: *. */
+  objectWrites(bucket: string): Promise<{ conditional: number; unconditional: number }>;
   /** The next `count` object listings fail with a 500. */
   failNextLists(count: number): Promise<void>;
   /** Every part of the next `count` multipart uploads fails with a 500. */
@@ -83,6 +85,11 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
     async partsStored() {
       const response = await fetch(`${endpoint}/_test/stats`);
       return ((await response.json()) as { partsStored: number }).partsStored;
+    },
+    async objectWrites(bucket) {
+      const response = await fetch(`${endpoint}/_test/stats`);
+      const { objectWrites } = (await response.json()) as { objectWrites: Record<string, { conditional: number; unconditional: number }> };
+      return objectWrites[bucket] ?? { conditional: 0, unconditional: 0 };
     },
     async failNextLists(count) {
       const response = await fetch(`${endpoint}/_test/fail-lists?count=${count}`, { method: 'POST' });

@@ -30,6 +30,8 @@ const server = new S3rver({
 let uploadsToFail = 0;
 const doomed = new Set<string>();
 let partsStored = 0;
+/** Object writes (PutObject, CompleteMultipartUpload) per bucket, with and without If-None-Match: *. */
+const objectWrites: Record<string, { conditional: number; unconditional: number }> = {};
 let listsToFail = 0;
 const uploadsDir = (bucket: string) => path.join(directory, bucket, '._S3rver_uploads');
 
@@ -61,7 +63,7 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
   const [bucket = '', ...keyParts] = ctx.path.split('/').filter(Boolean);
   if (ctx.path === '/_test/stats' && ctx.method === 'GET') {
     ctx.type = 'application/json';
-    ctx.body = JSON.stringify({ partsStored });
+    ctx.body = JSON.stringify({ partsStored, objectWrites });
     return;
   }
   if (ctx.path === '/_test/fail-lists' && ctx.method === 'POST') {
@@ -101,6 +103,10 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
     return;
   }
   const isObjectWrite = (ctx.method === 'PUT' && !uploadId) || (ctx.method === 'POST' && uploadId);
+  if (isObjectWrite && keyParts.length > 0) {
+    const counts = (objectWrites[bucket] ??= { conditional: 0, unconditional: 0 });
+    counts[ctx.get('if-none-match') === '*' ? 'conditional' : 'unconditional']++;
+  }
   if (isObjectWrite && keyParts.length > 0 && ctx.get('if-none-match') === '*') {
     const key = keyParts.map(decodeURIComponent).join('/');
     await underKeyLock(`${bucket}/${key}`, async () => {
