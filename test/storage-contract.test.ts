@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/load.ts';
 import type { DestinationConfig } from '../src/config/schema.ts';
 import { SecretResolver } from '../src/config/secrets.ts';
+import { FilesystemStorage } from '../src/storage/filesystem.ts';
 import { storageFor } from '../src/storage/registry.ts';
 import type { StorageProvider } from '../src/storage/types.ts';
 import { s3Destination, startS3Server, type S3TestServer } from './helpers/s3-server.ts';
@@ -50,6 +51,11 @@ async function randomFile(bytes: number): Promise<{ file: string; size: number; 
   return { file, size: bytes, sha256: hash.digest('hex') };
 }
 
+/** What link() answers on a share that cannot make hard links. */
+async function noHardLinks(): Promise<void> {
+  throw Object.assign(new Error('EPERM: operation not permitted, link'), { code: 'EPERM' });
+}
+
 /** Whether the provider's store refuses a taken key itself (and so also between two racing writers). */
 const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageProvider>, { atomic: boolean }][] = [
   [
@@ -58,6 +64,15 @@ const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageP
     async () => {
       await writeFile(path.join(folder, 'not-a-folder'), 'x');
       return provider('broken-disk', { type: 'filesystem', path: path.join(folder, 'not-a-folder', 'backups') });
+    },
+    { atomic: true },
+  ],
+  [
+    'filesystem without hard links (an SMB share)',
+    async () => new FilesystemStorage('share', { type: 'filesystem', path: path.join(folder, 'share') }, { link: noHardLinks }),
+    async () => {
+      await writeFile(path.join(folder, 'not-a-share'), 'x');
+      return new FilesystemStorage('broken-share', { type: 'filesystem', path: path.join(folder, 'not-a-share', 'backups') }, { link: noHardLinks });
     },
     { atomic: true },
   ],

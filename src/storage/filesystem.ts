@@ -5,8 +5,8 @@
  * never replaces what is there, and a reader never sees half a file under a real key.
  * Files are owner-only (0600 in 0700 folders) unless the destination's `mode` says otherwise.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
-import { chmod, link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { chmod, copyFile, link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
@@ -20,6 +20,18 @@ import type { ObjectInfo, PutFileOptions, StorageProvider } from './types.ts';
 
 const PARTIAL_MARK = '.partial-';
 
+/**
+ * Where a share cannot make hard links (SMB/CIFS without unix extensions, FAT, some FUSE mounts),
+ * the finished file is copied to its name with O_EXCL instead: still never a replacement, but the
+ * name exists while the copy runs. A dump is a backup only once its manifest is there, so a reader
+ * that goes by manifests never takes a half-copied dump for one.
+ */
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS', 'EMLINK']);
+
+export interface FilesystemOperations {
+  link(existing: string, name: string): Promise<void>;
+}
+
 /** Errors no retry will fix: the path itself is wrong (EEXIST: a file where a folder should be). */
 const PERMANENT_CODES = new Set(['ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'EISDIR', 'EEXIST']);
 
@@ -31,8 +43,12 @@ export class FilesystemStorage implements StorageProvider {
   private readonly folderMode: number;
   private rootChecked: Promise<void> | undefined;
 
-  constructor(name: string, config: FilesystemDestinationConfig) {
+  private readonly operations: FilesystemOperations;
+
+  /** `operations` replaces the file system calls a test needs to fail (a share without hard links). */
+  constructor(name: string, config: FilesystemDestinationConfig, operations: FilesystemOperations = { link }) {
     this.name = name;
+    this.operations = operations;
     this.root = path.resolve(config.path);
     this.fileMode = parseFileMode(config.mode);
     this.folderMode = folderMode(this.fileMode);
@@ -131,12 +147,7 @@ export class FilesystemStorage implements StorageProvider {
       await write(partial);
       // The umask may have taken bits the config asked for; the mode is the config's, exactly.
       await chmod(partial, this.fileMode);
-      try {
-        await link(partial, target);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-        taken = true;
-      }
+      taken = !(await this.linkOrCopy(partial, target));
       if (!taken) await syncFolder(path.dirname(target));
     } catch (error) {
       if (error instanceof ChecksumMismatchError) throw error;
@@ -147,6 +158,33 @@ export class FilesystemStorage implements StorageProvider {
     if (taken && !(await isSame().catch(() => false))) {
       throw new ObjectExistsError(`destination ${this.name}: ${target} already exists and holds something else; nothing was replaced`);
     }
+  }
+
+  /** Gives the finished partial file its name unless the name is taken (then false). */
+  private async linkOrCopy(partial: string, target: string): Promise<boolean> {
+    try {
+      await this.operations.link(partial, target);
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (code === 'EEXIST') return false;
+      if (!NO_HARD_LINKS.has(code)) throw error;
+    }
+    try {
+      await copyFile(partial, target, constants.COPYFILE_EXCL);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      await rm(target, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    await chmod(target, this.fileMode);
+    const handle = await open(target, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    return true;
   }
 
   /** Once per process: a pseudo-filesystem (/proc) as a destination is a config error, found quickly. */
