@@ -4,30 +4,26 @@
  *
  *   node scripts/build.ts [--outdir dist/functions]
  */
-import { readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
+import { handlerFile, STEP_NAMES } from '../src/steps/table.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 
+/** The settings serverless-esbuild bundles with (serverless.yml reads the same file). */
+const { outputFileExtension, ...bundling } = createRequire(import.meta.url)('./serverless/esbuild.cjs') as BuildOptions & { outputFileExtension: string };
+
 export async function buildFunctions(outdir: string): Promise<string[]> {
-  const names = readdirSync(path.join(root, 'functions'))
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
-    .map((f) => f.replace(/\.ts$/, ''));
+  const names = [...STEP_NAMES];
   await Promise.all(
     names.map((name) =>
       build({
-        entryPoints: [path.join(root, 'functions', `${name}.ts`)],
-        outfile: path.join(outdir, name, 'index.mjs'),
-        bundle: true,
-        platform: 'node',
-        target: 'node24',
-        format: 'esm',
-        sourcemap: true,
+        ...bundling,
+        entryPoints: [path.join(root, handlerFile(name))],
+        outfile: path.join(outdir, name, `index${outputFileExtension}`),
         logLevel: 'warning',
-        // Bundled CommonJS dependencies still call require(); give them one.
-        banner: { js: "import { createRequire as __stepvaultCreateRequire } from 'node:module'; const require = __stepvaultCreateRequire(import.meta.url);" },
       }),
     ),
   );

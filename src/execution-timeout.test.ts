@@ -2,10 +2,10 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.ts';
-import { FUNCTION_NAMES } from './config/schema.ts';
 import { generateDeployment } from './deploy/generate.ts';
 import { DEFAULT_FUNCTION_TIMEOUTS, EXECUTION_MARGIN_SECONDS, TASK_MARGIN_SECONDS, timedDefinition, timeoutInputs, worstCaseSeconds, type TimeoutInputs } from './execution-timeout.ts';
 import { readDefinition, type StateDefinition, type StateMachineDefinition } from './local/definition.ts';
+import { STEP_NAMES } from './steps/table.ts';
 
 const fixture = readFileSync(path.join(import.meta.dirname, '../test/fixtures/deploy.config.yml'), 'utf8');
 const definition = readDefinition();
@@ -49,7 +49,7 @@ function longestByHand(t: Record<string, number>, rdsSeconds: number, destinatio
   );
 }
 
-const MAX_TIMEOUTS = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, 900]));
+const MAX_TIMEOUTS = Object.fromEntries(STEP_NAMES.map((fn) => [fn, 900]));
 
 describe('the execution timeout', () => {
   it('with the default function timeouts and an RDS target at its default 240 minutes: above the longest run, failure branch included', () => {

@@ -12,20 +12,11 @@
  * a little longer lets Lambda's own timeout, with its clearer error, come first.
  */
 import type { Config } from './config/load.ts';
-import { FUNCTION_NAMES, type FunctionName } from './config/schema.ts';
 import { readDefinition, type StateDefinition, type StateMachineDefinition } from './local/definition.ts';
+import { STEP_NAMES, STEPS, stepOfSubstitution, type StepName } from './steps/table.ts';
 
 /** Lambda's own timeout of each function, in seconds, unless `deploy.functions.<fn>.timeout` says otherwise. */
-export const DEFAULT_FUNCTION_TIMEOUTS: Record<FunctionName, number> = {
-  plan: 30,
-  dump: 900,
-  checkRdsBackup: 900,
-  upload: 900,
-  verify: 900,
-  prune: 300,
-  notify: 60,
-  cleanup: 120,
-};
+export const DEFAULT_FUNCTION_TIMEOUTS = Object.fromEntries(STEP_NAMES.map((name) => [name, STEPS[name].timeout])) as Record<StepName, number>;
 
 /** A Task waits this much longer than its function may run: the invocation itself and a cold start. */
 export const TASK_MARGIN_SECONDS = 30;
@@ -34,16 +25,16 @@ export const EXECUTION_MARGIN_SECONDS = 300;
 
 export interface TimeoutInputs {
   /** Each function's timeout in seconds. */
-  functionTimeouts: Record<FunctionName, number>;
+  functionTimeouts: Record<StepName, number>;
   /** The longest a polling loop may go on, by the state it loops back to (WaitForRdsBackup: mssql.timeoutMinutes × 60). */
   loopSeconds: Record<string, number>;
   /** The most items a Map state gets (the most destinations any target has). */
   mapItems: number;
 }
 
-export function functionTimeouts(config: Config): Record<FunctionName, number> {
+export function functionTimeouts(config: Config): Record<StepName, number> {
   const overrides = config.deploy?.functions ?? {};
-  return Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, overrides[fn]?.timeout ?? DEFAULT_FUNCTION_TIMEOUTS[fn]])) as Record<FunctionName, number>;
+  return Object.fromEntries(STEP_NAMES.map((fn) => [fn, overrides[fn]?.timeout ?? DEFAULT_FUNCTION_TIMEOUTS[fn]])) as Record<StepName, number>;
 }
 
 /** What the config says about the run's length: function timeouts, the RDS polling limit, destinations per target. */
@@ -63,11 +54,11 @@ export function executionDefinition(config: Config): StateMachineDefinition {
 }
 
 /** `${PlanFunctionArn}` → plan, `${CheckRdsBackupFunctionArn}` → checkRdsBackup. */
-function functionOf(state: StateDefinition): FunctionName {
-  const name = /^\$\{([A-Za-z0-9]+)FunctionArn\}$/.exec(state.Resource ?? '')?.[1];
-  const fn = name && `${name[0]!.toLowerCase()}${name.slice(1)}`;
-  if (!fn || !(FUNCTION_NAMES as readonly string[]).includes(fn)) throw new Error(`Task resource ${state.Resource} names no stepvault function`);
-  return fn as FunctionName;
+function functionOf(state: StateDefinition): StepName {
+  const substitution = /^\$\{([A-Za-z0-9]+)\}$/.exec(state.Resource ?? '')?.[1];
+  const fn = substitution && stepOfSubstitution(substitution);
+  if (!fn) throw new Error(`Task resource ${state.Resource} names no stepvault function`);
+  return fn;
 }
 
 /**

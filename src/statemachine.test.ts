@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ERROR_NAMES } from './errors.ts';
 import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition } from './execution-timeout.ts';
 import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type StateDefinition } from './local/definition.ts';
+import { STEP_NAMES, substitutionOf } from './steps/table.ts';
 
 const definition = readDefinition();
 const states = Object.entries(definition.States);
@@ -93,9 +94,9 @@ describe('statemachine/backup.asl.json', () => {
     expect(definition.States.IsRdsBackupDone).toMatchObject({ Type: 'Choice', Default: 'WaitForRdsBackup', Choices: [{ StringEquals: 'SUCCESS', Next: 'Upload' }] });
   });
 
-  it('calls functions only through substitutions that the local runner serves', () => {
+  it('calls functions only through the substitutions of the table of steps, which the local runner serves', () => {
     const substitutions = new Set(taskSubstitutions(definition).values());
-    expect([...substitutions].sort()).toEqual(['CheckRdsBackupFunctionArn', 'CleanupFunctionArn', 'DumpFunctionArn', 'NotifyFunctionArn', 'PlanFunctionArn', 'PruneFunctionArn', 'UploadFunctionArn', 'VerifyFunctionArn']);
+    expect([...substitutions].sort()).toEqual(STEP_NAMES.map(substitutionOf).sort());
     expect(taskSubstitutions(definition).size).toBe(tasks.length);
   });
 });

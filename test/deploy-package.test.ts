@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TASK_MARGIN_SECONDS } from '../src/execution-timeout.ts';
+import { taskSubstitutions, type StateDefinition, type StateMachineDefinition } from '../src/local/definition.ts';
+import { handlerFile, pascalName, STEP_NAMES, STEPS } from '../src/steps/table.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -58,7 +61,8 @@ const actionsOf = (fn: string) => roleOf(fn).flatMap((s) => s.Action);
 
 describe('the packaged template', () => {
   it('has the functions on nodejs24.x arm64, the layer on Dump, and EFS and the VPC on the staging steps', () => {
-    for (const fn of ['Plan', 'Dump', 'CheckRdsBackup', 'Upload', 'Verify', 'Prune', 'Notify', 'Cleanup']) {
+    for (const step of STEP_NAMES) {
+      const fn = pascalName(step);
       const props = template.Resources[`${fn}LambdaFunction`]!.Properties;
       expect(props.Runtime, fn).toBe('nodejs24.x');
       expect(props.Architectures, fn).toEqual(['arm64']);
@@ -158,6 +162,32 @@ describe('the packaged template', () => {
     expect(actionsOf('verify')).not.toContain('s3:DeleteObject');
   });
 
+  it('has each function as its row in the table of steps says: layer, VPC, staging share, memory, handler', () => {
+    for (const step of STEP_NAMES) {
+      const spec = STEPS[step];
+      const resource = template.Resources[`${pascalName(step)}LambdaFunction`]!;
+      expect(resource.Properties.Handler, step).toBe(`${handlerFile(step).replace(/\.ts$/, '')}.handler`);
+      expect(Boolean(resource.Properties.Layers), step).toBe(spec.layer);
+      expect(Boolean(resource.Properties.VpcConfig), step).toBe(spec.vpc);
+      expect(Boolean(resource.Properties.FileSystemConfigs), step).toBe(Boolean(spec.staging));
+      expect(Boolean(resource.DependsOn?.includes('StagingMountTarget0')), step).toBe(Boolean(spec.staging));
+      // The fixture gives dump 2048 MB; every other function has the table's default.
+      expect(resource.Properties.MemorySize, step).toBe(step === 'dump' ? 2048 : spec.memorySize);
+    }
+  });
+
+  it('gives every Task of the state machine its function\'s timeout and a margin, so the two never disagree', () => {
+    const machine = template.Resources.BackupStateMachine!.Properties;
+    const functionOf = (arn: { 'Fn::GetAtt': [string, string] }) => template.Resources[arn['Fn::GetAtt'][0]]!.Properties;
+    const substitutions = machine.DefinitionSubstitutions as Record<string, { 'Fn::GetAtt': [string, string] }>;
+    const tasks = [...taskSubstitutions(machine.Definition)];
+    expect(tasks.length).toBeGreaterThanOrEqual(STEP_NAMES.length);
+    for (const [state, substitution] of tasks) {
+      const task = findState(machine.Definition, state)!;
+      expect(task.TimeoutSeconds, state).toBe(functionOf(substitutions[substitution]!).Timeout + TASK_MARGIN_SECONDS);
+    }
+  });
+
   it('fills the state machine definition only with functions that exist', () => {
     const machine = template.Resources.BackupStateMachine!.Properties;
     const placeholders = new Set([...JSON.stringify(machine.Definition).matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
@@ -231,3 +261,13 @@ describe('configs that cannot be deployed', () => {
     expect(failure).toContain('stepvault cannot be deployed as configured: bad.yml has a problem: targets.orders.schedule.cron: "0 27 * * ? *": hours "27": "27" is out of range (0-23)');
   });
 });
+
+/** A state by name, at any depth (the Upload map's iteration too). */
+function findState(machine: StateMachineDefinition, name: string): StateDefinition | undefined {
+  for (const [key, state] of Object.entries(machine.States)) {
+    if (key === name) return state;
+    const inner = state.ItemProcessor && findState(state.ItemProcessor, name);
+    if (inner) return inner;
+  }
+  return undefined;
+}

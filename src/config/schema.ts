@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { isValidFileMode } from '../storage/file-mode.ts';
 import { validateSchedule } from '../deploy/schedule.ts';
 import { isSecretReference, looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from './secrets.ts';
+import { STEP_NAMES } from '../steps/table.ts';
 
 export const ENGINES = ['postgres', 'mysql', 'mariadb', 'mssql'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -366,8 +367,6 @@ export const observabilitySchema = z.strictObject({
     .optional(),
 });
 
-export const FUNCTION_NAMES = ['plan', 'dump', 'checkRdsBackup', 'upload', 'verify', 'prune', 'notify', 'cleanup'] as const;
-
 /** How the AWS deployment is shaped (read by `serverless package`/`deploy`, not by a run). */
 export const deploySchema = z.strictObject({
   region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, 'is not an AWS region (e.g. eu-west-1)'),
@@ -393,7 +392,7 @@ export const deploySchema = z.strictObject({
     .optional(),
   functions: z
     .partialRecord(
-      z.enum(FUNCTION_NAMES),
+      z.enum(STEP_NAMES),
       z.strictObject({ memorySize: z.int().min(128).max(10240).optional(), timeout: z.int().min(1).max(900).optional() }),
     )
     .optional(),
@@ -467,7 +466,6 @@ export type EventsConfig = z.output<typeof eventsSchema>;
 export type DeployConfig = z.output<typeof deploySchema>;
 export type VerifyConfig = NonNullable<z.output<typeof targetSchema>['verify']>;
 export type MssqlOptions = NonNullable<z.output<typeof targetSchema>['mssql']>;
-export type FunctionName = (typeof FUNCTION_NAMES)[number];
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
 
 function isKnownTimezone(zone: string): boolean {

@@ -6,14 +6,14 @@
  */
 import { isIP } from 'node:net';
 import type { Config } from '../config/load.ts';
-import type { DeployConfig, FunctionName } from '../config/schema.ts';
-import { FUNCTION_NAMES } from '../config/schema.ts';
+import type { DeployConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
-import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition, timeoutInputs } from '../execution-timeout.ts';
+import { functionTimeouts, timedDefinition, timeoutInputs } from '../execution-timeout.ts';
 import type { StateMachineDefinition } from '../local/definition.ts';
+import { handlerFile, STEP_NAMES, STEPS, type SecretScope, type StepName } from '../steps/table.ts';
 import { allow, logsStatement, role, roleLogicalId, VPC_ACCESS, type Resource, type Statement } from './iam.ts';
 import { alarms, dashboard } from './monitoring.ts';
-import { backupBucket, lambdaSecurityGroup, schedules, stagingResources, stateMachine, STAGING_MOUNT, type Resources } from './resources.ts';
+import { backupBucket, lambdaLogicalId, lambdaSecurityGroup, schedules, stagingResources, stateMachine, STAGING_MOUNT, type Resources } from './resources.ts';
 import { checkSecretUse, secretResource, secretUses, type SecretUse } from './secrets.ts';
 
 export const SERVICE = 'stepvault';
@@ -21,11 +21,17 @@ export const SERVICE = 'stepvault';
 /** Where the functions' package holds the config (serverless.yml includes it from there). */
 export const PACKAGED_CONFIG = 'dist/deploy/stepvault.config.yml';
 
-const MEMORY: Record<FunctionName, number> = { plan: 256, dump: 1024, checkRdsBackup: 512, upload: 1024, verify: 1024, prune: 256, notify: 256, cleanup: 256 };
-const DEFAULTS = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, { memorySize: MEMORY[fn], timeout: DEFAULT_FUNCTION_TIMEOUTS[fn] }])) as Record<FunctionName, { memorySize: number; timeout: number }>;
-
-/** Functions that touch staging: they mount EFS, and so live in the VPC. */
-const STAGING_FUNCTIONS: FunctionName[] = ['dump', 'upload', 'verify', 'cleanup'];
+/** One function as serverless.yml's `functions` block takes it (serverless.yml reads the whole block from here). */
+export interface FunctionDeployment {
+  name: string;
+  handler: string;
+  role: string;
+  memorySize: number;
+  timeout: number;
+  layers?: Resource[];
+  vpc?: Deployment['vpc'];
+  fileSystemConfig?: { localMountPath: string; arn: Resource };
+}
 
 export interface Deployment {
   service: string;
@@ -33,7 +39,7 @@ export interface Deployment {
   region: string;
   architecture: 'arm64' | 'x86_64';
   logRetentionDays: number;
-  functions: Record<FunctionName, { name: string; memorySize: number; timeout: number }>;
+  functions: Record<StepName, FunctionDeployment>;
   vpc: { subnetIds: string[]; securityGroupIds: Resource[] };
   environment: Record<string, string>;
   resources: { Resources: Resources; Outputs: Record<string, unknown>; extensions: Resources };
@@ -46,11 +52,25 @@ export function generateDeployment(config: Config, stage: string, definition: St
   checkDeployable(config, deploy);
   const vpc = deploy.vpc!;
 
-  const functions = Object.fromEntries(
-    FUNCTION_NAMES.map((fn) => [fn, { name: `${SERVICE}-${stage}-${fn}`, ...DEFAULTS[fn], ...deploy.functions?.[fn] }]),
-  ) as Deployment['functions'];
-  const functionNames = Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, functions[fn].name]));
   const lambdaGroups: Resource[] = vpc.securityGroupIds ?? [{ Ref: 'LambdaSecurityGroup' }];
+  const timeouts = functionTimeouts(config);
+  const functions = Object.fromEntries(
+    STEP_NAMES.map((fn) => {
+      const spec = STEPS[fn];
+      const settings: FunctionDeployment = {
+        name: `${SERVICE}-${stage}-${fn}`,
+        handler: handlerFile(fn).replace(/\.ts$/, '.handler'),
+        role: roleLogicalId(fn),
+        memorySize: deploy.functions?.[fn]?.memorySize ?? spec.memorySize,
+        timeout: timeouts[fn],
+        ...(spec.layer && { layers: [{ Ref: 'DbtoolsLambdaLayer' }] }),
+        ...(spec.vpc && { vpc: { subnetIds: vpc.subnetIds, securityGroupIds: lambdaGroups } }),
+        ...(spec.staging && { fileSystemConfig: { localMountPath: STAGING_MOUNT, arn: { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] } } }),
+      };
+      return [fn, settings];
+    }),
+  ) as Deployment['functions'];
+  const functionNames = Object.fromEntries(STEP_NAMES.map((fn) => [fn, functions[fn].name]));
   const { resources: scheduleResources, intervals } = schedules(config, stage);
   const monitoring = {
     stage,
@@ -59,7 +79,7 @@ export function generateDeployment(config: Config, stage: string, definition: St
     intervals,
     ...(deploy.alarmEmail && { alarmEmail: deploy.alarmEmail }),
     functionNames,
-    timeouts: Object.fromEntries(FUNCTION_NAMES.map((fn) => [fn, functions[fn].timeout])),
+    timeouts,
   };
 
   const Resources: Resources = {
@@ -71,11 +91,11 @@ export function generateDeployment(config: Config, stage: string, definition: St
     ...stateMachine(timedDefinition(definition, timeoutInputs(config)), stage),
     ...alarms(monitoring),
     ...dashboard(monitoring),
-    ...Object.fromEntries(FUNCTION_NAMES.map((fn) => [roleLogicalId(fn), role(fn, policyFor(fn, config, functions[fn].name))])),
+    ...Object.fromEntries(STEP_NAMES.map((fn) => [roleLogicalId(fn), role(fn, policyFor(fn, config, functions[fn].name))])),
   };
   // A function that mounts EFS must wait for the mount targets, or its creation fails.
   const extensions = Object.fromEntries(
-    STAGING_FUNCTIONS.map((fn) => [`${fn[0]!.toUpperCase()}${fn.slice(1)}LambdaFunction`, { DependsOn: vpc.subnetIds.map((_, i) => `StagingMountTarget${i}`) }]),
+    STEP_NAMES.filter((fn) => STEPS[fn].staging).map((fn) => [lambdaLogicalId(fn), { DependsOn: vpc.subnetIds.map((_, i) => `StagingMountTarget${i}`) }]),
   );
   return {
     service: SERVICE,
@@ -207,30 +227,25 @@ function s3Statements(config: Config, actions: 'write' | 'read' | 'prune'): Stat
   return statements;
 }
 
-function policyFor(fn: FunctionName, config: Config, functionName: string): Statement[] {
+/** A function's role, from what its row in the step table says it touches. */
+function policyFor(fn: StepName, config: Config, functionName: string): Statement[] {
+  const spec = STEPS[fn];
   const uses = secretUses(config);
-  const targetSecrets = [...uses.targets.values()].flat();
-  const destinationSecrets = [...uses.destinations.values()].flat();
-  const logs = logsStatement(functionName);
-  switch (fn) {
-    case 'plan':
-      return [logs, ...secretStatements(targetSecrets)];
-    case 'dump':
-      return [logs, VPC_ACCESS, efs(true), ...secretStatements(targetSecrets), ...iamAuthStatements(config)];
-    case 'upload':
-      return [logs, VPC_ACCESS, efs(false), ...s3Statements(config, 'write'), ...secretStatements(destinationSecrets)];
-    case 'checkRdsBackup':
-      // Asks SQL Server (in the VPC) about its task, then reads the object RDS wrote.
-      return [logs, VPC_ACCESS, ...secretStatements(targetSecrets), ...s3Statements(config, 'read')];
-    case 'verify':
-      return [logs, VPC_ACCESS, efs(false), ...s3Statements(config, 'read'), ...secretStatements([...destinationSecrets, ...drillSecrets(config)])];
-    case 'prune':
-      return [logs, ...s3Statements(config, 'prune'), ...secretStatements(destinationSecrets)];
-    case 'cleanup':
-      return [logs, VPC_ACCESS, efs(true)];
-    case 'notify':
-      return [logs, ...sesStatements(config), ...eventStatements(config), ...secretStatements(uses.observability)];
-  }
+  const secrets: Record<SecretScope, SecretUse[]> = {
+    targets: [...uses.targets.values()].flat(),
+    destinations: [...uses.destinations.values()].flat(),
+    drill: drillSecrets(config),
+    observability: uses.observability,
+  };
+  return [
+    logsStatement(functionName),
+    ...(spec.vpc ? [VPC_ACCESS] : []),
+    ...(spec.staging ? [efs(spec.staging === 'write')] : []),
+    ...(spec.destinations ? s3Statements(config, spec.destinations) : []),
+    ...secretStatements(spec.secrets.flatMap((scope) => secrets[scope])),
+    ...(spec.iamAuth ? iamAuthStatements(config) : []),
+    ...(spec.notifies ? [...sesStatements(config), ...eventStatements(config)] : []),
+  ];
 }
 
 /** rds-db:connect for the users of targets with iamAuth (any DB instance: its resource id is not in the config). */

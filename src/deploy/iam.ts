@@ -2,7 +2,7 @@
  * One IAM role per function, each allowed only what its step does. The only `*` resources are
  * the EC2 network-interface actions a function in a VPC needs, which AWS grants no other way.
  */
-import type { FunctionName } from '../config/schema.ts';
+import { pascalName, type StepName } from '../steps/table.ts';
 
 export type Sub = { 'Fn::Sub': string };
 export type Resource = string | Sub | { 'Fn::GetAtt': [string, string] } | { Ref: string };
@@ -29,11 +29,11 @@ export function logsStatement(functionName: string): Statement {
   };
 }
 
-export function roleLogicalId(fn: FunctionName): string {
-  return `${fn[0]!.toUpperCase()}${fn.slice(1)}FunctionRole`;
+export function roleLogicalId(fn: StepName): string {
+  return `${pascalName(fn)}FunctionRole`;
 }
 
-export function role(fn: FunctionName, statements: Statement[]): Record<string, unknown> {
+export function role(fn: StepName, statements: Statement[]): Record<string, unknown> {
   return {
     Type: 'AWS::IAM::Role',
     Properties: {

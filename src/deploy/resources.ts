@@ -5,6 +5,7 @@
 import type { Config, Target } from '../config/load.ts';
 import type { DeployConfig } from '../config/schema.ts';
 import type { StateMachineDefinition } from '../local/definition.ts';
+import { pascalName, STEP_NAMES, substitutionOf, type StepName } from '../steps/table.ts';
 import type { Resource } from './iam.ts';
 import { maxIntervalHours, validateSchedule } from './schedule.ts';
 
@@ -171,20 +172,18 @@ export function schedules(config: Config, stage: string): { resources: Resources
   return { resources, intervals };
 }
 
-export const FUNCTION_LOGICAL_IDS = {
-  PlanFunctionArn: 'PlanLambdaFunction',
-  DumpFunctionArn: 'DumpLambdaFunction',
-  CheckRdsBackupFunctionArn: 'CheckRdsBackupLambdaFunction',
-  UploadFunctionArn: 'UploadLambdaFunction',
-  VerifyFunctionArn: 'VerifyLambdaFunction',
-  PruneFunctionArn: 'PruneLambdaFunction',
-  NotifyFunctionArn: 'NotifyLambdaFunction',
-  CleanupFunctionArn: 'CleanupLambdaFunction',
-} as const;
+/**
+ * The logical id serverless gives a function's resource (`<Name>LambdaFunction`, the name with its
+ * first letter raised; step names hold only letters). test/deploy-package.test.ts checks it
+ * against the packaged template, src/steps/table.test.ts against serverless's own naming.
+ */
+export function lambdaLogicalId(step: StepName): string {
+  return `${pascalName(step)}LambdaFunction`;
+}
 
 /** The native state machine resource: the ASL file as it is, its ${…} filled by CloudFormation. */
 export function stateMachine(definition: StateMachineDefinition, stage: string): Resources {
-  const functions = Object.values(FUNCTION_LOGICAL_IDS).map((id) => ({ 'Fn::GetAtt': [id, 'Arn'] }));
+  const functions = STEP_NAMES.map((step) => ({ 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }));
   return {
     BackupStateMachine: {
       Type: 'AWS::StepFunctions::StateMachine',
@@ -192,7 +191,7 @@ export function stateMachine(definition: StateMachineDefinition, stage: string):
         StateMachineName: `stepvault-${stage}-backup`,
         StateMachineType: 'STANDARD',
         Definition: definition,
-        DefinitionSubstitutions: Object.fromEntries(Object.entries(FUNCTION_LOGICAL_IDS).map(([name, id]) => [name, { 'Fn::GetAtt': [id, 'Arn'] }])),
+        DefinitionSubstitutions: Object.fromEntries(STEP_NAMES.map((step) => [substitutionOf(step), { 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }])),
         RoleArn: { 'Fn::GetAtt': ['StateMachineRole', 'Arn'] },
       },
     },

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { stepOfSubstitution } from '../steps/table.ts';
 
 export const DEFINITION_FILE = fileURLToPath(new URL('../../statemachine/backup.asl.json', import.meta.url));
 
@@ -54,7 +55,9 @@ export function substitute(definition: StateMachineDefinition, values: Record<st
   return JSON.parse(text) as StateMachineDefinition;
 }
 
+/** The ARN a substitution stands for in a local run: `stepvault-local-<step>`, as a deployment names its functions. */
 export function localFunctionArn(substitution: string): string {
-  const functionName = substitution.replace(/FunctionArn$/, '').replace(/[A-Z]/g, (c, i: number) => `${i ? '-' : ''}${c.toLowerCase()}`);
-  return `arn:aws:lambda:us-east-1:000000000000:function:stepvault-local-${functionName}`;
+  const step = stepOfSubstitution(substitution);
+  if (!step) throw new Error(`\${${substitution}} names no step of src/steps/table.ts`);
+  return `arn:aws:lambda:us-east-1:000000000000:function:stepvault-local-${step}`;
 }

@@ -16,19 +16,20 @@ import * as checkRdsBackupFunction from '../../functions/checkRdsBackup.ts';
 import * as uploadFunction from '../../functions/upload.ts';
 import * as verifyFunction from '../../functions/verify.ts';
 import { executionDefinition } from '../execution-timeout.ts';
+import { stepOfSubstitution, type StepName } from '../steps/table.ts';
 import { localFunctionArn, substitute, taskSubstitutions } from './definition.ts';
 import { invokeLikeLambda, type LocalHandler } from './lambda-emulation.ts';
 
-/** Each substitution of the definition and the function module that serves it. */
-const LOCAL_FUNCTIONS: Record<string, { createHandler: (runtime: () => Runtime) => unknown }> = {
-  PlanFunctionArn: planFunction,
-  DumpFunctionArn: dumpFunction,
-  UploadFunctionArn: uploadFunction,
-  VerifyFunctionArn: verifyFunction,
-  PruneFunctionArn: pruneFunction,
-  CheckRdsBackupFunctionArn: checkRdsBackupFunction,
-  NotifyFunctionArn: notifyFunction,
-  CleanupFunctionArn: cleanupFunction,
+/** Each step's handler module (imported statically, so that a bundled CLI has them all); the type makes it every step. */
+const LOCAL_FUNCTIONS: Record<StepName, { createHandler: (runtime: () => Runtime) => unknown }> = {
+  plan: planFunction,
+  dump: dumpFunction,
+  checkRdsBackup: checkRdsBackupFunction,
+  upload: uploadFunction,
+  verify: verifyFunction,
+  prune: pruneFunction,
+  notify: notifyFunction,
+  cleanup: cleanupFunction,
 };
 
 export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:stepvault-local-backup';
@@ -76,7 +77,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
   const handlers: Record<string, LocalTask> = {};
   const startTime = options.runtime.now();
   for (const [state, substitution] of tasks) {
-    const module = LOCAL_FUNCTIONS[substitution];
+    const step = stepOfSubstitution(substitution);
+    const module = step && LOCAL_FUNCTIONS[step];
     if (!module) throw new Error(`no local function for \${${substitution}} (state ${state})`);
     const handler = invokeLikeLambda<Parameters<typeof machine.run>[0]>(module.createHandler(() => options.runtime) as LocalHandler);
     handlers[state] = (input) => handler(withExecutionStart(input, startTime));

@@ -1,0 +1,83 @@
+/**
+ * The steps of the workflow, one row each: the only list of them. Everything else that names a
+ * step derives from this table or is checked against it by src/steps/table.test.ts: the config's
+ * `deploy.functions` keys, serverless.yml's functions (through the generated deployment), each
+ * function's role, its place in the VPC and on the staging share, the state machine's
+ * `${…FunctionArn}` substitutions, the local runner's handlers and the bundles.
+ *
+ * A step's name is the same in every layer: `functions/<name>.ts` (the handler),
+ * `src/steps/<name>.ts` (the domain), the Lambda function `stepvault-<stage>-<name>`, the config
+ * key `deploy.functions.<name>`; its PascalCase (`Dump`, `CheckRdsBackup`) names the Task state,
+ * the substitution `${<Pascal>FunctionArn}`, and the CloudFormation resources.
+ *
+ * This file imports nothing: the config schema, the deployment and the runner all read it.
+ */
+
+/** Which secret references a step resolves. */
+export type SecretScope = 'targets' | 'destinations' | 'drill' | 'observability';
+
+export interface StepSpec {
+  /** Resolves these secrets (Secrets Manager / SSM reads in its role). */
+  secrets: readonly SecretScope[];
+  /** Logs in to the target's database, with RDS IAM authentication where the target asks for it. */
+  iamAuth: boolean;
+  /** The staging share: `write` (dump, remove), `read`, or not at all. Touching it puts a step in the VPC. */
+  staging: 'write' | 'read' | false;
+  /** What it does to the s3 destinations: `write` (put, look before writing), `read`, `prune` (list, delete). */
+  destinations: 'write' | 'read' | 'prune' | false;
+  /** Runs inside the VPC: it reaches the database or the staging share. */
+  vpc: boolean;
+  /** Needs the dbtools layer (pg_dump, pg_restore, the MariaDB client). */
+  layer: boolean;
+  /** Sends the notifications (SES) and the outcome events (EventBridge). */
+  notifies: boolean;
+  /** Lambda memory in MB, unless `deploy.functions.<name>.memorySize` says otherwise. */
+  memorySize: number;
+  /** Lambda timeout in seconds, unless `deploy.functions.<name>.timeout` says otherwise; the Task waits 30 s longer. */
+  timeout: number;
+}
+
+const none = { secrets: [], iamAuth: false, staging: false, destinations: false, vpc: false, layer: false, notifies: false } as const;
+
+/** In the order the workflow runs them. */
+export const STEPS = {
+  /** Resolves the target and names the run; resolving the target's secrets fails a bad config early. */
+  plan: { ...none, secrets: ['targets'], memorySize: 256, timeout: 30 },
+  dump: { ...none, secrets: ['targets'], iamAuth: true, staging: 'write', vpc: true, layer: true, memorySize: 1024, timeout: 900 },
+  /** RDS for SQL Server: asks the server about its backup task, then reads the object RDS wrote. */
+  checkRdsBackup: { ...none, secrets: ['targets'], destinations: 'read', vpc: true, memorySize: 512, timeout: 900 },
+  upload: { ...none, secrets: ['destinations'], staging: 'read', destinations: 'write', vpc: true, memorySize: 1024, timeout: 900 },
+  /** Reads back what landed; the restore drill runs the layer's restore tools against a scratch database. */
+  verify: { ...none, secrets: ['destinations', 'drill'], staging: 'read', destinations: 'read', vpc: true, layer: true, memorySize: 1024, timeout: 900 },
+  prune: { ...none, secrets: ['destinations'], destinations: 'prune', memorySize: 256, timeout: 300 },
+  notify: { ...none, secrets: ['observability'], notifies: true, memorySize: 256, timeout: 60 },
+  cleanup: { ...none, staging: 'write', vpc: true, memorySize: 256, timeout: 120 },
+} as const satisfies Record<string, StepSpec>;
+
+export type StepName = keyof typeof STEPS;
+
+export const STEP_NAMES = Object.keys(STEPS) as [StepName, ...StepName[]];
+
+export function stepSpec(name: StepName): StepSpec {
+  return STEPS[name];
+}
+
+/** `checkRdsBackup` → `CheckRdsBackup`: the Task state and the CloudFormation names. */
+export function pascalName(name: StepName): string {
+  return `${name[0]!.toUpperCase()}${name.slice(1)}`;
+}
+
+/** The state machine's placeholder for the step's function ARN, without `${}`. */
+export function substitutionOf(name: StepName): string {
+  return `${pascalName(name)}FunctionArn`;
+}
+
+/** The step a `${…FunctionArn}` substitution names, if any. */
+export function stepOfSubstitution(substitution: string): StepName | undefined {
+  return STEP_NAMES.find((name) => substitutionOf(name) === substitution);
+}
+
+/** The handler module of a step, relative to the repository (serverless.yml's `handler` and the bundles). */
+export function handlerFile(name: StepName): string {
+  return `functions/${name}.ts`;
+}
