@@ -128,9 +128,10 @@ describe('an S3 server that dies mid-upload', () => {
     const earlierKey = storedBackup(earlier).key;
     const earlierBytes = await objectSha256(earlierKey);
 
-    const crashed = s3.killAfterParts(1).then(() => s3.restart());
+    const crash = await s3.crashAfterParts(1);
+    const restarted = crash.exited.then(() => s3.restart());
     const record = await workspace.run('main', { retryDelayMs: 1500, now: () => new Date('2026-11-22T03:00:00Z') });
-    await crashed;
+    await restarted;
 
     expect(record.status, record.cause).toBe('SUCCEEDED');
     expect(record.events.filter((e) => e.type === 'state-retried' && e.state === 'UploadToDestination').length).toBeGreaterThan(0);

@@ -21,8 +21,11 @@ export interface S3TestServer {
   failNextLists(count: number): Promise<void>;
   /** Every part of the next `count` multipart uploads fails with a 500. */
   failNextUploads(count: number): Promise<void>;
-  /** Kills the server (SIGKILL, as a crash) as soon as it has stored `parts` more parts. */
-  killAfterParts(parts: number): Promise<void>;
+  /**
+   * Arms a crash: the server kills itself (SIGKILL) right after storing `parts` more parts, before
+   * answering the last. Resolves once armed, with a promise of the process's exit.
+   */
+  crashAfterParts(parts: number): Promise<{ exited: Promise<void> }>;
   /** Starts the server again on the same port and data folder, after a kill. */
   restart(): Promise<void>;
   stop(): Promise<void>;
@@ -31,8 +34,6 @@ export interface S3TestServer {
 interface ServerProcess {
   child: ChildProcess;
   port: number;
-  /** Called with the running count each time the server reports a stored part. */
-  onPart?: (count: number) => void;
 }
 
 function spawnServer(directory: string, port: number, buckets: string[]): Promise<ServerProcess> {
@@ -41,20 +42,10 @@ function spawnServer(directory: string, port: number, buckets: string[]): Promis
   });
   return new Promise<ServerProcess>((resolve, reject) => {
     let output = '';
-    let started: ServerProcess | undefined;
     child.stdout!.on('data', (chunk: Buffer) => {
       output += chunk.toString();
-      const lines = output.split('\n');
-      output = lines.pop() ?? '';
-      for (const line of lines) {
-        const listening = /^listening (\d+)$/.exec(line);
-        if (listening && !started) {
-          started = { child, port: Number(listening[1]) };
-          resolve(started);
-        }
-        const part = /^part (\d+)$/.exec(line);
-        if (part) started?.onPart?.(Number(part[1]));
-      }
+      const listening = /listening (\d+)/.exec(output);
+      if (listening) resolve({ child, port: Number(listening[1]) });
     });
     child.once('exit', (code) => reject(new Error(`the S3 test server exited (${code}) before listening`)));
   });
@@ -99,21 +90,12 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
       const response = await fetch(`${endpoint}/_test/fail-uploads?count=${count}`, { method: 'POST' });
       if (!response.ok) throw new Error(`cannot arm the fault: ${response.status}`);
     },
-    async killAfterParts(parts) {
-      const server = current;
-      let seen: number | undefined;
-      const exited = new Promise<void>((resolve) => server.child.once('exit', () => resolve()));
-      await new Promise<void>((resolve) => {
-        server.onPart = (count) => {
-          seen ??= count - 1;
-          if (count - seen >= parts) {
-            server.onPart = undefined;
-            server.child.kill('SIGKILL');
-            resolve();
-          }
-        };
-      });
-      await exited;
+    async crashAfterParts(parts) {
+      const { child } = current;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      const response = await fetch(`${endpoint}/_test/crash-after-parts?count=${parts}`, { method: 'POST' });
+      if (!response.ok) throw new Error(`cannot arm the crash: ${response.status}`);
+      return { exited };
     },
     async restart() {
       current = await spawnServer(directory, port, buckets);

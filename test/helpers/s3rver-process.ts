@@ -7,9 +7,10 @@
  * under a per-key lock so two racing writers cannot both pass); a switch that makes every part of
  * the next N multipart uploads fail with a 500, as a server in trouble would (a retry, with a new
  * upload id, then succeeds), and one that makes the next N object listings fail.
+ * It can also crash (SIGKILL itself) right after storing the Nth next part, before answering.
  * Run as: node --openssl-legacy-provider s3rver-process.ts <dir> <port> <bucket>...
  * (port 0: any free one; s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy
- * provider). It prints "listening <port>" when ready, and "part <n>" each time it stores a part.
+ * provider). It prints "listening <port>" when ready.
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -30,6 +31,8 @@ const server = new S3rver({
 let uploadsToFail = 0;
 const doomed = new Set<string>();
 let partsStored = 0;
+/** Parts still to store before the process kills itself (0: never). */
+let crashAfterParts = 0;
 /** Object writes (PutObject, CompleteMultipartUpload) per bucket, with and without If-None-Match: *. */
 const objectWrites: Record<string, { conditional: number; unconditional: number }> = {};
 let listsToFail = 0;
@@ -94,11 +97,17 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
     ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected part failure</Message></Error>';
     return;
   }
+  if (ctx.path === '/_test/crash-after-parts' && ctx.method === 'POST') {
+    crashAfterParts = Number(ctx.query.count ?? 1);
+    ctx.status = 204;
+    return;
+  }
   if (ctx.method === 'PUT' && uploadId && ctx.query.partNumber) {
     await next();
     if (ctx.status === 200) {
       partsStored++;
-      console.log(`part ${partsStored}`);
+      // A crash, not a shutdown: the part is on disk, its answer never leaves.
+      if (crashAfterParts > 0 && --crashAfterParts === 0) process.kill(process.pid, 'SIGKILL');
     }
     return;
   }
