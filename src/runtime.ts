@@ -1,7 +1,8 @@
 /**
  * What a step needs from the world: the config, secrets, a clock, a log, metrics and a progress
  * sink. Lambda and the local runner each build one with `createRuntime`; the steps never ask
- * which they got. `flush` runs at the end of every step: metrics out, log sinks emptied.
+ * which they got. `flush` runs at the end of every step: log sinks emptied, and the metrics a
+ * runtime keeps itself sent.
  */
 import path from 'node:path';
 import { AWS_SECRET_RESOLVERS } from './config/aws-secrets.ts';
@@ -50,7 +51,9 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
     metrics,
     progress: options.progress ?? (() => undefined),
     async flush() {
-      metrics.flush();
+      // Metrics kept for `emitMetrics` go out here; those in the process's Powertools instance
+      // (Lambda) are published by the handlers' logMetrics middleware.
+      if (options.emitMetrics) metrics.flush();
       await Promise.all(sinks.map((sink) => sink.flush()));
     },
   };

@@ -66,11 +66,16 @@ export function createJsonLogger(options: { level?: Level; write?: (line: string
   }, {});
 }
 
-/** The Powertools logger: Lambda's structured logs, with the invocation's context. */
+/**
+ * The process's Powertools logger: Lambda's structured logs. The handlers' injectLambdaContext
+ * middleware gives it the invocation's context (request id, function name, cold start).
+ */
+export const lambdaLogger = new PowertoolsLogger({ serviceName: 'stepvault', logLevel: levelFromEnvironment().toUpperCase() as 'INFO' });
+
+/** Our logger (fields, redaction, sinks) writing through `lambdaLogger`. */
 export function createLambdaLogger(options: { sinks?: LogSink[] } = {}): Logger {
-  const powertools = new PowertoolsLogger({ serviceName: 'stepvault', logLevel: levelFromEnvironment().toUpperCase() as 'INFO' });
   return buildLogger((level, message, fields) => {
     for (const sink of options.sinks ?? []) sink.write({ timestamp: new Date().toISOString(), level, message, fields });
-    powertools[level](message, fields);
+    lambdaLogger[level](message, fields);
   }, {});
 }

@@ -23,7 +23,7 @@ export async function notify(input: NotifyInput, runtime: Runtime): Promise<Noti
   // may keep this function until it is killed, and must not take BackupSucceeded with it (the
   // "no recent backup" alarm would fire for a good backup).
   recordOutcomeMetrics(input, runtime);
-  await runtime.flush();
+  runtime.metrics.flush();
 
   for (const name of notifierNames(runtime.config, targetName)) {
     try {
