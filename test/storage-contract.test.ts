@@ -1,7 +1,8 @@
 /**
  * The storage contract (src/storage/types.ts), one suite that every provider must pass:
- * the filesystem, and S3 over HTTP against a real S3 server. Dropbox or Google Drive providers
- * will be added to the list below and must pass the same.
+ * the filesystem, the in-memory store of the unit tests, and S3 over HTTP against a real S3
+ * server. Dropbox or Google Drive providers will be added to the list below and must pass the
+ * same.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
@@ -14,6 +15,7 @@ import type { Config } from '../src/config/load.ts';
 import type { DestinationConfig } from '../src/config/schema.ts';
 import { SecretResolver } from '../src/config/secrets.ts';
 import { FilesystemStorage } from '../src/storage/filesystem.ts';
+import { memoryDestination } from '../src/storage/memory.ts';
 import { storageFor } from '../src/storage/registry.ts';
 import type { StorageProvider } from '../src/storage/types.ts';
 import { s3Destination, startS3Server, type S3TestServer } from './helpers/s3-server.ts';
@@ -76,6 +78,7 @@ const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageP
     },
     { atomic: true },
   ],
+  ['memory', () => provider('memory', memoryDestination()), () => provider('read-only-memory', memoryDestination({ readOnly: true })), { atomic: true }],
   ['s3', () => provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 })), () => provider('no-bucket', s3Destination(s3, 'missing-bucket')), { atomic: true }],
   [
     's3 without conditional writes',

@@ -2,6 +2,7 @@ import type { Config } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 import { FilesystemStorage } from './filesystem.ts';
+import { isMemoryDestination, MemoryStorage } from './memory.ts';
 import { S3Storage } from './s3.ts';
 import { s3Profile } from './s3-profile.ts';
 import type { StorageProvider } from './types.ts';
@@ -28,6 +29,8 @@ export function storageFor(config: Config, name: string, secrets: SecretResolver
 async function createProvider(config: Config, name: string, secrets: SecretResolver): Promise<StorageProvider> {
   const destination = Object.hasOwn(config.destinations, name) ? config.destinations[name] : undefined;
   if (!destination) throw new ConfigError(`no destination named "${name}" in the config`);
+  // Only a config built in code (tests) has one: the config file's schema has no memory type.
+  if (isMemoryDestination(destination)) return new MemoryStorage(name, destination, `${config.source}\u0000${name}`);
   switch (destination.type) {
     case 'filesystem':
       return new FilesystemStorage(name, destination);
