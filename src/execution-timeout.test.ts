@@ -3,9 +3,9 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.ts';
 import { generateDeployment } from './deploy/generate.ts';
-import { DEFAULT_FUNCTION_TIMEOUTS, EXECUTION_MARGIN_SECONDS, TASK_MARGIN_SECONDS, timedDefinition, timeoutInputs, worstCaseSeconds, type TimeoutInputs } from './execution-timeout.ts';
+import { DEFAULT_FUNCTION_TIMEOUTS, EXECUTION_MARGIN_SECONDS, RDS_POLL_SECONDS, RDS_POLL_STATE, TASK_MARGIN_SECONDS, timedDefinition, timeoutInputs, worstCaseSeconds, type TimeoutInputs } from './execution-timeout.ts';
 import { readDefinition, type StateDefinition, type StateMachineDefinition } from './local/definition.ts';
-import { STEP_NAMES } from './steps/table.ts';
+import { STEP_NAMES, stepOfSubstitution } from './steps/table.ts';
 
 const fixture = readFileSync(path.join(import.meta.dirname, '../test/fixtures/deploy.config.yml'), 'utf8');
 const definition = readDefinition();
@@ -34,7 +34,7 @@ function task(timeout: number, retries: number, interval: number): number {
  */
 function longestByHand(t: Record<string, number>, rdsSeconds: number, destinations: number): number {
   const m = TASK_MARGIN_SECONDS;
-  const check = 30 + task(t.checkRdsBackup! + m, 3, 15); // Wait 30 s, then one look
+  const check = RDS_POLL_SECONDS + task(t.checkRdsBackup! + m, 3, 15); // Wait, then one look
   return (
     task(t.plan! + m, 3, 2) +
     task(t.dump! + m, 3, 15) +
@@ -94,8 +94,8 @@ describe('Task timeouts', () => {
     for (const timeouts of [DEFAULT_FUNCTION_TIMEOUTS, MAX_TIMEOUTS as typeof DEFAULT_FUNCTION_TIMEOUTS]) {
       const timed = timedDefinition(definition, { functionTimeouts: timeouts, loopSeconds: { WaitForRdsBackup: 0 }, mapItems: 1 });
       for (const [name, state] of tasks(timed)) {
-        const fn = /\$\{(\w+)FunctionArn\}/.exec(state.Resource!)![1]!;
-        expect(state.TimeoutSeconds, name).toBe(timeouts[`${fn[0]!.toLowerCase()}${fn.slice(1)}` as keyof typeof timeouts] + TASK_MARGIN_SECONDS);
+        const step = stepOfSubstitution(/^\$\{(\w+)\}$/.exec(state.Resource!)![1]!)!;
+        expect(state.TimeoutSeconds, name).toBe(timeouts[step] + TASK_MARGIN_SECONDS);
       }
     }
   });
@@ -104,6 +104,22 @@ describe('Task timeouts', () => {
     const timed = timedDefinition(definition, { functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS, loopSeconds: { WaitForRdsBackup: 0 }, mapItems: 1 });
     expect(tasks(definition).map(([name, s]) => [name, s.TimeoutSeconds])).toEqual(tasks(timed).map(([name, s]) => [name, s.TimeoutSeconds]));
     expect(definition.TimeoutSeconds).toBe('${ExecutionTimeoutSeconds}');
+  });
+});
+
+describe('the RDS polling Wait', () => {
+  it('is RDS_POLL_SECONDS, by which Dump plans its looks, in the ASL file and in the definition that runs', () => {
+    expect(definition.States[RDS_POLL_STATE]).toMatchObject({ Type: 'Wait', Seconds: RDS_POLL_SECONDS });
+    const timed = timedDefinition({ ...definition, States: { ...definition.States, [RDS_POLL_STATE]: { ...definition.States[RDS_POLL_STATE]!, Seconds: 5 } } }, {
+      functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS,
+      loopSeconds: { [RDS_POLL_STATE]: 0 },
+      mapItems: 1,
+    });
+    expect(timed.States[RDS_POLL_STATE]!.Seconds).toBe(RDS_POLL_SECONDS);
+  });
+
+  it('is the Wait the polling loop goes back to', () => {
+    expect(definition.States.IsRdsBackupDone).toMatchObject({ Default: RDS_POLL_STATE });
   });
 });
 

@@ -18,6 +18,11 @@ import { STEP_NAMES, STEPS, stepOfSubstitution, type StepName } from './steps/ta
 /** Lambda's own timeout of each function, in seconds, unless `deploy.functions.<fn>.timeout` says otherwise. */
 export const DEFAULT_FUNCTION_TIMEOUTS = Object.fromEntries(STEP_NAMES.map((name) => [name, STEPS[name].timeout])) as Record<StepName, number>;
 
+/** The seconds between two looks at an RDS backup task: the Wait state of the polling loop, and what Dump plans its looks by. */
+export const RDS_POLL_SECONDS = 30;
+/** The Wait state before each look at an RDS backup task. */
+export const RDS_POLL_STATE = 'WaitForRdsBackup';
+
 /** A Task waits this much longer than its function may run: the invocation itself and a cold start. */
 export const TASK_MARGIN_SECONDS = 30;
 /** The execution waits this much longer than its worst case: state transitions and scheduling. */
@@ -43,7 +48,7 @@ export function timeoutInputs(config: Config): TimeoutInputs {
   const rdsMinutes = Math.max(0, ...targets.filter((t) => t.mssql?.mode === 'rds').map((t) => t.mssql!.timeoutMinutes));
   return {
     functionTimeouts: functionTimeouts(config),
-    loopSeconds: { WaitForRdsBackup: rdsMinutes * 60 },
+    loopSeconds: { [RDS_POLL_STATE]: rdsMinutes * 60 },
     mapItems: Math.max(1, ...targets.map((t) => t.destinations.length)),
   };
 }
@@ -62,20 +67,23 @@ function functionOf(state: StateDefinition): StepName {
 }
 
 /**
- * The definition with every Task's TimeoutSeconds set from its function's timeout, and the
- * execution's TimeoutSeconds set above the worst case of the result.
+ * The definition with every Task's TimeoutSeconds set from its function's timeout, the RDS
+ * polling Wait from RDS_POLL_SECONDS, and the execution's TimeoutSeconds set above the worst case
+ * of the result. The numbers written in the ASL file are the defaults' (a test keeps them so).
  */
 export function timedDefinition(definition: StateMachineDefinition, inputs: TimeoutInputs): StateMachineDefinition {
-  const withTasks = mapStates(definition, (state) =>
-    state.Type === 'Task' ? { ...state, TimeoutSeconds: inputs.functionTimeouts[functionOf(state)] + TASK_MARGIN_SECONDS } : state,
-  );
+  const withTasks = mapStates(definition, (state, name) => {
+    if (state.Type === 'Task') return { ...state, TimeoutSeconds: inputs.functionTimeouts[functionOf(state)] + TASK_MARGIN_SECONDS };
+    if (name === RDS_POLL_STATE) return { ...state, Seconds: RDS_POLL_SECONDS };
+    return state;
+  });
   return { ...withTasks, TimeoutSeconds: worstCaseSeconds(withTasks, inputs) + EXECUTION_MARGIN_SECONDS };
 }
 
-function mapStates(machine: StateMachineDefinition, change: (state: StateDefinition) => StateDefinition): StateMachineDefinition {
+function mapStates(machine: StateMachineDefinition, change: (state: StateDefinition, name: string) => StateDefinition): StateMachineDefinition {
   const States = Object.fromEntries(
     Object.entries(machine.States).map(([name, state]) => {
-      const changed = change(state);
+      const changed = change(state, name);
       return [name, changed.ItemProcessor ? { ...changed, ItemProcessor: mapStates(changed.ItemProcessor, change) } : changed];
     }),
   );

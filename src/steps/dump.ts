@@ -13,7 +13,7 @@ import { withPrefix } from '../naming.ts';
 import { rdsAuthToken } from '../dumpers/iam-auth.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import type { Runtime } from '../runtime.ts';
-import { executionDefinition } from '../execution-timeout.ts';
+import { executionDefinition, RDS_POLL_SECONDS } from '../execution-timeout.ts';
 import { longestRunMs, removeStaleRuns } from './stale-staging.ts';
 import { refusePseudoFilesystem } from '../storage/pseudo-filesystem.ts';
 
@@ -65,9 +65,6 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
     throw error;
   }
 }
-
-/** The seconds the state machine waits between two looks at an RDS backup task (its Wait state). */
-export const RDS_POLL_SECONDS = 30;
 
 /** RDS for SQL Server: start the backup task; the state machine polls it (see checkRdsBackup.ts). */
 async function startRds(plan: PlanResult, target: Target, password: string | undefined, runtime: Runtime): Promise<DumpResult> {
