@@ -7,7 +7,6 @@
  * not start (bad arguments, bad config); 130/143 it was interrupted by SIGINT/SIGTERM.
  */
 import { loadConfig, type Config } from './config/load.ts';
-import type { RunState } from './contracts.ts';
 import { ConfigError, StepvaultError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { ConsoleReporter, heartbeatMsFromEnvironment, notificationLines } from './local/reporter.ts';
@@ -146,7 +145,7 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   if (abort.signal.aborted) return new Promise<number>(() => undefined);
 
   if (outcome.status === 'SUCCEEDED') {
-    const run = outcome.output as RunState;
+    const run = outcome.output ?? { target };
     reporter.line(`\nBackup of ${target} succeeded: ${formatBytes(run.dump?.size ?? 0)}, sha256 ${run.dump?.sha256 ?? '?'}`);
     for (const outcome of run.upload ?? []) {
       reporter.line(outcome.status === 'stored' ? `  ${outcome.destination}: ${outcome.location}` : `  ${outcome.destination}: FAILED (optional): ${outcome.error}: ${readableCause(outcome.cause)}`);

@@ -157,20 +157,49 @@ export interface Failure {
   cause: string;
 }
 
-/** The whole state of a run as it flows through the machine; each step adds its result. */
-export interface RunState {
-  target?: string;
+/**
+ * The whole state of a run as it flows through the machine: the execution's input, and each
+ * state's result at its `ResultPath`. It is the execution's output too. src/statemachine.test.ts
+ * keeps it to what backup.asl.json writes.
+ */
+export interface RunState extends BackupRequest {
   plan?: PlanResult;
+  /** Dump's result; CheckRdsBackup replaces it on each look. */
   dump?: DumpResult;
   upload?: UploadResult;
   verify?: VerifyResult;
   prune?: PruneResult;
-  failure?: Failure;
   /** Retention could not be applied; the backup itself is good. */
   pruneError?: CaughtError;
-  /** The success mail could not be sent; the backup itself is good. */
+  /** NotifySuccess or NotifyFailure. */
+  notification?: NotifyResult;
+  /** The Notify state failed as a whole; a good backup stays good. */
   notificationError?: CaughtError;
+  /** Cleanup or CleanupAfterFailure. */
+  cleanup?: CleanupResult;
+  /** CleanupAfterFailure failed; the run had failed already. */
+  cleanupError?: CaughtError;
+  /** Which state failed: a Catch puts the CaughtError here, and its <State>Failed Pass state turns it into a Failure. */
+  failure?: Failure;
 }
+
+/** The keys of RunState, for the tests that hold it to the ASL and to real runs; the compiler keeps the list whole. */
+export const RUN_STATE_KEYS = [
+  'target',
+  'plan',
+  'dump',
+  'upload',
+  'verify',
+  'prune',
+  'pruneError',
+  'notification',
+  'notificationError',
+  'cleanup',
+  'cleanupError',
+  'failure',
+] as const satisfies readonly (keyof RunState)[];
+const everyRunStateKey: Exclude<keyof RunState, (typeof RUN_STATE_KEYS)[number]> extends never ? true : never = true;
+void everyRunStateKey;
 
 export type Outcome = 'success' | 'failure';
 

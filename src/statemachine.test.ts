@@ -5,6 +5,7 @@
  */
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
+import { RUN_STATE_KEYS, type Failure } from './contracts.ts';
 import { ERROR_NAMES } from './errors.ts';
 import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition } from './execution-timeout.ts';
 import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type StateDefinition } from './local/definition.ts';
@@ -92,6 +93,22 @@ describe('statemachine/backup.asl.json', () => {
     expect(definition.States.WaitForRdsBackup).toMatchObject({ Type: 'Wait', Next: 'CheckRdsBackup' });
     expect(definition.States.CheckRdsBackup?.Next).toBe('IsRdsBackupDone');
     expect(definition.States.IsRdsBackupDone).toMatchObject({ Type: 'Choice', Default: 'WaitForRdsBackup', Choices: [{ StringEquals: 'SUCCESS', Next: 'Upload' }] });
+  });
+
+  it('writes the run\'s state as RunState describes it: each result at its own key, the failure as a Failure', () => {
+    const resultPaths = states.flatMap(([name, s]) => [s.ResultPath, ...catchers(s).map((c) => (c as { ResultPath?: unknown }).ResultPath)].filter((p) => p !== undefined).map((p) => [name, p] as const));
+    const written = resultPaths.map(([name, p]) => {
+      expect(p, name).toMatch(/^\$\.[A-Za-z]+$/);
+      return (p as string).slice(2);
+    });
+    // Every state that yields a result puts it under a key; none replaces the whole state.
+    for (const [name, s] of states) if (['Task', 'Map', 'Pass'].includes(s.Type)) expect(s.ResultPath, name).toBeDefined();
+    // The input of the execution (BackupRequest) is the rest.
+    expect([...new Set([...written, 'target'])].sort()).toEqual([...RUN_STATE_KEYS].sort());
+    const failureKeys: (keyof Failure)[] = ['cause', 'error', 'state'];
+    for (const [name, s] of states.filter(([, s]) => s.Type === 'Pass' && s.ResultPath === '$.failure')) {
+      expect(Object.keys(s.Parameters as object).map((k) => k.replace(/\.\$$/, '')).sort(), name).toEqual(failureKeys);
+    }
   });
 
   it('calls functions only through the substitutions of the table of steps, which the local runner serves', () => {

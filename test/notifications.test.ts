@@ -10,6 +10,7 @@ import path from 'node:path';
 import * as sesLocal from 'aws-ses-v2-local';
 import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUN_STATE_KEYS } from '../src/contracts.ts';
 import { truncatingTool } from './helpers/fake-tools.ts';
 import { startHttpRecorder, type HttpRecorder } from './helpers/http-recorder.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
@@ -115,6 +116,9 @@ describe('SES mails', () => {
     }
     expect(mail!.body.html).toContain('<meta name="viewport" content="width=device-width,initial-scale=1">');
     noSecretIn(record, [mail!]);
+    // The execution's output is a RunState, nothing it does not describe.
+    expect(RUN_STATE_KEYS).toEqual(expect.arrayContaining(Object.keys(record.state)));
+    expect(Object.keys(record.state)).toEqual(expect.arrayContaining(['target', 'plan', 'dump', 'upload', 'verify', 'prune', 'notification', 'cleanup']));
   });
 
   it.each([
@@ -142,6 +146,11 @@ describe('SES mails', () => {
       expect(part).toMatch(cause);
     }
     noSecretIn(record, [mail!]);
+    // What the failure branch hands NotifyFailure is a RunState too.
+    const notified = record.events.find((e) => e.type === 'state-entered' && e.state === 'NotifyFailure');
+    const run = (notified as { input: Record<string, unknown> }).input;
+    expect(RUN_STATE_KEYS).toEqual(expect.arrayContaining(Object.keys(run)));
+    expect(run.failure).toEqual({ state, error, cause: expect.any(String) });
   });
 
   it('an unknown target still mails the default notifiers', async () => {

@@ -5,6 +5,7 @@
  * alive and how far the current state got, even when no byte has moved; with --verbose the same
  * heartbeat also goes out as a JSON progress line.
  */
+import type { RunState } from '../contracts.ts';
 import { formatBytes, formatSeconds } from '../format.ts';
 import { readableCause } from '../notifiers/message.ts';
 import type { ProgressEvent } from '../runtime.ts';
@@ -161,14 +162,10 @@ export class ConsoleReporter {
  * state that failed as a whole (timed out). A failed notification does not fail a good backup, so
  * these lines are the only place a person running it learns of one.
  */
-export function notificationLines(run: unknown): string[] {
-  const state = run as {
-    notification?: { sent?: { notifier: string; id: string }[]; failed?: { notifier: string; error: string }[] };
-    notificationError?: { Error?: string; Cause?: string };
-  };
-  const lines = (state.notification?.sent ?? []).map((s) => `  notified ${s.notifier}: ${s.id}`);
-  lines.push(...(state.notification?.failed ?? []).map((f) => `  notification ${f.notifier} FAILED: ${readableCause(f.error)}`));
-  const whole = state.notificationError;
+export function notificationLines(run: Pick<RunState, 'notification' | 'notificationError'>): string[] {
+  const lines = (run.notification?.sent ?? []).map((s) => `  notified ${s.notifier}: ${s.id}`);
+  lines.push(...(run.notification?.failed ?? []).map((f) => `  notification ${f.notifier} FAILED: ${readableCause(f.error)}`));
+  const whole = run.notificationError;
   if (whole) lines.push(`  notifications FAILED: ${whole.Error ?? 'Error'}: ${readableCause(whole.Cause ?? '')}`);
   return lines;
 }

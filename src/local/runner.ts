@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
-import type { BackupRequest } from '../contracts.ts';
+import type { BackupRequest, RunState } from '../contracts.ts';
 import { compactTimestamp } from '../naming.ts';
 import type { Runtime } from '../runtime.ts';
 import * as cleanupFunction from '../../functions/cleanup.ts';
@@ -59,7 +59,8 @@ export interface RunOptions {
 export interface RunOutcome {
   status: 'SUCCEEDED' | 'FAILED';
   executionArn: string;
-  output?: unknown;
+  /** The execution's output when it succeeded: the run's final state. */
+  output?: RunState;
   error?: string;
   cause?: string;
   /** The state whose failure sent the run down the failure branch. */
@@ -101,7 +102,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
   options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
   const events = forwardEvents(execution.eventLogs, options.onEvent);
   try {
-    const output = await execution.result;
+    // The final state as backup.asl.json writes it; src/statemachine.test.ts keeps RunState to that.
+    const output = (await execution.result) as unknown as RunState;
     await events;
     return { status: 'SUCCEEDED', executionArn, output };
   } catch (error) {

@@ -66,7 +66,7 @@ export async function createWorkspace(): Promise<Workspace> {
         retryDelayMs: options.retryDelayMs ?? 10,
         waitMs: 10,
       });
-      const state = (outcome.status === 'SUCCEEDED' ? outcome.output : {}) as RunState;
+      const state = outcome.output ?? { target };
       return { ...outcome, events, logs, progress, metrics, state };
     },
     async outbox() {
