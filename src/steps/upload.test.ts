@@ -1,0 +1,63 @@
+import { text } from 'node:stream/consumers';
+import { describe, expect, it } from 'vitest';
+import type { StoredBackup } from '../contracts.ts';
+import { MemoryStorage } from '../storage/memory.ts';
+import { plan } from './plan.ts';
+import { execution, stagedDump, stepWorld } from './testing.ts';
+import { upload } from './upload.ts';
+
+const at = new Date('2026-11-22T03:00:07Z');
+
+async function plannedRun(world: Awaited<ReturnType<typeof stepWorld>>) {
+  const planned = await plan({ request: { target: 'orders' }, execution: execution(at) }, world.runtime);
+  return { plan: planned, dump: await stagedDump(planned), destination: planned.destinations[0]! };
+}
+
+describe('Upload', () => {
+  it('stores the dump with its metadata, then the manifest that makes it a backup', async () => {
+    const world = await stepWorld({ destinations: { mem: { prefix: 'db' } } });
+    const input = await plannedRun(world);
+    const result = (await upload(input, world.runtime)) as StoredBackup;
+    expect(result).toMatchObject({ status: 'stored', destination: 'mem', type: 'memory', size: input.dump.size, sha256: input.dump.sha256 });
+    expect(result.key).toBe(`db/${input.plan.objectKey}`);
+    expect(result.location).toBe(`memory://mem/${result.key}`);
+    const storage = (await world.storage('mem')) as MemoryStorage;
+    expect(await storage.head(result.key)).toEqual({ key: result.key, size: input.dump.size });
+    expect(storage.metadata(result.key)).toMatchObject({ sha256: input.dump.sha256 });
+    const manifest = JSON.parse(await text((await storage.get(result.manifestKey))!)) as Record<string, unknown>;
+    expect(manifest).toMatchObject({ key: result.key, target: 'orders', size: input.dump.size, sha256: input.dump.sha256, executionId: input.plan.executionId });
+  });
+
+  it('counts a retry that finds its own earlier attempt stored as stored', async () => {
+    const world = await stepWorld();
+    const input = await plannedRun(world);
+    const first = (await upload(input, world.runtime)) as StoredBackup;
+    world.clock.now = new Date(at.getTime() + 60_000);
+    const retry = (await upload(input, world.runtime)) as StoredBackup;
+    expect(retry.key).toBe(first.key);
+    expect(world.logs).toContainEqual(expect.objectContaining({ message: 'the manifest of an earlier attempt of this run is already stored', key: first.manifestKey }));
+  });
+
+  it('refuses to replace another run’s manifest under its key', async () => {
+    const world = await stepWorld();
+    const input = await plannedRun(world);
+    const stored = (await upload(input, world.runtime)) as StoredBackup;
+    const storage = await world.storage('mem');
+    // Another execution's bytes and manifest at the same key: nothing of ours may replace them.
+    await storage.delete(stored.key);
+    const other = { ...input, plan: { ...input.plan, executionId: `${input.plan.executionId}-other` } };
+    await expect(upload(other, world.runtime)).rejects.toMatchObject({ name: 'ObjectExistsError', message: expect.stringMatching(/already exists .*nothing was replaced/) });
+    const manifest = JSON.parse(await text((await storage.get(stored.manifestKey))!)) as { executionId: string };
+    expect(manifest.executionId).toBe(input.plan.executionId);
+  });
+
+  it('fails with a ConfigError naming a destination that cannot be written, and leaves no manifest', async () => {
+    const world = await stepWorld({ destinations: { mem: { readOnly: true } } });
+    const input = await plannedRun(world);
+    await expect(upload(input, world.runtime)).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringContaining('destination mem: cannot write') });
+    const storage = await world.storage('mem');
+    const keys: string[] = [];
+    for await (const object of storage.list('')) keys.push(object.key);
+    expect(keys).toEqual([]);
+  });
+});
