@@ -6,6 +6,7 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -173,6 +174,15 @@ describe('the packaged template', () => {
       expect(Boolean(resource.DependsOn?.includes('StagingMountTarget0')), step).toBe(Boolean(spec.staging));
       // The fixture gives dump 2048 MB; every other function has the table's default.
       expect(resource.Properties.MemorySize, step).toBe(step === 'dump' ? 2048 : spec.memorySize);
+    }
+  });
+
+  it('bundles each function with the esbuild settings npm run build uses (scripts/serverless/esbuild.cjs)', async () => {
+    const settings = createRequire(import.meta.url)('../scripts/serverless/esbuild.cjs') as { outputFileExtension: string; banner: { js: string } };
+    for (const step of STEP_NAMES) {
+      const entry = `${handlerFile(step).replace(/\.ts$/, '')}${settings.outputFileExtension}`;
+      const { stdout } = await run('unzip', ['-p', path.join(root, '.serverless', `${step}.zip`), entry], { maxBuffer: 64 * 1024 * 1024 });
+      expect(stdout.split('\n')[0], step).toBe(settings.banner.js);
     }
   });
 

@@ -2,12 +2,14 @@
  * The handlers as Lambda runs them: bundled by esbuild into single files, loading the config
  * named by STEPVAULT_CONFIG, called with the state's input.
  */
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctions } from '../scripts/build.ts';
+import { STEP_NAMES } from '../src/steps/table.ts';
 
 let outdir: string;
 
@@ -30,9 +32,11 @@ afterAll(async () => {
 });
 
 describe('bundled Lambda handlers', () => {
-  it('bundles one self-contained file per function', async () => {
-    for (const name of ['plan', 'dump', 'upload', 'notify', 'cleanup']) {
+  it('bundles one self-contained file per step, with the settings serverless packages with', async () => {
+    const settings = createRequire(import.meta.url)('../scripts/serverless/esbuild.cjs') as { banner: { js: string } };
+    for (const name of STEP_NAMES) {
       expect((await stat(path.join(outdir, name, 'index.mjs'))).size).toBeGreaterThan(1000);
+      expect((await readFile(path.join(outdir, name, 'index.mjs'), 'utf8')).split('\n')[0], name).toBe(settings.banner.js);
     }
   });
 
