@@ -2,7 +2,7 @@
  * What cannot be derived from the table of steps is checked against it: the handler files, the
  * step files, the state machine's Task states, and serverless's naming of the functions.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -38,6 +38,13 @@ describe('the table of steps', () => {
 
   it('puts every step that touches the staging share inside the VPC, where EFS is reached', () => {
     for (const name of STEP_NAMES) if (STEPS[name].staging) expect(STEPS[name].vpc, name).toBe(true);
+  });
+
+  it('is the list of steps the README gives for deploy.functions.<step>', () => {
+    const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
+    const sentence = /The\s+steps, whose memory and timeout `deploy\.functions\.<step>` may change, are: ([^.]+)\./.exec(readme);
+    expect(sentence, 'README names the steps deploy.functions takes').not.toBeNull();
+    expect([...sentence![1]!.matchAll(/`(\w+)`/g)].map((m) => m[1])).toEqual([...STEP_NAMES]);
   });
 
   it('gives no step a name that is not a plain camelCase word (it becomes file, function and resource names)', () => {
