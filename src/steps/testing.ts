@@ -12,7 +12,7 @@ import { SecretResolver } from '../config/secrets.ts';
 import type { DestinationOutcome, DumpResult, PlanResult } from '../contracts.ts';
 import type { Dumper } from '../dumpers/types.ts';
 import { createJsonLogger } from '../observability/log.ts';
-import { createRuntime, type Runtime } from '../runtime.ts';
+import { createRuntime, type ProgressEvent, type Runtime } from '../runtime.ts';
 import { memoryDestination, type MemoryDestinationConfig } from '../storage/memory.ts';
 import { storageFor } from '../storage/registry.ts';
 import type { StorageProvider } from '../storage/types.ts';
@@ -25,6 +25,7 @@ export interface StepWorld {
   /** Every log line the steps wrote, parsed. */
   logs: Record<string, unknown>[];
   metrics: Record<string, unknown>[];
+  progress: ProgressEvent[];
   /** The clock the runtime reads; tests move it. */
   clock: { now: Date };
   staging: string;
@@ -33,14 +34,18 @@ export interface StepWorld {
 
 /**
  * A config with one postgres target `orders` storing into the given memory destinations (by
- * default one, `mem`). `targetYaml` adds to the target's flow mapping, e.g. `retention: { keepLast: 2 }`.
+ * default one, `mem`). `targetYaml` adds to the target's flow mapping, e.g. `retention: { keepLast: 2 }`;
+ * `notifications` is the flow mapping of the config's notifiers (paths are relative to staging).
  */
-export async function stepWorld(options: { destinations?: Record<string, Omit<MemoryDestinationConfig, 'type'>>; targetYaml?: string } = {}): Promise<StepWorld> {
+export async function stepWorld(
+  options: { destinations?: Record<string, Omit<MemoryDestinationConfig, 'type'>>; targetYaml?: string; notifications?: string } = {},
+): Promise<StepWorld> {
   const staging = await mkdtemp(path.join(tmpdir(), 'stepvault-unit-'));
   const destinations = options.destinations ?? { mem: {} };
   const names = Object.keys(destinations);
   // The schema knows no memory type: parse with folders of the same names, then swap them.
-  const yaml = `destinations: { ${names.map((n) => `${n}: { type: filesystem, path: ./unused }`).join(', ')} }
+  const notifications = options.notifications ? `notifications: ${options.notifications}\n` : '';
+  const yaml = `${notifications}destinations: { ${names.map((n) => `${n}: { type: filesystem, path: ./unused }`).join(', ')} }
 targets:
   orders: { engine: postgres, host: db.internal, database: orders, staging: ${JSON.stringify(staging)}, destinations: [${names.join(', ')}]${options.targetYaml ? `, ${options.targetYaml}` : ''} }
 `;
@@ -48,6 +53,7 @@ targets:
   const config: Config = { ...parsed, destinations: Object.fromEntries(names.map((n) => [n, memoryDestination(destinations[n])])) };
   const logs: Record<string, unknown>[] = [];
   const metrics: Record<string, unknown>[] = [];
+  const progress: ProgressEvent[] = [];
   const clock = { now: new Date('2026-11-22T03:00:07Z') };
   const secrets = new SecretResolver();
   const runtime = createRuntime(config, {
@@ -55,8 +61,9 @@ targets:
     now: () => new Date(clock.now),
     logger: () => createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
     emitMetrics: (document) => metrics.push(document),
+    progress: (event) => progress.push(event),
   });
-  return { config, runtime, logs, metrics, clock, staging, storage: (name) => storageFor(config, name, secrets) };
+  return { config, runtime, logs, metrics, progress, clock, staging, storage: (name) => storageFor(config, name, secrets) };
 }
 
 /** A dumper that writes `content` (or fails with `error`) and reports what a real one would. */
