@@ -5,7 +5,7 @@ import { parseConfig } from './config/load.ts';
 import { generateDeployment } from './deploy/generate.ts';
 import { DEFAULT_FUNCTION_TIMEOUTS, EXECUTION_MARGIN_SECONDS, RDS_POLL_SECONDS, RDS_POLL_STATE, TASK_MARGIN_SECONDS, timedDefinition, timeoutInputs, worstCaseSeconds, type TimeoutInputs } from './execution-timeout.ts';
 import { readDefinition, type StateDefinition, type StateMachineDefinition } from './local/definition.ts';
-import { STEP_NAMES, stepOfSubstitution } from './steps/table.ts';
+import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES, stepOfSubstitution } from './steps/table.ts';
 
 const fixture = readFileSync(path.join(import.meta.dirname, '../test/fixtures/deploy.config.yml'), 'utf8');
 const definition = readDefinition();
@@ -49,7 +49,7 @@ function longestByHand(t: Record<string, number>, rdsSeconds: number, destinatio
   );
 }
 
-const MAX_TIMEOUTS = Object.fromEntries(STEP_NAMES.map((fn) => [fn, 900]));
+const MAX_TIMEOUTS = Object.fromEntries(STEP_NAMES.map((fn) => [fn, LAMBDA_MAX_TIMEOUT_SECONDS]));
 
 describe('the execution timeout', () => {
   it('with the default function timeouts and an RDS target at its default 240 minutes: above the longest run, failure branch included', () => {

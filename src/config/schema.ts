@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { isValidFileMode } from '../storage/file-mode.ts';
 import { validateSchedule } from '../deploy/schedule.ts';
 import { isSecretReference, looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from './secrets.ts';
-import { STEP_NAMES } from '../steps/table.ts';
+import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES } from '../steps/table.ts';
 
 export const ENGINES = ['postgres', 'mysql', 'mariadb', 'mssql'] as const;
 export type Engine = (typeof ENGINES)[number];
@@ -393,7 +393,7 @@ export const deploySchema = z.strictObject({
   functions: z
     .partialRecord(
       z.enum(STEP_NAMES),
-      z.strictObject({ memorySize: z.int().min(128).max(10240).optional(), timeout: z.int().min(1).max(900).optional() }),
+      z.strictObject({ memorySize: z.int().min(128).max(10240).optional(), timeout: z.int().min(1).max(LAMBDA_MAX_TIMEOUT_SECONDS).optional() }),
     )
     .optional(),
   logRetentionDays: z.int().min(1).default(30),

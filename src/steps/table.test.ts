@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { deploySchema } from '../config/schema.ts';
 import { lambdaLogicalId } from '../deploy/resources.ts';
 import { readDefinition, taskSubstitutions } from '../local/definition.ts';
 import { handlerFile, pascalName, STEP_NAMES, STEPS, stepOfSubstitution, substitutionOf } from './table.ts';
@@ -45,6 +46,11 @@ describe('the table of steps', () => {
     const sentence = /The\s+steps, whose memory and timeout `deploy\.functions\.<step>` may change, are: ([^.]+)\./.exec(readme);
     expect(sentence, 'README names the steps deploy.functions takes').not.toBeNull();
     expect([...sentence![1]!.matchAll(/`(\w+)`/g)].map((m) => m[1])).toEqual([...STEP_NAMES]);
+  });
+
+  it('has defaults a config could also write: within what deploy.functions accepts (Lambda\'s own limits)', () => {
+    const functions = Object.fromEntries(STEP_NAMES.map((name) => [name, { memorySize: STEPS[name].memorySize, timeout: STEPS[name].timeout }]));
+    expect(deploySchema.safeParse({ region: 'eu-west-1', functions }).error?.issues ?? []).toEqual([]);
   });
 
   it('gives no step a name that is not a plain camelCase word (it becomes file, function and resource names)', () => {

@@ -13,6 +13,9 @@
  * This file imports nothing: the config schema, the deployment and the runner all read it.
  */
 
+/** Lambda runs a function for at most this long; `deploy.functions.<step>.timeout` may not ask for more. */
+export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
+
 /** Which secret references a step resolves. */
 export type SecretScope = 'targets' | 'destinations' | 'drill' | 'observability';
 
