@@ -69,7 +69,7 @@ export interface DumpResult {
   durationSeconds: number;
 }
 
-/** The input of one iteration of the Upload map. */
+/** An RDS for SQL Server backup task, as Dump started it and each CheckRdsBackup last saw it. */
 export interface RdsBackupTask {
   taskId: number;
   /** The s3 destination RDS writes to, and the key of the object. */
@@ -81,11 +81,13 @@ export interface RdsBackupTask {
   maxAttempts: number;
 }
 
-export interface CheckRdsInput {
+/** What CheckRdsBackup is given: the plan, and the dump whose `rds` task it looks at. */
+export interface CheckRdsBackupInput {
   plan: PlanResult;
   dump: DumpResult;
 }
 
+/** The input of one iteration of the Upload map. */
 export interface UploadInput {
   plan: PlanResult;
   dump: DumpResult;

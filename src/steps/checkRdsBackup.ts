@@ -7,14 +7,14 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getTarget } from '../config/load.ts';
-import type { CheckRdsInput, DumpResult } from '../contracts.ts';
+import type { CheckRdsBackupInput, DumpResult } from '../contracts.ts';
 import { rdsTaskStatus } from '../dumpers/mssql-rds.ts';
 import { DigestStream } from '../dumpers/stream.ts';
 import { DumpError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { storageFor } from '../storage/registry.ts';
 
-export async function checkRdsBackup(input: CheckRdsInput, runtime: Runtime): Promise<DumpResult> {
+export async function checkRdsBackup(input: CheckRdsBackupInput, runtime: Runtime): Promise<DumpResult> {
   const { plan, dump } = input;
   const task = dump.rds;
   if (!task) throw new DumpError('CheckRdsBackup ran for a dump that is not an RDS backup task');
