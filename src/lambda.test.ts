@@ -68,6 +68,14 @@ describe('errors leaving a handler', () => {
     await expect(invoke(async () => Promise.reject(undefined), {})).rejects.toMatchObject({ name: 'TransientError', message: 'a step threw undefined' });
   });
 
+  it('leaves running out of time to Lambda: no early timeout error of middy’s own', async () => {
+    const handler = stepHandler(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return 'finished';
+    }).createHandler(quietRuntime) as (event: unknown, context: unknown) => Promise<unknown>;
+    await expect(handler({}, { ...context, getRemainingTimeInMillis: () => 10 })).resolves.toBe('finished');
+  });
+
   it('returns what the step returns', async () => {
     await expect(invoke(async (event: { n: number }) => ({ doubled: event.n * 2 }), { n: 21 })).resolves.toEqual({ doubled: 42 });
   });
