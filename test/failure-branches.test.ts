@@ -10,12 +10,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { truncatingTool } from './helpers/fake-tools.ts';
 import { createMariaDatabase, dropMariaDatabase, MARIADB, mariadb } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
-import { configFor, createWorkspace, type RunRecord, type Workspace } from './helpers/workspace.ts';
+import { configFor, workspacePool, type RunRecord, type Workspace } from './helpers/workspace.ts';
 
 const pgDatabase = uniqueName('sv_pg_fail');
 const mariaDatabase = uniqueName('sv_maria_fail');
 const pgTarget = { engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: pgDatabase };
-const workspaces: Workspace[] = [];
+const workspaces = workspacePool();
 let toolsDir: string | undefined;
 
 beforeAll(async () => {
@@ -29,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await dropDatabase(pgDatabase);
   await dropMariaDatabase(mariaDatabase);
-  await Promise.all(workspaces.map((w) => w.remove()));
+  await workspaces.removeAll();
 });
 
 afterEach(async () => {
@@ -38,12 +38,7 @@ afterEach(async () => {
   toolsDir = undefined;
 });
 
-async function workspaceWith(config: unknown): Promise<Workspace> {
-  const workspace = await createWorkspace();
-  workspaces.push(workspace);
-  await workspace.writeConfig(config);
-  return workspace;
-}
+const workspaceWith = workspaces.withConfig;
 
 async function useFakeTools(setup: (dir: string) => Promise<void>): Promise<void> {
   toolsDir = await mkdtemp(path.join(tmpdir(), 'stepvault-tools-'));

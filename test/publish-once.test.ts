@@ -19,12 +19,12 @@ import { storageFor } from '../src/storage/registry.ts';
 import { runCli } from './helpers/cli.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { s3Destination, startS3Server, type S3TestServer } from './helpers/s3-server.ts';
-import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
+import { configFor, workspacePool, storedBackup, type Workspace } from './helpers/workspace.ts';
 
 const database = uniqueName('sv_pg_once');
 const target = { engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database };
 let s3: S3TestServer;
-const workspaces: Workspace[] = [];
+const workspaces = workspacePool();
 
 beforeAll(async () => {
   s3 = await startS3Server(['once']);
@@ -35,15 +35,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await s3?.stop();
   await dropDatabase(database);
-  await Promise.all(workspaces.map((w) => w.remove()));
+  await workspaces.removeAll();
 });
 
-async function workspaceWith(config: unknown): Promise<Workspace> {
-  const workspace = await createWorkspace();
-  workspaces.push(workspace);
-  await workspace.writeConfig(config);
-  return workspace;
-}
+const workspaceWith = workspaces.withConfig;
 
 async function backupsIn(config: Config, destination: string): Promise<{ key: string; runId: string; sha256: string }[]> {
   const storage = await storageFor(config, destination, new SecretResolver());

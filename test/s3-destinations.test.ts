@@ -19,12 +19,12 @@ import { plan } from '../src/steps/plan.ts';
 import { upload } from '../src/steps/upload.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { s3Destination, startS3Server, type S3TestServer } from './helpers/s3-server.ts';
-import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
+import { configFor, workspacePool, storedBackup, type Workspace } from './helpers/workspace.ts';
 
 const MIB = 1024 * 1024;
 const database = uniqueName('sv_pg_s3');
 let s3: S3TestServer;
-const workspaces: Workspace[] = [];
+const workspaces = workspacePool();
 
 beforeAll(async () => {
   s3 = await startS3Server(['backups', 'offsite-ok']);
@@ -36,15 +36,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await s3?.stop();
   await dropDatabase(database);
-  await Promise.all(workspaces.map((w) => w.remove()));
+  await workspaces.removeAll();
 });
 
-async function workspaceWith(config: unknown): Promise<Workspace> {
-  const workspace = await createWorkspace();
-  workspaces.push(workspace);
-  await workspace.writeConfig(config);
-  return workspace;
-}
+const workspaceWith = workspaces.withConfig;
 
 const target = { engine: 'postgres', host: PG.host, user: PG.user, database };
 

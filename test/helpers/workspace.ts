@@ -40,6 +40,25 @@ export interface Mail {
   raw: string;
 }
 
+/**
+ * The workspaces one suite makes as it goes, each with its config written, removed together in
+ * the suite's afterAll.
+ */
+export function workspacePool(): { withConfig(config: unknown): Promise<Workspace>; removeAll(): Promise<void> } {
+  const made: Workspace[] = [];
+  return {
+    async withConfig(config) {
+      const workspace = await createWorkspace();
+      made.push(workspace);
+      await workspace.writeConfig(config);
+      return workspace;
+    },
+    async removeAll() {
+      await Promise.all(made.splice(0).map((workspace) => workspace.remove()));
+    },
+  };
+}
+
 export async function createWorkspace(): Promise<Workspace> {
   const dir = await mkdtemp(path.join(tmpdir(), 'stepvault-test-'));
   const configFile = path.join(dir, 'stepvault.config.yml');
