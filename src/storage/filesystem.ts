@@ -135,6 +135,29 @@ export class FilesystemStorage implements StorageProvider {
   }
 
   /**
+   * Removes the partial files of this key that a write interrupted for good left behind (a
+   * process killed mid-write skips its own `finally`); they are never listed, but they fill the disk.
+   */
+  async abortIncomplete(key: string): Promise<number> {
+    const target = this.pathOf(key);
+    const mark = `${path.basename(target)}${PARTIAL_MARK}`;
+    let removed = 0;
+    try {
+      const names = await readdir(path.dirname(target)).catch((error: unknown) => {
+        if (isMissing(error)) return [] as string[];
+        throw error;
+      });
+      for (const name of names.filter((n) => n.startsWith(mark))) {
+        await rm(path.join(path.dirname(target), name), { force: true });
+        removed++;
+      }
+    } catch (error) {
+      throw this.failure('remove the partial files of', key, error);
+    }
+    return removed;
+  }
+
+  /**
    * Writes a partial file, then links it to its name. A name already taken is left alone: if
    * `isSame` says it holds what we were writing, that counts as stored; otherwise it is refused.
    */

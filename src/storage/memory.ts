@@ -104,6 +104,11 @@ export class MemoryStorage implements StorageProvider {
     this.objects.delete(key);
   }
 
+  /** A write here is one synchronous step: nothing is ever left half-written. */
+  async abortIncomplete(): Promise<number> {
+    return 0;
+  }
+
   /** The metadata an object was stored with (tests read it as they would S3's). */
   metadata(key: string): Record<string, string> | undefined {
     return this.objects.get(key)?.metadata;

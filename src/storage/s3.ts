@@ -84,7 +84,10 @@ export class S3Storage implements StorageProvider {
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<void> {
     if (await this.alreadyStored(key, options)) return;
-    await this.abortStaleUploads(key);
+    // An open multipart upload of this key is an orphan of an earlier attempt of this run (a
+    // crashed Lambda, a server that died mid-upload): the key is the run's own, and its parts
+    // would be billed forever.
+    await this.abortIncomplete(key);
     const source = createReadStream(file);
     const digest = new DigestStream();
     // A staged file that cannot be read (gone, unreadable) must fail this upload, not the process:
@@ -139,25 +142,33 @@ export class S3Storage implements StorageProvider {
   }
 
   /**
-   * Multipart uploads of this key left open by an earlier attempt (a crashed Lambda, a server
-   * that died mid-upload) are aborted before a new one starts: the key is this run's own, so an
-   * open upload for it can only be an orphan of this run, and its parts would be billed forever.
+   * Aborts every open multipart upload of exactly this key (ListMultipartUploads by prefix, then
+   * AbortMultipartUpload each; one already gone counts as closed). Upload calls it before each
+   * attempt, Cleanup after the run, for a last attempt whose own abort could not reach the store.
    */
-  private async abortStaleUploads(key: string): Promise<void> {
-    let page;
-    try {
-      page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.profile.bucket, Prefix: key }));
-    } catch (error) {
-      throw this.failure('list the open multipart uploads of', key, error);
-    }
-    for (const stale of page.Uploads ?? []) {
-      if (stale.Key !== key || !stale.UploadId) continue;
+  async abortIncomplete(key: string, signal?: AbortSignal): Promise<number> {
+    const options = signal ? { abortSignal: signal } : {};
+    let aborted = 0;
+    let marker: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    do {
+      let page;
       try {
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.profile.bucket, Key: key, UploadId: stale.UploadId }));
+        page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.profile.bucket, Prefix: key, ...marker }), options);
       } catch (error) {
-        if (!isNotFound(error)) throw this.failure('abort a stale multipart upload of', key, error);
+        throw this.failure('list the open multipart uploads of', key, error);
       }
-    }
+      for (const stale of page.Uploads ?? []) {
+        if (stale.Key !== key || !stale.UploadId) continue;
+        try {
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.profile.bucket, Key: key, UploadId: stale.UploadId }), options);
+          aborted++;
+        } catch (error) {
+          if (!isNotFound(error)) throw this.failure('abort an open multipart upload of', key, error);
+        }
+      }
+      marker = page.IsTruncated ? { ...(page.NextKeyMarker && { KeyMarker: page.NextKeyMarker }), ...(page.NextUploadIdMarker && { UploadIdMarker: page.NextUploadIdMarker }) } : {};
+    } while (marker.KeyMarker || marker.UploadIdMarker);
+    return aborted;
   }
 
   /**

@@ -6,6 +6,9 @@
  * - putText is for small documents (manifests), with the same all-or-nothing rule.
  * - list pages through any number of keys under a prefix; head and get report a missing key as
  *   `undefined`, never as an error.
+ * - abortIncomplete closes what an interrupted putFile or putText of the key left open (an S3
+ *   multipart upload, a partial file) and says how many it closed; it never touches a finished
+ *   object. A signal bounds how long it may take.
  * - A failure that may pass throws StorageError (retried); one that needs a human, ConfigError.
  */
 import type { Readable } from 'node:stream';
@@ -32,6 +35,7 @@ export interface StorageProvider {
   get(key: string): Promise<Readable | undefined>;
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
+  abortIncomplete(key: string, signal?: AbortSignal): Promise<number>;
   /** A human-readable address of a key: a path, or an s3:// URL. */
   locate(key: string): string;
 }
