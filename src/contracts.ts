@@ -222,4 +222,20 @@ export interface CleanupInput {
 
 export interface CleanupResult {
   removed: string[];
+  /** Writes of the run's keys a failed attempt left open on a destination (multipart uploads, partial files), now aborted. */
+  aborted: AbortedWrites[];
+  /** Where that could not be done (best effort: reported here and logged, never failing the run). */
+  abortFailed: AbortFailure[];
+}
+
+export interface AbortedWrites {
+  destination: string;
+  key: string;
+  count: number;
+}
+
+export interface AbortFailure {
+  destination: string;
+  key: string;
+  error: string;
 }

@@ -152,7 +152,14 @@ describe('the packaged template', () => {
     expect(JSON.stringify(ses.Resource)).toContain('identity/acme.example');
     expect(actionsOf('notify')).toEqual(expect.arrayContaining(['events:PutEvents']));
     expect(actionsOf('notify').some((a) => a.startsWith('s3:') || a.startsWith('ssm:'))).toBe(false);
-    expect(actionsOf('cleanup').sort()).toEqual(['ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses', 'elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'logs:CreateLogStream', 'logs:PutLogEvents']);
+    expect(actionsOf('cleanup').sort()).toEqual([
+      'ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses',
+      'elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'logs:CreateLogStream', 'logs:PutLogEvents',
+      's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 'secretsmanager:GetSecretValue',
+    ]);
+    // Cleanup aborts the multipart uploads a failed run left open: on the destination's prefix and bucket only.
+    expect(roleOf('cleanup').find((s) => s.Action.includes('s3:AbortMultipartUpload'))).toMatchObject({ Action: ['s3:AbortMultipartUpload'], Resource: 'arn:aws:s3:::acme-backups/db/*' });
+    expect(roleOf('cleanup').find((s) => s.Action.includes('s3:ListBucketMultipartUploads'))).toMatchObject({ Action: ['s3:ListBucketMultipartUploads'], Resource: 'arn:aws:s3:::acme-backups' });
     const sm = template.Resources.StateMachineRole!.Properties.Policies[0].PolicyDocument.Statement[0];
     expect(sm.Action).toEqual(['lambda:InvokeFunction']);
     expect(sm.Resource).toHaveLength(8);

@@ -182,7 +182,7 @@ function drillSecrets(config: Config): SecretUse[] {
   return Object.values(config.targets).flatMap((t) => (t.verify?.drill?.password ? [{ where: `targets.${t.name}.verify.drill.password`, reference: t.verify.drill.password }] : []));
 }
 
-function s3Statements(config: Config, actions: 'write' | 'read' | 'prune'): Statement[] {
+function s3Statements(config: Config, actions: 'write' | 'read' | 'prune' | 'abort'): Statement[] {
   const statements: Statement[] = [];
   const used = new Set(Object.values(config.targets).flatMap((t) => t.destinations));
   for (const name of used) {
@@ -201,6 +201,11 @@ function s3Statements(config: Config, actions: 'write' | 'read' | 'prune'): Stat
         ...(prefix && { Condition: { StringLike: { 's3:prefix': [`${prefix}/*`] } } }),
       });
       statements.push({ Effect: 'Allow', Action: ['s3:ListBucketMultipartUploads'], Resource: `arn:aws:s3:::${d.bucket}` });
+    } else if (actions === 'abort') {
+      // Cleanup finds the run's open multipart uploads and aborts them; it reads and writes nothing.
+      statements.push({ Effect: 'Allow', Action: ['s3:AbortMultipartUpload'], Resource: objects });
+      statements.push({ Effect: 'Allow', Action: ['s3:ListBucketMultipartUploads'], Resource: `arn:aws:s3:::${d.bucket}` });
+      continue; // no KMS: nothing is encrypted or decrypted
     } else if (actions === 'read') {
       statements.push({ Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects });
     } else {

@@ -26,8 +26,8 @@ export interface StepSpec {
   iamAuth: boolean;
   /** The staging share: `write` (dump, remove), `read`, or not at all. Touching it puts a step in the VPC. */
   staging: 'write' | 'read' | false;
-  /** What it does to the s3 destinations: `write` (put, look before writing), `read`, `prune` (list, delete). */
-  destinations: 'write' | 'read' | 'prune' | false;
+  /** What it does to the s3 destinations: `write` (put, look before writing), `read`, `prune` (list, delete), `abort` (list and abort open multipart uploads). */
+  destinations: 'write' | 'read' | 'prune' | 'abort' | false;
   /** Runs inside the VPC: it reaches the database or the staging share. */
   vpc: boolean;
   /** Needs the dbtools layer (pg_dump, pg_restore, the MariaDB client). */
@@ -54,7 +54,8 @@ export const STEPS = {
   verify: { ...none, secrets: ['destinations', 'drill'], staging: 'read', destinations: 'read', vpc: true, layer: true, memorySize: 1024, timeout: 900 },
   prune: { ...none, secrets: ['destinations'], destinations: 'prune', memorySize: 256, timeout: 300 },
   notify: { ...none, secrets: ['observability'], notifies: true, memorySize: 256, timeout: 60 },
-  cleanup: { ...none, staging: 'write', vpc: true, memorySize: 256, timeout: 120 },
+  /** Also aborts the multipart uploads a failed last attempt of Upload left open (its keys are the run's own). */
+  cleanup: { ...none, secrets: ['destinations'], staging: 'write', destinations: 'abort', vpc: true, memorySize: 256, timeout: 120 },
 } as const satisfies Record<string, StepSpec>;
 
 export type StepName = keyof typeof STEPS;
