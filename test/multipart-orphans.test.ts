@@ -7,11 +7,19 @@
  * started again while Notify sends its mail (to a local SES endpoint), before Cleanup runs.
  */
 import { createServer, type Server } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../src/config/load.ts';
 import type { CleanupResult, PlanResult } from '../src/contracts.ts';
+import { createJsonLogger } from '../src/observability/log.ts';
+import { createRuntime } from '../src/runtime.ts';
+import { abortBudgetMs, closeOpenWrites } from '../src/steps/open-writes.ts';
+import { plan } from '../src/steps/plan.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { s3Destination, startS3Server, type S3TestServer } from './helpers/s3-server.ts';
+import { startSilentServer } from './helpers/silent-server.ts';
 import { configFor, type RunRecord, type Workspace, workspacePool } from './helpers/workspace.ts';
 
 const MIB = 1024 * 1024;
@@ -169,5 +177,40 @@ describe('a run whose last Upload attempt failed with the S3 server down', () =>
     }
     // The next Cleanup of that run would close it; this test leaves it to the bucket's lifecycle rule.
     expect((await s3.openMultipartUploads('orphans')).length).toBe(1);
+  });
+});
+
+describe('a store that accepts connections and never answers, at Cleanup', () => {
+  it('the aborts give up within their budget and report it, so a silent store cannot time Cleanup out', async () => {
+    const silent = await startSilentServer();
+    try {
+      const yaml = `destinations: { quiet: { type: s3, bucket: b, endpoint: "${silent.url}", accessKeyId: env:STEPVAULT_TEST_S3_KEY, secretAccessKey: env:STEPVAULT_TEST_S3_KEY } }
+targets:
+  orders: { engine: postgres, host: db.internal, database: orders, staging: ${JSON.stringify(tmpdir())}, destinations: [quiet] }
+`;
+      const config = parseConfig(yaml, `orphans-${randomBytes(4).toString('hex')}`, tmpdir());
+      const logs: string[] = [];
+      const runtime = createRuntime(config, { logger: () => createJsonLogger({ level: 'debug', write: (line) => logs.push(line) }) });
+      const id = `arn:aws:states:eu-west-1:123456789012:execution:backup:${randomBytes(4).toString('hex')}`;
+      const planned = await plan({ request: { target: 'orders' }, execution: { id, name: id.split(':').pop()!, startTime: new Date().toISOString() } }, runtime);
+      const started = Date.now();
+      const outcome = await closeOpenWrites(planned, runtime, 1500);
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(silent.connections()).toBeGreaterThan(0);
+      expect(outcome.aborted).toEqual([]);
+      expect(outcome.failed.map((f) => f.destination)).toEqual(['quiet', 'quiet']);
+      for (const failure of outcome.failed) expect(failure.error).toMatch(/^StorageError: gave up after 1.5 s: destination quiet \(s3:\/\/b\/orders\/.*cannot list the open multipart uploads of/);
+    } finally {
+      await silent.close();
+    }
+  });
+
+  it('the budget is 30 s at most, and a quarter of Cleanup\'s own time limit when that is shorter', () => {
+    const runtimeWith = (functions: string) =>
+      createRuntime(parseConfig(`${functions}destinations: { d: { type: filesystem, path: ./d } }\ntargets: { t: { engine: postgres, host: h, database: x, destinations: [d] } }\n`, `budget-${randomBytes(4).toString('hex')}`, tmpdir()), {
+        logger: () => createJsonLogger({ level: 'error', write: () => undefined }),
+      });
+    expect(abortBudgetMs(runtimeWith(''))).toBe(30_000);
+    expect(abortBudgetMs(runtimeWith('deploy: { region: eu-west-1, functions: { cleanup: { timeout: 60 } } }\n'))).toBe(15_000);
   });
 });

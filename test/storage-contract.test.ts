@@ -6,10 +6,11 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buffer } from 'node:stream/consumers';
+import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/load.ts';
 import type { DestinationConfig } from '../src/config/schema.ts';
@@ -165,6 +166,17 @@ describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
 // A store that refuses a taken key itself keeps that rule between two writers racing for it too;
 // the HEAD-then-put fallback cannot, and says so where it is written.
 describe.each(providers.filter(([, , , p]) => p.atomic))('storage contract, racing writers: %s', (_name, open) => {
+  it('abortIncomplete leaves finished objects alone and closes nothing when nothing is open', async () => {
+    const storage = await open();
+    const { file, size, sha256 } = await randomFile(6 * MIB);
+    await storage.putFile('finished/object.bin', file, { size, sha256, metadata: { sha256 } });
+    await storage.putText('finished/object.bin.manifest.json', '{}', 'application/json');
+    expect(await storage.abortIncomplete('finished/object.bin')).toBe(0);
+    expect(await storage.abortIncomplete('finished/never-written.bin')).toBe(0);
+    expect(await storage.head('finished/object.bin')).toEqual({ key: 'finished/object.bin', size });
+    expect(await storage.head('finished/object.bin.manifest.json')).toEqual({ key: 'finished/object.bin.manifest.json', size: 2 });
+  });
+
   it('lets exactly one of two racing writers of one key win, and keeps the winner’s bytes', async () => {
     const storage = await open();
     const files = await Promise.all([randomFile(11 * MIB), randomFile(11 * MIB)]);
@@ -194,5 +206,44 @@ describe('S3 writes', () => {
     expect(after.conditional.unconditional - before.conditional.unconditional).toBe(0);
     expect(after.plain.conditional - before.plain.conditional).toBe(0);
     expect(after.plain.unconditional - before.plain.unconditional).toBe(2);
+  });
+});
+
+describe('abortIncomplete', () => {
+  it('S3: aborts every open multipart upload of exactly the key, and none of a key it is a prefix of', async () => {
+    const storage = await provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 }));
+    const openUpload = async (key: string) => {
+      const { UploadId } = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: 'contract', Key: key }));
+      await s3.client.send(new UploadPartCommand({ Bucket: 'contract', Key: key, UploadId, PartNumber: 1, Body: randomBytes(1024) }));
+    };
+    await openUpload('orphaned/run.dump');
+    await openUpload('orphaned/run.dump'); // a first attempt, and a retry that died too
+    await openUpload('orphaned/run.dump.other');
+    expect(await storage.abortIncomplete('orphaned/run.dump')).toBe(2);
+    expect((await s3.openMultipartUploads('contract')).filter((k) => k.startsWith('orphaned/'))).toEqual(['orphaned/run.dump.other']);
+    expect(await storage.abortIncomplete('orphaned/run.dump.other')).toBe(1);
+    expect((await s3.openMultipartUploads('contract')).filter((k) => k.startsWith('orphaned/'))).toEqual([]);
+  });
+
+  it('S3: a store that cannot be reached is a StorageError naming the destination', async () => {
+    const storage = await provider('unreachable', { ...s3Destination(s3, 'contract'), endpoint: 'http://127.0.0.1:1' });
+    await expect(storage.abortIncomplete('orphaned/x.dump')).rejects.toMatchObject({
+      name: 'StorageError',
+      message: expect.stringMatching(/^destination unreachable \(s3:\/\/contract\/orphaned\/x.dump\): cannot list the open multipart uploads of: .*ECONNREFUSED/),
+    });
+  });
+
+  it('a folder: removes the partial files a killed writer left of the key, and nothing else', async () => {
+    const root = path.join(folder, 'partials');
+    const storage = await provider('partials', { type: 'filesystem', path: root });
+    await storage.putText('run/a.dump', 'finished', 'text/plain');
+    // What a process killed mid-write leaves: its partial file, which its own cleanup never removed.
+    await writeFile(path.join(root, 'run', 'a.dump.partial-0badf00d'), 'half');
+    await writeFile(path.join(root, 'run', 'a.dump.manifest.json.partial-0badf00d'), '{');
+    await writeFile(path.join(root, 'run', 'ab.dump.partial-0badf00d'), 'someone else');
+    expect(await storage.abortIncomplete('run/a.dump')).toBe(1);
+    expect(await storage.abortIncomplete('run/a.dump.manifest.json')).toBe(1);
+    expect((await readdir(path.join(root, 'run'))).sort()).toEqual(['a.dump', 'ab.dump.partial-0badf00d']);
+    expect(await storage.abortIncomplete('elsewhere/b.dump')).toBe(0);
   });
 });
