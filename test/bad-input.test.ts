@@ -53,6 +53,8 @@ function withTarget(name: string, target: unknown): Yaml {
 }
 
 const RUN = ['run', '--target', 'orders'];
+/** A SQL Server target that loads, for the cases that add one wrong option to it. */
+const mssqlTarget = (): Yaml => ({ engine: 'mssql', host: '127.0.0.1', database: 'ERP', mssql: { sharePath: '\\\\fs\\backups' } });
 const aliasBomb = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
 const TEN_MB = 'x'.repeat(10 * 1024 * 1024);
 
@@ -91,7 +93,25 @@ const CASES: BadInput[] = [
   { name: 'a retention that says nothing', config: withValue('targets.orders.retention', {}), args: RUN, says: ['targets.orders.retention: says nothing: set keepLast, daily, weekly, monthly, yearly or maxAgeDays'] },
   { name: 'keepLast of zero', config: withValue('targets.orders.retention', { keepLast: 0 }), args: RUN, says: ['targets.orders.retention.keepLast: must be at least 1'] },
   { name: 'a compression level out of range', config: withValue('targets.orders.dump', { compressionLevel: 25 }), args: RUN, says: ['targets.orders.dump.compressionLevel: must be at most 19'] },
-  { name: 'a MySQL option on PostgreSQL', config: withValue('targets.orders.dump', { compression: 'zstd' }), args: RUN, says: ['targets.orders.dump.compression: does not apply to engine postgres; remove it'] },
+  // Engine-only options on an engine that does not read them: refused at load, with the fix
+  {
+    name: 'a MySQL option on PostgreSQL',
+    config: withValue('targets.orders.dump', { compression: 'zstd' }),
+    args: RUN,
+    says: ['targets.orders.dump.compression: does not apply to engine postgres; PostgreSQL compresses its own custom format; set only dump.compressionLevel (0-9)'],
+  },
+  { name: 'a PostgreSQL option on MySQL', config: withValue('targets.orders.dump', { noOwner: true }, withValue('targets.orders.engine', 'mysql')), args: RUN, says: ['targets.orders.dump.noOwner: does not apply to engine mysql; it is a PostgreSQL option; remove it'] },
+  { name: 'a PostgreSQL option on MariaDB', config: withValue('targets.orders.dump', { excludeSchemas: ['audit'] }, withValue('targets.orders.engine', 'mariadb')), args: RUN, says: ['targets.orders.dump.excludeSchemas: does not apply to engine mariadb; it is a PostgreSQL option; remove it'] },
+  { name: 'dump compression on SQL Server', config: withTarget('erp', { ...mssqlTarget(), dump: { compression: 'gzip' } }), args: RUN, says: ['targets.erp.dump.compression: does not apply to engine mssql; SQL Server compresses its own backup; use mssql.compression: true (the default)'] },
+  { name: 'a table list on SQL Server', config: withTarget('erp', { ...mssqlTarget(), dump: { tables: ['orders'] } }), args: RUN, says: ['targets.erp.dump.tables: does not apply to engine mssql; SQL Server backs up the whole database; remove it'] },
+  { name: 'SQL Server options on PostgreSQL', config: withValue('targets.orders.mssql', { sharePath: '\\\\fs\\backups' }), args: RUN, says: ['targets.orders.mssql: does not apply to engine postgres; remove it'] },
+  { name: 'a restore drill on SQL Server', config: withTarget('erp', { ...mssqlTarget(), verify: { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill' } } }), args: RUN, says: ['targets.erp.verify.drill: is not available for engine mssql: only SQL Server itself restores its backups; remove it'] },
+  {
+    name: 'a drill into a server of another kind',
+    config: withValue('targets.orders.verify', { drill: { into: 'mysql://root@127.0.0.1:3306/drill' } }),
+    args: RUN,
+    says: ['targets.orders.verify.drill.into: is a MySQL server, but this target is PostgreSQL; restore into a server of its kind (postgres://, postgresql://)'],
+  },
   { name: 'iamAuth with a password', config: withValue('targets.orders.iamAuth', true, withValue('targets.orders.password', 'env:PW')), args: RUN, says: ['targets.orders.iamAuth: and password exclude each other'] },
   { name: 'SQL Server without its share', config: withValue('targets.orders.engine', 'mssql'), args: RUN, says: ['targets.orders.mssql: is required for engine mssql'] },
   { name: 'a KMS key without sse', config: withValue('destinations.s3', { type: 's3', bucket: 'b', kmsKeyId: 'alias/x' }), args: RUN, says: ['destinations.s3.sse: must be aws:kms when kmsKeyId is set'] },

@@ -117,7 +117,7 @@ describe('config', () => {
 
   it('rejects dump options of another engine and a bad time zone', () => {
     expect(problems(VALID.replace('dump: { compression: zstd', 'dump: { noOwner: true, compression: zstd'))).toContain(
-      'targets.shop.dump.noOwner: does not apply to engine mariadb; remove it',
+      'targets.shop.dump.noOwner: does not apply to engine mariadb; it is a PostgreSQL option; remove it',
     );
     expect(problems(VALID.replace('timezone: Europe/Lisbon', 'timezone: Mars/Olympus'))).toContain(
       'targets.orders.schedule.timezone: is not an IANA time zone',

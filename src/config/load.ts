@@ -25,10 +25,10 @@ import {
   type MssqlOptions,
 } from './schema.ts';
 import { EMBEDDED_CONFIG_YAML } from './embedded.ts';
+import { engineInfo } from '../engines/registry.ts';
 
 export const DEFAULT_CONFIG_FILE = 'stepvault.config.yml';
 
-const DEFAULT_PORTS: Record<Engine, number> = { postgres: 5432, mysql: 3306, mariadb: 3306, mssql: 1433 };
 const DEFAULT_STAGING = './.stepvault/staging';
 const DEFAULT_RETENTION: RetentionPolicy = { keepLast: 7 };
 /** A config reuses an anchor a few times; thousands of expansions are an attack, not a config. */
@@ -140,7 +140,7 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
       name,
       engine: t.engine,
       host: t.host,
-      port: t.port ?? DEFAULT_PORTS[t.engine],
+      port: t.port ?? engineInfo(t.engine).defaultPort,
       database: t.database,
       ...(t.user !== undefined && { user: t.user }),
       ...(t.password !== undefined && { password: t.password }),

@@ -3,13 +3,14 @@
  * silently disable an option), and every message names the path of what is wrong.
  */
 import { z } from 'zod';
+import type { DumpOptionName } from '../engines/types.ts';
 import { isValidFileMode } from '../storage/file-mode.ts';
 import { validateSchedule } from '../deploy/schedule.ts';
 import { isSecretReference, looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from './secrets.ts';
 import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES } from '../steps/table.ts';
+import { engineForScheme, engineInfo, ENGINES, restorableSchemes, restoreFamilyOf, type Engine } from '../engines/registry.ts';
 
-export const ENGINES = ['postgres', 'mysql', 'mariadb', 'mssql'] as const;
-export type Engine = (typeof ENGINES)[number];
+export { ENGINES, type Engine };
 
 const name = z
   .string()
@@ -115,8 +116,7 @@ export const dumpOptionsSchema = z.strictObject({
   compressionLevel: z.int().min(0).max(19).optional(),
 });
 
-const POSTGRES_ONLY_DUMP_OPTIONS = ['schemas', 'excludeSchemas', 'excludeTableData', 'noOwner'] as const;
-const MYSQL_ONLY_DUMP_OPTIONS = ['compression'] as const;
+const DRILL_SCHEMES = restorableSchemes().join('|');
 
 export const targetSchema = z
   .strictObject({
@@ -156,7 +156,7 @@ export const targetSchema = z
             /** The scratch server, as a URL; the database part is a prefix for the scratch database's name. */
             into: z
               .string()
-              .regex(/^(postgres|postgresql|mysql|mariadb):\/\/[^/\s]+\/[A-Za-z0-9_]+$/, 'must be a URL like postgres://user@scratch-host:5432/stepvault_drill (the path names the scratch database prefix)')
+              .regex(new RegExp(`^(${DRILL_SCHEMES}):\\/\\/[^/\\s]+\\/[A-Za-z0-9_]+$`), 'must be a URL like postgres://user@scratch-host:5432/stepvault_drill (the path names the scratch database prefix)')
               .refine((v) => !/^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(v), {
                 message: 'must not carry a password (it would sit in the config in plain text); write the URL without it and set verify.drill.password: env:NAME (or ssm:/path, secretsmanager:ARN#key)',
               }),
@@ -183,26 +183,7 @@ export const targetSchema = z
     if (target.mssql?.mode === 'rds' && target.verify?.drill) {
       ctx.addIssue({ code: 'custom', path: ['verify', 'drill'], message: 'is not available in mssql rds mode: the backup never passes through staging' });
     }
-    if (target.engine === 'mssql' && !target.mssql) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mssql'],
-        message: 'is required for engine mssql: say where SQL Server writes the backup, as it sees the staging share (mssql: { sharePath: "\\\\fileserver\\stepvault" })',
-      });
-    }
-    if (target.engine !== 'mssql' && target.mssql) {
-      ctx.addIssue({ code: 'custom', path: ['mssql'], message: `does not apply to engine ${target.engine}; remove it` });
-    }
-    const foreign = target.engine === 'postgres' ? MYSQL_ONLY_DUMP_OPTIONS : POSTGRES_ONLY_DUMP_OPTIONS;
-    for (const key of foreign) {
-      if (dump[key] !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['dump', key],
-          message: `does not apply to engine ${target.engine}; remove it`,
-        });
-      }
-    }
+    checkEngineOptions(target, ctx);
     if (target.iamAuth && target.password !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['iamAuth'], message: 'and password exclude each other: IAM authentication signs a token in place of the password' });
     }
@@ -467,6 +448,42 @@ export type DeployConfig = z.output<typeof deploySchema>;
 export type VerifyConfig = NonNullable<z.output<typeof targetSchema>['verify']>;
 export type MssqlOptions = NonNullable<z.output<typeof targetSchema>['mssql']>;
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
+
+/** What only some engines read (dump.* options, the engine's own section, the drill) on an engine that does not. */
+function checkEngineOptions(target: z.output<typeof targetSchema>, ctx: z.RefinementCtx): void {
+  const info = engineInfo(target.engine);
+  if (info.section && target[info.section] === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [info.section],
+      message: 'is required for engine mssql: say where SQL Server writes the backup, as it sees the staging share (mssql: { sharePath: "\\\\fileserver\\stepvault" })',
+    });
+  }
+  if (target.mssql !== undefined && info.section !== 'mssql') {
+    ctx.addIssue({ code: 'custom', path: ['mssql'], message: `does not apply to engine ${target.engine}; remove it` });
+  }
+  for (const [key, value] of Object.entries(target.dump ?? {}) as [DumpOptionName, unknown][]) {
+    if (value === undefined || info.dumpOptions.includes(key)) continue;
+    const fix = info.dumpOptionFixes?.[key] ?? 'remove it';
+    ctx.addIssue({ code: 'custom', path: ['dump', key], message: `does not apply to engine ${target.engine}; ${fix}` });
+  }
+  const drill = target.verify?.drill;
+  if (drill && target.mssql?.mode !== 'rds') {
+    const family = restoreFamilyOf(target.engine);
+    const scheme = /^([a-z]+):/.exec(drill.into)?.[1];
+    const intoEngine = scheme === undefined ? undefined : engineForScheme(scheme);
+    if (!family) {
+      ctx.addIssue({ code: 'custom', path: ['verify', 'drill'], message: `is not available for engine ${target.engine}: only ${info.label} itself restores its backups; remove it` });
+    } else if (intoEngine && restoreFamilyOf(intoEngine) !== family) {
+      const schemes = ENGINES.filter((e) => restoreFamilyOf(e) === family).flatMap((e) => engineInfo(e).urlSchemes);
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verify', 'drill', 'into'],
+        message: `is a ${engineInfo(intoEngine).label} server, but this target is ${info.label}; restore into a server of its kind (${schemes.map((s) => `${s}://`).join(', ')})`,
+      });
+    }
+  }
+}
 
 function isKnownTimezone(zone: string): boolean {
   try {

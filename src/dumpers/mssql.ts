@@ -14,9 +14,10 @@ import type { Target } from '../config/load.ts';
 import type { MssqlOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
 import { DigestStream } from './stream.ts';
+import { engineInfo } from '../engines/registry.ts';
 import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
 
-export const MSSQL_DEFAULT_USER = 'sa';
+export const MSSQL_DEFAULT_USER = engineInfo('mssql').defaultUser;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A bracket-quoted identifier: `]` doubled; refused when SQL Server could not have such a name. */

@@ -16,9 +16,11 @@ import { checkBeforeDump, checkDumpHolds, DumpedObjectCounter, inspectServer, ty
 import { boundedCounts, InsertRowCounter } from './row-counts.ts';
 import { EdgeKeeper, streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine } from './tools.ts';
+import { engineInfo } from '../engines/registry.ts';
 import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
 
-export const MYSQL_DEFAULT_USER = 'root';
+/** The same for MySQL and MariaDB. */
+export const MYSQL_DEFAULT_USER = engineInfo('mysql').defaultUser;
 
 /** Which family the client tool belongs to: their TLS and GTID options differ. */
 export type ClientFlavor = 'mariadb' | 'mysql';

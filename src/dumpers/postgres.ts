@@ -16,11 +16,12 @@ import { boundedCounts, CopyRowCounter, type RowCounts } from './row-counts.ts';
 import { trackTool } from './running.ts';
 import { streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine, type ToolCommand } from './tools.ts';
+import { engineInfo } from '../engines/registry.ts';
 import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
 
 const execFileAsync = promisify(execFile);
 
-export const PG_DEFAULT_USER = 'postgres';
+export const PG_DEFAULT_USER = engineInfo('postgres').defaultUser;
 
 /**
  * pg_dump's arguments for a target: no secrets here, they travel in the environment. Every

@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { engineInfo, restoreFamilyOf } from '../engines/registry.ts';
 import type { Config, Target } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
 import type { ProgressListener } from '../dumpers/stream.ts';
@@ -49,10 +50,11 @@ export async function restore(request: RestoreRequest): Promise<RestoreResult> {
   const { target } = request;
   const parsed = parseDatabaseUrl(request.into);
   const into = parsed.password === undefined && request.password !== undefined ? { ...parsed, password: request.password } : parsed;
-  if (target.engine === 'mssql') {
-    throw new ConfigError(`SQL Server backups are restored by SQL Server itself: copy the .bak onto a share it reads and run RESTORE DATABASE … FROM DISK (README, "Restore")`);
+  const family = restoreFamilyOf(target.engine);
+  if (!family) {
+    const info = engineInfo(target.engine);
+    throw new ConfigError(info.restoreHint ?? `${info.label} backups are restored by the server itself (README, "Restore")`);
   }
-  const family = target.engine === 'postgres' ? 'postgres' : 'mysql';
   if (into.family !== family) throw new ConfigError(`--into is a ${into.family} URL, but ${target.name} is a ${target.engine} database`);
   if (isSameDatabase(target, into) && !request.force) {
     throw new ConfigError(`--into is ${target.name}'s own database (${target.host}:${target.port}/${target.database}); restoring over it needs --force`);

@@ -1,8 +1,10 @@
-/** `--into` URLs: postgres://user[:password]@host[:port]/database, mysql:// or mariadb:// likewise. */
+/** `--into` URLs: postgres://user[:password]@host[:port]/database, mysql:// or mariadb:// likewise (each engine says its schemes). */
+import { engineForScheme, engineInfo, restorableSchemes } from '../engines/registry.ts';
+import type { RestoreFamily } from '../engines/types.ts';
 import { ConfigError } from '../errors.ts';
 
 export interface DatabaseUrl {
-  family: 'postgres' | 'mysql';
+  family: RestoreFamily;
   host: string;
   port: number;
   user: string;
@@ -10,7 +12,6 @@ export interface DatabaseUrl {
   database: string;
 }
 
-const SCHEMES: Record<string, DatabaseUrl['family']> = { 'postgres:': 'postgres', 'postgresql:': 'postgres', 'mysql:': 'mysql', 'mariadb:': 'mysql' };
 const EXAMPLE = 'postgres://postgres@127.0.0.1:5432/orders_restored (or mysql://root@127.0.0.1:3306/shop_restored)';
 
 /**
@@ -35,8 +36,11 @@ export function parseDatabaseUrl(text: string): DatabaseUrl {
   } catch {
     throw new ConfigError(`--into "${redactUrlText(text)}" is not a URL; write it as ${EXAMPLE}`);
   }
-  const family = SCHEMES[url.protocol];
-  if (!family) throw new ConfigError(`--into: "${url.protocol}//" is not a database URL; use postgres://, mysql:// or mariadb://, e.g. ${EXAMPLE}`);
+  const engine = engineForScheme(url.protocol.replace(/:$/, ''));
+  const family = engine && engineInfo(engine).restoreFamily;
+  if (!engine || !family) {
+    throw new ConfigError(`--into: "${url.protocol}//" is not a database URL; use ${restorableSchemes().map((s) => `${s}://`).join(', ')}, e.g. ${EXAMPLE}`);
+  }
   const decode = (part: string, what: string) => {
     try {
       return decodeURIComponent(part);
@@ -52,8 +56,8 @@ export function parseDatabaseUrl(text: string): DatabaseUrl {
   return {
     family,
     host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : family === 'postgres' ? 5432 : 3306,
-    user: user || (family === 'postgres' ? 'postgres' : 'root'),
+    port: url.port ? Number(url.port) : engineInfo(engine).defaultPort,
+    user: user || engineInfo(engine).defaultUser,
     ...(password && { password }),
     database,
   };

@@ -1,0 +1,31 @@
+/**
+ * What stepvault knows about a database engine apart from how to dump it: the facts that the
+ * config schema, the loader, restore and the drill ask for. Each engine declares its own in a
+ * file beside this one; nothing else names an engine's port, user, URL schemes or options.
+ */
+import type { DumpOptions } from '../config/schema.ts';
+
+export type DumpOptionName = keyof DumpOptions;
+
+/** The client that restores an engine's dumps (restore and the drill); one per wire protocol. */
+export type RestoreFamily = 'postgres' | 'mysql';
+
+export interface EngineInfo {
+  /** The engine's own name, for messages. */
+  label: string;
+  defaultPort: number;
+  /** The user a target connects as when it names none. */
+  defaultUser: string;
+  /** URL schemes (without "://") that name a server of this engine in --into and verify.drill.into. */
+  urlSchemes: readonly string[];
+  /** Who restores its dumps; undefined when only the server itself can (restore and the drill refuse). */
+  restoreFamily: RestoreFamily | undefined;
+  /** With no restore family: how a person restores its backup instead, for restore's message. */
+  restoreHint?: string;
+  /** The dump.* options its dumper reads; any other is refused at load. */
+  dumpOptions: readonly DumpOptionName[];
+  /** For a dump.* option it does not read: what to do instead (the message says "remove it" otherwise). */
+  dumpOptionFixes?: Partial<Record<DumpOptionName, string>>;
+  /** Its own section of a target (e.g. mssql:), required for it and refused on every other engine. */
+  section?: 'mssql';
+}
