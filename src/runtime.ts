@@ -10,14 +10,10 @@ import { loadConfig, type Config } from './config/load.ts';
 import { SecretResolver } from './config/secrets.ts';
 import { createLambdaLogger, type Logger, type LogSink } from './observability/log.ts';
 import { createMetrics, type MetricsSink } from './observability/metrics.ts';
+import { progressFields, type ProgressEvent } from './observability/progress.ts';
 import { SeqSink } from './observability/seq.ts';
 
-export interface ProgressEvent {
-  state: string;
-  bytes: number;
-  /** Set instead of bytes when only the share of work done is known (SQL Server's STATS). */
-  percent?: number;
-}
+export type { ProgressEvent };
 
 export interface Runtime {
   config: Config;
@@ -92,13 +88,13 @@ export function withStaging(config: Config, staging: string | undefined): Config
   return { ...config, targets };
 }
 
-/** In Lambda, progress goes to the log, at most every 10 seconds per state. */
-function throttledProgressLog(log: () => Logger | undefined): (event: ProgressEvent) => void {
+/** In Lambda, progress goes to the log, at most every 10 seconds per state, as what its producer said. */
+export function throttledProgressLog(log: () => Logger | undefined): (event: ProgressEvent) => void {
   const last = new Map<string, number>();
   return (event) => {
     const now = Date.now();
     if (now - (last.get(event.state) ?? 0) < 10_000) return;
     last.set(event.state, now);
-    log()?.info('progress', { state: event.state, bytes: event.bytes });
+    log()?.info('progress', { state: event.state, ...progressFields(event) });
   };
 }

@@ -10,6 +10,7 @@ import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { buffer } from 'node:stream/consumers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
+import { describeProgress } from '../src/observability/progress.ts';
 import { s3Destination, startS3Server } from './helpers/s3-server.ts';
 import { startTdsServer, type Reply, type TdsServer } from './helpers/tds-server.ts';
 import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
@@ -75,7 +76,9 @@ describe('SQL Server (mssql)', () => {
       `BACKUP DATABASE [ord]]ers 'Zürich'] TO DISK = N'${SHARE}\\${plan.runId}\\${plan.fileName.replace(/'/g, "''")}' WITH COPY_ONLY, COMPRESSION, CHECKSUM, STATS = 5, INIT, FORMAT`,
     );
     expect(server.batches.find((b) => b.startsWith('RESTORE VERIFYONLY'))).toBe(`RESTORE VERIFYONLY FROM DISK = N'${SHARE}\\${plan.runId}\\${plan.fileName}' WITH CHECKSUM`);
-    expect(record.progress.filter((p) => p.percent !== undefined).map((p) => p.percent)).toEqual([5, 50, 100]);
+    // SQL Server's STATS arrive as percents, and as nothing else: no byte count is made up.
+    expect(record.progress).toEqual([5, 50, 100].map((percent) => ({ state: 'Dump', percent })));
+    expect(record.progress.map((p) => describeProgress(p, 1))).toEqual(['5% done', '50% done', '100% done']);
     const stored = storedBackup(record);
     expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z-[0-9a-f]{8}\.bak$/);
     const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));

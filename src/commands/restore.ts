@@ -2,6 +2,7 @@
 import { getTarget, type Config } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
 import { formatBytes } from '../format.ts';
+import { describeProgress } from '../observability/progress.ts';
 import { PartialRestoreError } from '../errors.ts';
 import { restore, type RestoreResult } from '../restore/restore.ts';
 import { parseDatabaseUrl } from '../restore/url.ts';
@@ -32,7 +33,6 @@ export async function restoreCommand(
 ): Promise<number> {
   const url = parseDatabaseUrl(options.into);
   const password = url.password === undefined ? await restorePassword(`${url.user}@${url.host}:${url.port}`, passwordSources) : undefined;
-  let total = 0;
   const started = Date.now();
   let result: RestoreResult;
   try {
@@ -49,13 +49,11 @@ export async function restoreCommand(
       ...(options.jobs && { jobs: options.jobs }),
       noOwner: options.noOwner,
       onFound: ({ destination, backup }) => {
-        total = backup.manifest.size;
-        out.write(`restoring ${backup.key} (${formatBytes(total)}, ${backup.manifest.createdAt}) from ${destination}\n`);
+        out.write(`restoring ${backup.key} (${formatBytes(backup.manifest.size)}, ${backup.manifest.createdAt}) from ${destination}\n`);
       },
-      onProgress: (bytes) => {
-        if (!out.isTTY || total === 0) return;
-        const seconds = (Date.now() - started) / 1000;
-        out.write(`\r\x1b[K  downloading ${formatBytes(bytes)} of ${formatBytes(total)} (${Math.floor((bytes / total) * 100)}%), ${formatBytes(bytes / Math.max(seconds, 0.001))}/s`);
+      onProgress: (progress) => {
+        if (!out.isTTY) return;
+        out.write(`\r\x1b[K  downloading ${describeProgress(progress, (Date.now() - started) / 1000, 'downloaded')}`);
       },
     });
   } catch (error) {

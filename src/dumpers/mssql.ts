@@ -133,7 +133,7 @@ export const mssqlDumper: Dumper = {
       const backup = pool.request();
       backup.on('info', (info: { message: string }) => {
         const percent = /(\d+) percent processed/.exec(info.message)?.[1];
-        if (percent) request.onProgress?.(Number(percent), { unit: 'percent' });
+        if (percent) request.onProgress?.({ percent: Number(percent) });
       });
       try {
         await backup.batch(backupStatement(target.database, disk, options));

@@ -10,11 +10,9 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { DumpError } from '../errors.ts';
+import type { ProgressListener } from '../observability/progress.ts';
 import { trackTool } from './running.ts';
 import type { ToolCommand } from './tools.ts';
-
-/** Progress in bytes written, or (SQL Server, which writes the file itself) in percent done. */
-export type ProgressListener = (amount: number, options?: { unit: 'percent' }) => void;
 
 export interface StreamedDump {
   size: number;
@@ -83,10 +81,13 @@ export class DigestStream extends Transform {
   private readonly hash = createHash('sha256');
   private lastReport = 0;
   private readonly onProgress: ProgressListener | undefined;
+  private readonly totalBytes: number | undefined;
 
-  constructor(onProgress?: ProgressListener) {
+  /** `totalBytes`, when the size is known beforehand (a download), goes with each report. */
+  constructor(onProgress?: ProgressListener, totalBytes?: number) {
     super();
     this.onProgress = onProgress;
+    this.totalBytes = totalBytes;
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -95,14 +96,18 @@ export class DigestStream extends Transform {
     const now = Date.now();
     if (this.onProgress && now - this.lastReport >= 250) {
       this.lastReport = now;
-      this.onProgress(this.bytes);
+      this.report();
     }
     callback(null, chunk);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.onProgress?.(this.bytes);
+    this.report();
     callback();
+  }
+
+  private report(): void {
+    this.onProgress?.({ bytes: this.bytes, ...(this.totalBytes !== undefined && { totalBytes: this.totalBytes }) });
   }
 
   hex(): string {

@@ -1,6 +1,6 @@
 import type { Target } from '../config/load.ts';
 import type { DumpResult } from '../contracts.ts';
-import type { ProgressListener } from './stream.ts';
+import type { ProgressListener } from '../observability/progress.ts';
 
 export interface DumpRequest {
   target: Target;

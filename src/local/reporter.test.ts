@@ -51,9 +51,67 @@ describe('heartbeat', () => {
     expect(json.length).toBeGreaterThan(0);
   });
 
+  it('carries SQL Server\'s percent to the heartbeat line and the JSON line, with no bytes invented', async () => {
+    const { written, out } = sink(false);
+    const json: string[] = [];
+    const reporter = new ConsoleReporter(out, { heartbeatMs: 30, json: (line) => json.push(line) });
+    reporter.onEvent(entered('Dump'));
+    reporter.onProgress({ state: 'Dump', percent: 40 });
+    await sleep(80);
+    reporter.close();
+    expect(written.find((w) => w.startsWith('  Dump: '))).toMatch(/^ {2}Dump: 40% done \(running 0\.\d\ds\)\n$/);
+    const line = JSON.parse(json[0]!) as Record<string, unknown>;
+    expect(line).toMatchObject({ message: 'progress', state: 'Dump', percent: 40 });
+    expect(line).not.toHaveProperty('bytes');
+    expect(line).not.toHaveProperty('bytesPerSecond');
+  });
+
+  it('gives bytes of a known total with their share, in the heartbeat and the JSON line', async () => {
+    const { written, out } = sink(false);
+    const json: string[] = [];
+    const reporter = new ConsoleReporter(out, { heartbeatMs: 30, json: (line) => json.push(line) });
+    reporter.onEvent(entered('Restore'));
+    reporter.onProgress({ state: 'Restore', bytes: 3 * 1024 * 1024, totalBytes: 12 * 1024 * 1024 });
+    await sleep(80);
+    reporter.close();
+    expect(written.find((w) => w.startsWith('  Restore: '))).toMatch(/^ {2}Restore: 3\.0 MB of 12\.0 MB \(25%\), [\d.]+ [KMG]?B\/s \(running/);
+    expect(JSON.parse(json[0]!)).toMatchObject({ bytes: 3 * 1024 * 1024, totalBytes: 12 * 1024 * 1024, percent: 25 });
+  });
+
   it('takes its period from STEPVAULT_HEARTBEAT_SECONDS, else a minute', () => {
     expect(heartbeatMsFromEnvironment({ STEPVAULT_HEARTBEAT_SECONDS: '0.5' })).toBe(500);
     expect(heartbeatMsFromEnvironment({ STEPVAULT_HEARTBEAT_SECONDS: 'often' })).toBe(DEFAULT_HEARTBEAT_SECONDS * 1000);
     expect(heartbeatMsFromEnvironment({})).toBe(60_000);
+  });
+});
+
+describe('the line in place on a terminal', () => {
+  function shown(event: Parameters<ConsoleReporter['onProgress']>[0]): string {
+    const { written, out } = sink(true);
+    const reporter = new ConsoleReporter(out, { heartbeatMs: 60_000 });
+    reporter.onEvent(entered(event.state));
+    reporter.onProgress(event);
+    reporter.close();
+    return written.at(-1)!;
+  }
+
+  it('shows SQL Server\'s percent as a percent, without a byte count', () => {
+    expect(shown({ state: 'Dump', percent: 40 })).toBe('\r\x1b[K  Dump: 40% done');
+  });
+
+  it('shows bytes written', () => {
+    expect(shown({ state: 'Dump', bytes: 2048 })).toMatch(/^\r\x1b\[K {2}Dump: 2\.0 KB written(, [\d.]+ [KMG]?B\/s)?$/);
+  });
+
+  it('shows bytes of a known total with their share', () => {
+    expect(shown({ state: 'Restore', bytes: 512, totalBytes: 2048 })).toMatch(/^\r\x1b\[K {2}Restore: 512 B of 2\.0 KB \(25%\)/);
+  });
+
+  it('shows nothing in place off a terminal', () => {
+    const { written, out } = sink(false);
+    const reporter = new ConsoleReporter(out, { heartbeatMs: 60_000 });
+    reporter.onProgress({ state: 'Dump', percent: 40 });
+    reporter.close();
+    expect(written).toEqual([]);
   });
 });

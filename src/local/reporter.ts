@@ -6,9 +6,9 @@
  * heartbeat also goes out as a JSON progress line.
  */
 import type { RunState } from '../contracts.ts';
-import { formatBytes, formatSeconds } from '../format.ts';
+import { formatSeconds } from '../format.ts';
 import { readableCause } from '../notifiers/message.ts';
-import type { ProgressEvent } from '../runtime.ts';
+import { describeProgress, progressFields, type ProgressEvent } from '../observability/progress.ts';
 import type { WorkflowEvent } from './runner.ts';
 
 /** Seconds between heartbeats unless STEPVAULT_HEARTBEAT_SECONDS says otherwise: a line a minute is read, not scrolled past. */
@@ -33,7 +33,7 @@ export class ConsoleReporter {
   private heartbeat: { state: string; timer: NodeJS.Timeout } | undefined;
   private readonly heartbeatMs: number;
   private readonly json: ((line: string) => void) | undefined;
-  private readonly started = new Map<string, { at: number; bytes: number }>();
+  private readonly started = new Map<string, number>();
   private readonly lastError = new Map<string, string>();
   private readonly caught = new Set<string>();
   private readonly items = new Map<number, string>();
@@ -62,7 +62,7 @@ export class ConsoleReporter {
     const label = event.index === undefined ? event.state : `  ${event.state} (${this.items.get(event.index) ?? `#${event.index}`})`;
     switch (event.type) {
       case 'state-entered':
-        this.started.set(event.state, { at: Date.now(), bytes: 0 });
+        this.started.set(event.state, Date.now());
         this.latest.delete(event.state);
         this.lastError.delete(id);
         this.line(`→ ${label}`);
@@ -93,12 +93,8 @@ export class ConsoleReporter {
 
   onProgress = (event: ProgressEvent): void => {
     this.latest.set(event.state, event);
-    const start = this.started.get(event.state);
-    const seconds = start ? (Date.now() - start.at) / 1000 : 0;
-    const rate = seconds > 0 ? `${formatBytes(event.bytes / seconds)}/s` : '';
-    const text = event.percent !== undefined ? `  ${event.state}: ${event.percent}% done (SQL Server)` : `  ${event.state}: ${formatBytes(event.bytes)} written ${rate}`;
     if (this.tty) {
-      this.out.write(`\r\x1b[K${text}`);
+      this.out.write(`\r\x1b[K  ${event.state}: ${describeProgress(event, this.secondsIn(event.state))}`);
       this.progressShown = true;
     }
   };
@@ -117,18 +113,10 @@ export class ConsoleReporter {
   }
 
   private beat(state: string): void {
-    const start = this.started.get(state);
-    const seconds = start ? (Date.now() - start.at) / 1000 : 0;
-    const progress = this.latest.get(state);
-    const rate = progress && seconds > 0 ? progress.bytes / seconds : 0;
-    const done =
-      progress?.percent !== undefined
-        ? `${progress.percent}% done`
-        : progress
-          ? `${formatBytes(progress.bytes)} written, ${formatBytes(rate)}/s`
-          : 'no progress reported yet';
+    const seconds = this.secondsIn(state);
+    const progress = this.latest.get(state) ?? {};
     // On a terminal the line in place already says it.
-    if (!this.tty) this.line(`  ${state}: ${done} (running ${formatSeconds(seconds)})`);
+    if (!this.tty) this.line(`  ${state}: ${describeProgress(progress, seconds)} (running ${formatSeconds(seconds)})`);
     this.json?.(
       JSON.stringify({
         timestamp: new Date().toISOString(),
@@ -137,11 +125,15 @@ export class ConsoleReporter {
         service: 'stepvault',
         state,
         seconds: Math.round(seconds),
-        bytes: progress?.bytes ?? 0,
-        bytesPerSecond: Math.round(rate),
-        ...(progress?.percent !== undefined && { percent: progress.percent }),
+        // Only what the state's producer said: a percent-only state has no bytes to report.
+        ...progressFields(progress, seconds),
       }),
     );
+  }
+
+  private secondsIn(state: string): number {
+    const start = this.started.get(state);
+    return start === undefined ? 0 : (Date.now() - start) / 1000;
   }
 
   line(text: string): void {

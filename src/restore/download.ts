@@ -6,14 +6,15 @@ import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Backup } from '../backups.ts';
-import { DigestStream, type ProgressListener } from '../dumpers/stream.ts';
+import { DigestStream } from '../dumpers/stream.ts';
+import type { ProgressListener } from '../observability/progress.ts';
 import { ChecksumMismatchError, StorageError } from '../errors.ts';
 import type { StorageProvider } from '../storage/types.ts';
 
 export async function downloadVerified(storage: StorageProvider, backup: Backup, file: string, onProgress?: ProgressListener): Promise<void> {
   const body = await storage.get(backup.key);
   if (!body) throw new StorageError(`${backup.key} is listed in its manifest but missing from destination ${storage.name}`);
-  const digest = new DigestStream(onProgress);
+  const digest = new DigestStream(onProgress, backup.manifest.size);
   await pipeline(body, digest, createWriteStream(file, { mode: 0o600 }));
   const sha256 = digest.hex();
   if (sha256 !== backup.manifest.sha256 || digest.bytes !== backup.manifest.size) {

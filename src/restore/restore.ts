@@ -10,7 +10,7 @@ import path from 'node:path';
 import { engineInfo, restoreFamilyOf } from '../engines/registry.ts';
 import type { Config, Target } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
-import type { ProgressListener } from '../dumpers/stream.ts';
+import type { ProgressListener } from '../observability/progress.ts';
 import { ConfigError } from '../errors.ts';
 import { downloadVerified } from './download.ts';
 import { findBackup, type FoundBackup } from './find.ts';

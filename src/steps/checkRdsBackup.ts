@@ -23,7 +23,7 @@ export async function checkRdsBackup(input: CheckRdsBackupInput, runtime: Runtim
   const status = await rdsTaskStatus(target, password, task.taskId);
   const attempts = task.attempts + 1;
   runtime.log.info('RDS backup task', { runId: plan.runId, target: plan.target, state: 'CheckRdsBackup', taskId: task.taskId, ...status, attempts });
-  runtime.progress({ state: 'CheckRdsBackup', bytes: 0, percent: status.percent });
+  runtime.progress({ state: 'CheckRdsBackup', percent: status.percent });
 
   if (status.lifecycle === 'ERROR' || status.lifecycle === 'CANCELLED') {
     throw new DumpError(`RDS backup task ${task.taskId} of ${target.name} ended ${status.lifecycle}: ${status.info.trim() || 'no task_info'}`);

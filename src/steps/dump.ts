@@ -42,7 +42,7 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
       target,
       ...(password !== undefined && { password }),
       file,
-      onProgress: (amount, options) => runtime.progress(options?.unit === 'percent' ? { state: 'Dump', bytes: 0, percent: amount } : { state: 'Dump', bytes: amount }),
+      onProgress: (progress) => runtime.progress({ state: 'Dump', ...progress }),
     });
     const finished = runtime.now();
     const result: DumpResult = {

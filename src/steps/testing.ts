@@ -76,10 +76,10 @@ export function fakeDumper(options: { content?: string | Buffer; error?: Error; 
       requests.push({ file: request.file, ...(request.password !== undefined && { password: request.password }) });
       const body = Buffer.from(options.content ?? 'fake dump\n');
       await writeFile(request.file, body.subarray(0, Math.floor(body.length / 2)));
-      request.onProgress?.(Math.floor(body.length / 2));
+      request.onProgress?.({ bytes: Math.floor(body.length / 2) });
       if (options.error) throw options.error;
       await writeFile(request.file, body);
-      request.onProgress?.(body.length);
+      request.onProgress?.({ bytes: body.length });
       return {
         size: body.length,
         sha256: createHash('sha256').update(body).digest('hex'),
