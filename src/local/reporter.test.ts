@@ -115,3 +115,35 @@ describe('the line in place on a terminal', () => {
     expect(written).toEqual([]);
   });
 });
+
+describe('Cleanup', () => {
+  it('says which open uploads of the run it aborted, and which it could not', () => {
+    const { written, out } = sink(false);
+    const reporter = new ConsoleReporter(out);
+    reporter.onEvent(entered('CleanupAfterFailure'));
+    reporter.onEvent({
+      ...exited('CleanupAfterFailure'),
+      output: {
+        cleanup: {
+          removed: ['/staging/run'],
+          aborted: [{ destination: 'primary', key: 'db/main/x.dump', count: 1 }],
+          abortFailed: [{ destination: 'offsite', key: 'off/main/x.dump', error: 'StorageError: connect ECONNREFUSED' }],
+        },
+      },
+    });
+    reporter.close();
+    expect(written.slice(-2)).toEqual([
+      '  primary: aborted 1 open upload of db/main/x.dump left by a failed attempt\n',
+      '  offsite: could not abort open uploads of off/main/x.dump, their parts may stay until a lifecycle rule removes them (StorageError: connect ECONNREFUSED)\n',
+    ]);
+  });
+
+  it('says nothing more when nothing was left open', () => {
+    const { written, out } = sink(false);
+    const reporter = new ConsoleReporter(out);
+    reporter.onEvent(entered('Cleanup'));
+    reporter.onEvent({ ...exited('Cleanup'), output: { cleanup: { removed: ['/staging/run'], aborted: [], abortFailed: [] } } });
+    reporter.close();
+    expect(written.filter((w) => w.startsWith('  '))).toEqual([]);
+  });
+});

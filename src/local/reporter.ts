@@ -72,6 +72,7 @@ export class ConsoleReporter {
         if (event.index === undefined && this.heartbeat?.state === event.state) this.stopHeartbeat();
         const caught = this.caught.delete(id);
         this.line(`${caught ? '✗' : '✓'} ${label.padEnd(22)} ${formatSeconds(event.durationMs / 1000)}${caught ? '  (failed: taking the failure branch)' : ''}`);
+        for (const text of openWritesLines(event.output)) this.line(text);
         break;
       }
       case 'state-failed': {
@@ -166,4 +167,14 @@ export function notificationLines(run: Pick<RunState, 'notification' | 'notifica
 function itemLabel(input: unknown): string {
   const name = (input as { destination?: { name?: unknown } } | null)?.destination?.name;
   return typeof name === 'string' ? name : '';
+}
+
+/** What Cleanup closed on the destinations, and what it could not (those parts stay, and are billed). */
+function openWritesLines(output: unknown): string[] {
+  const cleanup = (output as Pick<RunState, 'cleanup'> | undefined)?.cleanup;
+  if (!cleanup?.aborted || !cleanup.abortFailed) return [];
+  return [
+    ...cleanup.aborted.map((a) => `  ${a.destination}: aborted ${a.count} open upload${a.count > 1 ? 's' : ''} of ${a.key} left by a failed attempt`),
+    ...cleanup.abortFailed.map((f) => `  ${f.destination}: could not abort open uploads of ${f.key}, their parts may stay until a lifecycle rule removes them (${f.error})`),
+  ];
 }
