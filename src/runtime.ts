@@ -36,12 +36,13 @@ export interface RuntimeOptions {
 }
 
 export function createRuntime(config: Config, options: RuntimeOptions): Runtime {
-  const secrets = options.secrets ?? new SecretResolver();
-  const sinks = logSinks(config, secrets);
+  // The log sinks outlive an invocation (Lambda keeps the runtime), so they resolve their keys
+  // through the runtime's resolver of the moment, which each invocation replaces.
+  const sinks = logSinks(config, () => runtime.secrets);
   const metrics = createMetrics(options.emitMetrics);
-  return {
+  const runtime: Runtime = {
     config,
-    secrets,
+    secrets: options.secrets ?? new SecretResolver(),
     now: options.now ?? (() => new Date()),
     log: options.logger(sinks),
     metrics,
@@ -53,12 +54,13 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
       await Promise.all(sinks.map((sink) => sink.flush()));
     },
   };
+  return runtime;
 }
 
-function logSinks(config: Config, secrets: SecretResolver): LogSink[] {
+function logSinks(config: Config, secrets: () => SecretResolver): LogSink[] {
   const seq = config.observability?.seq;
   if (!seq) return [];
-  return [new SeqSink(seq.url, async () => (seq.apiKey ? secrets.resolve(seq.apiKey, 'observability.seq.apiKey') : undefined))];
+  return [new SeqSink(seq.url, async () => (seq.apiKey ? secrets().resolve(seq.apiKey, 'observability.seq.apiKey') : undefined))];
 }
 
 let lambdaRuntime: Runtime | undefined;
@@ -78,7 +80,9 @@ export function runtimeFromEnvironment(): Runtime {
       progress: throttledProgressLog(() => logger),
     });
   }
-  return { ...lambdaRuntime, secrets: new SecretResolver(AWS_SECRET_RESOLVERS) };
+  // A rotated secret is seen by the next invocation, the log sinks' keys included.
+  lambdaRuntime.secrets = new SecretResolver(AWS_SECRET_RESOLVERS);
+  return { ...lambdaRuntime };
 }
 
 /** On Lambda every target stages on the shared mount, whatever the file says for local runs. */
