@@ -30,6 +30,7 @@ const workspaces = workspacePool();
 
 /** What the SES endpoint does before it answers a mail (then forgets it), and the mails' subjects. */
 let beforeAnswer: (() => Promise<void>) | undefined;
+let hookDone: Promise<void> | undefined;
 const subjects: string[] = [];
 
 beforeAll(async () => {
@@ -40,9 +41,12 @@ beforeAll(async () => {
     req.on('end', async () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Content: { Simple: { Subject: { Data: string } } } };
       subjects.push(body.Content.Simple.Subject.Data);
-      const hook = beforeAnswer;
-      beforeAnswer = undefined;
-      await hook?.();
+      // A retry of the same mail waits for the same hook, which runs once.
+      if (beforeAnswer) {
+        hookDone = beforeAnswer();
+        beforeAnswer = undefined;
+      }
+      await hookDone;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ MessageId: `local-${subjects.length}` }));
     });
