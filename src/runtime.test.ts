@@ -25,6 +25,17 @@ describe("Lambda's progress log", () => {
     ]);
   });
 
+  it('logs each destination of the Upload map on its own, named', () => {
+    const lines: { message: string; fields?: LogFields }[] = [];
+    const progress = throttledProgressLog(() => recordingLogger(lines));
+    progress({ state: 'Upload', item: 'primary', bytes: 10, totalBytes: 40 });
+    progress({ state: 'Upload', item: 'offsite', bytes: 20, totalBytes: 40 });
+    expect(lines.map((l) => l.fields)).toEqual([
+      { state: 'Upload', item: 'primary', bytes: 10, totalBytes: 40, percent: 25 },
+      { state: 'Upload', item: 'offsite', bytes: 20, totalBytes: 40, percent: 50 },
+    ]);
+  });
+
   it('logs a state at most every 10 seconds', () => {
     const lines: { message: string; fields?: LogFields }[] = [];
     const progress = throttledProgressLog(() => recordingLogger(lines));

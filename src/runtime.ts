@@ -97,8 +97,9 @@ export function throttledProgressLog(log: () => Logger | undefined): (event: Pro
   const last = new Map<string, number>();
   return (event) => {
     const now = Date.now();
-    if (now - (last.get(event.state) ?? 0) < 10_000) return;
-    last.set(event.state, now);
-    log()?.info('progress', { state: event.state, ...progressFields(event) });
+    const key = `${event.state}\u0000${event.item ?? ''}`;
+    if (now - (last.get(key) ?? 0) < 10_000) return;
+    last.set(key, now);
+    log()?.info('progress', { state: event.state, ...(event.item !== undefined && { item: event.item }), ...progressFields(event) });
   };
 }

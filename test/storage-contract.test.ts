@@ -17,6 +17,7 @@ import type { DestinationConfig } from '../src/config/schema.ts';
 import { SecretResolver } from '../src/config/secrets.ts';
 import { FilesystemStorage } from '../src/storage/filesystem.ts';
 import { memoryDestination } from '../src/storage/memory.ts';
+import type { Progress } from '../src/observability/progress.ts';
 import { storageFor } from '../src/storage/registry.ts';
 import type { StorageProvider } from '../src/storage/types.ts';
 import { s3Destination, startS3Server, type S3TestServer } from './helpers/s3-server.ts';
@@ -90,10 +91,13 @@ const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageP
 ];
 
 describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
-  it('streams a large object in and reads the same bytes back', async () => {
+  it('streams a large object in, telling its progress in bytes of the whole, and reads the same bytes back', async () => {
     const storage = await open();
     const { file, size, sha256 } = await randomFile(24 * MIB);
-    await storage.putFile('large/object.bin', file, { size, sha256, metadata: { sha256 } });
+    const progress: Progress[] = [];
+    await storage.putFile('large/object.bin', file, { size, sha256, metadata: { sha256 }, onProgress: (p) => progress.push(p) });
+    expect(progress.at(-1)).toEqual({ bytes: size, totalBytes: size });
+    expect(progress.map((p) => p.bytes)).toEqual([...progress.map((p) => p.bytes!)].sort((a, b) => a - b));
     expect(await storage.head('large/object.bin')).toEqual({ key: 'large/object.bin', size });
     const body = await buffer((await storage.get('large/object.bin'))!);
     expect(createHash('sha256').update(body).digest('hex')).toBe(sha256);

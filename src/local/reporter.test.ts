@@ -78,6 +78,22 @@ describe('heartbeat', () => {
     expect(JSON.parse(json[0]!)).toMatchObject({ bytes: 3 * 1024 * 1024, totalBytes: 12 * 1024 * 1024, percent: 25 });
   });
 
+  it('gives each destination of the Upload map its own heartbeat and JSON line', async () => {
+    const { written, out } = sink(false);
+    const json: string[] = [];
+    const reporter = new ConsoleReporter(out, { heartbeatMs: 30, json: (line) => json.push(line) });
+    reporter.onEvent(entered('Upload'));
+    reporter.onProgress({ state: 'Upload', item: 'primary', bytes: 1024, totalBytes: 4096 });
+    reporter.onProgress({ state: 'Upload', item: 'offsite', bytes: 2048, totalBytes: 4096 });
+    await sleep(50);
+    reporter.close();
+    expect(written.find((w) => w.startsWith('  Upload (primary): '))).toMatch(/^ {2}Upload \(primary\): 1\.0 KB of 4\.0 KB \(25%\)/);
+    expect(written.find((w) => w.startsWith('  Upload (offsite): '))).toMatch(/^ {2}Upload \(offsite\): 2\.0 KB of 4\.0 KB \(50%\)/);
+    const lines = json.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toContainEqual(expect.objectContaining({ state: 'Upload', item: 'primary', bytes: 1024, totalBytes: 4096, percent: 25 }));
+    expect(lines).toContainEqual(expect.objectContaining({ state: 'Upload', item: 'offsite', bytes: 2048, totalBytes: 4096, percent: 50 }));
+  });
+
   it('takes its period from STEPVAULT_HEARTBEAT_SECONDS, else a minute', () => {
     expect(heartbeatMsFromEnvironment({ STEPVAULT_HEARTBEAT_SECONDS: '0.5' })).toBe(500);
     expect(heartbeatMsFromEnvironment({ STEPVAULT_HEARTBEAT_SECONDS: 'often' })).toBe(DEFAULT_HEARTBEAT_SECONDS * 1000);

@@ -29,7 +29,8 @@ export function heartbeatMsFromEnvironment(env: NodeJS.ProcessEnv = process.env)
 
 export class ConsoleReporter {
   private progressShown = false;
-  private readonly latest = new Map<string, ProgressEvent>();
+  /** The last progress of each running state, per item (the Upload map's destinations; '' for none). */
+  private readonly latest = new Map<string, Map<string, ProgressEvent>>();
   private heartbeat: { state: string; timer: NodeJS.Timeout } | undefined;
   private readonly heartbeatMs: number;
   private readonly json: ((line: string) => void) | undefined;
@@ -93,9 +94,11 @@ export class ConsoleReporter {
   };
 
   onProgress = (event: ProgressEvent): void => {
-    this.latest.set(event.state, event);
+    let items = this.latest.get(event.state);
+    if (!items) this.latest.set(event.state, (items = new Map()));
+    items.set(event.item ?? '', event);
     if (this.tty) {
-      this.out.write(`\r\x1b[K  ${event.state}: ${describeProgress(event, this.secondsIn(event.state))}`);
+      this.out.write(`\r\x1b[K  ${labelOf(event)}: ${describeProgress(event, this.secondsIn(event.state))}`);
       this.progressShown = true;
     }
   };
@@ -115,21 +118,25 @@ export class ConsoleReporter {
 
   private beat(state: string): void {
     const seconds = this.secondsIn(state);
-    const progress = this.latest.get(state) ?? {};
-    // On a terminal the line in place already says it.
-    if (!this.tty) this.line(`  ${state}: ${describeProgress(progress, seconds)} (running ${formatSeconds(seconds)})`);
-    this.json?.(
-      JSON.stringify({
-        timestamp: new Date().toISOString(),
-        level: 'info',
-        message: 'progress',
-        service: 'stepvault',
-        state,
-        seconds: Math.round(seconds),
-        // Only what the state's producer said: a percent-only state has no bytes to report.
-        ...progressFields(progress, seconds),
-      }),
-    );
+    const reported = [...(this.latest.get(state)?.values() ?? [])];
+    // One line per item, so two destinations uploading side by side are told apart.
+    for (const progress of reported.length > 0 ? reported : [{ state }]) {
+      // On a terminal the line in place already says it.
+      if (!this.tty) this.line(`  ${labelOf(progress)}: ${describeProgress(progress, seconds)} (running ${formatSeconds(seconds)})`);
+      this.json?.(
+        JSON.stringify({
+          timestamp: new Date().toISOString(),
+          level: 'info',
+          message: 'progress',
+          service: 'stepvault',
+          state,
+          ...(progress.item !== undefined && { item: progress.item }),
+          seconds: Math.round(seconds),
+          // Only what the state's producer said: a percent-only state has no bytes to report.
+          ...progressFields(progress, seconds),
+        }),
+      );
+    }
   }
 
   private secondsIn(state: string): number {
@@ -161,6 +168,11 @@ export function notificationLines(run: Pick<RunState, 'notification' | 'notifica
   const whole = run.notificationError;
   if (whole) lines.push(`  notifications FAILED: ${whole.Error ?? 'Error'}: ${readableCause(whole.Cause ?? '')}`);
   return lines;
+}
+
+/** A state, with the item its progress is about: `Upload (primary)`. */
+function labelOf(event: ProgressEvent): string {
+  return event.item === undefined ? event.state : `${event.state} (${event.item})`;
 }
 
 /** What a Map iteration works on, for the console: a destination's name. */

@@ -1,6 +1,6 @@
 /**
  * How far a piece of work got, in one vocabulary that every producer speaks (a dump tool's bytes
- * through the digest, SQL Server's STATS messages, RDS's task status, a restore's download) and
+ * through the digest, an upload's read of the staged file, SQL Server's STATS messages, RDS's task status, a restore's download) and
  * every reader understands (the terminal line, the heartbeat, the JSON progress line, Lambda's
  * log). A producer says only what it knows: bytes it counted, a total it was told, a share done
  * it was given. Nothing is invented: a percent-only producer has no bytes, and none are shown.
@@ -19,6 +19,8 @@ export interface Progress {
 /** Progress of one state of the workflow. */
 export interface ProgressEvent extends Progress {
   state: string;
+  /** The part of the state it is about when parts run side by side: the Upload map's destination. */
+  item?: string;
 }
 
 export type ProgressListener = (progress: Progress) => void;

@@ -26,6 +26,8 @@ describe('Upload', () => {
     expect(storage.metadata(result.key)).toMatchObject({ sha256: input.dump.sha256 });
     const manifest = JSON.parse(await text((await storage.get(result.manifestKey))!)) as Record<string, unknown>;
     expect(manifest).toMatchObject({ key: result.key, target: 'orders', size: input.dump.size, sha256: input.dump.sha256, executionId: input.plan.executionId });
+    // Progress names the destination, as the map uploads to several side by side.
+    expect(world.progress.at(-1)).toEqual({ state: 'Upload', item: 'mem', bytes: input.dump.size, totalBytes: input.dump.size });
   });
 
   it('counts a retry that finds its own earlier attempt stored as stored', async () => {

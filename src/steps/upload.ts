@@ -26,7 +26,12 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
     log.info('describing the object RDS wrote', { key });
   } else {
     log.info('storing', { key, size: dump.size });
-    await storage.putFile(key, dump.file, { size: dump.size, sha256: dump.sha256, metadata: objectMetadata(manifest) });
+    await storage.putFile(key, dump.file, {
+      size: dump.size,
+      sha256: dump.sha256,
+      metadata: objectMetadata(manifest),
+      onProgress: (progress) => runtime.progress({ state: 'Upload', item: destination.name, ...progress }),
+    });
   }
   try {
     await storage.putText(metaKey, `${JSON.stringify(manifest, null, 2)}\n`, 'application/json');

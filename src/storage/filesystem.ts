@@ -64,7 +64,7 @@ export class FilesystemStorage implements StorageProvider {
       key,
       target,
       async (partial) => {
-        const digest = new DigestStream();
+        const digest = new DigestStream(options.onProgress, options.size);
         await pipeline(createReadStream(file), digest, createWriteStream(partial, { flush: true, flags: 'wx', mode: this.fileMode }));
         const sha256 = digest.hex();
         if (sha256 !== options.sha256 || digest.bytes !== options.size) {

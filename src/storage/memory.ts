@@ -65,6 +65,7 @@ export class MemoryStorage implements StorageProvider {
       const chunks: Buffer[] = [];
       for await (const chunk of createReadStream(file)) chunks.push(chunk as Buffer);
       body = Buffer.concat(chunks);
+      options.onProgress?.({ bytes: body.length, totalBytes: options.size });
     } catch (error) {
       throw new StorageError(`destination ${this.name}: cannot read ${file} to store ${key} (${(error as Error).message})`, { cause: error });
     }

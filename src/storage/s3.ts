@@ -89,7 +89,7 @@ export class S3Storage implements StorageProvider {
     // would be billed forever.
     await this.abortIncomplete(key);
     const source = createReadStream(file);
-    const digest = new DigestStream();
+    const digest = new DigestStream(options.onProgress, options.size);
     // A staged file that cannot be read (gone, unreadable) must fail this upload, not the process:
     // pipe() alone would leave the read error unhandled and the upload waiting for bytes forever.
     source.once('error', (error) => digest.destroy(error));

@@ -12,12 +12,15 @@
  * - A failure that may pass throws StorageError (retried); one that needs a human, ConfigError.
  */
 import type { Readable } from 'node:stream';
+import type { ProgressListener } from '../observability/progress.ts';
 
 export interface PutFileOptions {
   size: number;
   sha256: string;
   metadata: Record<string, string>;
   contentType?: string;
+  /** Told the bytes of the file read so far, of `size`. */
+  onProgress?: ProgressListener;
 }
 
 export interface ObjectInfo {
