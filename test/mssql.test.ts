@@ -11,6 +11,7 @@ import { buffer } from 'node:stream/consumers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import { describeProgress } from '../src/observability/progress.ts';
+import { runCli } from './helpers/cli.ts';
 import { s3Destination, startS3Server } from './helpers/s3-server.ts';
 import { startTdsServer, type Reply, type TdsServer } from './helpers/tds-server.ts';
 import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
@@ -25,7 +26,7 @@ afterEach(async () => {
 });
 
 /** Plays SQL Server: BACKUP writes the file where the share maps to, with STATS messages. */
-function sqlServer(workspace: Workspace, options: { backupError?: boolean } = {}): (sql: string) => Promise<Reply[]> {
+function sqlServer(workspace: Workspace, options: { backupError?: boolean; statsPauseMs?: number } = {}): (sql: string) => Promise<Reply[]> {
   return async (sql) => {
     if (sql.startsWith('SELECT CAST(SERVERPROPERTY')) return [{ kind: 'rows', columns: [{ name: 'version', type: 'nvarchar' }], rows: [['16.0.4135.4']] }];
     const disk = /^BACKUP DATABASE .* TO DISK = N'((?:[^']|'')*)'/.exec(sql)?.[1]?.replace(/''/g, "'");
@@ -39,8 +40,11 @@ function sqlServer(workspace: Workspace, options: { backupError?: boolean } = {}
       const local = path.join(workspace.dir, 'staging', ...disk.slice(SHARE.length + 1).split('\\'));
       await mkdir(path.dirname(local), { recursive: true });
       await writeFile(local, randomBytes(3 * 1024 * 1024));
+      const stats = (p: number): Reply => ({ kind: 'info', number: 3211, message: `${p} percent processed.` });
+      // A long BACKUP: a while at 40 percent, long enough for heartbeats.
+      const progress: Reply[] = options.statsPauseMs ? [stats(5), stats(40), { kind: 'pause', ms: options.statsPauseMs }, stats(100)] : [5, 50, 100].map(stats);
       return [
-        ...[5, 50, 100].map((p) => ({ kind: 'info' as const, number: 3211, message: `${p} percent processed.` })),
+        ...progress,
         { kind: 'info', number: 3014, message: 'BACKUP DATABASE successfully processed 385 pages in 0.041 seconds (73.285 MB/sec).' },
       ];
     }
@@ -49,7 +53,7 @@ function sqlServer(workspace: Workspace, options: { backupError?: boolean } = {}
   };
 }
 
-async function setup(database: string, serverOptions: { failLogin?: boolean; backupError?: boolean } = {}, extra: Record<string, unknown> = {}) {
+async function setup(database: string, serverOptions: { failLogin?: boolean; backupError?: boolean; statsPauseMs?: number } = {}, extra: Record<string, unknown> = {}) {
   const workspace = await createWorkspace();
   workspaces.push(workspace);
   const server = await startTdsServer({ ...(serverOptions.failLogin && { failLogin: true }), onBatch: sqlServer(workspace, serverOptions) });
@@ -77,8 +81,9 @@ describe('SQL Server (mssql)', () => {
     );
     expect(server.batches.find((b) => b.startsWith('RESTORE VERIFYONLY'))).toBe(`RESTORE VERIFYONLY FROM DISK = N'${SHARE}\\${plan.runId}\\${plan.fileName}' WITH CHECKSUM`);
     // SQL Server's STATS arrive as percents, and as nothing else: no byte count is made up.
-    expect(record.progress).toEqual([5, 50, 100].map((percent) => ({ state: 'Dump', percent })));
-    expect(record.progress.map((p) => describeProgress(p, 1))).toEqual(['5% done', '50% done', '100% done']);
+    const dumpProgress = record.progress.filter((p) => p.state === 'Dump');
+    expect(dumpProgress).toEqual([5, 50, 100].map((percent) => ({ state: 'Dump', percent })));
+    expect(dumpProgress.map((p) => describeProgress(p, 1))).toEqual(['5% done', '50% done', '100% done']);
     const stored = storedBackup(record);
     expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z-[0-9a-f]{8}\.bak$/);
     const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));
@@ -87,6 +92,23 @@ describe('SQL Server (mssql)', () => {
     expect(manifest).toMatchObject({ engine: 'mssql', database, server: { version: '16.0.4135.4' }, size: 3 * 1024 * 1024, compression: 'mssql-compressed' });
     expect(await workspace.stagingEntries()).toEqual([]);
     expect(JSON.stringify(server.batches) + record.logs.join('')).not.toContain('Mssql-t3st-pw');
+  });
+
+  it('shows a long BACKUP\'s percent in the heartbeat and the --verbose JSON progress line, with no bytes made up', async () => {
+    const { workspace } = await setup('orders', { statsPauseMs: 1500 });
+    const env = { ...process.env, STEPVAULT_HEARTBEAT_SECONDS: '0.3' };
+    const result = await runCli(['run', '--config', workspace.configFile, '--target', 'main', '--verbose'], { cwd: workspace.dir, env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/^ {2}Dump: 40% done \(running [\d.]+s\)$/m);
+    const progress = result.stderr
+      .split('\n')
+      .filter((line) => line.includes('"message":"progress"'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((line) => line.state === 'Dump');
+    expect(progress).toContainEqual(expect.objectContaining({ state: 'Dump', percent: 40 }));
+    for (const line of progress.filter((l) => l.percent !== undefined)) {
+      expect(line).not.toHaveProperty('bytes');
+    }
   });
 
   it('a failed login is not retried and takes the failure branch', async () => {

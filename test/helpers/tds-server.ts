@@ -10,7 +10,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 export type Reply =
   | { kind: 'info'; number: number; message: string }
   | { kind: 'error'; number: number; message: string; severity?: number }
-  | { kind: 'rows'; columns: { name: string; type: 'int' | 'nvarchar' }[]; rows: (number | string)[][] };
+  | { kind: 'rows'; columns: { name: string; type: 'int' | 'nvarchar' }[]; rows: (number | string)[][] }
+  /** Sends what came before it and waits, as a server does between STATS messages of a long BACKUP. */
+  | { kind: 'pause'; ms: number };
 
 export interface TdsServerOptions {
   /** Refuse logins with SQL Server's error 18456. */
@@ -66,7 +68,10 @@ export async function startTdsServer(options: TdsServerOptions): Promise<TdsServ
       const tokens: Buffer[] = [];
       let failed = false;
       for (const reply of replies) {
-        if (reply.kind === 'info') tokens.push(message(0xab, reply.number, reply.message, 0));
+        if (reply.kind === 'pause') {
+          send(socket, Buffer.concat(tokens.splice(0)), false);
+          await new Promise((resolve) => setTimeout(resolve, reply.ms));
+        } else if (reply.kind === 'info') tokens.push(message(0xab, reply.number, reply.message, 0));
         else if (reply.kind === 'error') {
           tokens.push(message(0xaa, reply.number, reply.message, reply.severity ?? 16));
           failed = true;
@@ -89,14 +94,14 @@ export async function startTdsServer(options: TdsServerOptions): Promise<TdsServ
   };
 }
 
-/** Splits a reply into TDS packets of at most 4096 bytes. */
-function send(socket: Socket, payload: Buffer): void {
+/** Splits a reply into TDS packets of at most 4096 bytes; the last ends the message unless more is to come. */
+function send(socket: Socket, payload: Buffer, ends = true): void {
   const size = 4096 - 8;
   for (let offset = 0, id = 1; offset < payload.length || offset === 0; offset += size, id++) {
     const part = payload.subarray(offset, offset + size);
     const header = Buffer.alloc(8);
     header.writeUInt8(TYPE.REPLY, 0);
-    header.writeUInt8(offset + size >= payload.length ? 0x01 : 0x00, 1);
+    header.writeUInt8(ends && offset + size >= payload.length ? 0x01 : 0x00, 1);
     header.writeUInt16BE(part.length + 8, 2);
     header.writeUInt8(id % 256, 6);
     socket.write(Buffer.concat([header, part]));
