@@ -27,6 +27,7 @@ const success: RunState = {
   target: 'orders',
   plan,
   dump: {
+    kind: 'staged',
     file: '/mnt/staging/orders-20261122T030000Z-8d41c0e2/orders-20261122T030000Z.dump', size: 345_678_912,
     sha256: '9f2c4e0b7d1a8c3e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0', compression: 'custom',
     tool: { name: 'pg_dump', version: '18.6' }, serverVersion: '17.4', startedAt: '2026-11-22T03:00:02.000Z', finishedAt: '2026-11-22T03:01:14.000Z', durationSeconds: 72,

@@ -51,46 +51,77 @@ export interface ToolInfo {
   version: string;
 }
 
-export interface DumpResult {
-  /** The staged dump file (absolute path). */
-  file: string;
+/** What every finished dump says of itself, wherever its bytes are. */
+export interface DumpFacts {
   size: number;
   sha256: string;
-  /** How the bytes are compressed: the format's own (`custom`), `gzip` or `zstd`. */
+  /** How the bytes are compressed: the format's own (`custom`), `gzip`, `zstd`, `mssql`… */
   compression: string;
   tool: ToolInfo;
   serverVersion: string;
   /** Rows per table, counted from the dump itself; the restore drill compares against them. */
   rowCounts?: Record<string, number>;
-  /** RDS for SQL Server: the backup task writing straight to S3; size and sha256 come when it is done. */
-  rds?: RdsBackupTask;
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
 }
 
-/** An RDS for SQL Server backup task, as Dump started it and each CheckRdsBackup last saw it. */
-export interface RdsBackupTask {
+/** A dump in the run's staging folder (written by the tool, or by SQL Server onto the share); Upload stores it. */
+export interface StagedDump extends DumpFacts {
+  kind: 'staged';
+  /** The staged dump file (absolute path). */
+  file: string;
+}
+
+/**
+ * A backup the server writes straight into one destination (RDS for SQL Server into S3), as a
+ * task the state machine polls (Wait → CheckRdsBackup). Until it is written, its size and
+ * checksum are unknown, and say so.
+ */
+export interface ServerWritingDump extends Pick<DumpFacts, 'compression' | 'tool' | 'serverVersion' | 'startedAt'> {
+  kind: 'server-writing';
+  task: ServerBackupTask;
+  size?: undefined;
+  sha256?: undefined;
+  rowCounts?: undefined;
+  finishedAt?: undefined;
+}
+
+/** The server-written backup once it is there: measured and hashed from the object itself. Upload only adds its manifest. */
+export interface ServerWrittenDump extends DumpFacts {
+  kind: 'server-written';
+  task: ServerBackupTask;
+}
+
+/** A dump whose bytes are all there: what Upload and Verify are given. */
+export type FinishedDump = StagedDump | ServerWrittenDump;
+
+/** Dump's result, which CheckRdsBackup replaces on each look until it is finished. */
+export type DumpResult = FinishedDump | ServerWritingDump;
+
+/** A server's backup task, as Dump started it and each CheckRdsBackup last saw it. */
+export interface ServerBackupTask {
   taskId: number;
-  /** The s3 destination RDS writes to, and the key of the object. */
+  /** The destination the server writes to, and the key of the object. */
   destination: string;
   key: string;
+  /** The server's own word for the task's state (RDS: CREATED, IN_PROGRESS, SUCCESS…). */
   lifecycle: string;
   percent: number;
   attempts: number;
   maxAttempts: number;
 }
 
-/** What CheckRdsBackup is given: the plan, and the dump whose `rds` task it looks at. */
+/** What CheckRdsBackup is given: the plan, and the dump whose task it looks at. */
 export interface CheckRdsBackupInput {
   plan: PlanResult;
-  dump: DumpResult;
+  dump: ServerWritingDump;
 }
 
 /** The input of one iteration of the Upload map. */
 export interface UploadInput {
   plan: PlanResult;
-  dump: DumpResult;
+  dump: FinishedDump;
   destination: DestinationRef;
 }
 
@@ -122,7 +153,7 @@ export type UploadResult = DestinationOutcome[];
 
 export interface VerifyInput {
   plan: PlanResult;
-  dump: DumpResult;
+  dump: FinishedDump;
   upload: UploadResult;
 }
 

@@ -2,7 +2,7 @@
  * The manifest: a JSON document written next to each dump, after it. A backup exists only when
  * its manifest does, so listing, retention and restore read manifests, never bare objects.
  */
-import type { DumpResult, PlanResult } from './contracts.ts';
+import type { FinishedDump, PlanResult } from './contracts.ts';
 
 export const MANIFEST_FORMAT = 'stepvault.manifest/1';
 
@@ -26,7 +26,7 @@ export interface Manifest {
   timings: { startedAt: string; dumpStartedAt: string; dumpFinishedAt: string; dumpSeconds: number; storedAt: string };
 }
 
-export function buildManifest(plan: PlanResult, dump: DumpResult, key: string, storedAt: Date): Manifest {
+export function buildManifest(plan: PlanResult, dump: FinishedDump, key: string, storedAt: Date): Manifest {
   return {
     format: MANIFEST_FORMAT,
     runId: plan.runId,

@@ -5,7 +5,7 @@
  */
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { RUN_STATE_KEYS, type Failure } from './contracts.ts';
+import { RUN_STATE_KEYS, type DumpResult, type Failure } from './contracts.ts';
 import { ERROR_NAMES } from './errors.ts';
 import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition } from './execution-timeout.ts';
 import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type StateDefinition } from './local/definition.ts';
@@ -89,10 +89,16 @@ describe('statemachine/backup.asl.json', () => {
     // Upload is a Map: a required destination's failure fails it, and its Catch takes over.
     expect(definition.States.Upload).toMatchObject({ Type: 'Map', ItemsPath: '$.plan.destinations' });
     expect(catchers(definition.States.Upload!)[0]!.Next).toBe('UploadFailed');
-    // The RDS polling loop: Wait → CheckRdsBackup → Choice, back to Wait until SUCCESS.
+    // The RDS polling loop: a dump the server is writing waits; Wait → CheckRdsBackup → Choice, back to Wait until it is written.
+    const kind = (value: DumpResult['kind']) => value;
+    expect(definition.States.IsRdsBackup).toMatchObject({ Type: 'Choice', Default: 'Upload', Choices: [{ Variable: '$.dump.kind', StringEquals: kind('server-writing'), Next: 'WaitForRdsBackup' }] });
     expect(definition.States.WaitForRdsBackup).toMatchObject({ Type: 'Wait', Next: 'CheckRdsBackup' });
     expect(definition.States.CheckRdsBackup?.Next).toBe('IsRdsBackupDone');
-    expect(definition.States.IsRdsBackupDone).toMatchObject({ Type: 'Choice', Default: 'WaitForRdsBackup', Choices: [{ StringEquals: 'SUCCESS', Next: 'Upload' }] });
+    expect(definition.States.IsRdsBackupDone).toMatchObject({
+      Type: 'Choice',
+      Default: 'WaitForRdsBackup',
+      Choices: [{ Variable: '$.dump.kind', StringEquals: kind('server-written'), Next: 'Upload' }],
+    });
   });
 
   it('writes the run\'s state as RunState describes it: each result at its own key, the failure as a Failure', () => {

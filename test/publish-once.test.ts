@@ -10,7 +10,7 @@ import { listBackups, targetPrefix } from '../src/backups.ts';
 import type { Config } from '../src/config/load.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { SecretResolver } from '../src/config/secrets.ts';
-import type { DumpResult } from '../src/contracts.ts';
+import type { StagedDump } from '../src/contracts.ts';
 import { createJsonLogger } from '../src/observability/log.ts';
 import { createRuntime } from '../src/runtime.ts';
 import { plan } from '../src/steps/plan.ts';
@@ -109,7 +109,8 @@ describe('a retried Upload', () => {
     await writeFile(file, 'not really a dump, but bytes with a checksum\n');
     const { createHash } = await import('node:crypto');
     const body = await readFile(file);
-    const dump: DumpResult = {
+    const dump: StagedDump = {
+      kind: 'staged',
       file, size: body.length, sha256: createHash('sha256').update(body).digest('hex'), compression: 'custom', tool: { name: 'pg_dump', version: '18.1' },
       serverVersion: '18.1', startedAt: '2026-11-22T03:00:00Z', finishedAt: '2026-11-22T03:00:01Z', durationSeconds: 1,
     };

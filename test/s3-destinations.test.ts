@@ -13,7 +13,7 @@ import { GetObjectCommand, HeadObjectCommand, ListObjectsV2Command } from '@aws-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import { createRuntime } from '../src/runtime.ts';
-import type { DumpResult } from '../src/contracts.ts';
+import type { StagedDump } from '../src/contracts.ts';
 import { createJsonLogger } from '../src/observability/log.ts';
 import { plan } from '../src/steps/plan.ts';
 import { upload } from '../src/steps/upload.ts';
@@ -65,7 +65,8 @@ describe('S3 destinations', () => {
       if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
     }
     await new Promise<void>((resolve) => out.end(() => resolve()));
-    const dump: DumpResult = {
+    const dump: StagedDump = {
+      kind: 'staged',
       file, size: 200 * MIB, sha256: hash.digest('hex'), compression: 'custom', tool: { name: 'pg_dump', version: '18.1' }, serverVersion: '18.1',
       startedAt: '2026-11-22T03:00:07Z', finishedAt: '2026-11-22T03:00:37Z', durationSeconds: 30,
     };

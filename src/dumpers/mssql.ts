@@ -15,7 +15,7 @@ import type { MssqlOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
 import { DigestStream } from './stream.ts';
 import { engineInfo } from '../engines/registry.ts';
-import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
+import type { DumpOutput, DumpRequest, StagingDumper } from './types.ts';
 
 export const MSSQL_DEFAULT_USER = engineInfo('mssql').defaultUser;
 const CONTROL = /[\u0000-\u001f\u007f]/;
@@ -121,7 +121,8 @@ export async function serverVersion(pool: sql.ConnectionPool): Promise<string> {
   return result.recordset?.[0]?.version ?? 'unknown';
 }
 
-export const mssqlDumper: Dumper = {
+export const mssqlDumper: StagingDumper = {
+  writes: 'staging',
   extension: () => '.bak',
 
   async dump(request: DumpRequest): Promise<DumpOutput> {

@@ -17,7 +17,7 @@ import { boundedCounts, InsertRowCounter } from './row-counts.ts';
 import { EdgeKeeper, streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine } from './tools.ts';
 import { engineInfo } from '../engines/registry.ts';
-import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
+import type { DumpOutput, DumpRequest, StagingDumper } from './types.ts';
 
 /** The same for MySQL and MariaDB. */
 export const MYSQL_DEFAULT_USER = engineInfo('mysql').defaultUser;
@@ -194,8 +194,9 @@ function compressor(target: Target): Transform {
   return zlib.createGzip(level === undefined ? {} : { level });
 }
 
-export function mysqlDumper(engine: 'mysql' | 'mariadb'): Dumper {
+export function mysqlDumper(engine: 'mysql' | 'mariadb'): StagingDumper {
   return {
+    writes: 'staging',
     extension: (target) => COMPRESSIONS[compressionOf(target)],
 
     async dump(request: DumpRequest): Promise<DumpOutput> {

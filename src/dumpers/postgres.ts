@@ -17,7 +17,7 @@ import { trackTool } from './running.ts';
 import { streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine, type ToolCommand } from './tools.ts';
 import { engineInfo } from '../engines/registry.ts';
-import type { DumpOutput, DumpRequest, Dumper } from './types.ts';
+import type { DumpOutput, DumpRequest, StagingDumper } from './types.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -143,7 +143,8 @@ async function archiveCheck(pgRestore: ToolCommand, file: string, target: Target
   return { ...(header.serverVersion && { serverVersion: header.serverVersion }), rowCounts: counter.counts };
 }
 
-export const postgresDumper: Dumper = {
+export const postgresDumper: StagingDumper = {
+  writes: 'staging',
   extension: () => '.dump',
 
   async dump(request: DumpRequest): Promise<DumpOutput> {

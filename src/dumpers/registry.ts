@@ -1,17 +1,23 @@
-import type { Engine } from '../config/schema.ts';
+import type { Target } from '../config/load.ts';
+import type { Engine } from '../engines/registry.ts';
 import { mssqlDumper } from './mssql.ts';
+import { mssqlRdsDumper } from './mssql-rds-dumper.ts';
 import { mysqlDumper } from './mysql.ts';
 import { postgresDumper } from './postgres.ts';
 import type { Dumper } from './types.ts';
 
-/** One dumper per engine. Adding an engine: a file beside this one and a line here. */
-const DUMPERS: Record<Engine, Dumper> = {
-  postgres: postgresDumper,
-  mysql: mysqlDumper('mysql'),
-  mariadb: mysqlDumper('mariadb'),
-  mssql: mssqlDumper,
+/**
+ * The dumper of each engine, chosen for a target: SQL Server has two, as its mssql.mode says
+ * (the server writes onto the staging share, or on RDS straight into S3). Adding an engine: a
+ * file beside this one and a line here.
+ */
+const DUMPERS: Record<Engine, (target: Target) => Dumper> = {
+  postgres: () => postgresDumper,
+  mysql: () => mysqlDumper('mysql'),
+  mariadb: () => mysqlDumper('mariadb'),
+  mssql: (target) => (target.mssql?.mode === 'rds' ? mssqlRdsDumper : mssqlDumper),
 };
 
-export function dumperFor(engine: Engine): Dumper {
-  return DUMPERS[engine];
+export function dumperFor(target: Target): Dumper {
+  return DUMPERS[target.engine](target);
 }

@@ -1,5 +1,6 @@
 import type { Target } from '../config/load.ts';
-import type { DumpResult } from '../contracts.ts';
+import type { DestinationConfig } from '../config/schema.ts';
+import type { DumpFacts, ToolInfo } from '../contracts.ts';
 import type { ProgressListener } from '../observability/progress.ts';
 
 export interface DumpRequest {
@@ -12,14 +13,53 @@ export interface DumpRequest {
 }
 
 /** What a dumper learns about its dump; the Dump step adds where and when. */
-export type DumpOutput = Pick<DumpResult, 'size' | 'sha256' | 'compression' | 'tool' | 'serverVersion' | 'rowCounts'>;
+export type DumpOutput = Pick<DumpFacts, 'size' | 'sha256' | 'compression' | 'tool' | 'serverVersion' | 'rowCounts'>;
 
 /**
- * One database engine. A dumper knows its tool's command line (built by pure functions, unit
- * tested) and how to tell a complete dump from a broken one; running it is shared.
+ * One database engine's way of dumping, which writes its dump into the run's staging folder.
+ * A dumper knows its tool's command line (built by pure functions, unit tested) and how to tell
+ * a complete dump from a broken one; running it is shared.
  */
-export interface Dumper {
+export interface StagingDumper {
+  writes: 'staging';
   /** The file extension of the dump, with the leading dot. */
   extension(target: Target): string;
   dump(request: DumpRequest): Promise<DumpOutput>;
 }
+
+/** Where a server-written backup goes: one destination the server writes to itself. */
+export interface ServerBackupRequest {
+  target: Target;
+  password?: string;
+  destination: { name: string; config: DestinationConfig };
+  /** The object's key in the destination, with its prefix. */
+  key: string;
+}
+
+/** A server's backup task as one look sees it. */
+export interface ServerTaskStatus {
+  state: 'running' | 'succeeded' | 'failed';
+  /** The server's own word for it, for logs and messages. */
+  lifecycle: string;
+  percent: number;
+  info: string;
+}
+
+/**
+ * A way of dumping where the server writes the backup straight into a destination, as a task
+ * the state machine polls (RDS for SQL Server): nothing is staged, and Upload only adds the
+ * manifest.
+ */
+export interface DestinationDumper {
+  writes: 'destination';
+  extension(target: Target): string;
+  /** Refuses a destination it cannot write to (ConfigError), then starts the task. */
+  start(request: ServerBackupRequest): Promise<{ taskId: number; compression: string; tool: ToolInfo; serverVersion: string }>;
+  status(target: Target, password: string | undefined, taskId: number): Promise<ServerTaskStatus>;
+  /** How long a task may run before the run gives up on it. */
+  timeoutSeconds(target: Target): number;
+  /** What the user can change when a task outlives timeoutSeconds. */
+  timeoutHint: string;
+}
+
+export type Dumper = StagingDumper | DestinationDumper;

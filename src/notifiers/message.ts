@@ -18,7 +18,9 @@ export function failureMessage(run: RunState, execution: ExecutionInfo): Message
 }
 
 export function successModel(run: RunState, execution: ExecutionInfo): MessageModel {
-  const { plan, dump } = run;
+  const { plan } = run;
+  // A run that succeeded has its dump finished; a server still writing one has no size yet.
+  const dump = run.dump?.kind === 'server-writing' ? undefined : run.dump;
   const target = plan?.target ?? run.target ?? 'unknown';
   const size = dump ? formatBytes(dump.size) : 'unknown size';
   const outcomes = run.upload ?? [];

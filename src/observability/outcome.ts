@@ -20,7 +20,7 @@ export function recordOutcomeMetrics(input: NotifyInput, runtime: Runtime): void
     runtime.metrics.add(target, 'BackupSucceeded', 1);
     const started = Date.parse(run.plan?.startedAt ?? execution.startTime);
     if (!Number.isNaN(started)) runtime.metrics.add(target, 'DurationSeconds', Math.max(0, (runtime.now().getTime() - started) / 1000));
-    if (run.dump) runtime.metrics.add(target, 'SizeBytes', run.dump.size);
+    if (run.dump?.size !== undefined) runtime.metrics.add(target, 'SizeBytes', run.dump.size);
     const skipped = (run.upload ?? []).filter((o) => o.status === 'failed').length;
     if (skipped > 0) runtime.metrics.add(target, 'DestinationsFailed', skipped);
     if (run.verify?.drill) runtime.metrics.add(target, 'RestoreDrillSucceeded', 1);

@@ -5,7 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import type { DumpResult } from '../contracts.ts';
+import type { FinishedDump } from '../contracts.ts';
 import { firstErrorLine, toolEnvironment } from '../dumpers/child-env.ts';
 import { resolveTool } from '../dumpers/tools.ts';
 import { ConnectionError, DumpError } from '../errors.ts';
@@ -22,7 +22,7 @@ export interface DrillOutcome {
   seconds: number;
 }
 
-export async function restoreDrill(dump: DumpResult, file: string, scratch: DatabaseUrl, runId: string): Promise<DrillOutcome> {
+export async function restoreDrill(dump: FinishedDump, file: string, scratch: DatabaseUrl, runId: string): Promise<DrillOutcome> {
   const started = Date.now();
   const database = `${scratch.database}_${runId.replace(/[^A-Za-z0-9]/g, '_').slice(-40)}`.toLowerCase();
   const into = { ...scratch, database };

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import type { DumpResult } from '../contracts.ts';
+import type { ServerWritingDump } from '../contracts.ts';
 import type { RdsTaskStatus } from '../dumpers/mssql-rds.ts';
 import { checkRdsBackup } from './checkRdsBackup.ts';
 import { plan } from './plan.ts';
@@ -22,17 +22,13 @@ async function rdsRun() {
   const target = world.config.targets.orders!;
   world.config.targets.orders = { ...target, engine: 'mssql', mssql: { mode: 'rds', copyOnly: true, compression: true, verifyOnly: false, timeoutMinutes: 10 } };
   const key = `rds/${planned.objectKey}`;
-  const dump: DumpResult = {
-    file: '',
-    size: 0,
-    sha256: '',
+  const dump: ServerWritingDump = {
+    kind: 'server-writing',
     compression: 'mssql-compressed',
     tool: { name: 'rds_backup_database', version: '16.0' },
     serverVersion: '16.0',
-    rds: { taskId: 7, destination: 'mem', key, lifecycle: 'CREATED', percent: 0, attempts: 0, maxAttempts: 20 },
+    task: { taskId: 7, destination: 'mem', key, lifecycle: 'CREATED', percent: 0, attempts: 0, maxAttempts: 20 },
     startedAt: at.toISOString(),
-    finishedAt: at.toISOString(),
-    durationSeconds: 0,
   };
   return { world, input: { plan: planned, dump }, key };
 }
@@ -42,8 +38,8 @@ describe('CheckRdsBackup', () => {
     const { world, input } = await rdsRun();
     rds.status = { lifecycle: 'IN_PROGRESS', percent: 40, info: '' };
     const result = await checkRdsBackup(input, world.runtime);
-    expect(result.rds).toMatchObject({ lifecycle: 'IN_PROGRESS', percent: 40, attempts: 1 });
-    expect(result.size).toBe(0);
+    expect(result).toMatchObject({ kind: 'server-writing', task: { lifecycle: 'IN_PROGRESS', percent: 40, attempts: 1 } });
+    expect(result.size).toBeUndefined();
     expect(world.progress).toEqual([{ state: 'CheckRdsBackup', percent: 40 }]);
   });
 
@@ -57,7 +53,7 @@ describe('CheckRdsBackup', () => {
     rds.status = { lifecycle: 'SUCCESS', percent: 100, info: '' };
     world.clock.now = new Date(at.getTime() + 120_000);
     const result = await checkRdsBackup(input, world.runtime);
-    expect(result).toMatchObject({ size: body.length, sha256, durationSeconds: 120, rds: { lifecycle: 'SUCCESS', percent: 100, attempts: 1 } });
+    expect(result).toMatchObject({ kind: 'server-written', size: body.length, sha256, durationSeconds: 120, task: { lifecycle: 'SUCCESS', percent: 100, attempts: 1 } });
   });
 
   it('fails with a DumpError when the task ended in error, with what RDS said', async () => {

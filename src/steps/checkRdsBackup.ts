@@ -7,8 +7,8 @@
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { getTarget } from '../config/load.ts';
-import type { CheckRdsBackupInput, DumpResult } from '../contracts.ts';
-import { rdsTaskStatus } from '../dumpers/mssql-rds.ts';
+import type { CheckRdsBackupInput, DumpResult, ServerWrittenDump } from '../contracts.ts';
+import { dumperFor } from '../dumpers/registry.ts';
 import { DigestStream } from '../dumpers/stream.ts';
 import { DumpError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
@@ -16,26 +16,30 @@ import { storageFor } from '../storage/registry.ts';
 
 export async function checkRdsBackup(input: CheckRdsBackupInput, runtime: Runtime): Promise<DumpResult> {
   const { plan, dump } = input;
-  const task = dump.rds;
-  if (!task) throw new DumpError('CheckRdsBackup ran for a dump that is not an RDS backup task');
   const target = getTarget(runtime.config, plan.target);
+  const dumper = dumperFor(target);
+  if (dump.kind !== 'server-writing' || dumper.writes !== 'destination') {
+    throw new DumpError(`CheckRdsBackup ran for a dump of ${target.name} that no server is writing`);
+  }
+  const { task } = dump;
   const password = target.password === undefined ? undefined : await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
-  const status = await rdsTaskStatus(target, password, task.taskId);
+  const status = await dumper.status(target, password, task.taskId);
   const attempts = task.attempts + 1;
-  runtime.log.info('RDS backup task', { runId: plan.runId, target: plan.target, state: 'CheckRdsBackup', taskId: task.taskId, ...status, attempts });
+  runtime.log.info('server backup task', { runId: plan.runId, target: plan.target, state: 'CheckRdsBackup', taskId: task.taskId, lifecycle: status.lifecycle, percent: status.percent, info: status.info, attempts });
   runtime.progress({ state: 'CheckRdsBackup', percent: status.percent });
 
-  if (status.lifecycle === 'ERROR' || status.lifecycle === 'CANCELLED') {
+  if (status.state === 'failed') {
     throw new DumpError(`RDS backup task ${task.taskId} of ${target.name} ended ${status.lifecycle}: ${status.info.trim() || 'no task_info'}`);
   }
-  if (status.lifecycle !== 'SUCCESS') {
-    // Bounded in time, not only in looks: slow looks must not stretch the loop past
-    // timeoutMinutes, or the execution's own timeout (derived from it) could come first.
+  if (status.state === 'running') {
+    // Bounded in time, not only in looks: slow looks must not stretch the loop past the
+    // dumper's timeout, or the execution's own timeout (derived from it) could come first.
     const elapsedSeconds = (runtime.now().getTime() - Date.parse(dump.startedAt)) / 1000;
-    if (attempts >= task.maxAttempts || elapsedSeconds >= target.mssql!.timeoutMinutes * 60) {
-      throw new DumpError(`RDS backup task ${task.taskId} of ${target.name} is still ${status.lifecycle} (${status.percent}%) after ${target.mssql!.timeoutMinutes} minutes; raise mssql.timeoutMinutes or look at rds_task_status`);
+    const limit = dumper.timeoutSeconds(target);
+    if (attempts >= task.maxAttempts || elapsedSeconds >= limit) {
+      throw new DumpError(`RDS backup task ${task.taskId} of ${target.name} is still ${status.lifecycle} (${status.percent}%) after ${limit / 60} minutes; ${dumper.timeoutHint}`);
     }
-    return { ...dump, rds: { ...task, lifecycle: status.lifecycle, percent: status.percent, attempts } };
+    return { ...dump, task: { ...task, lifecycle: status.lifecycle, percent: status.percent, attempts } };
   }
 
   const storage = await storageFor(runtime.config, task.destination, runtime.secrets);
@@ -44,12 +48,17 @@ export async function checkRdsBackup(input: CheckRdsBackupInput, runtime: Runtim
   const digest = new DigestStream();
   await pipeline(body, digest, new Writable({ write: (_chunk, _encoding, done) => done() }));
   const finished = runtime.now();
-  return {
-    ...dump,
+  const written: ServerWrittenDump = {
+    kind: 'server-written',
+    compression: dump.compression,
+    tool: dump.tool,
+    serverVersion: dump.serverVersion,
+    startedAt: dump.startedAt,
     size: digest.bytes,
     sha256: digest.hex(),
     finishedAt: finished.toISOString(),
     durationSeconds: (finished.getTime() - Date.parse(dump.startedAt)) / 1000,
-    rds: { ...task, lifecycle: status.lifecycle, percent: 100, attempts },
+    task: { ...task, lifecycle: status.lifecycle, percent: 100, attempts },
   };
+  return written;
 }

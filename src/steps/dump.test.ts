@@ -29,13 +29,14 @@ describe('Dump', () => {
     const run = await planned(world);
     const result = await dump(run, world.runtime);
     expect(result).toMatchObject({
+      kind: 'staged',
       file: path.join(run.stagingDir, run.fileName),
       size: 25,
       sha256: createHash('sha256').update('CREATE TABLE t (id int);\n').digest('hex'),
       tool: { name: 'fake_dump', version: '1.0' },
       startedAt: at.toISOString(),
     });
-    expect(fake.requests).toEqual([{ file: result.file, password: 'unit-s3cret' }]);
+    expect(fake.requests).toEqual([{ file: path.join(run.stagingDir, run.fileName), password: 'unit-s3cret' }]);
     expect((await stat(run.stagingDir)).mode & 0o777).toBe(0o700);
     expect(world.progress).toEqual([
       { state: 'Dump', bytes: 12 },

@@ -5,10 +5,9 @@
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { getTarget } from '../config/load.ts';
-import type { DumpResult, PlanResult } from '../contracts.ts';
+import type { DumpResult, PlanResult, ServerWritingDump, StagedDump } from '../contracts.ts';
 import type { Target } from '../config/load.ts';
-import { startRdsBackup } from '../dumpers/mssql-rds.ts';
-import { ConfigError } from '../errors.ts';
+import type { DestinationDumper } from '../dumpers/types.ts';
 import { withPrefix } from '../naming.ts';
 import { rdsAuthToken } from '../dumpers/iam-auth.ts';
 import { dumperFor } from '../dumpers/registry.ts';
@@ -26,7 +25,8 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
       : await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
   const log = runtime.log.child({ runId: plan.runId, target: plan.target, state: 'Dump' });
 
-  if (target.mssql?.mode === 'rds') return startRds(plan, target, password, runtime);
+  const dumper = dumperFor(target);
+  if (dumper.writes === 'destination') return startServerBackup(plan, target, password, dumper, runtime);
 
   // Private to the run — except that SQL Server writes its .bak into it itself, as its own
   // account, which must share the folder's group.
@@ -38,14 +38,15 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
   const started = runtime.now();
   log.info('dump started', { engine: target.engine, host: target.host, database: target.database });
   try {
-    const output = await dumperFor(target.engine).dump({
+    const output = await dumper.dump({
       target,
       ...(password !== undefined && { password }),
       file,
       onProgress: (progress) => runtime.progress({ state: 'Dump', ...progress }),
     });
     const finished = runtime.now();
-    const result: DumpResult = {
+    const result: StagedDump = {
+      kind: 'staged',
       file,
       size: output.size,
       sha256: output.sha256,
@@ -66,25 +67,19 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
   }
 }
 
-/** RDS for SQL Server: start the backup task; the state machine polls it (see checkRdsBackup.ts). */
-async function startRds(plan: PlanResult, target: Target, password: string | undefined, runtime: Runtime): Promise<DumpResult> {
+/** A server that writes its backup into a destination itself: start the task; the state machine polls it (see checkRdsBackup.ts). */
+async function startServerBackup(plan: PlanResult, target: Target, password: string | undefined, dumper: DestinationDumper, runtime: Runtime): Promise<ServerWritingDump> {
+  // The schema holds such a target to exactly one destination.
   const destinationName = target.destinations[0]!;
-  const destination = runtime.config.destinations[destinationName];
-  if (destination?.type !== 's3') throw new ConfigError(`targets.${target.name}: mssql rds mode writes to an s3 destination, and ${destinationName} is not one`);
-  const key = withPrefix(destination.prefix, plan.objectKey);
+  const config = runtime.config.destinations[destinationName]!;
+  const key = withPrefix(config.prefix, plan.objectKey);
   const started = runtime.now();
-  const { taskId, version } = await startRdsBackup(target, password, `arn:aws:s3:::${destination.bucket}/${key}`);
-  runtime.log.info('RDS backup task started', { runId: plan.runId, target: plan.target, state: 'Dump', taskId, key });
+  const { taskId, ...facts } = await dumper.start({ target, ...(password !== undefined && { password }), destination: { name: destinationName, config }, key });
+  runtime.log.info('server backup task started', { runId: plan.runId, target: plan.target, state: 'Dump', taskId, key });
   return {
-    file: '',
-    size: 0,
-    sha256: '',
-    compression: target.mssql!.compression ? 'mssql-compressed' : 'mssql',
-    tool: { name: 'rds_backup_database', version },
-    serverVersion: version,
-    rds: { taskId, destination: destinationName, key, lifecycle: 'CREATED', percent: 0, attempts: 0, maxAttempts: Math.ceil((target.mssql!.timeoutMinutes * 60) / RDS_POLL_SECONDS) },
+    kind: 'server-writing',
+    ...facts,
+    task: { taskId, destination: destinationName, key, lifecycle: 'CREATED', percent: 0, attempts: 0, maxAttempts: Math.ceil(dumper.timeoutSeconds(target) / RDS_POLL_SECONDS) },
     startedAt: started.toISOString(),
-    finishedAt: started.toISOString(),
-    durationSeconds: 0,
   };
 }

@@ -22,7 +22,7 @@ export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResu
   }
 
   const startedAt = parseStartTime(input.execution.startTime, runtime.now);
-  const extension = dumperFor(target.engine).extension(target);
+  const extension = dumperFor(target).extension(target);
   const id = runId(target.name, startedAt, input.execution.id);
   const result: PlanResult = {
     runId: id,

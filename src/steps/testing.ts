@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseConfig, type Config } from '../config/load.ts';
 import { SecretResolver } from '../config/secrets.ts';
-import type { DestinationOutcome, DumpResult, PlanResult } from '../contracts.ts';
-import type { Dumper } from '../dumpers/types.ts';
+import type { DestinationOutcome, PlanResult, StagedDump } from '../contracts.ts';
+import type { StagingDumper } from '../dumpers/types.ts';
 import { createJsonLogger } from '../observability/log.ts';
 import { createRuntime, type ProgressEvent, type Runtime } from '../runtime.ts';
 import { memoryDestination, type MemoryDestinationConfig } from '../storage/memory.ts';
@@ -67,10 +67,11 @@ targets:
 }
 
 /** A dumper that writes `content` (or fails with `error`) and reports what a real one would. */
-export function fakeDumper(options: { content?: string | Buffer; error?: Error; extension?: string } = {}): Dumper & { requests: { file: string; password?: string }[] } {
+export function fakeDumper(options: { content?: string | Buffer; error?: Error; extension?: string } = {}): StagingDumper & { requests: { file: string; password?: string }[] } {
   const requests: { file: string; password?: string }[] = [];
   return {
     requests,
+    writes: 'staging',
     extension: () => options.extension ?? '.dump',
     async dump(request) {
       requests.push({ file: request.file, ...(request.password !== undefined && { password: request.password }) });
@@ -97,17 +98,18 @@ export function execution(at: Date, id = `arn:aws:states:eu-west-1:123456789012:
 
 export interface StoredRun {
   plan: PlanResult;
-  dump: DumpResult;
+  dump: StagedDump;
   upload: DestinationOutcome[];
 }
 
 /** The bytes a dump of `content` leaves in the run's staging folder, as Dump would describe them. */
-export async function stagedDump(plan: PlanResult, content: string | Buffer = `dump of ${plan.runId}\n`): Promise<DumpResult> {
+export async function stagedDump(plan: PlanResult, content: string | Buffer = `dump of ${plan.runId}\n`): Promise<StagedDump> {
   const body = Buffer.from(content);
   await mkdir(plan.stagingDir, { recursive: true });
   const file = path.join(plan.stagingDir, plan.fileName);
   await writeFile(file, body);
   return {
+    kind: 'staged',
     file,
     size: body.length,
     sha256: createHash('sha256').update(body).digest('hex'),

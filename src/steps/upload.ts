@@ -6,7 +6,7 @@
  */
 import type { StoredBackup, UploadInput } from '../contracts.ts';
 import { readManifest } from '../backups.ts';
-import { ObjectExistsError } from '../errors.ts';
+import { DumpError, ObjectExistsError } from '../errors.ts';
 import { buildManifest, objectMetadata, type Manifest } from '../manifest.ts';
 import { manifestKey, withPrefix } from '../naming.ts';
 import type { Runtime } from '../runtime.ts';
@@ -21,9 +21,10 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
   const metaKey = manifestKey(key);
   const manifest = buildManifest(plan, dump, key, runtime.now());
 
-  if (dump.rds?.destination === destination.name) {
-    // RDS wrote this object itself (CheckRdsBackup measured and hashed it): only its manifest is missing.
-    log.info('describing the object RDS wrote', { key });
+  if (dump.kind === 'server-written') {
+    // The server wrote this object itself (CheckRdsBackup measured and hashed it): only its manifest is missing.
+    if (dump.task.destination !== destination.name) throw new DumpError(`the server wrote ${plan.target}'s backup into ${dump.task.destination}, not ${destination.name}`);
+    log.info('describing the object the server wrote', { key });
   } else {
     log.info('storing', { key, size: dump.size });
     await storage.putFile(key, dump.file, {
@@ -45,7 +46,7 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
       }
     } else {
       // Without its manifest the dump is not a backup; do not leave it looking like one.
-      if (!dump.rds) await storage.delete(key).catch(() => undefined);
+      if (dump.kind === 'staged') await storage.delete(key).catch(() => undefined);
       throw error;
     }
   }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { readManifest } from '../backups.ts';
 import { getTarget } from '../config/load.ts';
 import type { VerifyInput, VerifyResult } from '../contracts.ts';
-import { ChecksumMismatchError } from '../errors.ts';
+import { ChecksumMismatchError, ConfigError } from '../errors.ts';
 import { downloadVerified } from '../restore/download.ts';
 import { restoreDrill } from '../restore/drill.ts';
 import { parseDatabaseUrl } from '../restore/url.ts';
@@ -52,6 +52,8 @@ export async function verify(input: VerifyInput, runtime: Runtime): Promise<Veri
 
   const drill = target.verify?.drill;
   if (drill) {
+    // The schema allows a drill only where the dump passes through staging.
+    if (dump.kind !== 'staged') throw new ConfigError(`targets.${target.name}.verify.drill: the backup was written by the server, not staged; there is nothing to restore from`);
     const scratch = parseDatabaseUrl(drill.into);
     const password = drill.password ? await runtime.secrets.resolve(drill.password, `targets.${target.name}.verify.drill.password`) : scratch.password;
     const outcome = await restoreDrill(dump, dump.file, { ...scratch, ...(password !== undefined && { password }) }, plan.runId);
