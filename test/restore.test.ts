@@ -4,10 +4,15 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMariaDatabase, dropMariaDatabase, MARIADB, mariadb, mariaInventory, mariaTableDigests, loadRichMariadb } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, objectInventory, PG, psql, tableDigests, uniqueName, loadRichPostgres } from './helpers/postgres.ts';
 import { runCli } from './helpers/cli.ts';
+import { restoreCommand } from '../src/commands/restore.ts';
+import { loadConfig } from '../src/config/load.ts';
+import { SecretResolver } from '../src/config/secrets.ts';
+import { formatBytes } from '../src/format.ts';
 import { configFor, createWorkspace, storedBackup, type RunRecord, type Workspace } from './helpers/workspace.ts';
 
 const pgSource = uniqueName('sv_rs_pg');
@@ -78,6 +83,24 @@ describe('stepvault restore', () => {
     expect(stdout).toMatch(/checksum [0-9a-f]{64} matches the manifest/);
     expect(await tableDigests(into)).toEqual(await tableDigests(pgSource));
     expect(await objectInventory(into)).toEqual(await objectInventory(pgSource));
+  });
+
+  it('on a terminal, shows the download as bytes of the backup\'s size with the share done', async () => {
+    const into = restored('pg');
+    const written: string[] = [];
+    const out = { isTTY: true, write: (text: string) => written.push(text) };
+    const code = await restoreCommand(
+      loadConfig(pg.configFile),
+      { target: 'main', backup: 'latest', into: `postgres://postgres@127.0.0.1:${PG.port}/${into}`, force: false, clean: false, noOwner: false },
+      new SecretResolver(),
+      out,
+      { write: () => true },
+      { env: {}, input: Readable.from([]), prompt: { write: () => true } },
+    );
+    expect(code).toBe(0);
+    const size = storedBackup(pgLatest).size;
+    const lines = written.filter((w) => w.includes('downloading'));
+    expect(lines.at(-1)).toMatch(new RegExp(`^\\r\\x1b\\[K {2}downloading ${formatBytes(size).replace('.', '\\.')} of ${formatBytes(size).replace('.', '\\.')} \\(100%\\)`));
   });
 
   it('PostgreSQL: restores a named older backup, with --clean over an existing database', async () => {
