@@ -123,6 +123,7 @@ export async function serverVersion(pool: sql.ConnectionPool): Promise<string> {
 
 export const mssqlDumper: StagingDumper = {
   writes: 'staging',
+  serverWritesFile: true,
   extension: () => '.bak',
 
   async dump(request: DumpRequest): Promise<DumpOutput> {

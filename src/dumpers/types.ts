@@ -22,6 +22,8 @@ export type DumpOutput = Pick<DumpFacts, 'size' | 'sha256' | 'compression' | 'to
  */
 export interface StagingDumper {
   writes: 'staging';
+  /** The database server writes the file itself, as its own account, which must share the staging folder's group. */
+  serverWritesFile?: boolean;
   /** The file extension of the dump, with the leading dot. */
   extension(target: Target): string;
   dump(request: DumpRequest): Promise<DumpOutput>;

@@ -44,6 +44,15 @@ describe('Dump', () => {
     ]);
   });
 
+  it('opens the run’s folder to its group only for a dumper whose database server writes the file itself', async () => {
+    const world = await stepWorld();
+    dumpers.current = { ...fakeDumper(), serverWritesFile: true };
+    const run = await planned(world);
+    await dump(run, world.runtime);
+    // Group read and search at least (the umask may take group write); others nothing.
+    expect((await stat(run.stagingDir)).mode & 0o057).toBe(0o050);
+  });
+
   it('removes what a failed dump wrote and hands the dumper’s error on', async () => {
     const world = await stepWorld();
     const failure = new DumpError('pg_dump exited with code 1: connection lost');

@@ -33,7 +33,7 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
   await refusePseudoFilesystem(plan.stagingDir, `targets.${target.name}.staging`);
   const stale = await removeStaleRuns(path.dirname(plan.stagingDir), { maxAgeMs: longestRunMs(executionDefinition(runtime.config)), keep: plan.runId });
   if (stale.length > 0) log.warn('stale staging removed: runs that never reached Cleanup', { folders: stale });
-  await mkdir(plan.stagingDir, { recursive: true, mode: target.engine === 'mssql' ? 0o770 : 0o700 });
+  await mkdir(plan.stagingDir, { recursive: true, mode: dumper.serverWritesFile ? 0o770 : 0o700 });
   const file = path.join(plan.stagingDir, plan.fileName);
   const started = runtime.now();
   log.info('dump started', { engine: target.engine, host: target.host, database: target.database });

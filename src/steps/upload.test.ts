@@ -1,6 +1,6 @@
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import type { StoredBackup } from '../contracts.ts';
+import type { ServerWrittenDump, StoredBackup } from '../contracts.ts';
 import { MemoryStorage } from '../storage/memory.ts';
 import { plan } from './plan.ts';
 import { execution, stagedDump, stepWorld } from './testing.ts';
@@ -61,5 +61,30 @@ describe('Upload', () => {
     const keys: string[] = [];
     for await (const object of storage.list('')) keys.push(object.key);
     expect(keys).toEqual([]);
+  });
+
+  it('adds only the manifest to an object the server wrote itself, and refuses to describe it in another destination', async () => {
+    const world = await stepWorld({ destinations: { mem: { prefix: 'db' } } });
+    const { plan: planned, dump: staged, destination } = await plannedRun(world);
+    const key = `db/${planned.objectKey}`;
+    const storage = (await world.storage('mem')) as MemoryStorage;
+    await storage.putFile(key, staged.file, { size: staged.size, sha256: staged.sha256, metadata: { writer: 'the server' } });
+    const { file: _staged, ...facts } = staged;
+    const written: ServerWrittenDump = {
+      ...facts,
+      kind: 'server-written',
+      task: { taskId: 7, destination: 'mem', key, lifecycle: 'SUCCESS', percent: 100, attempts: 3, maxAttempts: 20 },
+    };
+    const result = (await upload({ plan: planned, dump: written, destination }, world.runtime)) as StoredBackup;
+    expect(result).toMatchObject({ key, size: staged.size, sha256: staged.sha256 });
+    // The server's object is left as it wrote it: not stored again over it.
+    expect(storage.metadata(key)).toEqual({ writer: 'the server' });
+    expect(JSON.parse(await text((await storage.get(result.manifestKey))!))).toMatchObject({ key, size: staged.size, sha256: staged.sha256 });
+
+    const elsewhere = { ...written, task: { ...written.task, destination: 'offsite' } };
+    await expect(upload({ plan: planned, dump: elsewhere, destination }, world.runtime)).rejects.toMatchObject({
+      name: 'DumpError',
+      message: 'the server wrote the backup of orders into offsite, not mem',
+    });
   });
 });

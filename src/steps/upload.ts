@@ -23,7 +23,7 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
 
   if (dump.kind === 'server-written') {
     // The server wrote this object itself (CheckRdsBackup measured and hashed it): only its manifest is missing.
-    if (dump.task.destination !== destination.name) throw new DumpError(`the server wrote ${plan.target}'s backup into ${dump.task.destination}, not ${destination.name}`);
+    if (dump.task.destination !== destination.name) throw new DumpError(`the server wrote the backup of ${plan.target} into ${dump.task.destination}, not ${destination.name}`);
     log.info('describing the object the server wrote', { key });
   } else {
     log.info('storing', { key, size: dump.size });
