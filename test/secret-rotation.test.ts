@@ -34,7 +34,8 @@ function config(): Config {
   // The S3 server checks the access key, not a V4 signature: the key pair rotates as a whole.
   const rotating = 'env:STEPVAULT_TEST_ROTATING_SECRET';
   const destination = s3Destination(s3, 'rotation', { accessKeyId: rotating, secretAccessKey: rotating });
-  return { source: 'secret-rotation', targets: {}, destinations: { vault: destination as DestinationConfig }, notifications: {} };
+  const destinations = { vault: destination as DestinationConfig };
+  return { source: 'secret-rotation', targets: {}, destinations, notifications: {} };
 }
 
 /** One invocation: a fresh resolver, as Lambda makes for each. */
@@ -70,7 +71,9 @@ describe("a Lambda container's SEQ key that rotates", () => {
         file,
         stringify({
           destinations: { local: { type: 'filesystem', path: './backups' } },
-          targets: { orders: { engine: 'postgres', host: '127.0.0.1', database: 'orders', user: 'postgres', destinations: ['local'] } },
+          targets: {
+            orders: { engine: 'postgres', host: '127.0.0.1', database: 'orders', user: 'postgres', destinations: ['local'] },
+          },
           observability: { seq: { url: seq.url, apiKey: 'env:STEPVAULT_TEST_ROTATING_SEQ_KEY' } },
         }),
       );

@@ -35,7 +35,8 @@ describe('CredentialCache', () => {
 
   it('forgets a build that failed, so the next call builds again', async () => {
     const cache = new CredentialCache<string>();
-    await expect(cache.get('dest', ['s'], async () => Promise.reject(new Error('no route')))).rejects.toThrow('no route');
+    const failing = async (): Promise<string> => Promise.reject(new Error('no route'));
+    await expect(cache.get('dest', ['s'], failing)).rejects.toThrow('no route');
     expect(await cache.get('dest', ['s'], async () => 'built')).toBe('built');
   });
 });

@@ -14,7 +14,8 @@ describe('progress, in words', () => {
   });
 
   it('says bytes of a known total with the share they make', () => {
-    expect(describeProgress({ bytes: 5 * MB, totalBytes: 20 * MB }, 5, 'downloaded')).toBe('5.0 MB of 20.0 MB (25%), 1.0 MB/s');
+    const progress = { bytes: 5 * MB, totalBytes: 20 * MB };
+    expect(describeProgress(progress, 5, 'downloaded')).toBe('5.0 MB of 20.0 MB (25%), 1.0 MB/s');
   });
 
   it('says when nothing was reported', () => {
@@ -27,7 +28,12 @@ describe('progress, as fields', () => {
     expect(progressFields({ percent: 40 }, 10)).toEqual({ percent: 40 });
     expect(progressFields({ bytes: 1000 }, 4)).toEqual({ bytes: 1000, bytesPerSecond: 250 });
     expect(progressFields({ bytes: 1000 })).toEqual({ bytes: 1000 });
-    expect(progressFields({ bytes: 500, totalBytes: 1000 }, 1)).toEqual({ bytes: 500, totalBytes: 1000, percent: 50, bytesPerSecond: 500 });
+    expect(progressFields({ bytes: 500, totalBytes: 1000 }, 1)).toEqual({
+      bytes: 500,
+      totalBytes: 1000,
+      percent: 50,
+      bytesPerSecond: 500,
+    });
     expect(progressFields({})).toEqual({});
   });
 

@@ -28,10 +28,15 @@ export async function storageFor(config: Config, name: string, secrets: SecretRe
   const credentials = await resolveCredentials(destination, name, secrets);
   // The destination's settings hold references, not values: they may sit in the fingerprint.
   const builtFrom = [JSON.stringify(destination), credentials?.accessKeyId, credentials?.secretAccessKey];
-  return providers.get(`${config.source}\u0000${name}`, builtFrom, async () => createProvider(config, name, destination, credentials));
+  const slot = `${config.source}\u0000${name}`;
+  return providers.get(slot, builtFrom, async () => createProvider(config, name, destination, credentials));
 }
 
-async function resolveCredentials(destination: DestinationConfig, name: string, secrets: SecretResolver): Promise<Credentials | undefined> {
+async function resolveCredentials(
+  destination: DestinationConfig,
+  name: string,
+  secrets: SecretResolver,
+): Promise<Credentials | undefined> {
   if (isMemoryDestination(destination) || destination.type === 'filesystem') return undefined;
   if (!destination.accessKeyId || !destination.secretAccessKey) return undefined;
   return {
@@ -40,7 +45,12 @@ async function resolveCredentials(destination: DestinationConfig, name: string, 
   };
 }
 
-function createProvider(config: Config, name: string, destination: DestinationConfig, credentials: Credentials | undefined): StorageProvider {
+function createProvider(
+  config: Config,
+  name: string,
+  destination: DestinationConfig,
+  credentials: Credentials | undefined,
+): StorageProvider {
   // Only a config built in code (tests) has one: the config file's schema has no memory type.
   if (isMemoryDestination(destination)) return new MemoryStorage(name, destination, `${config.source}\u0000${name}`);
   switch (destination.type) {
