@@ -104,6 +104,12 @@ const CASES: BadInput[] = [
   { name: 'a PostgreSQL option on MariaDB', config: withValue('targets.orders.dump', { excludeSchemas: ['audit'] }, withValue('targets.orders.engine', 'mariadb')), args: RUN, says: ['targets.orders.dump.excludeSchemas: does not apply to engine mariadb; it is a PostgreSQL option; remove it'] },
   { name: 'dump compression on SQL Server', config: withTarget('erp', { ...mssqlTarget(), dump: { compression: 'gzip' } }), args: RUN, says: ['targets.erp.dump.compression: does not apply to engine mssql; SQL Server compresses its own backup; use mssql.compression: true (the default)'] },
   { name: 'a table list on SQL Server', config: withTarget('erp', { ...mssqlTarget(), dump: { tables: ['orders'] } }), args: RUN, says: ['targets.erp.dump.tables: does not apply to engine mssql; SQL Server backs up the whole database; remove it'] },
+  {
+    name: 'SQL Server in share mode without the share',
+    config: withTarget('erp', { ...mssqlTarget(), mssql: { copyOnly: true } }),
+    args: RUN,
+    says: ['targets.erp.mssql.sharePath: is required in share mode: the staging folder as SQL Server sees it'],
+  },
   { name: 'SQL Server options on PostgreSQL', config: withValue('targets.orders.mssql', { sharePath: '\\\\fs\\backups' }), args: RUN, says: ['targets.orders.mssql: does not apply to engine postgres; remove it'] },
   { name: 'a restore drill on SQL Server', config: withTarget('erp', { ...mssqlTarget(), verify: { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill' } } }), args: RUN, says: ['targets.erp.verify.drill: is not available for engine mssql: only SQL Server itself restores its backups; remove it'] },
   {

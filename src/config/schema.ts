@@ -9,6 +9,7 @@ import { validateSchedule } from '../deploy/schedule.ts';
 import { isSecretReference, looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from './secrets.ts';
 import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES } from '../steps/table.ts';
 import { engineForScheme, engineInfo, ENGINES, restorableSchemes, restoreFamilyOf, type Engine } from '../engines/registry.ts';
+import { mssqlOptionsSchema } from '../engines/mssql.ts';
 
 export { ENGINES, type Engine };
 
@@ -131,21 +132,8 @@ export const targetSchema = z
     tls: tlsSchema.optional(),
     dump: dumpOptionsSchema.optional(),
     schedule: scheduleSchema.optional(),
-    /** SQL Server: the server writes the backup itself onto a share that is also the staging area. */
-    mssql: z
-      .strictObject({
-        /** share: BACKUP DATABASE onto the staging share; rds: RDS for SQL Server's rds_backup_database to S3. */
-        mode: z.enum(['share', 'rds']).default('share'),
-        /** share mode: the staging folder as SQL Server sees it: \\\\fileserver\\backups, or /var/opt/mssql/backup on Linux. */
-        sharePath: z.string().min(1).optional(),
-        copyOnly: z.boolean().default(true),
-        compression: z.boolean().default(true),
-        /** share mode: run RESTORE VERIFYONLY on the backup before it is uploaded. */
-        verifyOnly: z.boolean().default(false),
-        /** Give up when the backup has not finished after this many minutes (share mode: the BACKUP statement; rds mode: the RDS task). */
-        timeoutMinutes: z.int().min(5).max(1440).default(240),
-      })
-      .optional(),
+    /** SQL Server's own section (src/engines/mssql.ts). */
+    mssql: mssqlOptionsSchema.optional(),
     verify: z
       .strictObject({
         /** Download every stored dump again and hash it (by default: size and manifest only). */
@@ -173,13 +161,6 @@ export const targetSchema = z
   })
   .superRefine((target, ctx) => {
     const dump = target.dump ?? {};
-    if (target.mssql?.mode === 'share' && !target.mssql.sharePath) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['mssql', 'sharePath'],
-        message: 'is required in share mode: the staging folder as SQL Server sees it, e.g. "\\\\fileserver\\stepvault" (or mode: rds on Amazon RDS)',
-      });
-    }
     if (target.mssql?.mode === 'rds' && target.verify?.drill) {
       ctx.addIssue({ code: 'custom', path: ['verify', 'drill'], message: 'is not available in mssql rds mode: the backup never passes through staging' });
     }
@@ -446,7 +427,7 @@ export type NotificationEvent = z.output<typeof notificationEvent>;
 export type EventsConfig = z.output<typeof eventsSchema>;
 export type DeployConfig = z.output<typeof deploySchema>;
 export type VerifyConfig = NonNullable<z.output<typeof targetSchema>['verify']>;
-export type MssqlOptions = NonNullable<z.output<typeof targetSchema>['mssql']>;
+export type MssqlOptions = z.output<typeof mssqlOptionsSchema>;
 export type ObservabilityConfig = z.output<typeof observabilitySchema>;
 
 /** What only some engines read (dump.* options, the engine's own section, the drill) on an engine that does not. */

@@ -1,5 +1,30 @@
 /** SQL Server writes its own backup (onto the staging share, or on RDS straight to S3): no dump.* option applies. */
+import { z } from 'zod';
 import type { EngineInfo } from './types.ts';
+
+/** A target's mssql: section. The server writes the backup itself: onto a share that is also the staging area, or on RDS into S3. */
+export const mssqlOptionsSchema = z
+  .strictObject({
+    /** share: BACKUP DATABASE onto the staging share; rds: RDS for SQL Server's rds_backup_database to S3. */
+    mode: z.enum(['share', 'rds']).default('share'),
+    /** share mode: the staging folder as SQL Server sees it: \\\\fileserver\\backups, or /var/opt/mssql/backup on Linux. */
+    sharePath: z.string().min(1).optional(),
+    copyOnly: z.boolean().default(true),
+    compression: z.boolean().default(true),
+    /** share mode: run RESTORE VERIFYONLY on the backup before it is uploaded. */
+    verifyOnly: z.boolean().default(false),
+    /** Give up when the backup has not finished after this many minutes (share mode: the BACKUP statement; rds mode: the RDS task). */
+    timeoutMinutes: z.int().min(5).max(1440).default(240),
+  })
+  .superRefine((options, ctx) => {
+    if (options.mode === 'share' && !options.sharePath) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['sharePath'],
+        message: 'is required in share mode: the staging folder as SQL Server sees it, e.g. "\\\\fileserver\\stepvault" (or mode: rds on Amazon RDS)',
+      });
+    }
+  });
 
 export const mssql: EngineInfo = {
   label: 'SQL Server',
