@@ -12,6 +12,7 @@
  * a little longer lets Lambda's own timeout, with its clearer error, come first.
  */
 import type { Config } from './config/load.ts';
+import { serverWrites } from './engines/registry.ts';
 import { readDefinition, type StateDefinition, type StateMachineDefinition } from './local/definition.ts';
 import { STEP_NAMES, STEPS, stepOfSubstitution, type StepName } from './steps/table.ts';
 
@@ -45,10 +46,10 @@ export function functionTimeouts(config: Config): Record<StepName, number> {
 /** What the config says about the run's length: function timeouts, the RDS polling limit, destinations per target. */
 export function timeoutInputs(config: Config): TimeoutInputs {
   const targets = Object.values(config.targets);
-  const rdsMinutes = Math.max(0, ...targets.filter((t) => t.mssql?.mode === 'rds').map((t) => t.mssql!.timeoutMinutes));
+  const serverWrittenSeconds = Math.max(0, ...targets.map((t) => serverWrites(t)?.timeoutSeconds ?? 0));
   return {
     functionTimeouts: functionTimeouts(config),
-    loopSeconds: { [RDS_POLL_STATE]: rdsMinutes * 60 },
+    loopSeconds: { [RDS_POLL_STATE]: serverWrittenSeconds },
     mapItems: Math.max(1, ...targets.map((t) => t.destinations.length)),
   };
 }

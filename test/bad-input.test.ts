@@ -110,6 +110,12 @@ const CASES: BadInput[] = [
     args: RUN,
     says: ['targets.erp.mssql.sharePath: is required in share mode: the staging folder as SQL Server sees it'],
   },
+  {
+    name: 'a restore drill in RDS mode, where nothing is staged',
+    config: withTarget('erp', { ...mssqlTarget(), mssql: { mode: 'rds' }, verify: { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill' } } }),
+    args: RUN,
+    says: ['targets.erp.verify.drill: is not available in mssql rds mode: the backup never passes through staging', 'targets.erp.destinations: must be exactly one s3 destination in mssql rds mode'],
+  },
   { name: 'SQL Server options on PostgreSQL', config: withValue('targets.orders.mssql', { sharePath: '\\\\fs\\backups' }), args: RUN, says: ['targets.orders.mssql: does not apply to engine postgres; remove it'] },
   { name: 'a restore drill on SQL Server', config: withTarget('erp', { ...mssqlTarget(), verify: { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill' } } }), args: RUN, says: ['targets.erp.verify.drill: is not available for engine mssql: only SQL Server itself restores its backups; remove it'] },
   {

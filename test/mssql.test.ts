@@ -222,7 +222,7 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     const workspace = await createWorkspace();
     workspaces.push(workspace);
     await workspace.writeConfig(configFor({ engine: 'mssql', host: 'h', database: 'ERP', mssql: { mode: 'rds' } }));
-    expect(() => loadConfig(workspace.configFile)).toThrow('targets.main.destinations: must be exactly one s3 destination in mssql rds mode, where RDS writes the backup itself (now: local)');
+    expect(() => loadConfig(workspace.configFile)).toThrow('targets.main.destinations: must be exactly one s3 destination in mssql rds mode, where the server writes the backup itself (now: local)');
   });
 });
 

@@ -8,7 +8,7 @@ import { isValidFileMode } from '../storage/file-mode.ts';
 import { validateSchedule } from '../deploy/schedule.ts';
 import { isSecretReference, looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from './secrets.ts';
 import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES } from '../steps/table.ts';
-import { engineForScheme, engineInfo, ENGINES, restorableSchemes, restoreFamilyOf, type Engine } from '../engines/registry.ts';
+import { engineForScheme, engineInfo, ENGINES, restorableSchemes, restoreFamilyOf, serverWrites, type Engine } from '../engines/registry.ts';
 import { mssqlOptionsSchema } from '../engines/mssql.ts';
 
 export { ENGINES, type Engine };
@@ -161,8 +161,9 @@ export const targetSchema = z
   })
   .superRefine((target, ctx) => {
     const dump = target.dump ?? {};
-    if (target.mssql?.mode === 'rds' && target.verify?.drill) {
-      ctx.addIssue({ code: 'custom', path: ['verify', 'drill'], message: 'is not available in mssql rds mode: the backup never passes through staging' });
+    const written = serverWrites(target);
+    if (written && target.verify?.drill) {
+      ctx.addIssue({ code: 'custom', path: ['verify', 'drill'], message: `is not available in ${written.mode}: the backup never passes through staging` });
     }
     checkEngineOptions(target, ctx);
     if (target.iamAuth && target.password !== undefined) {
@@ -391,14 +392,15 @@ export const configSchema = z
     for (const [targetName, target] of Object.entries(config.targets)) {
       checkNames(target.destinations, ['targets', targetName, 'destinations'], config.destinations, 'destination', 'destinations');
       checkNames(target.notify, ['targets', targetName, 'notify'], config.notifications, 'notification', 'notifications');
-      if (target.mssql?.mode === 'rds') {
+      const written = serverWrites(target);
+      if (written) {
         const names = target.destinations ?? config.defaults?.destinations ?? [];
-        const s3 = names.filter((n) => config.destinations[n]?.type === 's3');
-        if (names.length !== 1 || s3.length !== 1) {
+        const writable = names.filter((n) => written.destinationTypes.includes(config.destinations[n]?.type ?? ''));
+        if (names.length !== 1 || writable.length !== 1) {
           ctx.addIssue({
             code: 'custom',
             path: ['targets', targetName, 'destinations'],
-            message: `must be exactly one s3 destination in mssql rds mode, where RDS writes the backup itself (now: ${names.join(', ') || 'none'})`,
+            message: `must be exactly one ${written.destinationTypes.join(' or ')} destination in ${written.mode}, where the server writes the backup itself (now: ${names.join(', ') || 'none'})`,
           });
         }
       }
@@ -449,7 +451,7 @@ function checkEngineOptions(target: z.output<typeof targetSchema>, ctx: z.Refine
     ctx.addIssue({ code: 'custom', path: ['dump', key], message: `does not apply to engine ${target.engine}; ${fix}` });
   }
   const drill = target.verify?.drill;
-  if (drill && target.mssql?.mode !== 'rds') {
+  if (drill && !serverWrites(target)) {
     const family = restoreFamilyOf(target.engine);
     const scheme = /^([a-z]+):/.exec(drill.into)?.[1];
     const intoEngine = scheme === undefined ? undefined : engineForScheme(scheme);

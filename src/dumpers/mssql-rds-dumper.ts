@@ -3,6 +3,7 @@
  * target's one S3 destination (see mssql-rds.ts for the T-SQL), so nothing is staged; Dump starts
  * the task and CheckRdsBackup asks this dumper how it is going.
  */
+import { serverWrites } from '../engines/registry.ts';
 import { ConfigError } from '../errors.ts';
 import { rdsTaskStatus, startRdsBackup } from './mssql-rds.ts';
 import type { DestinationDumper, ServerTaskStatus } from './types.ts';
@@ -27,6 +28,6 @@ export const mssqlRdsDumper: DestinationDumper = {
     return { state: ENDED[status.lifecycle] ?? 'running', ...status };
   },
 
-  timeoutSeconds: (target) => target.mssql!.timeoutMinutes * 60,
+  timeoutSeconds: (target) => serverWrites(target)!.timeoutSeconds,
   timeoutHint: 'raise mssql.timeoutMinutes or look at rds_task_status',
 };

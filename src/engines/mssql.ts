@@ -41,4 +41,5 @@ export const mssql: EngineInfo = {
     excludeTables: 'SQL Server backs up the whole database; remove it',
   },
   section: 'mssql',
+  serverWrites: (target) => (target.mssql?.mode === 'rds' ? { mode: 'mssql rds mode', destinationTypes: ['s3'], timeoutSeconds: target.mssql.timeoutMinutes * 60 } : undefined),
 };

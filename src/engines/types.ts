@@ -3,7 +3,7 @@
  * config schema, the loader, restore and the drill ask for. Each engine declares its own in a
  * file beside this one; nothing else names an engine's port, user, URL schemes or options.
  */
-import type { DumpOptions } from '../config/schema.ts';
+import type { DumpOptions, MssqlOptions } from '../config/schema.ts';
 
 export type DumpOptionName = keyof DumpOptions;
 
@@ -28,4 +28,23 @@ export interface EngineInfo {
   dumpOptionFixes?: Partial<Record<DumpOptionName, string>>;
   /** Its own section of a target (e.g. mssql:), required for it and refused on every other engine. */
   section?: 'mssql';
+  /**
+   * Whether the server writes this target's backup straight into a destination (nothing is
+   * staged; the state machine polls the task) and, if so, how; undefined means staged.
+   */
+  serverWrites?: (target: EngineTarget) => ServerWrites | undefined;
+}
+
+/** The part of a target an engine reads to decide how it is backed up. */
+export interface EngineTarget {
+  mssql?: MssqlOptions | undefined;
+}
+
+export interface ServerWrites {
+  /** How the mode is called in messages. */
+  mode: string;
+  /** The destination types the server can write to; the target must have exactly one destination. */
+  destinationTypes: readonly string[];
+  /** How long its task may run before the run gives up. */
+  timeoutSeconds: number;
 }
