@@ -1,5 +1,5 @@
 import type { Target } from '../config/load.ts';
-import type { Engine } from '../engines/registry.ts';
+import { serverWrites, type Engine } from '../engines/registry.ts';
 import { mssqlDumper } from './mssql.ts';
 import { mssqlRdsDumper } from './mssql-rds-dumper.ts';
 import { mysqlDumper } from './mysql.ts';
@@ -15,7 +15,7 @@ const DUMPERS: Record<Engine, (target: Target) => Dumper> = {
   postgres: () => postgresDumper,
   mysql: () => mysqlDumper('mysql'),
   mariadb: () => mysqlDumper('mariadb'),
-  mssql: (target) => (target.mssql?.mode === 'rds' ? mssqlRdsDumper : mssqlDumper),
+  mssql: (target) => (serverWrites(target) ? mssqlRdsDumper : mssqlDumper),
 };
 
 export function dumperFor(target: Target): Dumper {
