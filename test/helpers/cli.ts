@@ -21,3 +21,12 @@ export async function runCli(args: string[], options: { cwd: string; env?: NodeJ
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+/**
+ * The environment for processes whose clocks must all read `at` when they start (see
+ * slow-clock.ts): two runs started together then start in the same second, always.
+ */
+export function slowClockEnv(at: Date, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const preload = path.join(import.meta.dirname, 'slow-clock.ts');
+  return { ...env, STEPVAULT_TEST_CLOCK: at.toISOString(), NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${preload}`.trim() };
+}
