@@ -12,6 +12,7 @@ import { formatBytes } from './format.ts';
 import { ConsoleReporter, heartbeatMsFromEnvironment, notificationLines } from './local/reporter.ts';
 import { handleInterrupts, type InterruptContext } from './local/interrupt.ts';
 import type { WorkflowEvent } from './local/runner.ts';
+import type { PlanResult } from './contracts.ts';
 import { createJsonLogger } from './observability/log.ts';
 import { readableCause } from './notifiers/message.ts';
 import { SecretResolver } from './config/secrets.ts';
@@ -114,24 +115,26 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   reporter.line(`stepvault run: target ${target} from ${describeSource(config)}`);
   const abort = new AbortController();
   const seen: ReturnType<InterruptContext['progress']> = { uploadStarted: false };
+  const runtime = createRuntime(config, {
+    secrets,
+    logger: (sinks) => createJsonLogger({ level: values.verbose ? 'debug' : 'error', write: (line) => err.write(`${line}\n`), sinks }),
+    // Metrics are CloudWatch's business; locally they are shown with --verbose.
+    emitMetrics: (document) => {
+      if (values.verbose) err.write(`${JSON.stringify(document)}\n`);
+    },
+    progress: reporter.onProgress,
+  });
   const stopHandling = handleInterrupts({
     abort: () => abort.abort(),
     progress: () => seen,
+    runtime: () => runtime,
     write: (text) => new Promise((resolve) => out.write(text, () => resolve())),
     exit: (code) => process.exit(code),
   });
   const outcome = await runWorkflow({
     signal: abort.signal,
     request: { target },
-    runtime: createRuntime(config, {
-      secrets,
-      logger: (sinks) => createJsonLogger({ level: values.verbose ? 'debug' : 'error', write: (line) => err.write(`${line}\n`), sinks }),
-      // Metrics are CloudWatch's business; locally they are shown with --verbose.
-      emitMetrics: (document) => {
-        if (values.verbose) err.write(`${JSON.stringify(document)}\n`);
-      },
-      progress: reporter.onProgress,
-    }),
+    runtime,
     onEvent: (event) => {
       followRun(event, seen);
       reporter.onEvent(event);
@@ -162,16 +165,18 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   return 1;
 }
 
-/** What an interruption needs to know of the run: where it stages, and how far it got. */
+/** What an interruption needs to know of the run: where it stages, its plan, and how far it got. */
 function followRun(event: WorkflowEvent, seen: ReturnType<InterruptContext['progress']>): void {
   if (event.type !== 'state-entered') return;
   if (event.index === undefined) seen.state = event.state;
   if (event.state.startsWith('Upload')) seen.uploadStarted = true;
-  const plan = (event.input as { plan?: { stagingDir?: unknown; runId?: unknown } } | null)?.plan;
+  const plan = (event.input as { plan?: Partial<PlanResult> } | null)?.plan;
   if (typeof plan?.stagingDir === 'string' && typeof plan.runId === 'string') {
     seen.stagingDir = plan.stagingDir;
     seen.runId = plan.runId;
   }
+  // The whole plan once it is one: closing an interrupted Upload needs its key and destinations.
+  if (typeof plan?.objectKey === 'string' && Array.isArray(plan.destinations)) seen.plan = plan as PlanResult;
 }
 
 async function remoteCommand(command: 'start' | 'status', args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {

@@ -17,6 +17,10 @@ export interface S3TestServer {
   partsStored(): Promise<number>;
   /** Object writes (PutObject, CompleteMultipartUpload) into a bucket so far, with and without If-None-Match: *. */
   objectWrites(bucket: string): Promise<{ conditional: number; unconditional: number }>;
+  /** From now on, every part upload (or manifest write) into the bucket gets no answer until its client goes away. */
+  hold(bucket: string, what: 'parts' | 'manifests'): Promise<void>;
+  /** How many requests are held so far. */
+  held(): Promise<number>;
   /** The next `count` object listings fail with a 500. */
   failNextLists(count: number): Promise<void>;
   /** Every part of the next `count` multipart uploads fails with a 500. */
@@ -81,6 +85,14 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
       const response = await fetch(`${endpoint}/_test/stats`);
       const { objectWrites } = (await response.json()) as { objectWrites: Record<string, { conditional: number; unconditional: number }> };
       return objectWrites[bucket] ?? { conditional: 0, unconditional: 0 };
+    },
+    async hold(bucket, what) {
+      const response = await fetch(`${endpoint}/_test/hold?bucket=${encodeURIComponent(bucket)}&what=${what}`, { method: 'POST' });
+      if (!response.ok) throw new Error(`cannot arm the hold: ${response.status}`);
+    },
+    async held() {
+      const response = await fetch(`${endpoint}/_test/stats`);
+      return ((await response.json()) as { held: number }).held;
     },
     async failNextLists(count) {
       const response = await fetch(`${endpoint}/_test/fail-lists?count=${count}`, { method: 'POST' });

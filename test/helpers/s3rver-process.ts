@@ -7,7 +7,9 @@
  * under a per-key lock so two racing writers cannot both pass); a switch that makes every part of
  * the next N multipart uploads fail with a 500, as a server in trouble would (a retry, with a new
  * upload id, then succeeds), and one that makes the next N object listings fail.
- * It can also crash (SIGKILL itself) right after storing the Nth next part, before answering.
+ * It can also crash (SIGKILL itself) right after storing the Nth next part, before answering,
+ * and hold requests: every part upload, or every manifest write, into a bucket gets no answer
+ * until its client goes away (an upload stalled exactly where a test wants it).
  * Run as: node --openssl-legacy-provider s3rver-process.ts <dir> <port> <bucket>...
  * (port 0: any free one; s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy
  * provider). It prints "listening <port>" when ready.
@@ -36,6 +38,10 @@ let crashAfterParts = 0;
 /** Object writes (PutObject, CompleteMultipartUpload) per bucket, with and without If-None-Match: *. */
 const objectWrites: Record<string, { conditional: number; unconditional: number }> = {};
 let listsToFail = 0;
+/** Buckets whose part uploads / manifest writes are held, and how many requests are held so far. */
+const holdParts = new Set<string>();
+const holdManifests = new Set<string>();
+let held = 0;
 const uploadsDir = (bucket: string) => path.join(directory, bucket, '._S3rver_uploads');
 
 /** Conditional writes of one key, one at a time: the check and the write are one step. */
@@ -66,7 +72,21 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
   const [bucket = '', ...keyParts] = ctx.path.split('/').filter(Boolean);
   if (ctx.path === '/_test/stats' && ctx.method === 'GET') {
     ctx.type = 'application/json';
-    ctx.body = JSON.stringify({ partsStored, objectWrites });
+    ctx.body = JSON.stringify({ partsStored, objectWrites, held });
+    return;
+  }
+  if (ctx.path === '/_test/hold' && ctx.method === 'POST') {
+    (ctx.query.what === 'manifests' ? holdManifests : holdParts).add(ctx.query.bucket ?? '');
+    ctx.status = 204;
+    return;
+  }
+  const isPart = ctx.method === 'PUT' && ctx.query.uploadId && ctx.query.partNumber;
+  const isManifest = ctx.method === 'PUT' && !ctx.query.uploadId && ctx.path.endsWith('.manifest.json');
+  if ((isPart && holdParts.has(bucket)) || (isManifest && holdManifests.has(bucket))) {
+    held++;
+    const request = (ctx as unknown as { req: import('node:http').IncomingMessage }).req;
+    await new Promise<void>((resolve) => request.socket.once('close', () => resolve()));
+    ctx.status = 503;
     return;
   }
   if (ctx.path === '/_test/fail-lists' && ctx.method === 'POST') {
