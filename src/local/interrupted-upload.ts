@@ -20,7 +20,9 @@ export async function closeInterruptedUpload(plan: PlanResult, runtime: Runtime,
   const deadline = Date.now() + budgetMs;
   const said: string[] = [];
   const seconds = `${budgetMs / 1000} s`;
-  const writes = await withinBudget(closeOpenWrites(plan, runtime, budgetMs), deadline);
+  // Most of the budget, so that the aborts' own time limit (which says per key what it gave up on)
+  // comes before the hard one; the rest is for the dumps without a manifest.
+  const writes = await withinBudget(closeOpenWrites(plan, runtime, budgetMs * 0.8), deadline);
   if (writes === undefined) said.push(`  aborting the open uploads gave up after ${seconds}`);
   for (const each of writes?.aborted ?? []) said.push(`  ${each.destination}: aborted ${each.count} open upload(s) of ${each.key}`);
   for (const each of writes?.failed ?? []) said.push(`  ${each.destination}: could not abort the open uploads of ${each.key}: ${each.error}`);
