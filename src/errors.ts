@@ -5,11 +5,9 @@
  *
  * Retryable: the world may be different in a minute (network, throttling, a busy server).
  * Not retryable: trying again gives the same answer until a human changes something.
+ * ERROR_NAMES below says which is which; a test holds the ASL's Retry blocks to it.
  */
 export class StepvaultError extends Error {
-  /** Whether the state machine should retry the step that threw it. */
-  readonly retryable: boolean = false;
-
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StepvaultError';
@@ -26,7 +24,6 @@ export class ConfigError extends StepvaultError {
 
 /** The database could not be reached. */
 export class ConnectionError extends StepvaultError {
-  override readonly retryable = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'ConnectionError';
@@ -35,7 +32,6 @@ export class ConnectionError extends StepvaultError {
 
 /** A destination could not be read or written for a reason that may pass. */
 export class StorageError extends StepvaultError {
-  override readonly retryable = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StorageError';
@@ -44,7 +40,6 @@ export class StorageError extends StepvaultError {
 
 /** Anything else that is worth another try: a timeout, a throttled API. */
 export class TransientError extends StepvaultError {
-  override readonly retryable = true;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'TransientError';
@@ -97,8 +92,6 @@ export const ERROR_NAMES = {
   VersionMismatchError: false,
   ObjectExistsError: false,
 } as const satisfies Record<string, boolean>;
-
-export type ErrorName = keyof typeof ERROR_NAMES;
 
 /** A one-line description of any thrown value, for logs and mails. */
 export function describeError(error: unknown): { name: string; message: string } {

@@ -415,7 +415,6 @@ export const configSchema = z
   });
 
 export type RawConfig = z.output<typeof configSchema>;
-export type TargetConfig = z.output<typeof targetSchema>;
 export type DumpOptions = z.output<typeof dumpOptionsSchema>;
 export type TlsOptions = z.output<typeof tlsSchema>;
 export type RetentionPolicy = z.output<typeof retentionSchema>;

@@ -2,7 +2,7 @@
  * The CloudFormation resources around the functions: the backup bucket, the EFS staging share,
  * the schedules, the state machine and its role.
  */
-import type { Config, Target } from '../config/load.ts';
+import type { Config } from '../config/load.ts';
 import type { DeployConfig } from '../config/schema.ts';
 import type { StateMachineDefinition } from '../local/definition.ts';
 import { pascalName, STEP_NAMES, substitutionOf, type StepName } from '../steps/table.ts';
@@ -204,8 +204,4 @@ export function stateMachine(definition: StateMachineDefinition, stage: string):
       },
     },
   };
-}
-
-export function targetsWithSchedules(config: Config): Target[] {
-  return Object.values(config.targets).filter((t) => t.schedule);
 }
