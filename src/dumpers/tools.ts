@@ -12,10 +12,10 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors.ts';
 import { toolEnvironment } from './child-env.ts';
+import { LAYER_PREFIX, type LayerManifest } from '../../layers/dbtools/lib/spec.ts';
 
 const execFileAsync = promisify(execFile);
 
-export const LAYER_TOOLS_DIR = '/opt/dbtools';
 
 /** How to start a tool: the file to execute and arguments that go before the tool's own. */
 export interface ToolCommand {
@@ -28,18 +28,13 @@ export interface ToolCommand {
   pluginDir?: string;
 }
 
-/** What a dbtools layer says of itself in layer.json. */
-interface LayerDescription {
-  prefix: string;
-  loader: string;
-  libraryDir: string;
-  pluginDir: string;
-}
+/** What the resolver reads of a layer's layer.json. */
+type LayerDescription = Pick<LayerManifest, 'prefix' | 'loader' | 'libraryDir' | 'pluginDir'>;
 
 export function resolveTool(candidates: readonly string[], env: NodeJS.ProcessEnv = process.env): ToolCommand {
   const roots: { dir: string; origin: string }[] = [];
   if (env.STEPVAULT_TOOLS_DIR) roots.push({ dir: path.resolve(env.STEPVAULT_TOOLS_DIR), origin: path.resolve(env.STEPVAULT_TOOLS_DIR) });
-  roots.push({ dir: LAYER_TOOLS_DIR, origin: LAYER_TOOLS_DIR });
+  roots.push({ dir: LAYER_PREFIX, origin: LAYER_PREFIX });
 
   // Candidates are tried in order within each folder before the next folder: a tools folder
   // that has only `mysqldump` wins over a PATH that has `mariadb-dump`.
@@ -59,7 +54,7 @@ export function resolveTool(candidates: readonly string[], env: NodeJS.ProcessEn
   }
   const wanted = candidates.join(' or ');
   throw new ConfigError(
-    `${wanted} not found (looked in ${env.STEPVAULT_TOOLS_DIR ? '$STEPVAULT_TOOLS_DIR, ' : ''}${LAYER_TOOLS_DIR}/bin and PATH); ` +
+    `${wanted} not found (looked in ${env.STEPVAULT_TOOLS_DIR ? '$STEPVAULT_TOOLS_DIR, ' : ''}${LAYER_PREFIX}/bin and PATH); ` +
       'set STEPVAULT_TOOLS_DIR to a built dbtools layer or install the database client tools',
   );
 }

@@ -10,6 +10,7 @@ import type { Runtime } from '../runtime.ts';
 import { publishOutcomeEvent } from './events.ts';
 import { sendToSentry } from './sentry.ts';
 
+/** package.json's version, written out so that bundles need not carry package.json (a test holds the two together). */
 export const STEPVAULT_VERSION = '0.1.0';
 
 /** The outcome's metrics (BackupSucceeded or BackupFailed and what goes with them); nothing here waits on the network. */

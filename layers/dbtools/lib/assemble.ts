@@ -11,7 +11,7 @@ import path from 'node:path';
 import { LayerBuildError } from './errors.ts';
 import { neededLibraries, patch } from './elf.ts';
 import { run } from './run.ts';
-import { binariesFor, COMPAT_LINKS, LAYER_PREFIX, pluginFolder, type ArchSpec } from './spec.ts';
+import { binariesFor, COMPAT_LINKS, LAYER_PREFIX, pluginFolder, type ArchSpec, type LayerManifest } from './spec.ts';
 
 export interface AssembleOptions {
   arch: ArchSpec;
@@ -31,17 +31,7 @@ interface Unpacked {
   dir: string;
 }
 
-export interface LayerManifest {
-  prefix: string;
-  arch: ArchSpec['lambda'];
-  suite: string;
-  postgresMajor: number;
-  loader: string;
-  libraryDir: string;
-  pluginDir: string;
-  binaries: string[];
-  packages: Record<string, string>;
-}
+export type { LayerManifest };
 
 export async function assembleLayer(options: AssembleOptions): Promise<LayerManifest> {
   const { arch, layerDir, log } = options;

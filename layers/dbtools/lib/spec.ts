@@ -2,6 +2,7 @@
  * What goes into the dbtools layer. Bumping a version is editing this file (see README.md).
  */
 
+/** Where Lambda unpacks the layer; its binaries' loader and library paths are patched to it. */
 export const LAYER_PREFIX = '/opt/dbtools';
 
 /** The Debian suite the clients, their libraries and the C library all come from. */
@@ -47,4 +48,21 @@ export const COMPAT_LINKS: Record<string, string> = { mysqldump: 'mariadb-dump',
 /** MariaDB client authentication plugins (caching_sha2_password, ed25519, …), dlopen'ed at login. */
 export function pluginFolder(arch: ArchSpec): string {
   return `usr/lib/${arch.triplet}/libmariadb3/plugin`;
+}
+
+/**
+ * layer.json: what a built layer says of itself. The build writes it; the tool resolver
+ * (src/dumpers/tools.ts) reads it to start the binaries through the layer's own loader.
+ */
+export interface LayerManifest {
+  prefix: string;
+  arch: ArchSpec['lambda'];
+  suite: string;
+  postgresMajor: number;
+  /** Relative to the layer's folder, like libraryDir and pluginDir. */
+  loader: string;
+  libraryDir: string;
+  pluginDir: string;
+  binaries: string[];
+  packages: Record<string, string>;
 }
