@@ -43,7 +43,10 @@ targets:
 `,
 );
 start = process.hrtime.bigint();
-const child = spawn(process.execPath, [path.join(root, 'bin/stepvault.js'), 'run', '--target', 'bench'], { cwd: work, stdio: ['ignore', 'pipe', 'inherit'] });
+const child = spawn(process.execPath, [path.join(root, 'bin/stepvault.js'), 'run', '--target', 'bench'], {
+  cwd: work,
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
 let output = '';
 child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
 let peakKb = 0;
@@ -63,10 +66,20 @@ if (code !== 0) {
   throw new Error(`stepvault run exited ${code}`);
 }
 const dumpLine = /✓ Dump\s+(\S+)/.exec(output)?.[1];
-const size = Number(/Backup of bench succeeded: .*/.exec(output) ? statSync(path.join(work, 'backups', /local: .*\/backups\/(.*)/.exec(output)![1]!)).size : 0);
+const size = Number(
+  /Backup of bench succeeded: .*/.exec(output)
+    ? statSync(path.join(work, 'backups', /local: .*\/backups\/(.*)/.exec(output)![1]!)).size
+    : 0,
+);
 rmSync(work, { recursive: true, force: true });
 
-const dbSize = execFileSync(resolveTool(['psql']).file, ['-h', '127.0.0.1', '-U', 'postgres', '-XAtqc', `SELECT pg_size_pretty(pg_database_size('${database}'))`], { encoding: 'utf8' }).trim();
+const dbSize = execFileSync(
+  resolveTool(['psql']).file,
+  ['-h', '127.0.0.1', '-U', 'postgres', '-XAtqc', `SELECT pg_size_pretty(pg_database_size('${database}'))`],
+  { encoding: 'utf8' },
+).trim();
 console.log(`database ${database}: ${dbSize}`);
 console.log(`pg_dump -Fc -f (bare)        ${rawSeconds.toFixed(1)} s   ${formatBytes(rawSize)}`);
-console.log(`stepvault run (whole flow)   ${workflowSeconds.toFixed(1)} s   ${formatBytes(size)}   Dump state ${dumpLine}   peak RSS ${(peakKb / 1024).toFixed(0)} MB`);
+console.log(
+  `stepvault run (whole flow)   ${workflowSeconds.toFixed(1)} s   ${formatBytes(size)}   Dump state ${dumpLine}   peak RSS ${(peakKb / 1024).toFixed(0)} MB`,
+);

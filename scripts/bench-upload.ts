@@ -58,7 +58,9 @@ try {
   });
   console.log(`${(size / MIB).toFixed(0)} MiB of random bytes, SHA-256 checked on the way`);
   await measure('local disk (filesystem)', () => disk.putFile('bench/dump.bin', file, { size, sha256, metadata: {} }));
-  await measure('s3rver over HTTP (8 MiB × 4)', () => bucket.putFile('bench/dump.bin', file, { size, sha256, metadata: {} }));
+  await measure('s3rver over HTTP (8 MiB × 4)', () =>
+    bucket.putFile('bench/dump.bin', file, { size, sha256, metadata: {} }),
+  );
 } finally {
   await s3.stop();
   await rm(work, { recursive: true, force: true });

@@ -13,7 +13,9 @@ import { handlerFile, STEP_NAMES } from '../src/steps/table.ts';
 const root = path.resolve(import.meta.dirname, '..');
 
 /** The settings serverless-esbuild bundles with (serverless.yml reads the same file). */
-const { outputFileExtension, ...bundling } = createRequire(import.meta.url)('./serverless/esbuild.cjs') as BuildOptions & { outputFileExtension: string };
+const { outputFileExtension, ...bundling } = createRequire(import.meta.url)(
+  './serverless/esbuild.cjs',
+) as BuildOptions & { outputFileExtension: string };
 
 export async function buildFunctions(outdir: string): Promise<string[]> {
   const names = [...STEP_NAMES];

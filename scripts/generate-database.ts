@@ -8,16 +8,25 @@ import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { resolveTool } from '../src/dumpers/tools.ts';
 
-const { values } = parseArgs({ options: { 'size-mb': { type: 'string', default: '1024' }, database: { type: 'string', default: 'stepvault_bench' } } });
+const { values } = parseArgs({
+  options: { 'size-mb': { type: 'string', default: '1024' }, database: { type: 'string', default: 'stepvault_bench' } },
+});
 const sizeMb = Number(values['size-mb']);
 const database = values.database;
 const psql = resolveTool(['psql']);
 const run = (db: string, sql: string) =>
-  execFileSync(psql.file, [...psql.prefixArgs, '-h', '127.0.0.1', '-U', 'postgres', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql], { encoding: 'utf8' }).trim();
+  execFileSync(
+    psql.file,
+    [...psql.prefixArgs, '-h', '127.0.0.1', '-U', 'postgres', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql],
+    { encoding: 'utf8' },
+  ).trim();
 
 run('postgres', `DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
 run('postgres', `CREATE DATABASE ${database}`);
-run(database, `CREATE TABLE events (id bigint PRIMARY KEY, kind text, body text, attrs jsonb, digest bytea, at timestamptz)`);
+run(
+  database,
+  `CREATE TABLE events (id bigint PRIMARY KEY, kind text, body text, attrs jsonb, digest bytea, at timestamptz)`,
+);
 // About 320 bytes per row on disk with its index: insert in batches until the size is reached.
 const batch = 500_000;
 let inserted = 0;
@@ -32,7 +41,11 @@ while (Number(run(database, `SELECT pg_database_size(current_database())`)) < si
      FROM generate_series(${inserted + 1}, ${inserted + batch}) g`,
   );
   inserted += batch;
-  process.stdout.write(`\r${inserted.toLocaleString()} rows, ${run(database, `SELECT pg_size_pretty(pg_database_size(current_database()))`)}`);
+  process.stdout.write(
+    `\r${inserted.toLocaleString()} rows, ${run(database, `SELECT pg_size_pretty(pg_database_size(current_database()))`)}`,
+  );
 }
 run(database, 'VACUUM ANALYZE events');
-console.log(`\n${database}: ${run(database, `SELECT pg_size_pretty(pg_database_size(current_database()))`)} in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+console.log(
+  `\n${database}: ${run(database, `SELECT pg_size_pretty(pg_database_size(current_database()))`)} in ${((Date.now() - started) / 1000).toFixed(0)}s`,
+);

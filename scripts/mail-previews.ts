@@ -13,30 +13,81 @@ import { parseArgs } from 'node:util';
 import type { ExecutionInfo, RunState } from '../src/contracts.ts';
 import { failureMessage, successMessage } from '../src/notifiers/message.ts';
 
-const { values } = parseArgs({ options: { screenshot: { type: 'boolean', default: false }, chromium: { type: 'string', default: '/usr/bin/chromium' } } });
+const { values } = parseArgs({
+  options: {
+    screenshot: { type: 'boolean', default: false },
+    chromium: { type: 'string', default: '/usr/bin/chromium' },
+  },
+});
 const docs = path.resolve(import.meta.dirname, '../docs');
-const executionArn = 'arn:aws:states:eu-west-1:123456789012:execution:stepvault-prod-backup:orders-20261122T030000Z-5f2c1a';
-const execution: ExecutionInfo = { id: executionArn, name: 'orders-20261122T030000Z-5f2c1a', startTime: '2026-11-22T03:00:00.000Z' };
+const executionArn =
+  'arn:aws:states:eu-west-1:123456789012:execution:stepvault-prod-backup:orders-20261122T030000Z-5f2c1a';
+const execution: ExecutionInfo = {
+  id: executionArn,
+  name: 'orders-20261122T030000Z-5f2c1a',
+  startTime: '2026-11-22T03:00:00.000Z',
+};
 const plan = {
-  runId: 'orders-20261122T030000Z-8d41c0e2', target: 'orders', engine: 'postgres' as const, database: 'orders', executionId: executionArn,
-  startedAt: '2026-11-22T03:00:00.000Z', timezone: 'Europe/Lisbon', stagingDir: '/mnt/staging/orders-20261122T030000Z-8d41c0e2',
-  fileName: 'orders-20261122T030000Z.dump', objectKey: 'orders/20261122/orders-20261122T030000Z.dump',
-  destinations: [{ name: 'primary', type: 's3', required: true }, { name: 'offsite', type: 'r2', required: false }],
+  runId: 'orders-20261122T030000Z-8d41c0e2',
+  target: 'orders',
+  engine: 'postgres' as const,
+  database: 'orders',
+  executionId: executionArn,
+  startedAt: '2026-11-22T03:00:00.000Z',
+  timezone: 'Europe/Lisbon',
+  stagingDir: '/mnt/staging/orders-20261122T030000Z-8d41c0e2',
+  fileName: 'orders-20261122T030000Z.dump',
+  objectKey: 'orders/20261122/orders-20261122T030000Z.dump',
+  destinations: [
+    { name: 'primary', type: 's3', required: true },
+    { name: 'offsite', type: 'r2', required: false },
+  ],
 };
 const success: RunState = {
   target: 'orders',
   plan,
   dump: {
     kind: 'staged',
-    file: '/mnt/staging/orders-20261122T030000Z-8d41c0e2/orders-20261122T030000Z.dump', size: 345_678_912,
-    sha256: '9f2c4e0b7d1a8c3e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0', compression: 'custom',
-    tool: { name: 'pg_dump', version: '18.6' }, serverVersion: '17.4', startedAt: '2026-11-22T03:00:02.000Z', finishedAt: '2026-11-22T03:01:14.000Z', durationSeconds: 72,
+    file: '/mnt/staging/orders-20261122T030000Z-8d41c0e2/orders-20261122T030000Z.dump',
+    size: 345_678_912,
+    sha256: '9f2c4e0b7d1a8c3e5f6a7b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f7a8b9c0',
+    compression: 'custom',
+    tool: { name: 'pg_dump', version: '18.6' },
+    serverVersion: '17.4',
+    startedAt: '2026-11-22T03:00:02.000Z',
+    finishedAt: '2026-11-22T03:01:14.000Z',
+    durationSeconds: 72,
   },
   upload: [
-    { status: 'stored', destination: 'primary', type: 's3', location: 's3://acme-backups/db/orders/20261122/orders-20261122T030000Z.dump', key: 'db/orders/20261122/orders-20261122T030000Z.dump', manifestKey: 'db/orders/20261122/orders-20261122T030000Z.dump.manifest.json', size: 345_678_912, sha256: '9f2c…', seconds: 9.4 },
-    { status: 'stored', destination: 'offsite', type: 'r2', location: 'r2://acme-offsite/orders/20261122/orders-20261122T030000Z.dump', key: 'orders/20261122/orders-20261122T030000Z.dump', manifestKey: 'orders/20261122/orders-20261122T030000Z.dump.manifest.json', size: 345_678_912, sha256: '9f2c…', seconds: 14.1 },
+    {
+      status: 'stored',
+      destination: 'primary',
+      type: 's3',
+      location: 's3://acme-backups/db/orders/20261122/orders-20261122T030000Z.dump',
+      key: 'db/orders/20261122/orders-20261122T030000Z.dump',
+      manifestKey: 'db/orders/20261122/orders-20261122T030000Z.dump.manifest.json',
+      size: 345_678_912,
+      sha256: '9f2c…',
+      seconds: 9.4,
+    },
+    {
+      status: 'stored',
+      destination: 'offsite',
+      type: 'r2',
+      location: 'r2://acme-offsite/orders/20261122/orders-20261122T030000Z.dump',
+      key: 'orders/20261122/orders-20261122T030000Z.dump',
+      manifestKey: 'orders/20261122/orders-20261122T030000Z.dump.manifest.json',
+      size: 345_678_912,
+      sha256: '9f2c…',
+      seconds: 14.1,
+    },
   ],
-  prune: { destinations: [{ destination: 'primary', kept: 14, deleted: ['db/orders/20261108/orders-20261108T030000Z.dump'] }, { destination: 'offsite', kept: 7, deleted: [] }] },
+  prune: {
+    destinations: [
+      { destination: 'primary', kept: 14, deleted: ['db/orders/20261108/orders-20261108T030000Z.dump'] },
+      { destination: 'offsite', kept: 7, deleted: [] },
+    ],
+  },
 };
 const failure: RunState = {
   target: 'orders',
@@ -44,7 +95,12 @@ const failure: RunState = {
   failure: {
     state: 'Dump',
     error: 'ConnectionError',
-    cause: JSON.stringify({ errorType: 'ConnectionError', errorMessage: 'cannot reach PostgreSQL for target orders (orders.cluster-abc.eu-west-1.rds.amazonaws.com:5432/orders): pg_dump: error: connection to server at "10.0.3.17", port 5432 failed: timeout expired', trace: [] }),
+    cause: JSON.stringify({
+      errorType: 'ConnectionError',
+      errorMessage:
+        'cannot reach PostgreSQL for target orders (orders.cluster-abc.eu-west-1.rds.amazonaws.com:5432/orders): pg_dump: error: connection to server at "10.0.3.17", port 5432 failed: timeout expired',
+      trace: [],
+    }),
   },
 };
 
@@ -63,11 +119,26 @@ if (values.screenshot) {
     const heights = { success: 860, failure: 760 };
     for (const [name, file] of Object.entries(files) as ['success' | 'failure', string][]) {
       const png = path.join(docs, `mail-${name}.png`);
-      execFileSync(values.chromium, [
-        '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`, '--hide-scrollbars', '--force-device-scale-factor=2',
-        `--window-size=390,${heights[name]}`, `--screenshot=${png}`, `file://${file}`,
-      ], { stdio: 'ignore' });
+      execFileSync(
+        values.chromium,
+        [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+          `--user-data-dir=${profile}`,
+          '--hide-scrollbars',
+          '--force-device-scale-factor=2',
+          `--window-size=390,${heights[name]}`,
+          `--screenshot=${png}`,
+          `file://${file}`,
+        ],
+        { stdio: 'ignore' },
+      );
       console.log(`screenshot ${png}`);
     }
   } finally {

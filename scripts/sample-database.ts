@@ -12,7 +12,9 @@ const psql = resolveTool(['psql']);
 const connection = ['-h', '127.0.0.1', '-p', '5432', '-U', 'postgres', '-XAtq', '-v', 'ON_ERROR_STOP=1'];
 
 function sql(database: string, statement: string): string {
-  return execFileSync(psql.file, [...psql.prefixArgs, ...connection, '-d', database, '-c', statement], { encoding: 'utf8' }).trim();
+  return execFileSync(psql.file, [...psql.prefixArgs, ...connection, '-d', database, '-c', statement], {
+    encoding: 'utf8',
+  }).trim();
 }
 
 const exists = sql('postgres', `SELECT 1 FROM pg_database WHERE datname = '${DATABASE}'`) === '1';

@@ -25,6 +25,8 @@ if (green || report.numFailedTests > 0 || report.numPassedTests === 0) {
 } else if (failedFiles > 0) {
   console.log(`FAILED: ${count}, but ${failedFiles} test file(s) or suite(s) failed outside their tests; see above`);
 } else {
-  console.log(`FAILED: ${count}, but the test run exited ${runStatus} (errors outside the tests, e.g. unhandled; see above)`);
+  console.log(
+    `FAILED: ${count}, but the test run exited ${runStatus} (errors outside the tests, e.g. unhandled; see above)`,
+  );
 }
 process.exit(green ? 0 : 1);

@@ -29,7 +29,8 @@ export async function listBackups(storage: StorageProvider, prefix: string, targ
   const backups: Backup[] = [];
   for (const manifestKey of manifestKeys) {
     const manifest = await readManifest(storage, manifestKey);
-    if (!manifest || manifest.target !== target || manifest.key !== manifestKey.slice(0, -MANIFEST_SUFFIX.length)) continue;
+    if (!manifest || manifest.target !== target || manifest.key !== manifestKey.slice(0, -MANIFEST_SUFFIX.length))
+      continue;
     const createdAt = new Date(manifest.createdAt);
     if (Number.isNaN(createdAt.getTime())) continue;
     backups.push({ key: manifest.key, manifestKey, createdAt, manifest });

@@ -6,7 +6,7 @@
  * Exit codes: 0 the workflow succeeded; 1 it ended in its failure branch; 2 the command could
  * not start (bad arguments, bad config); 130/143 it was interrupted by SIGINT/SIGTERM.
  */
-import { loadConfig, type Config } from './config/load.ts';
+import { loadConfig } from './config/load.ts';
 import { ConfigError, StepvaultError } from './errors.ts';
 import { formatBytes } from './format.ts';
 import { ConsoleReporter, heartbeatMsFromEnvironment, notificationLines } from './local/reporter.ts';
@@ -69,10 +69,13 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       case 'list':
       case 'restore':
         return await backupsCommand(command, rest, out, err);
-      default:
+      default: {
         const guess = closest(command, COMMANDS);
-        err.write(`stepvault: unknown command ${JSON.stringify(command.slice(0, 40))}${guess ? `; did you mean "${guess}"?` : ''}\n\n${USAGE}`);
+        err.write(
+          `stepvault: unknown command ${JSON.stringify(command.slice(0, 40))}${guess ? `; did you mean "${guess}"?` : ''}\n\n${USAGE}`,
+        );
         return 2;
+      }
     }
   } catch (error) {
     if (error instanceof StepvaultError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
@@ -83,7 +86,11 @@ export async function main(argv: string[], out = process.stdout, err = process.s
   }
 }
 
-async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?: boolean }, err: NodeJS.WritableStream): Promise<number> {
+async function runCommand(
+  args: string[],
+  out: NodeJS.WritableStream & { isTTY?: boolean },
+  err: NodeJS.WritableStream,
+): Promise<number> {
   const { values } = parseOptions('run', args, {
     config: { type: 'string' },
     target: { type: 'string' },
@@ -117,7 +124,8 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
   const seen: ReturnType<InterruptContext['progress']> = { uploadStarted: false };
   const runtime = createRuntime(config, {
     secrets,
-    logger: (sinks) => createJsonLogger({ level: values.verbose ? 'debug' : 'error', write: (line) => err.write(`${line}\n`), sinks }),
+    logger: (sinks) =>
+      createJsonLogger({ level: values.verbose ? 'debug' : 'error', write: (line) => err.write(`${line}\n`), sinks }),
     // Metrics are CloudWatch's business; locally they are shown with --verbose.
     emitMetrics: (document) => {
       if (values.verbose) err.write(`${JSON.stringify(document)}\n`);
@@ -149,15 +157,23 @@ async function runCommand(args: string[], out: NodeJS.WritableStream & { isTTY?:
 
   if (outcome.status === 'SUCCEEDED') {
     const run = outcome.output ?? { target };
-    reporter.line(`\nBackup of ${target} succeeded: ${formatBytes(run.dump?.size ?? 0)}, sha256 ${run.dump?.sha256 ?? '?'}`);
+    reporter.line(
+      `\nBackup of ${target} succeeded: ${formatBytes(run.dump?.size ?? 0)}, sha256 ${run.dump?.sha256 ?? '?'}`,
+    );
     for (const outcome of run.upload ?? []) {
-      reporter.line(outcome.status === 'stored' ? `  ${outcome.destination}: ${outcome.location}` : `  ${outcome.destination}: FAILED (optional): ${outcome.error}: ${readableCause(outcome.cause)}`);
+      reporter.line(
+        outcome.status === 'stored'
+          ? `  ${outcome.destination}: ${outcome.location}`
+          : `  ${outcome.destination}: FAILED (optional): ${outcome.error}: ${readableCause(outcome.cause)}`,
+      );
     }
     for (const pruned of run.prune?.destinations ?? []) {
-      if (pruned.deleted.length > 0) reporter.line(`  retention on ${pruned.destination}: deleted ${pruned.deleted.length}, kept ${pruned.kept}`);
+      if (pruned.deleted.length > 0)
+        reporter.line(`  retention on ${pruned.destination}: deleted ${pruned.deleted.length}, kept ${pruned.kept}`);
     }
-    if (run.pruneError) reporter.line(`  retention NOT applied: ${run.pruneError.Error}: ${readableCause(run.pruneError.Cause)}`);
-    notificationLines(run).forEach((line) => reporter.line(line));
+    if (run.pruneError)
+      reporter.line(`  retention NOT applied: ${run.pruneError.Error}: ${readableCause(run.pruneError.Cause)}`);
+    for (const line of notificationLines(run)) reporter.line(line);
     return 0;
   }
   const where = outcome.failedState ? ` in ${outcome.failedState}` : '';
@@ -179,7 +195,12 @@ function followRun(event: WorkflowEvent, seen: ReturnType<InterruptContext['prog
   if (typeof plan?.objectKey === 'string' && Array.isArray(plan.destinations)) seen.plan = plan as PlanResult;
 }
 
-async function remoteCommand(command: 'start' | 'status', args: string[], out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
+async function remoteCommand(
+  command: 'start' | 'status',
+  args: string[],
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
   const { values } = parseOptions(command, args, {
     target: { type: 'string' },
     wait: { type: 'boolean', default: false },
@@ -197,7 +218,11 @@ async function remoteCommand(command: 'start' | 'status', args: string[], out: N
       // No config here is fine: the SDK's own region settings apply.
     }
   }
-  const common = { stage: values.stage, ...(region && { region }), ...(values['state-machine'] && { stateMachine: values['state-machine'] }) };
+  const common = {
+    stage: values.stage,
+    ...(region && { region }),
+    ...(values['state-machine'] && { stateMachine: values['state-machine'] }),
+  };
   const [{ start }, { status }] = await Promise.all([import('./commands/start.ts'), import('./commands/status.ts')]);
   if (command === 'status') return status({ ...common, ...(values.target && { target: values.target }) }, out);
   if (!values.target) {
@@ -207,7 +232,12 @@ async function remoteCommand(command: 'start' | 'status', args: string[], out: N
   return start({ ...common, target: values.target, wait: values.wait, ...(values.name && { name: values.name }) }, out);
 }
 
-async function backupsCommand(command: 'list' | 'restore', args: string[], out: NodeJS.WritableStream & { isTTY?: boolean }, err: NodeJS.WritableStream): Promise<number> {
+async function backupsCommand(
+  command: 'list' | 'restore',
+  args: string[],
+  out: NodeJS.WritableStream & { isTTY?: boolean },
+  err: NodeJS.WritableStream,
+): Promise<number> {
   const { values } = parseOptions(command, args, {
     config: { type: 'string' },
     target: { type: 'string' },
@@ -255,16 +285,29 @@ async function backupsCommand(command: 'list' | 'restore', args: string[], out: 
 }
 
 async function serveCommand(args: string[], out: NodeJS.WritableStream): Promise<number> {
-  const { values } = parseOptions('serve', args, { config: { type: 'string' }, port: { type: 'string', default: '8083' } });
+  const { values } = parseOptions('serve', args, {
+    config: { type: 'string' },
+    port: { type: 'string', default: '8083' },
+  });
   if (!/^\d{1,5}$/.test(values.port) || Number(values.port) > 65535) {
     throw new ConfigError('serve: --port takes a port number from 0 to 65535, e.g. --port 8083');
   }
   const config = loadConfig(values.config);
-  const [{ startSfnServer }, { createRuntime }] = await Promise.all([import('./local/sfn-server.ts'), import('./runtime.ts')]);
-  const server = await startSfnServer(() => createRuntime(config, { logger: (sinks) => createJsonLogger({ level: 'error', sinks }) }), { port: Number(values.port) });
+  const [{ startSfnServer }, { createRuntime }] = await Promise.all([
+    import('./local/sfn-server.ts'),
+    import('./runtime.ts'),
+  ]);
+  const server = await startSfnServer(
+    () => createRuntime(config, { logger: (sinks) => createJsonLogger({ level: 'error', sinks }) }),
+    { port: Number(values.port) },
+  );
   out.write(`Step Functions API on ${server.url}, state machine ${server.stateMachineArn}\n`);
-  out.write(`  AWS_ENDPOINT_URL_SFN=${server.url} stepvault start --state-machine ${server.stateMachineArn} --target NAME --wait\n`);
-  out.write(`  aws stepfunctions --endpoint-url ${server.url} start-execution --state-machine-arn ${server.stateMachineArn} --input '{"target":"NAME"}'\n`);
+  out.write(
+    `  AWS_ENDPOINT_URL_SFN=${server.url} stepvault start --state-machine ${server.stateMachineArn} --target NAME --wait\n`,
+  );
+  out.write(
+    `  aws stepfunctions --endpoint-url ${server.url} start-execution --state-machine-arn ${server.stateMachineArn} --input '{"target":"NAME"}'\n`,
+  );
   await new Promise(() => undefined);
   return 0;
 }

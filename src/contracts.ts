@@ -87,7 +87,10 @@ export interface ServerWritingDump extends Pick<DumpFacts, 'compression' | 'tool
   finishedAt?: undefined;
 }
 
-/** The server-written backup once it is there: measured and hashed from the object itself. Upload only adds its manifest. */
+/**
+ * The server-written backup once it is there: measured and hashed from the object itself. Upload only adds its
+ * manifest.
+ */
 export interface ServerWrittenDump extends DumpFacts {
   kind: 'server-written';
   task: ServerBackupTask;
@@ -212,7 +215,9 @@ export interface RunState extends BackupRequest {
   cleanup?: CleanupResult;
   /** CleanupAfterFailure failed; the run had failed already. */
   cleanupError?: CaughtError;
-  /** Which state failed: a Catch puts the CaughtError here, and its <State>Failed Pass state turns it into a Failure. */
+  /**
+   * Which state failed: a Catch puts the CaughtError here, and its <State>Failed Pass state turns it into a Failure.
+   */
   failure?: Failure;
 }
 
@@ -253,7 +258,10 @@ export interface CleanupInput {
 
 export interface CleanupResult {
   removed: string[];
-  /** Writes of the run's keys a failed attempt left open on a destination (multipart uploads, partial files), now aborted. */
+  /**
+   * Writes of the run's keys a failed attempt left open on a destination (multipart uploads, partial files), now
+   * aborted.
+   */
   aborted: AbortedWrites[];
   /** Where that could not be done (best effort: reported here and logged, never failing the run). */
   abortFailed: AbortFailure[];

@@ -3,7 +3,17 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './config/load.ts';
 import { generateDeployment } from './deploy/generate.ts';
-import { DEFAULT_FUNCTION_TIMEOUTS, EXECUTION_MARGIN_SECONDS, RDS_POLL_SECONDS, RDS_POLL_STATE, TASK_MARGIN_SECONDS, timedDefinition, timeoutInputs, worstCaseSeconds, type TimeoutInputs } from './execution-timeout.ts';
+import {
+  DEFAULT_FUNCTION_TIMEOUTS,
+  EXECUTION_MARGIN_SECONDS,
+  RDS_POLL_SECONDS,
+  RDS_POLL_STATE,
+  TASK_MARGIN_SECONDS,
+  timedDefinition,
+  timeoutInputs,
+  worstCaseSeconds,
+  type TimeoutInputs,
+} from './execution-timeout.ts';
 import { readDefinition, type StateDefinition, type StateMachineDefinition } from './local/definition.ts';
 import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES, stepOfSubstitution } from './steps/table.ts';
 
@@ -38,7 +48,9 @@ function longestByHand(t: Record<string, number>, rdsSeconds: number, destinatio
   return (
     task(t.plan! + m, 3, 2) +
     task(t.dump! + m, 3, 15) +
-    check + rdsSeconds + check + // the polling loop: looks until the limit, and one more that finds it is up
+    check +
+    rdsSeconds +
+    check + // the polling loop: looks until the limit, and one more that finds it is up
     Math.ceil(destinations / 4) * task(t.upload! + m, 4, 10) +
     task(t.verify! + m, 4, 10) +
     task(t.prune! + m, 4, 10) +
@@ -53,7 +65,11 @@ const MAX_TIMEOUTS = Object.fromEntries(STEP_NAMES.map((fn) => [fn, LAMBDA_MAX_T
 
 describe('the execution timeout', () => {
   it('with the default function timeouts and an RDS target at its default 240 minutes: above the longest run, failure branch included', () => {
-    const inputs: TimeoutInputs = { functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS, loopSeconds: { WaitForRdsBackup: 240 * 60 }, mapItems: 2 };
+    const inputs: TimeoutInputs = {
+      functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS,
+      loopSeconds: { WaitForRdsBackup: 240 * 60 },
+      mapItems: 2,
+    };
     const timed = timedDefinition(definition, inputs);
     const longest = longestByHand(DEFAULT_FUNCTION_TIMEOUTS, 240 * 60, 2);
     expect(worstCaseSeconds(timed, inputs)).toBe(longest);
@@ -63,7 +79,11 @@ describe('the execution timeout', () => {
   });
 
   it('with every function at Lambda’s 900 s, SQL Server’s longest polling limit and many destinations: still above, and within Step Functions’ one year', () => {
-    const inputs: TimeoutInputs = { functionTimeouts: MAX_TIMEOUTS as typeof DEFAULT_FUNCTION_TIMEOUTS, loopSeconds: { WaitForRdsBackup: 1440 * 60 }, mapItems: 9 };
+    const inputs: TimeoutInputs = {
+      functionTimeouts: MAX_TIMEOUTS as typeof DEFAULT_FUNCTION_TIMEOUTS,
+      loopSeconds: { WaitForRdsBackup: 1440 * 60 },
+      mapItems: 9,
+    };
     const timed = timedDefinition(definition, inputs);
     const longest = longestByHand(MAX_TIMEOUTS, 1440 * 60, 9);
     expect(worstCaseSeconds(timed, inputs)).toBe(longest);
@@ -73,26 +93,42 @@ describe('the execution timeout', () => {
 
   it('comes from the config: function timeouts, rds targets’ timeoutMinutes, destinations per target', () => {
     const text = fixture
-      .replace('    dump: { memorySize: 2048, timeout: 900 }\n', '    dump: { memorySize: 2048, timeout: 900 }\n    notify: { timeout: 300 }\n    plan: { timeout: 120 }\n')
-      .replace('targets:\n', `targets:\n  erp:\n    engine: mssql\n    host: erp.abc.eu-west-1.rds.amazonaws.com\n    database: erp\n    user: backup\n    password: "ssm:/prod/erp/pw"\n    destinations: [primary]\n    mssql: { mode: rds, timeoutMinutes: 600 }\n`);
+      .replace(
+        '    dump: { memorySize: 2048, timeout: 900 }\n',
+        '    dump: { memorySize: 2048, timeout: 900 }\n    notify: { timeout: 300 }\n    plan: { timeout: 120 }\n',
+      )
+      .replace(
+        'targets:\n',
+        `targets:\n  erp:\n    engine: mssql\n    host: erp.abc.eu-west-1.rds.amazonaws.com\n    database: erp\n    user: backup\n    password: "ssm:/prod/erp/pw"\n    destinations: [primary]\n    mssql: { mode: rds, timeoutMinutes: 600 }\n`,
+      );
     const config = parseConfig(text, '/x/stepvault.config.yml', '/x');
     const inputs = timeoutInputs(config);
-    expect(inputs).toEqual({ functionTimeouts: { ...DEFAULT_FUNCTION_TIMEOUTS, notify: 300, plan: 120 }, loopSeconds: { WaitForRdsBackup: 36_000 }, mapItems: 2 });
+    expect(inputs).toEqual({
+      functionTimeouts: { ...DEFAULT_FUNCTION_TIMEOUTS, notify: 300, plan: 120 },
+      loopSeconds: { WaitForRdsBackup: 36_000 },
+      mapItems: 2,
+    });
     const timed = timedDefinition(definition, inputs);
-    expect(timed.TimeoutSeconds).toBe(longestByHand({ ...DEFAULT_FUNCTION_TIMEOUTS, notify: 300, plan: 120 }, 36_000, 2) + EXECUTION_MARGIN_SECONDS);
+    expect(timed.TimeoutSeconds).toBe(
+      longestByHand({ ...DEFAULT_FUNCTION_TIMEOUTS, notify: 300, plan: 120 }, 36_000, 2) + EXECUTION_MARGIN_SECONDS,
+    );
   });
 
   it('refuses a loop without a bound: its worst case would be forever', () => {
-    expect(() => worstCaseSeconds(definition, { functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS, loopSeconds: {}, mapItems: 1 })).toThrow(
-      'the loop from IsRdsBackupDone back to WaitForRdsBackup has no bound, so no worst case',
-    );
+    expect(() =>
+      worstCaseSeconds(definition, { functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS, loopSeconds: {}, mapItems: 1 }),
+    ).toThrow('the loop from IsRdsBackupDone back to WaitForRdsBackup has no bound, so no worst case');
   });
 });
 
 describe('Task timeouts', () => {
   it('agree with the functions’ timeouts: each a little longer than its function may run, whatever the config allows', () => {
     for (const timeouts of [DEFAULT_FUNCTION_TIMEOUTS, MAX_TIMEOUTS as typeof DEFAULT_FUNCTION_TIMEOUTS]) {
-      const timed = timedDefinition(definition, { functionTimeouts: timeouts, loopSeconds: { WaitForRdsBackup: 0 }, mapItems: 1 });
+      const timed = timedDefinition(definition, {
+        functionTimeouts: timeouts,
+        loopSeconds: { WaitForRdsBackup: 0 },
+        mapItems: 1,
+      });
       for (const [name, state] of tasks(timed)) {
         const step = stepOfSubstitution(/^\$\{(\w+)\}$/.exec(state.Resource!)![1]!)!;
         expect(state.TimeoutSeconds, name).toBe(timeouts[step] + TASK_MARGIN_SECONDS);
@@ -101,8 +137,14 @@ describe('Task timeouts', () => {
   });
 
   it('in statemachine/backup.asl.json are those of the default function timeouts, and the execution’s is left to be derived', () => {
-    const timed = timedDefinition(definition, { functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS, loopSeconds: { WaitForRdsBackup: 0 }, mapItems: 1 });
-    expect(tasks(definition).map(([name, s]) => [name, s.TimeoutSeconds])).toEqual(tasks(timed).map(([name, s]) => [name, s.TimeoutSeconds]));
+    const timed = timedDefinition(definition, {
+      functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS,
+      loopSeconds: { WaitForRdsBackup: 0 },
+      mapItems: 1,
+    });
+    expect(tasks(definition).map(([name, s]) => [name, s.TimeoutSeconds])).toEqual(
+      tasks(timed).map(([name, s]) => [name, s.TimeoutSeconds]),
+    );
     expect(definition.TimeoutSeconds).toBe('${ExecutionTimeoutSeconds}');
   });
 });
@@ -110,11 +152,17 @@ describe('Task timeouts', () => {
 describe('the RDS polling Wait', () => {
   it('is RDS_POLL_SECONDS, by which Dump plans its looks, in the ASL file and in the definition that runs', () => {
     expect(definition.States[RDS_POLL_STATE]).toMatchObject({ Type: 'Wait', Seconds: RDS_POLL_SECONDS });
-    const timed = timedDefinition({ ...definition, States: { ...definition.States, [RDS_POLL_STATE]: { ...definition.States[RDS_POLL_STATE]!, Seconds: 5 } } }, {
-      functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS,
-      loopSeconds: { [RDS_POLL_STATE]: 0 },
-      mapItems: 1,
-    });
+    const timed = timedDefinition(
+      {
+        ...definition,
+        States: { ...definition.States, [RDS_POLL_STATE]: { ...definition.States[RDS_POLL_STATE]!, Seconds: 5 } },
+      },
+      {
+        functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS,
+        loopSeconds: { [RDS_POLL_STATE]: 0 },
+        mapItems: 1,
+      },
+    );
     expect(timed.States[RDS_POLL_STATE]!.Seconds).toBe(RDS_POLL_SECONDS);
   });
 
@@ -125,10 +173,14 @@ describe('the RDS polling Wait', () => {
 
 describe('the deployed state machine', () => {
   it('gets the derived timeouts in its template, and an alarm on timed-out executions', () => {
-    const text = fixture.replace('    dump: { memorySize: 2048, timeout: 900 }\n', '    dump: { memorySize: 2048, timeout: 900 }\n    notify: { timeout: 300 }\n');
+    const text = fixture.replace(
+      '    dump: { memorySize: 2048, timeout: 900 }\n',
+      '    dump: { memorySize: 2048, timeout: 900 }\n    notify: { timeout: 300 }\n',
+    );
     const config = parseConfig(text, '/x/stepvault.config.yml', '/x');
     const { resources, functions } = generateDeployment(config, 'ci', definition);
-    const deployed = (resources.Resources.BackupStateMachine!.Properties as { Definition: StateMachineDefinition }).Definition;
+    const deployed = (resources.Resources.BackupStateMachine!.Properties as { Definition: StateMachineDefinition })
+      .Definition;
     expect(deployed.TimeoutSeconds).toBe(timedDefinition(definition, timeoutInputs(config)).TimeoutSeconds);
     expect(JSON.stringify(deployed)).not.toContain('ExecutionTimeoutSeconds');
     expect(functions.notify.timeout).toBe(300);

@@ -17,9 +17,14 @@ import { readDefinition, type StateDefinition, type StateMachineDefinition } fro
 import { STEP_NAMES, STEPS, stepOfSubstitution, type StepName } from './steps/table.ts';
 
 /** Lambda's own timeout of each function, in seconds, unless `deploy.functions.<fn>.timeout` says otherwise. */
-export const DEFAULT_FUNCTION_TIMEOUTS = Object.fromEntries(STEP_NAMES.map((name) => [name, STEPS[name].timeout])) as Record<StepName, number>;
+export const DEFAULT_FUNCTION_TIMEOUTS = Object.fromEntries(
+  STEP_NAMES.map((name) => [name, STEPS[name].timeout]),
+) as Record<StepName, number>;
 
-/** The seconds between two looks at an RDS backup task: the Wait state of the polling loop, and what Dump plans its looks by. */
+/**
+ * The seconds between two looks at an RDS backup task: the Wait state of the polling loop, and what Dump plans its
+ * looks by.
+ */
 export const RDS_POLL_SECONDS = 30;
 /** The Wait state before each look at an RDS backup task. */
 export const RDS_POLL_STATE = 'WaitForRdsBackup';
@@ -32,7 +37,9 @@ export const EXECUTION_MARGIN_SECONDS = 300;
 export interface TimeoutInputs {
   /** Each function's timeout in seconds. */
   functionTimeouts: Record<StepName, number>;
-  /** The longest a polling loop may go on, by the state it loops back to (WaitForRdsBackup: mssql.timeoutMinutes × 60). */
+  /**
+   * The longest a polling loop may go on, by the state it loops back to (WaitForRdsBackup: mssql.timeoutMinutes × 60).
+   */
   loopSeconds: Record<string, number>;
   /** The most items a Map state gets (the most destinations any target has). */
   mapItems: number;
@@ -40,7 +47,9 @@ export interface TimeoutInputs {
 
 export function functionTimeouts(config: Config): Record<StepName, number> {
   const overrides = config.deploy?.functions ?? {};
-  return Object.fromEntries(STEP_NAMES.map((fn) => [fn, overrides[fn]?.timeout ?? DEFAULT_FUNCTION_TIMEOUTS[fn]])) as Record<StepName, number>;
+  return Object.fromEntries(
+    STEP_NAMES.map((fn) => [fn, overrides[fn]?.timeout ?? DEFAULT_FUNCTION_TIMEOUTS[fn]]),
+  ) as Record<StepName, number>;
 }
 
 /** What the config says about the run's length: function timeouts, the RDS polling limit, destinations per target. */
@@ -74,18 +83,25 @@ function functionOf(state: StateDefinition): StepName {
  */
 export function timedDefinition(definition: StateMachineDefinition, inputs: TimeoutInputs): StateMachineDefinition {
   const withTasks = mapStates(definition, (state, name) => {
-    if (state.Type === 'Task') return { ...state, TimeoutSeconds: inputs.functionTimeouts[functionOf(state)] + TASK_MARGIN_SECONDS };
+    if (state.Type === 'Task')
+      return { ...state, TimeoutSeconds: inputs.functionTimeouts[functionOf(state)] + TASK_MARGIN_SECONDS };
     if (name === RDS_POLL_STATE) return { ...state, Seconds: RDS_POLL_SECONDS };
     return state;
   });
   return { ...withTasks, TimeoutSeconds: worstCaseSeconds(withTasks, inputs) + EXECUTION_MARGIN_SECONDS };
 }
 
-function mapStates(machine: StateMachineDefinition, change: (state: StateDefinition, name: string) => StateDefinition): StateMachineDefinition {
+function mapStates(
+  machine: StateMachineDefinition,
+  change: (state: StateDefinition, name: string) => StateDefinition,
+): StateMachineDefinition {
   const States = Object.fromEntries(
     Object.entries(machine.States).map(([name, state]) => {
       const changed = change(state, name);
-      return [name, changed.ItemProcessor ? { ...changed, ItemProcessor: mapStates(changed.ItemProcessor, change) } : changed];
+      return [
+        name,
+        changed.ItemProcessor ? { ...changed, ItemProcessor: mapStates(changed.ItemProcessor, change) } : changed,
+      ];
     }),
   );
   return { ...machine, States };
@@ -102,7 +118,8 @@ interface Retrier {
 export function stateSeconds(state: StateDefinition, inputs: TimeoutInputs): number {
   switch (state.Type) {
     case 'Task': {
-      if (typeof state.TimeoutSeconds !== 'number') throw new Error(`Task ${state.Resource} has no TimeoutSeconds: its worst case is unbounded`);
+      if (typeof state.TimeoutSeconds !== 'number')
+        throw new Error(`Task ${state.Resource} has no TimeoutSeconds: its worst case is unbounded`);
       const retriers = (state.Retry ?? []) as Retrier[];
       // Each retrier counts its own attempts: errors that alternate between them get all of them.
       const attempts = 1 + retriers.reduce((sum, r) => sum + (r.MaxAttempts ?? 3), 0);
@@ -114,7 +131,8 @@ export function stateSeconds(state: StateDefinition, inputs: TimeoutInputs): num
     case 'Map': {
       const inner = state.ItemProcessor ?? state.Iterator;
       if (!inner) throw new Error('a Map state without an ItemProcessor');
-      const concurrency = typeof state.MaxConcurrency === 'number' && state.MaxConcurrency > 0 ? state.MaxConcurrency : inputs.mapItems;
+      const concurrency =
+        typeof state.MaxConcurrency === 'number' && state.MaxConcurrency > 0 ? state.MaxConcurrency : inputs.mapItems;
       return Math.ceil(inputs.mapItems / concurrency) * worstCaseSeconds(inner, inputs);
     }
     case 'Parallel':
@@ -164,7 +182,8 @@ export function worstCaseSeconds(machine: StateMachineDefinition, inputs: Timeou
       const at = onPath.indexOf(next);
       if (at >= 0) {
         const bound = inputs.loopSeconds[next];
-        if (bound === undefined) throw new Error(`the loop from ${name} back to ${next} has no bound, so no worst case`);
+        if (bound === undefined)
+          throw new Error(`the loop from ${name} back to ${next} has no bound, so no worst case`);
         const body = onPath.slice(at).reduce((sum, s) => sum + cost.get(s)!, 0);
         loopExtra.set(next, Math.max(loopExtra.get(next) ?? 0, bound + body));
         backEdges.add(`${name}→${next}`);

@@ -27,13 +27,21 @@ function captureOutput(): () => Record<string, unknown>[] {
   const record = (chunk: string | Uint8Array) => written.push(chunk.toString()) > 0;
   vi.spyOn(process.stdout, 'write').mockImplementation(record);
   vi.spyOn(process.stderr, 'write').mockImplementation(record);
-  return () => written.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return () =>
+    written
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 afterEach(() => vi.restoreAllMocks());
 
 function quietRuntime(): Runtime {
-  return createRuntime(config, { logger: () => createJsonLogger({ write: () => undefined }), emitMetrics: () => undefined });
+  return createRuntime(config, {
+    logger: () => createJsonLogger({ write: () => undefined }),
+    emitMetrics: () => undefined,
+  });
 }
 
 function invoke<In>(step: Step<In, unknown>, event: In, runtime: () => Runtime = quietRuntime): Promise<unknown> {
@@ -53,19 +61,37 @@ describe('errors leaving a handler', () => {
       return missing.size;
     };
     const error = (await invoke(step, {}).catch((e: unknown) => e)) as Error;
-    expect(error).toMatchObject({ name: 'TransientError', message: expect.stringMatching(/^TypeError: Cannot read properties of undefined/) });
+    expect(error).toMatchObject({
+      name: 'TransientError',
+      message: expect.stringMatching(/^TypeError: Cannot read properties of undefined/),
+    });
     expect(error.cause).toBeInstanceOf(TypeError);
   });
 
   it('turns an AWS SDK error into a TransientError named after the SDK’s error', async () => {
-    const throttled = Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException', $metadata: { httpStatusCode: 400 } });
-    await expect(invoke(async () => Promise.reject(throttled), {})).rejects.toMatchObject({ name: 'TransientError', message: 'ThrottlingException: Rate exceeded' });
+    const throttled = Object.assign(new Error('Rate exceeded'), {
+      name: 'ThrottlingException',
+      $metadata: { httpStatusCode: 400 },
+    });
+    await expect(invoke(async () => Promise.reject(throttled), {})).rejects.toMatchObject({
+      name: 'TransientError',
+      message: 'ThrottlingException: Rate exceeded',
+    });
   });
 
   it('turns a thrown string or object into a TransientError that says what was thrown', async () => {
-    await expect(invoke(async () => Promise.reject('disk on fire'), {})).rejects.toMatchObject({ name: 'TransientError', message: 'a step threw "disk on fire"' });
-    await expect(invoke(async () => Promise.reject({ code: 42 }), {})).rejects.toMatchObject({ name: 'TransientError', message: 'a step threw {"code":42}' });
-    await expect(invoke(async () => Promise.reject(undefined), {})).rejects.toMatchObject({ name: 'TransientError', message: 'a step threw undefined' });
+    await expect(invoke(async () => Promise.reject('disk on fire'), {})).rejects.toMatchObject({
+      name: 'TransientError',
+      message: 'a step threw "disk on fire"',
+    });
+    await expect(invoke(async () => Promise.reject({ code: 42 }), {})).rejects.toMatchObject({
+      name: 'TransientError',
+      message: 'a step threw {"code":42}',
+    });
+    await expect(invoke(async () => Promise.reject(undefined), {})).rejects.toMatchObject({
+      name: 'TransientError',
+      message: 'a step threw undefined',
+    });
   });
 
   it('leaves running out of time to Lambda: no early timeout error of middy’s own', async () => {
@@ -77,7 +103,9 @@ describe('errors leaving a handler', () => {
   });
 
   it('returns what the step returns', async () => {
-    await expect(invoke(async (event: { n: number }) => ({ doubled: event.n * 2 }), { n: 21 })).resolves.toEqual({ doubled: 42 });
+    await expect(invoke(async (event: { n: number }) => ({ doubled: event.n * 2 }), { n: 21 })).resolves.toEqual({
+      doubled: 42,
+    });
   });
 });
 
@@ -85,7 +113,11 @@ describe('on Lambda', () => {
   it('puts the invocation’s context on every log line of the step', async () => {
     const lines = captureOutput();
     const runtime = createRuntime(config, { logger: (sinks) => createLambdaLogger({ sinks }) });
-    await invoke(async (_event, rt) => rt.log.info('planned', { target: 'orders' }), {}, () => runtime);
+    await invoke(
+      async (_event, rt) => rt.log.info('planned', { target: 'orders' }),
+      {},
+      () => runtime,
+    );
     vi.restoreAllMocks();
     expect(lines().find((l) => l.message === 'planned')).toMatchObject({
       function_name: 'stepvault-plan',
@@ -103,10 +135,19 @@ describe('on Lambda', () => {
       throw new ConfigError('bad');
     };
     await expect(invoke(failing, {}, () => runtime)).rejects.toMatchObject({ name: 'ConfigError' });
-    await invoke(async () => 'nothing recorded', {}, () => runtime);
+    await invoke(
+      async () => 'nothing recorded',
+      {},
+      () => runtime,
+    );
     vi.restoreAllMocks();
     expect(lines()).toEqual([
-      expect.objectContaining({ target: 'orders', service: 'stepvault', BackupFailed: 1, _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: 'stepvault' })] }) }),
+      expect.objectContaining({
+        target: 'orders',
+        service: 'stepvault',
+        BackupFailed: 1,
+        _aws: expect.objectContaining({ CloudWatchMetrics: [expect.objectContaining({ Namespace: 'stepvault' })] }),
+      }),
     ]);
   });
 });
@@ -114,8 +155,15 @@ describe('on Lambda', () => {
 describe('locally', () => {
   it('hands the step’s metrics to the runtime’s emitMetrics at the end of the step', async () => {
     const documents: Record<string, unknown>[] = [];
-    const runtime = createRuntime(config, { logger: () => createJsonLogger({ write: () => undefined }), emitMetrics: (d) => documents.push(d) });
-    await invoke(async (_event, rt) => rt.metrics.add('orders', 'BackupSucceeded', 1), {}, () => runtime);
+    const runtime = createRuntime(config, {
+      logger: () => createJsonLogger({ write: () => undefined }),
+      emitMetrics: (d) => documents.push(d),
+    });
+    await invoke(
+      async (_event, rt) => rt.metrics.add('orders', 'BackupSucceeded', 1),
+      {},
+      () => runtime,
+    );
     expect(documents).toEqual([expect.objectContaining({ target: 'orders', BackupSucceeded: 1 })]);
   });
 });

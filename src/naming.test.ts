@@ -10,7 +10,9 @@ describe('naming', () => {
     expect(suffix).toMatch(/^[0-9a-f]{8}$/);
     expect(compactTimestamp(at)).toBe('20260329T013005Z');
     expect(dumpFileName('orders', at, execution, '.dump')).toBe(`orders-20260329T013005Z-${suffix}.dump`);
-    expect(objectKey('orders', at, execution, '.sql.gz')).toBe(`orders/20260329/orders-20260329T013005Z-${suffix}.sql.gz`);
+    expect(objectKey('orders', at, execution, '.sql.gz')).toBe(
+      `orders/20260329/orders-20260329T013005Z-${suffix}.sql.gz`,
+    );
     expect(manifestKey('db/orders/x.dump')).toBe('db/orders/x.dump.manifest.json');
   });
 

@@ -13,7 +13,10 @@ export const MANIFEST_SUFFIX = '.manifest.json';
 
 /** `2026-11-22T23:53:27.123Z` → `20261122T235327Z` (UTC, to the second). */
 export function compactTimestamp(date: Date): string {
-  return date.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return date
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 export function dateFolder(date: Date): string {

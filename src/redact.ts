@@ -16,7 +16,10 @@ const PATTERNS: [RegExp, string][] = [
   [/\b([a-z][a-z0-9+.-]*:\/\/[^:/@\s]+):[^@\s]+@/gi, '$1:***@'],
   // key=value, and key:value with nothing between, where the key names a secret ("password:
   // environment variable … is not set" is a sentence, not a credential)
-  [/\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?access[_-]?key|PGPASSWORD|MYSQL_PWD)(\s*=\s*|:(?=\S))("[^"]*"|'[^']*'|[^\s,;&]+)/gi, '$1$2***'],
+  [
+    /\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|secret[_-]?access[_-]?key|PGPASSWORD|MYSQL_PWD)(\s*=\s*|:(?=\S))("[^"]*"|'[^']*'|[^\s,;&]+)/gi,
+    '$1$2***',
+  ],
 ];
 
 export function redact(text: string): string {
@@ -31,7 +34,9 @@ export function redactDeep<T>(value: T): T {
   if (typeof value === 'string') return redact(value) as T;
   if (Array.isArray(value)) return value.map(redactDeep) as T;
   if (value && typeof value === 'object' && !(value instanceof Date)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? '***' : redactDeep(v)])) as T;
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? '***' : redactDeep(v)]),
+    ) as T;
   }
   return value;
 }

@@ -3,8 +3,12 @@ import type { RetentionPolicy } from './config/schema.ts';
 import { applyRetention, periodKey } from './retention.ts';
 
 const at = (iso: string) => ({ id: iso, createdAt: new Date(iso) });
-const kept = (backups: { id: string; createdAt: Date }[], policy: RetentionPolicy, zone = 'UTC', now = '2026-12-31T12:00:00Z') =>
-  applyRetention(backups, policy, zone, new Date(now)).keep.map((k) => k.backup.id);
+const kept = (
+  backups: { id: string; createdAt: Date }[],
+  policy: RetentionPolicy,
+  zone = 'UTC',
+  now = '2026-12-31T12:00:00Z',
+) => applyRetention(backups, policy, zone, new Date(now)).keep.map((k) => k.backup.id);
 
 describe('period keys in the target’s time zone', () => {
   it.each([
@@ -39,8 +43,18 @@ describe('retention', () => {
   });
 
   it('daily keeps the newest backup of each of the last N days that have one', () => {
-    const twiceADay = [at('2026-11-22T15:00:00Z'), at('2026-11-22T03:00:00Z'), at('2026-11-21T15:00:00Z'), at('2026-11-21T03:00:00Z'), at('2026-11-19T03:00:00Z')];
-    expect(kept(twiceADay, { daily: 3 })).toEqual(['2026-11-22T15:00:00Z', '2026-11-21T15:00:00Z', '2026-11-19T03:00:00Z']);
+    const twiceADay = [
+      at('2026-11-22T15:00:00Z'),
+      at('2026-11-22T03:00:00Z'),
+      at('2026-11-21T15:00:00Z'),
+      at('2026-11-21T03:00:00Z'),
+      at('2026-11-19T03:00:00Z'),
+    ];
+    expect(kept(twiceADay, { daily: 3 })).toEqual([
+      '2026-11-22T15:00:00Z',
+      '2026-11-21T15:00:00Z',
+      '2026-11-19T03:00:00Z',
+    ]);
   });
 
   it('counts days in the target’s time zone, not UTC', () => {
@@ -51,23 +65,50 @@ describe('retention', () => {
   });
 
   it('GFS: keeps last 3, 7 dailies, 4 weeklies and 12 monthlies together', () => {
-    const result = applyRetention(nightly, { keepLast: 3, daily: 7, weekly: 4, monthly: 12 }, 'UTC', new Date('2026-11-22T12:00:00Z'));
+    const result = applyRetention(
+      nightly,
+      { keepLast: 3, daily: 7, weekly: 4, monthly: 12 },
+      'UTC',
+      new Date('2026-11-22T12:00:00Z'),
+    );
     const ids = result.keep.map((k) => k.backup.id.slice(0, 10));
     // 7 dailies (22–16 Nov), the newest of 4 ISO weeks (22, 15, 8, 1 Nov — Sundays), and the newest
     // of each month (Nov 22, Oct 31).
-    expect(ids).toEqual(['2026-11-22', '2026-11-21', '2026-11-20', '2026-11-19', '2026-11-18', '2026-11-17', '2026-11-16', '2026-11-15', '2026-11-08', '2026-11-01', '2026-10-31']);
+    expect(ids).toEqual([
+      '2026-11-22',
+      '2026-11-21',
+      '2026-11-20',
+      '2026-11-19',
+      '2026-11-18',
+      '2026-11-17',
+      '2026-11-16',
+      '2026-11-15',
+      '2026-11-08',
+      '2026-11-01',
+      '2026-10-31',
+    ]);
     expect(result.keep[0]!.reasons).toEqual(['last 1', 'daily 2026-11-22', 'weekly 2026-W47', 'monthly 2026-11']);
     expect(result.remove).toHaveLength(40 - 11);
   });
 
   it('yearly keeps the newest of each year, across the year end', () => {
-    const backups = [at('2027-01-01T03:00:00Z'), at('2026-12-31T03:00:00Z'), at('2026-06-01T03:00:00Z'), at('2025-12-31T03:00:00Z')];
-    expect(kept(backups, { yearly: 2 }, 'UTC', '2027-01-01T12:00:00Z')).toEqual(['2027-01-01T03:00:00Z', '2026-12-31T03:00:00Z']);
+    const backups = [
+      at('2027-01-01T03:00:00Z'),
+      at('2026-12-31T03:00:00Z'),
+      at('2026-06-01T03:00:00Z'),
+      at('2025-12-31T03:00:00Z'),
+    ];
+    expect(kept(backups, { yearly: 2 }, 'UTC', '2027-01-01T12:00:00Z')).toEqual([
+      '2027-01-01T03:00:00Z',
+      '2026-12-31T03:00:00Z',
+    ]);
   });
 
   it('maxAgeDays alone keeps what is younger; with rules it caps them', () => {
     expect(kept(nightly, { maxAgeDays: 5 }, 'UTC', '2026-11-22T12:00:00Z')).toHaveLength(5);
-    expect(kept(nightly, { monthly: 12, maxAgeDays: 10 }, 'UTC', '2026-11-22T12:00:00Z')).toEqual(['2026-11-22T03:00:00.000Z']);
+    expect(kept(nightly, { monthly: 12, maxAgeDays: 10 }, 'UTC', '2026-11-22T12:00:00Z')).toEqual([
+      '2026-11-22T03:00:00.000Z',
+    ]);
   });
 
   it('never removes the newest backup, even when every rule would', () => {

@@ -23,12 +23,17 @@ type Period = 'daily' | 'weekly' | 'monthly' | 'yearly';
 const PERIODS: Period[] = ['daily', 'weekly', 'monthly', 'yearly'];
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-export function applyRetention<T extends Dated>(backups: readonly T[], policy: RetentionPolicy, timeZone: string, now: Date): RetentionOutcome<T> {
+export function applyRetention<T extends Dated>(
+  backups: readonly T[],
+  policy: RetentionPolicy,
+  timeZone: string,
+  now: Date,
+): RetentionOutcome<T> {
   const newestFirst = [...backups].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
   const reasons = new Map<T, string[]>();
   const mark = (backup: T, reason: string) => reasons.set(backup, [...(reasons.get(backup) ?? []), reason]);
 
-  newestFirst.slice(0, policy.keepLast ?? 0).forEach((b, i) => mark(b, `last ${i + 1}`));
+  for (const [i, b] of newestFirst.slice(0, policy.keepLast ?? 0).entries()) mark(b, `last ${i + 1}`);
   for (const period of PERIODS) {
     const count = policy[period] ?? 0;
     const seen = new Set<string>();

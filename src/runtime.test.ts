@@ -14,7 +14,7 @@ function recordingLogger(lines: { message: string; fields?: LogFields }[]): Logg
 }
 
 describe("Lambda's progress log", () => {
-  it('logs SQL Server\'s percent as a percent, never as bytes: 0', () => {
+  it("logs SQL Server's percent as a percent, never as bytes: 0", () => {
     const lines: { message: string; fields?: LogFields }[] = [];
     const progress = throttledProgressLog(() => recordingLogger(lines));
     progress({ state: 'Dump', percent: 40 });

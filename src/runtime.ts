@@ -60,7 +60,11 @@ export function createRuntime(config: Config, options: RuntimeOptions): Runtime 
 function logSinks(config: Config, secrets: () => SecretResolver): LogSink[] {
   const seq = config.observability?.seq;
   if (!seq) return [];
-  return [new SeqSink(seq.url, async () => (seq.apiKey ? secrets().resolve(seq.apiKey, 'observability.seq.apiKey') : undefined))];
+  return [
+    new SeqSink(seq.url, async () =>
+      seq.apiKey ? secrets().resolve(seq.apiKey, 'observability.seq.apiKey') : undefined,
+    ),
+  ];
 }
 
 let lambdaRuntime: Runtime | undefined;
@@ -72,7 +76,8 @@ let lambdaRuntime: Runtime | undefined;
  */
 export function runtimeFromEnvironment(): Runtime {
   if (!lambdaRuntime) {
-    const file = process.env.STEPVAULT_CONFIG ?? path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'stepvault.config.yml');
+    const file =
+      process.env.STEPVAULT_CONFIG ?? path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'stepvault.config.yml');
     let logger: Logger | undefined;
     lambdaRuntime = createRuntime(withStaging(loadConfig(file), process.env.STEPVAULT_STAGING), {
       secrets: new SecretResolver(AWS_SECRET_RESOLVERS),
@@ -100,6 +105,10 @@ export function throttledProgressLog(log: () => Logger | undefined): (event: Pro
     const key = `${event.state}\u0000${event.item ?? ''}`;
     if (now - (last.get(key) ?? 0) < 10_000) return;
     last.set(key, now);
-    log()?.info('progress', { state: event.state, ...(event.item !== undefined && { item: event.item }), ...progressFields(event) });
+    log()?.info('progress', {
+      state: event.state,
+      ...(event.item !== undefined && { item: event.item }),
+      ...progressFields(event),
+    });
   };
 }

@@ -8,13 +8,21 @@ import { describe, expect, it } from 'vitest';
 import { RUN_STATE_KEYS, type DumpResult, type Failure } from './contracts.ts';
 import { ERROR_NAMES } from './errors.ts';
 import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition } from './execution-timeout.ts';
-import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type StateDefinition } from './local/definition.ts';
+import {
+  localFunctionArn,
+  readDefinition,
+  substitute,
+  taskSubstitutions,
+  type StateDefinition,
+} from './local/definition.ts';
 import { STEP_NAMES, substitutionOf } from './steps/table.ts';
 
 const definition = readDefinition();
 const states = Object.entries(definition.States);
 /** Every Task, including those inside the Upload map's iteration. */
-const tasks = [...states, ...states.flatMap(([, s]) => Object.entries(s.ItemProcessor?.States ?? {}))].filter(([, s]) => s.Type === 'Task');
+const tasks = [...states, ...states.flatMap(([, s]) => Object.entries(s.ItemProcessor?.States ?? {}))].filter(
+  ([, s]) => s.Type === 'Task',
+);
 
 interface Retrier {
   ErrorEquals: string[];
@@ -33,7 +41,17 @@ const catchers = (s: StateDefinition) => (s.Catch ?? []) as Catcher[];
 describe('statemachine/backup.asl.json', () => {
   it('is valid Amazon States Language once its substitutions are filled in', () => {
     const arns = Object.fromEntries([...taskSubstitutions(definition).values()].map((s) => [s, localFunctionArn(s)]));
-    const { isValid, errors } = aslValidator(substitute(timedDefinition(definition, { functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS, loopSeconds: { WaitForRdsBackup: 14_400 }, mapItems: 1 }), arns), { checkArn: true, checkPaths: true });
+    const { isValid, errors } = aslValidator(
+      substitute(
+        timedDefinition(definition, {
+          functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS,
+          loopSeconds: { WaitForRdsBackup: 14_400 },
+          mapItems: 1,
+        }),
+        arns,
+      ),
+      { checkArn: true, checkPaths: true },
+    );
     expect(errors).toEqual([]);
     expect(isValid).toBe(true);
   });
@@ -47,7 +65,17 @@ describe('statemachine/backup.asl.json', () => {
       const state: StateDefinition | undefined = definition.States[current];
       current = (state?.Type === 'Choice' ? state.Default : state?.Next) as string | undefined;
     }
-    expect(path).toEqual(['Plan', 'Dump', 'IsRdsBackup', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
+    expect(path).toEqual([
+      'Plan',
+      'Dump',
+      'IsRdsBackup',
+      'Upload',
+      'Verify',
+      'Prune',
+      'NotifySuccess',
+      'Cleanup',
+      'Done',
+    ]);
   });
 
   it('matches only error names that exist in src/errors.ts, Lambda or Step Functions', () => {
@@ -71,27 +99,43 @@ describe('statemachine/backup.asl.json', () => {
       expect(retry, name).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
       expect(retry!.MaxAttempts, name).toBeGreaterThan(0);
       expect(retry!.IntervalSeconds, name).toBeGreaterThan(0);
-      expect(catchers(state).some((c) => c.ErrorEquals.includes('States.ALL')), name).toBe(true);
+      expect(
+        catchers(state).some((c) => c.ErrorEquals.includes('States.ALL')),
+        name,
+      ).toBe(true);
     }
   });
 
   it('sends every failure of the success path through NotifyFailure → CleanupAfterFailure → BackupFailed', () => {
     for (const name of ['Plan', 'Dump', 'CheckRdsBackup', 'Verify', 'Cleanup']) {
       const recorder = catchers(definition.States[name]!)[0]!.Next;
-      expect(definition.States[recorder]).toMatchObject({ Type: 'Pass', Next: 'NotifyFailure', Parameters: { state: name } });
+      expect(definition.States[recorder]).toMatchObject({
+        Type: 'Pass',
+        Next: 'NotifyFailure',
+        Parameters: { state: name },
+      });
     }
     expect(definition.States.NotifyFailure?.Next).toBe('CleanupAfterFailure');
     expect(definition.States.CleanupAfterFailure?.Next).toBe('BackupFailed');
-    expect(definition.States.BackupFailed).toMatchObject({ Type: 'Fail', ErrorPath: '$.failure.error', CausePath: '$.failure.cause' });
+    expect(definition.States.BackupFailed).toMatchObject({
+      Type: 'Fail',
+      ErrorPath: '$.failure.error',
+      CausePath: '$.failure.cause',
+    });
     // Neither failed retention nor a failed success mail fails a good backup.
     expect(catchers(definition.States.Prune!)[0]!.Next).toBe('NotifySuccess');
     expect(catchers(definition.States.NotifySuccess!)[0]!.Next).toBe('Cleanup');
     // Upload is a Map: a required destination's failure fails it, and its Catch takes over.
     expect(definition.States.Upload).toMatchObject({ Type: 'Map', ItemsPath: '$.plan.destinations' });
     expect(catchers(definition.States.Upload!)[0]!.Next).toBe('UploadFailed');
-    // The RDS polling loop: a dump the server is writing waits; Wait → CheckRdsBackup → Choice, back to Wait until it is written.
+    // The RDS polling loop: a dump the server is writing waits; Wait → CheckRdsBackup → Choice, back to Wait until it
+    // is written.
     const kind = (value: DumpResult['kind']) => value;
-    expect(definition.States.IsRdsBackup).toMatchObject({ Type: 'Choice', Default: 'Upload', Choices: [{ Variable: '$.dump.kind', StringEquals: kind('server-writing'), Next: 'WaitForRdsBackup' }] });
+    expect(definition.States.IsRdsBackup).toMatchObject({
+      Type: 'Choice',
+      Default: 'Upload',
+      Choices: [{ Variable: '$.dump.kind', StringEquals: kind('server-writing'), Next: 'WaitForRdsBackup' }],
+    });
     expect(definition.States.WaitForRdsBackup).toMatchObject({ Type: 'Wait', Next: 'CheckRdsBackup' });
     expect(definition.States.CheckRdsBackup?.Next).toBe('IsRdsBackupDone');
     expect(definition.States.IsRdsBackupDone).toMatchObject({
@@ -101,19 +145,29 @@ describe('statemachine/backup.asl.json', () => {
     });
   });
 
-  it('writes the run\'s state as RunState describes it: each result at its own key, the failure as a Failure', () => {
-    const resultPaths = states.flatMap(([name, s]) => [s.ResultPath, ...catchers(s).map((c) => (c as { ResultPath?: unknown }).ResultPath)].filter((p) => p !== undefined).map((p) => [name, p] as const));
+  it("writes the run's state as RunState describes it: each result at its own key, the failure as a Failure", () => {
+    const resultPaths = states.flatMap(([name, s]) =>
+      [s.ResultPath, ...catchers(s).map((c) => (c as { ResultPath?: unknown }).ResultPath)]
+        .filter((p) => p !== undefined)
+        .map((p) => [name, p] as const),
+    );
     const written = resultPaths.map(([name, p]) => {
       expect(p, name).toMatch(/^\$\.[A-Za-z]+$/);
       return (p as string).slice(2);
     });
     // Every state that yields a result puts it under a key; none replaces the whole state.
-    for (const [name, s] of states) if (['Task', 'Map', 'Pass'].includes(s.Type)) expect(s.ResultPath, name).toBeDefined();
+    for (const [name, s] of states)
+      if (['Task', 'Map', 'Pass'].includes(s.Type)) expect(s.ResultPath, name).toBeDefined();
     // The input of the execution (BackupRequest) is the rest.
     expect([...new Set([...written, 'target'])].sort()).toEqual([...RUN_STATE_KEYS].sort());
     const failureKeys: (keyof Failure)[] = ['cause', 'error', 'state'];
     for (const [name, s] of states.filter(([, s]) => s.Type === 'Pass' && s.ResultPath === '$.failure')) {
-      expect(Object.keys(s.Parameters as object).map((k) => k.replace(/\.\$$/, '')).sort(), name).toEqual(failureKeys);
+      expect(
+        Object.keys(s.Parameters as object)
+          .map((k) => k.replace(/\.\$$/, ''))
+          .sort(),
+        name,
+      ).toEqual(failureKeys);
     }
   });
 

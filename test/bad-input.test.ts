@@ -38,7 +38,10 @@ function base(): Yaml {
 function withValue(dotted: string, value: unknown, config: Yaml = base()): Yaml {
   const parts = dotted.split('.');
   let here = config;
-  for (const part of parts.slice(0, -1)) here = (here[part] ??= {}) as Yaml;
+  for (const part of parts.slice(0, -1)) {
+    here[part] ??= {};
+    here = here[part] as Yaml;
+  }
   const last = parts.at(-1)!;
   if (value === undefined) delete here[last];
   else here[last] = value;
@@ -54,56 +57,240 @@ function withTarget(name: string, target: unknown): Yaml {
 
 const RUN = ['run', '--target', 'orders'];
 /** A SQL Server target that loads, for the cases that add one wrong option to it. */
-const mssqlTarget = (): Yaml => ({ engine: 'mssql', host: '127.0.0.1', database: 'ERP', mssql: { sharePath: '\\\\fs\\backups' } });
-const aliasBomb = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]', ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`)].join('\n');
+const mssqlTarget = (): Yaml => ({
+  engine: 'mssql',
+  host: '127.0.0.1',
+  database: 'ERP',
+  mssql: { sharePath: '\\\\fs\\backups' },
+});
+const aliasBomb = [
+  'a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]',
+  ...'bcdefgh'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefgh'[i]}`).join(', ')}]`),
+].join('\n');
 const TEN_MB = 'x'.repeat(10 * 1024 * 1024);
 
 const CASES: BadInput[] = [
   // YAML that is not a config
-  { name: 'malformed YAML', config: 'targets:\n  orders:\n    engine: postgres\n   host: [oops\n', args: RUN, says: ['stepvault.config.yml is not valid YAML', 'line ', 'Check the indentation and quoting'] },
+  {
+    name: 'malformed YAML',
+    config: 'targets:\n  orders:\n    engine: postgres\n   host: [oops\n',
+    args: RUN,
+    says: ['stepvault.config.yml is not valid YAML', 'line ', 'Check the indentation and quoting'],
+  },
   { name: 'tab indentation', config: 'targets:\n\torders: {}\n', args: RUN, says: ['is not valid YAML', 'line 2'] },
-  { name: 'a duplicate key', config: `${stringify(base())}targets: {}\n`, args: RUN, says: ['is not valid YAML', 'unique'] },
-  { name: 'a YAML alias bomb', config: aliasBomb, args: RUN, says: ['uses YAML aliases (*name) that expand too far', 'write the values out'] },
-  { name: 'a list at the top', config: '- orders\n- shop\n', args: RUN, says: ['(top level): expected an object, got a list'] },
+  {
+    name: 'a duplicate key',
+    config: `${stringify(base())}targets: {}\n`,
+    args: RUN,
+    says: ['is not valid YAML', 'unique'],
+  },
+  {
+    name: 'a YAML alias bomb',
+    config: aliasBomb,
+    args: RUN,
+    says: ['uses YAML aliases (*name) that expand too far', 'write the values out'],
+  },
+  {
+    name: 'a list at the top',
+    config: '- orders\n- shop\n',
+    args: RUN,
+    says: ['(top level): expected an object, got a list'],
+  },
   { name: 'a bare word', config: 'hello\n', args: RUN, says: ['(top level): expected an object'] },
   { name: 'an empty file', config: '', args: RUN, says: ['targets: is required; add "targets:" under the top level'] },
-  { name: 'binary garbage', config: Buffer.from([0x00, 0x01, 0xff, 0xfe, 0x1b, 0x0a]), args: RUN, says: ['stepvault.config.yml is not a text file (it holds NUL bytes); point --config at your stepvault.config.yml'] },
-  { name: 'lists nested 5000 deep', config: `targets: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, args: RUN, says: ['stepvault.config.yml is not valid YAML', 'line 1', 'Check the indentation and quoting'] },
-  { name: 'a map where a list belongs, nested', config: withValue('targets.orders.dump', { tables: { orders: true } }), args: RUN, says: ['targets.orders.dump.tables: expected an array'] },
-  { name: 'no targets', config: withValue('targets', {}), args: RUN, says: ['targets: is empty: add at least one database under targets'] },
+  {
+    name: 'binary garbage',
+    config: Buffer.from([0x00, 0x01, 0xff, 0xfe, 0x1b, 0x0a]),
+    args: RUN,
+    says: ['stepvault.config.yml is not a text file (it holds NUL bytes); point --config at your stepvault.config.yml'],
+  },
+  {
+    name: 'lists nested 5000 deep',
+    config: `targets: ${'['.repeat(5000)}${']'.repeat(5000)}\n`,
+    args: RUN,
+    says: ['stepvault.config.yml is not valid YAML', 'line 1', 'Check the indentation and quoting'],
+  },
+  {
+    name: 'a map where a list belongs, nested',
+    config: withValue('targets.orders.dump', { tables: { orders: true } }),
+    args: RUN,
+    says: ['targets.orders.dump.tables: expected an array'],
+  },
+  {
+    name: 'no targets',
+    config: withValue('targets', {}),
+    args: RUN,
+    says: ['targets: is empty: add at least one database under targets'],
+  },
   // Keys
-  { name: 'an unknown top-level key', config: { ...base(), target: {} }, args: RUN, says: ['target: unknown key; did you mean "targets"?'] },
-  { name: 'a mistyped target key', config: withValue('targets.orders.hots', 'x'), args: RUN, says: ['targets.orders.hots: unknown key; did you mean "host"?'] },
-  { name: 'a mistyped destination key', config: withValue('destinations.local.pth', './x'), args: RUN, says: ['destinations.local.pth: unknown key; did you mean "path"?'] },
-  { name: 'an unknown dump option', config: withValue('targets.orders.dump', { tabels: ['a'] }), args: RUN, says: ['targets.orders.dump.tabels: unknown key; did you mean "tables"?'] },
-  { name: 'a missing database', config: withValue('targets.orders.database', undefined), args: RUN, says: ['targets.orders.database: is required; add "database:" under targets.orders'] },
-  { name: 'a missing host', config: withValue('targets.orders.host', undefined), args: RUN, says: ['targets.orders.host: is required; add "host:"'] },
+  {
+    name: 'an unknown top-level key',
+    config: { ...base(), target: {} },
+    args: RUN,
+    says: ['target: unknown key; did you mean "targets"?'],
+  },
+  {
+    name: 'a mistyped target key',
+    config: withValue('targets.orders.hots', 'x'),
+    args: RUN,
+    says: ['targets.orders.hots: unknown key; did you mean "host"?'],
+  },
+  {
+    name: 'a mistyped destination key',
+    config: withValue('destinations.local.pth', './x'),
+    args: RUN,
+    says: ['destinations.local.pth: unknown key; did you mean "path"?'],
+  },
+  {
+    name: 'an unknown dump option',
+    config: withValue('targets.orders.dump', { tabels: ['a'] }),
+    args: RUN,
+    says: ['targets.orders.dump.tabels: unknown key; did you mean "tables"?'],
+  },
+  {
+    name: 'a missing database',
+    config: withValue('targets.orders.database', undefined),
+    args: RUN,
+    says: ['targets.orders.database: is required; add "database:" under targets.orders'],
+  },
+  {
+    name: 'a missing host',
+    config: withValue('targets.orders.host', undefined),
+    args: RUN,
+    says: ['targets.orders.host: is required; add "host:"'],
+  },
   // Types and values
-  { name: 'a quoted port', config: withValue('targets.orders.port', '5432'), args: RUN, says: ['targets.orders.port: expected a number, got "5432" (a string) (write it without quotes)'] },
-  { name: 'a port out of range', config: withValue('targets.orders.port', 70000), args: RUN, says: ['targets.orders.port: must be at most 65535'] },
-  { name: 'a port of zero', config: withValue('targets.orders.port', 0), args: RUN, says: ['targets.orders.port: must be at least 1'] },
-  { name: 'a fractional port', config: withValue('targets.orders.port', 54.32), args: RUN, says: ['targets.orders.port: expected a whole number'] },
-  { name: 'an unknown engine', config: withValue('targets.orders.engine', 'oracle'), args: RUN, says: ['targets.orders.engine: "oracle" (a string) is not allowed; use one of "postgres", "mysql", "mariadb", "mssql"'] },
-  { name: 'an unknown destination type', config: withValue('destinations.local.type', 'ftp'), args: RUN, says: ['destinations.local.type: "ftp" (a string) is not supported; use one of "filesystem", "s3", "r2"'] },
-  { name: 'an unknown tls mode', config: withValue('targets.orders.tls', { mode: 'on' }), args: RUN, says: ['targets.orders.tls.mode: "on" (a string) is not allowed; use one of "disable"'] },
-  { name: 'a staging folder that is a number', config: withValue('defaults.staging', 42), args: RUN, says: ['defaults.staging: expected a string, got 42 (a number)'] },
-  { name: 'destinations as a word, not a list', config: withValue('defaults.destinations', 'local'), args: RUN, says: ['defaults.destinations: expected an array, got "local" (a string)'] },
-  { name: 'a destination that is not defined', config: withValue('targets.orders.destinations', ['local', 'offsite']), args: RUN, says: ['targets.orders.destinations[1]: no destination named "offsite"; define it under destinations: (defined: local)'] },
-  { name: 'a notifier that is not defined', config: withValue('targets.orders.notify', ['pager']), args: RUN, says: ['targets.orders.notify[0]: no notification named "pager"; define it under notifications:'] },
-  { name: 'a retention that says nothing', config: withValue('targets.orders.retention', {}), args: RUN, says: ['targets.orders.retention: says nothing: set keepLast, daily, weekly, monthly, yearly or maxAgeDays'] },
-  { name: 'keepLast of zero', config: withValue('targets.orders.retention', { keepLast: 0 }), args: RUN, says: ['targets.orders.retention.keepLast: must be at least 1'] },
-  { name: 'a compression level out of range', config: withValue('targets.orders.dump', { compressionLevel: 25 }), args: RUN, says: ['targets.orders.dump.compressionLevel: must be at most 19'] },
+  {
+    name: 'a quoted port',
+    config: withValue('targets.orders.port', '5432'),
+    args: RUN,
+    says: ['targets.orders.port: expected a number, got "5432" (a string) (write it without quotes)'],
+  },
+  {
+    name: 'a port out of range',
+    config: withValue('targets.orders.port', 70000),
+    args: RUN,
+    says: ['targets.orders.port: must be at most 65535'],
+  },
+  {
+    name: 'a port of zero',
+    config: withValue('targets.orders.port', 0),
+    args: RUN,
+    says: ['targets.orders.port: must be at least 1'],
+  },
+  {
+    name: 'a fractional port',
+    config: withValue('targets.orders.port', 54.32),
+    args: RUN,
+    says: ['targets.orders.port: expected a whole number'],
+  },
+  {
+    name: 'an unknown engine',
+    config: withValue('targets.orders.engine', 'oracle'),
+    args: RUN,
+    says: [
+      'targets.orders.engine: "oracle" (a string) is not allowed; use one of "postgres", "mysql", "mariadb", "mssql"',
+    ],
+  },
+  {
+    name: 'an unknown destination type',
+    config: withValue('destinations.local.type', 'ftp'),
+    args: RUN,
+    says: ['destinations.local.type: "ftp" (a string) is not supported; use one of "filesystem", "s3", "r2"'],
+  },
+  {
+    name: 'an unknown tls mode',
+    config: withValue('targets.orders.tls', { mode: 'on' }),
+    args: RUN,
+    says: ['targets.orders.tls.mode: "on" (a string) is not allowed; use one of "disable"'],
+  },
+  {
+    name: 'a staging folder that is a number',
+    config: withValue('defaults.staging', 42),
+    args: RUN,
+    says: ['defaults.staging: expected a string, got 42 (a number)'],
+  },
+  {
+    name: 'destinations as a word, not a list',
+    config: withValue('defaults.destinations', 'local'),
+    args: RUN,
+    says: ['defaults.destinations: expected an array, got "local" (a string)'],
+  },
+  {
+    name: 'a destination that is not defined',
+    config: withValue('targets.orders.destinations', ['local', 'offsite']),
+    args: RUN,
+    says: [
+      'targets.orders.destinations[1]: no destination named "offsite"; define it under destinations: (defined: local)',
+    ],
+  },
+  {
+    name: 'a notifier that is not defined',
+    config: withValue('targets.orders.notify', ['pager']),
+    args: RUN,
+    says: ['targets.orders.notify[0]: no notification named "pager"; define it under notifications:'],
+  },
+  {
+    name: 'a retention that says nothing',
+    config: withValue('targets.orders.retention', {}),
+    args: RUN,
+    says: ['targets.orders.retention: says nothing: set keepLast, daily, weekly, monthly, yearly or maxAgeDays'],
+  },
+  {
+    name: 'keepLast of zero',
+    config: withValue('targets.orders.retention', { keepLast: 0 }),
+    args: RUN,
+    says: ['targets.orders.retention.keepLast: must be at least 1'],
+  },
+  {
+    name: 'a compression level out of range',
+    config: withValue('targets.orders.dump', { compressionLevel: 25 }),
+    args: RUN,
+    says: ['targets.orders.dump.compressionLevel: must be at most 19'],
+  },
   // Engine-only options on an engine that does not read them: refused at load, with the fix
   {
     name: 'a MySQL option on PostgreSQL',
     config: withValue('targets.orders.dump', { compression: 'zstd' }),
     args: RUN,
-    says: ['targets.orders.dump.compression: does not apply to engine postgres; PostgreSQL compresses its own custom format; set only dump.compressionLevel (0-9)'],
+    says: [
+      'targets.orders.dump.compression: does not apply to engine postgres; PostgreSQL compresses its own custom format; set only dump.compressionLevel (0-9)',
+    ],
   },
-  { name: 'a PostgreSQL option on MySQL', config: withValue('targets.orders.dump', { noOwner: true }, withValue('targets.orders.engine', 'mysql')), args: RUN, says: ['targets.orders.dump.noOwner: does not apply to engine mysql; it is a PostgreSQL option; remove it'] },
-  { name: 'a PostgreSQL option on MariaDB', config: withValue('targets.orders.dump', { excludeSchemas: ['audit'] }, withValue('targets.orders.engine', 'mariadb')), args: RUN, says: ['targets.orders.dump.excludeSchemas: does not apply to engine mariadb; it is a PostgreSQL option; remove it'] },
-  { name: 'dump compression on SQL Server', config: withTarget('erp', { ...mssqlTarget(), dump: { compression: 'gzip' } }), args: RUN, says: ['targets.erp.dump.compression: does not apply to engine mssql; SQL Server compresses its own backup; use mssql.compression: true (the default)'] },
-  { name: 'a table list on SQL Server', config: withTarget('erp', { ...mssqlTarget(), dump: { tables: ['orders'] } }), args: RUN, says: ['targets.erp.dump.tables: does not apply to engine mssql; SQL Server backs up the whole database; remove it'] },
+  {
+    name: 'a PostgreSQL option on MySQL',
+    config: withValue('targets.orders.dump', { noOwner: true }, withValue('targets.orders.engine', 'mysql')),
+    args: RUN,
+    says: ['targets.orders.dump.noOwner: does not apply to engine mysql; it is a PostgreSQL option; remove it'],
+  },
+  {
+    name: 'a PostgreSQL option on MariaDB',
+    config: withValue(
+      'targets.orders.dump',
+      { excludeSchemas: ['audit'] },
+      withValue('targets.orders.engine', 'mariadb'),
+    ),
+    args: RUN,
+    says: [
+      'targets.orders.dump.excludeSchemas: does not apply to engine mariadb; it is a PostgreSQL option; remove it',
+    ],
+  },
+  {
+    name: 'dump compression on SQL Server',
+    config: withTarget('erp', { ...mssqlTarget(), dump: { compression: 'gzip' } }),
+    args: RUN,
+    says: [
+      'targets.erp.dump.compression: does not apply to engine mssql; SQL Server compresses its own backup; use mssql.compression: true (the default)',
+    ],
+  },
+  {
+    name: 'a table list on SQL Server',
+    config: withTarget('erp', { ...mssqlTarget(), dump: { tables: ['orders'] } }),
+    args: RUN,
+    says: [
+      'targets.erp.dump.tables: does not apply to engine mssql; SQL Server backs up the whole database; remove it',
+    ],
+  },
   {
     name: 'SQL Server in share mode without the share',
     config: withTarget('erp', { ...mssqlTarget(), mssql: { copyOnly: true } }),
@@ -112,100 +299,497 @@ const CASES: BadInput[] = [
   },
   {
     name: 'a restore drill in RDS mode, where nothing is staged',
-    config: withTarget('erp', { ...mssqlTarget(), mssql: { mode: 'rds' }, verify: { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill' } } }),
+    config: withTarget('erp', {
+      ...mssqlTarget(),
+      mssql: { mode: 'rds' },
+      verify: { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill' } },
+    }),
     args: RUN,
-    says: ['targets.erp.verify.drill: is not available in mssql rds mode: the backup never passes through staging', 'targets.erp.destinations: must be exactly one s3 destination in mssql rds mode'],
+    says: [
+      'targets.erp.verify.drill: is not available in mssql rds mode: the backup never passes through staging',
+      'targets.erp.destinations: must be exactly one s3 destination in mssql rds mode',
+    ],
   },
-  { name: 'SQL Server options on PostgreSQL', config: withValue('targets.orders.mssql', { sharePath: '\\\\fs\\backups' }), args: RUN, says: ['targets.orders.mssql: does not apply to engine postgres; remove it'] },
-  { name: 'a restore drill on SQL Server', config: withTarget('erp', { ...mssqlTarget(), verify: { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill' } } }), args: RUN, says: ['targets.erp.verify.drill: is not available for engine mssql: only SQL Server itself restores its backups; remove it'] },
+  {
+    name: 'SQL Server options on PostgreSQL',
+    config: withValue('targets.orders.mssql', { sharePath: '\\\\fs\\backups' }),
+    args: RUN,
+    says: ['targets.orders.mssql: does not apply to engine postgres; remove it'],
+  },
+  {
+    name: 'a restore drill on SQL Server',
+    config: withTarget('erp', {
+      ...mssqlTarget(),
+      verify: { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill' } },
+    }),
+    args: RUN,
+    says: [
+      'targets.erp.verify.drill: is not available for engine mssql: only SQL Server itself restores its backups; remove it',
+    ],
+  },
   {
     name: 'a drill into a server of another kind',
     config: withValue('targets.orders.verify', { drill: { into: 'mysql://root@127.0.0.1:3306/drill' } }),
     args: RUN,
-    says: ['targets.orders.verify.drill.into: is a MySQL server, but this target is PostgreSQL; restore into a server of its kind (postgres://, postgresql://)'],
+    says: [
+      'targets.orders.verify.drill.into: is a MySQL server, but this target is PostgreSQL; restore into a server of its kind (postgres://, postgresql://)',
+    ],
   },
-  { name: 'iamAuth with a password', config: withValue('targets.orders.iamAuth', true, withValue('targets.orders.password', 'env:PW')), args: RUN, says: ['targets.orders.iamAuth: and password exclude each other'] },
-  { name: 'SQL Server without its share', config: withValue('targets.orders.engine', 'mssql'), args: RUN, says: ['targets.orders.mssql: is required for engine mssql'] },
-  { name: 'a KMS key without sse', config: withValue('destinations.s3', { type: 's3', bucket: 'b', kmsKeyId: 'alias/x' }), args: RUN, says: ['destinations.s3.sse: must be aws:kms when kmsKeyId is set'] },
-  { name: 'a bad R2 account id', config: withValue('destinations.r2', { type: 'r2', accountId: 'acme', bucket: 'b', accessKeyId: 'env:A', secretAccessKey: 'env:B' }), args: RUN, says: ['destinations.r2.accountId: must be the 32-character Cloudflare account id'] },
-  { name: 'a bad email address', config: withValue('notifications.desk.to', ['ops-at-example']), args: RUN, says: ['notifications.desk.to[0]: is not an email address (name@example.com)'] },
-  { name: 'SES without recipients', config: withValue('notifications.ses', { type: 'ses', from: 'a@example.test', to: [] }), args: RUN, says: ['notifications.ses.to: needs at least one recipient'] },
-  { name: 'a bad AWS region', config: withValue('deploy', { region: 'europe' }), args: RUN, says: ['deploy.region: is not an AWS region (e.g. eu-west-1)'] },
+  {
+    name: 'iamAuth with a password',
+    config: withValue('targets.orders.iamAuth', true, withValue('targets.orders.password', 'env:PW')),
+    args: RUN,
+    says: ['targets.orders.iamAuth: and password exclude each other'],
+  },
+  {
+    name: 'SQL Server without its share',
+    config: withValue('targets.orders.engine', 'mssql'),
+    args: RUN,
+    says: ['targets.orders.mssql: is required for engine mssql'],
+  },
+  {
+    name: 'a KMS key without sse',
+    config: withValue('destinations.s3', { type: 's3', bucket: 'b', kmsKeyId: 'alias/x' }),
+    args: RUN,
+    says: ['destinations.s3.sse: must be aws:kms when kmsKeyId is set'],
+  },
+  {
+    name: 'a bad R2 account id',
+    config: withValue('destinations.r2', {
+      type: 'r2',
+      accountId: 'acme',
+      bucket: 'b',
+      accessKeyId: 'env:A',
+      secretAccessKey: 'env:B',
+    }),
+    args: RUN,
+    says: ['destinations.r2.accountId: must be the 32-character Cloudflare account id'],
+  },
+  {
+    name: 'a bad email address',
+    config: withValue('notifications.desk.to', ['ops-at-example']),
+    args: RUN,
+    says: ['notifications.desk.to[0]: is not an email address (name@example.com)'],
+  },
+  {
+    name: 'SES without recipients',
+    config: withValue('notifications.ses', { type: 'ses', from: 'a@example.test', to: [] }),
+    args: RUN,
+    says: ['notifications.ses.to: needs at least one recipient'],
+  },
+  {
+    name: 'a bad AWS region',
+    config: withValue('deploy', { region: 'europe' }),
+    args: RUN,
+    says: ['deploy.region: is not an AWS region (e.g. eu-west-1)'],
+  },
   {
     name: 'a function the deployment does not have (the RDS check was once rdsStatus)',
     config: withValue('deploy', { region: 'eu-west-1', functions: { rdsStatus: { timeout: 60 } } }),
     args: RUN,
     says: ['deploy.functions.rdsStatus: unknown key; remove it; allowed here: plan, dump, checkRdsBackup, upload'],
   },
-  { name: 'a bad VPC id', config: withValue('deploy', { region: 'eu-west-1', vpc: { id: 'my-vpc', subnetIds: ['subnet-1a'] } }), args: RUN, says: ['deploy.vpc.id: is not a VPC id (vpc-…)'] },
+  {
+    name: 'a bad VPC id',
+    config: withValue('deploy', { region: 'eu-west-1', vpc: { id: 'my-vpc', subnetIds: ['subnet-1a'] } }),
+    args: RUN,
+    says: ['deploy.vpc.id: is not a VPC id (vpc-…)'],
+  },
   // Schedules and time zones
-  { name: 'a cron with four fields', config: withValue('targets.orders.schedule', { cron: '0 3 * *' }), args: RUN, says: ['targets.orders.schedule.cron: "0 3 * *" has 4 fields; a cron expression has six'] },
-  { name: 'a cron without "?"', config: withValue('targets.orders.schedule', { cron: '0 3 * * * *' }), args: RUN, says: ['targets.orders.schedule.cron:', 'exactly one of day-of-month and day-of-week must be "?"'] },
-  { name: 'a cron hour of 25', config: withValue('defaults.schedule', { cron: '0 25 * * ? *' }), args: RUN, says: ['defaults.schedule.cron:', 'hours "25"', 'out of range (0-23)'] },
-  { name: 'a rate in words', config: withValue('targets.orders.schedule', { rate: 'every day' }), args: RUN, says: ['targets.orders.schedule.rate: "every day" is not a rate; write e.g. "12 hours"'] },
-  { name: 'both cron and rate', config: withValue('targets.orders.schedule', { cron: '0 3 * * ? *', rate: '1 day' }), args: RUN, says: ['targets.orders.schedule: needs exactly one of cron'] },
-  { name: 'an unknown time zone', config: withValue('targets.orders.schedule', { cron: '0 3 * * ? *', timezone: 'Mars/Olympus' }), args: RUN, says: ['targets.orders.schedule.timezone: is not an IANA time zone; use a name such as UTC'] },
-  { name: 'an unknown default time zone', config: withValue('defaults.timezone', 'CEST+1'), args: RUN, says: ['defaults.timezone: is not an IANA time zone'] },
+  {
+    name: 'a cron with four fields',
+    config: withValue('targets.orders.schedule', { cron: '0 3 * *' }),
+    args: RUN,
+    says: ['targets.orders.schedule.cron: "0 3 * *" has 4 fields; a cron expression has six'],
+  },
+  {
+    name: 'a cron without "?"',
+    config: withValue('targets.orders.schedule', { cron: '0 3 * * * *' }),
+    args: RUN,
+    says: ['targets.orders.schedule.cron:', 'exactly one of day-of-month and day-of-week must be "?"'],
+  },
+  {
+    name: 'a cron hour of 25',
+    config: withValue('defaults.schedule', { cron: '0 25 * * ? *' }),
+    args: RUN,
+    says: ['defaults.schedule.cron:', 'hours "25"', 'out of range (0-23)'],
+  },
+  {
+    name: 'a rate in words',
+    config: withValue('targets.orders.schedule', { rate: 'every day' }),
+    args: RUN,
+    says: ['targets.orders.schedule.rate: "every day" is not a rate; write e.g. "12 hours"'],
+  },
+  {
+    name: 'both cron and rate',
+    config: withValue('targets.orders.schedule', { cron: '0 3 * * ? *', rate: '1 day' }),
+    args: RUN,
+    says: ['targets.orders.schedule: needs exactly one of cron'],
+  },
+  {
+    name: 'an unknown time zone',
+    config: withValue('targets.orders.schedule', { cron: '0 3 * * ? *', timezone: 'Mars/Olympus' }),
+    args: RUN,
+    says: ['targets.orders.schedule.timezone: is not an IANA time zone; use a name such as UTC'],
+  },
+  {
+    name: 'an unknown default time zone',
+    config: withValue('defaults.timezone', 'CEST+1'),
+    args: RUN,
+    says: ['defaults.timezone: is not an IANA time zone'],
+  },
   // Secret references
-  { name: 'a literal password', config: withValue('targets.orders.password', 'hunter2'), args: RUN, says: ['targets.orders.password: must be a secret reference (env:NAME, ssm:/path or secretsmanager:ARN#key), never the secret itself'] },
-  { name: 'secretsmanager: with nothing after it', config: withValue('targets.orders.password', 'secretsmanager:'), args: RUN, says: ['targets.orders.password: secretsmanager: says where the secret is; write it after the colon'] },
-  { name: 'secretsmanager: with an empty #key', config: withValue('targets.orders.password', 'secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders#'), args: RUN, says: ['targets.orders.password: secretsmanager: needs one key after "#"'] },
-  { name: 'secretsmanager: with only a #key', config: withValue('targets.orders.password', 'secretsmanager:#password'), args: RUN, says: ["targets.orders.password: secretsmanager: needs the secret's ARN or name before any #key"] },
-  { name: 'env: with a bad variable name', config: withValue('targets.orders.password', 'env:ORDERS-PW'), args: RUN, says: ['targets.orders.password: env: needs the name of an environment variable'] },
-  { name: 'env: naming an unset variable', config: withValue('targets.orders.password', 'env:STEPVAULT_BAD_INPUT_UNSET'), args: RUN, says: ['targets.orders.password: environment variable STEPVAULT_BAD_INPUT_UNSET is not set; export it before the run'] },
-  { name: 'an unset variable for a destination key', config: withValue('defaults.destinations', ['s3'], withValue('destinations.s3', { type: 's3', bucket: 'b', endpoint: 'http://127.0.0.1:9', accessKeyId: 'env:SV_UNSET_KEY', secretAccessKey: 'env:SV_UNSET_SECRET' })), args: RUN, says: ['destinations.s3.accessKeyId: environment variable SV_UNSET_KEY is not set'] },
-  { name: 'an ssm: reference on this machine', config: withValue('targets.orders.password', 'ssm:/stepvault/orders'), args: RUN, says: ['targets.orders.password: ssm: secrets cannot be resolved here', 'use env:NAME locally'] },
-  { name: 'an unset drill password', config: withValue('targets.orders.verify', { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill', password: 'env:SV_UNSET_DRILL' } }), args: RUN, says: ['targets.orders.verify.drill.password: environment variable SV_UNSET_DRILL is not set'] },
+  {
+    name: 'a literal password',
+    config: withValue('targets.orders.password', 'hunter2'),
+    args: RUN,
+    says: [
+      'targets.orders.password: must be a secret reference (env:NAME, ssm:/path or secretsmanager:ARN#key), never the secret itself',
+    ],
+  },
+  {
+    name: 'secretsmanager: with nothing after it',
+    config: withValue('targets.orders.password', 'secretsmanager:'),
+    args: RUN,
+    says: ['targets.orders.password: secretsmanager: says where the secret is; write it after the colon'],
+  },
+  {
+    name: 'secretsmanager: with an empty #key',
+    config: withValue(
+      'targets.orders.password',
+      'secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders#',
+    ),
+    args: RUN,
+    says: ['targets.orders.password: secretsmanager: needs one key after "#"'],
+  },
+  {
+    name: 'secretsmanager: with only a #key',
+    config: withValue('targets.orders.password', 'secretsmanager:#password'),
+    args: RUN,
+    says: ["targets.orders.password: secretsmanager: needs the secret's ARN or name before any #key"],
+  },
+  {
+    name: 'env: with a bad variable name',
+    config: withValue('targets.orders.password', 'env:ORDERS-PW'),
+    args: RUN,
+    says: ['targets.orders.password: env: needs the name of an environment variable'],
+  },
+  {
+    name: 'env: naming an unset variable',
+    config: withValue('targets.orders.password', 'env:STEPVAULT_BAD_INPUT_UNSET'),
+    args: RUN,
+    says: [
+      'targets.orders.password: environment variable STEPVAULT_BAD_INPUT_UNSET is not set; export it before the run',
+    ],
+  },
+  {
+    name: 'an unset variable for a destination key',
+    config: withValue(
+      'defaults.destinations',
+      ['s3'],
+      withValue('destinations.s3', {
+        type: 's3',
+        bucket: 'b',
+        endpoint: 'http://127.0.0.1:9',
+        accessKeyId: 'env:SV_UNSET_KEY',
+        secretAccessKey: 'env:SV_UNSET_SECRET',
+      }),
+    ),
+    args: RUN,
+    says: ['destinations.s3.accessKeyId: environment variable SV_UNSET_KEY is not set'],
+  },
+  {
+    name: 'an ssm: reference on this machine',
+    config: withValue('targets.orders.password', 'ssm:/stepvault/orders'),
+    args: RUN,
+    says: ['targets.orders.password: ssm: secrets cannot be resolved here', 'use env:NAME locally'],
+  },
+  {
+    name: 'an unset drill password',
+    config: withValue('targets.orders.verify', {
+      drill: { into: 'postgres://postgres@127.0.0.1:5432/drill', password: 'env:SV_UNSET_DRILL' },
+    }),
+    args: RUN,
+    says: ['targets.orders.verify.drill.password: environment variable SV_UNSET_DRILL is not set'],
+  },
   // URLs
-  { name: 'an endpoint that is not http', config: withValue('destinations.s3', { type: 's3', bucket: 'b', endpoint: 'ftp://minio:9000' }), args: RUN, says: ['destinations.s3.endpoint: must start with http:// or https://'] },
-  { name: 'an endpoint without a host', config: withValue('destinations.s3', { type: 's3', bucket: 'b', endpoint: 'http://' }), args: RUN, says: ['destinations.s3.endpoint: must start with http:// or https://'] },
-  { name: 'a malformed Sentry DSN', config: withValue('observability', { sentry: { dsn: 'sentry.io/123' } }), args: RUN, says: ['observability.sentry.dsn: must be a Sentry DSN (https://<key>@<host>/<project>) or a secret reference'] },
-  { name: 'a Seq URL without scheme', config: withValue('observability', { seq: { url: 'seq.internal:5341' } }), args: RUN, says: ['observability.seq.url: must start with http:// or https://'] },
-  { name: 'a drill URL without a database', config: withValue('targets.orders.verify', { drill: { into: 'postgres://scratch' } }), args: RUN, says: ['targets.orders.verify.drill.into: must be a URL like postgres://user@scratch-host:5432/stepvault_drill'] },
-  { name: 'a password in the drill URL', config: withValue('targets.orders.verify', { drill: { into: 'postgres://drill:hunter2@scratch/drill' } }), args: RUN, says: ['targets.orders.verify.drill.into: must not carry a password', 'verify.drill.password: env:NAME'] },
+  {
+    name: 'an endpoint that is not http',
+    config: withValue('destinations.s3', { type: 's3', bucket: 'b', endpoint: 'ftp://minio:9000' }),
+    args: RUN,
+    says: ['destinations.s3.endpoint: must start with http:// or https://'],
+  },
+  {
+    name: 'an endpoint without a host',
+    config: withValue('destinations.s3', { type: 's3', bucket: 'b', endpoint: 'http://' }),
+    args: RUN,
+    says: ['destinations.s3.endpoint: must start with http:// or https://'],
+  },
+  {
+    name: 'a malformed Sentry DSN',
+    config: withValue('observability', { sentry: { dsn: 'sentry.io/123' } }),
+    args: RUN,
+    says: ['observability.sentry.dsn: must be a Sentry DSN (https://<key>@<host>/<project>) or a secret reference'],
+  },
+  {
+    name: 'a Seq URL without scheme',
+    config: withValue('observability', { seq: { url: 'seq.internal:5341' } }),
+    args: RUN,
+    says: ['observability.seq.url: must start with http:// or https://'],
+  },
+  {
+    name: 'a drill URL without a database',
+    config: withValue('targets.orders.verify', { drill: { into: 'postgres://scratch' } }),
+    args: RUN,
+    says: ['targets.orders.verify.drill.into: must be a URL like postgres://user@scratch-host:5432/stepvault_drill'],
+  },
+  {
+    name: 'a password in the drill URL',
+    config: withValue('targets.orders.verify', { drill: { into: 'postgres://drill:hunter2@scratch/drill' } }),
+    args: RUN,
+    says: ['targets.orders.verify.drill.into: must not carry a password', 'verify.drill.password: env:NAME'],
+  },
   // Names that would become options, control characters, huge values
-  { name: 'a database named like an option', config: withValue('targets.orders.database', '--version'), args: RUN, says: ['targets.orders.database: must not start with "-": a database tool would read it as an option'] },
-  { name: 'a table named like an option', config: withValue('targets.orders.dump', { tables: ['--where=1=0'] }), args: RUN, says: ['targets.orders.dump.tables[0]: must not start with "-"'] },
-  { name: 'a user named like an option', config: withValue('targets.orders.user', '-h'), args: RUN, says: ['targets.orders.user: must not start with "-"'] },
-  { name: 'a host with a comma', config: withValue('targets.orders.host', 'db1,db2'), args: RUN, says: ['targets.orders.host: must be a host name, an IP address or a socket folder'] },
-  { name: 'a host starting with "-"', config: withValue('targets.orders.host', '-oProxyCommand=x'), args: RUN, says: ['targets.orders.host: must be a host name', 'not starting with "-"'] },
-  { name: 'a newline in a database name', config: withValue('targets.orders.database', 'orders\nsslmode=disable'), args: RUN, says: ['targets.orders.database: this value contains a newline; write it on one line'] },
-  { name: 'a newline in a target name', config: withTarget('ord\ners', { engine: 'postgres', host: '127.0.0.1', database: 'orders' }), args: ['run'], says: ['targets.ord\\ners: this key contains a newline'] },
-  { name: 'a tab in a host', config: withValue('targets.orders.host', 'db\tinternal'), args: RUN, says: ['targets.orders.host: this value contains a tab'] },
-  { name: 'a NUL in a database name', config: withValue('targets.orders.database', 'ord\u0000ers'), args: RUN, says: ['targets.orders.database: this value contains a NUL byte'] },
-  { name: 'an escape character in a prefix', config: withValue('destinations.local.prefix', 'db\u001b[31m'), args: RUN, says: ['destinations.local.prefix: this value contains the control character U+001B'] },
-  { name: 'a 10 MB database name', config: withValue('targets.orders.database', TEN_MB), args: RUN, says: ['targets.orders.database: this value is 10485760 characters long; at most 2048 are allowed'] },
-  { name: 'a 3000-character key', config: withValue(`targets.orders.${'k'.repeat(3000)}`, 1), args: RUN, says: ['targets.orders.kkkk', 'this key is 3000 characters long; at most 2048'] },
-  { name: 'a database name longer than any database allows', config: withValue('targets.orders.database', 'd'.repeat(200)), args: RUN, says: ['targets.orders.database: is longer than 128 characters'] },
-  { name: 'a prefix that climbs out', config: withValue('destinations.local.prefix', '../../etc'), args: RUN, says: ['destinations.local.prefix: must stay inside the destination', 'without ".."'] },
-  { name: 'an absolute prefix', config: withValue('destinations.local.prefix', '/etc'), args: RUN, says: ['destinations.local.prefix: must stay inside the destination', 'not starting with "/"'] },
-  { name: 'a target name with a space', config: withTarget('my orders', { engine: 'postgres', host: '127.0.0.1', database: 'orders' }), args: ['run'], says: ['targets.my orders: "my orders" cannot be a name here: use letters, digits, "-" and "_"'] },
-  { name: 'a target name starting with "-"', config: withTarget('-orders', { engine: 'postgres', host: '127.0.0.1', database: 'orders' }), args: ['run'], says: ['targets.-orders: "-orders" cannot be a name here', 'starting with a letter or digit'] },
+  {
+    name: 'a database named like an option',
+    config: withValue('targets.orders.database', '--version'),
+    args: RUN,
+    says: ['targets.orders.database: must not start with "-": a database tool would read it as an option'],
+  },
+  {
+    name: 'a table named like an option',
+    config: withValue('targets.orders.dump', { tables: ['--where=1=0'] }),
+    args: RUN,
+    says: ['targets.orders.dump.tables[0]: must not start with "-"'],
+  },
+  {
+    name: 'a user named like an option',
+    config: withValue('targets.orders.user', '-h'),
+    args: RUN,
+    says: ['targets.orders.user: must not start with "-"'],
+  },
+  {
+    name: 'a host with a comma',
+    config: withValue('targets.orders.host', 'db1,db2'),
+    args: RUN,
+    says: ['targets.orders.host: must be a host name, an IP address or a socket folder'],
+  },
+  {
+    name: 'a host starting with "-"',
+    config: withValue('targets.orders.host', '-oProxyCommand=x'),
+    args: RUN,
+    says: ['targets.orders.host: must be a host name', 'not starting with "-"'],
+  },
+  {
+    name: 'a newline in a database name',
+    config: withValue('targets.orders.database', 'orders\nsslmode=disable'),
+    args: RUN,
+    says: ['targets.orders.database: this value contains a newline; write it on one line'],
+  },
+  {
+    name: 'a newline in a target name',
+    config: withTarget('ord\ners', { engine: 'postgres', host: '127.0.0.1', database: 'orders' }),
+    args: ['run'],
+    says: ['targets.ord\\ners: this key contains a newline'],
+  },
+  {
+    name: 'a tab in a host',
+    config: withValue('targets.orders.host', 'db\tinternal'),
+    args: RUN,
+    says: ['targets.orders.host: this value contains a tab'],
+  },
+  {
+    name: 'a NUL in a database name',
+    config: withValue('targets.orders.database', 'ord\u0000ers'),
+    args: RUN,
+    says: ['targets.orders.database: this value contains a NUL byte'],
+  },
+  {
+    name: 'an escape character in a prefix',
+    config: withValue('destinations.local.prefix', 'db\u001b[31m'),
+    args: RUN,
+    says: ['destinations.local.prefix: this value contains the control character U+001B'],
+  },
+  {
+    name: 'a 10 MB database name',
+    config: withValue('targets.orders.database', TEN_MB),
+    args: RUN,
+    says: ['targets.orders.database: this value is 10485760 characters long; at most 2048 are allowed'],
+  },
+  {
+    name: 'a 3000-character key',
+    config: withValue(`targets.orders.${'k'.repeat(3000)}`, 1),
+    args: RUN,
+    says: ['targets.orders.kkkk', 'this key is 3000 characters long; at most 2048'],
+  },
+  {
+    name: 'a database name longer than any database allows',
+    config: withValue('targets.orders.database', 'd'.repeat(200)),
+    args: RUN,
+    says: ['targets.orders.database: is longer than 128 characters'],
+  },
+  {
+    name: 'a prefix that climbs out',
+    config: withValue('destinations.local.prefix', '../../etc'),
+    args: RUN,
+    says: ['destinations.local.prefix: must stay inside the destination', 'without ".."'],
+  },
+  {
+    name: 'an absolute prefix',
+    config: withValue('destinations.local.prefix', '/etc'),
+    args: RUN,
+    says: ['destinations.local.prefix: must stay inside the destination', 'not starting with "/"'],
+  },
+  {
+    name: 'a target name with a space',
+    config: withTarget('my orders', { engine: 'postgres', host: '127.0.0.1', database: 'orders' }),
+    args: ['run'],
+    says: ['targets.my orders: "my orders" cannot be a name here: use letters, digits, "-" and "_"'],
+  },
+  {
+    name: 'a target name starting with "-"',
+    config: withTarget('-orders', { engine: 'postgres', host: '127.0.0.1', database: 'orders' }),
+    args: ['run'],
+    says: ['targets.-orders: "-orders" cannot be a name here', 'starting with a letter or digit'],
+  },
   // The command line
-  { name: 'a mistyped option', config: base(), args: ['run', '--taget', 'orders'], says: ['run: unknown option "--taget"; did you mean "--target"?'] },
-  { name: 'a mistyped flag', config: base(), args: ['run', '--verbos'], says: ['run: unknown option "--verbos"; did you mean "--verbose"?'] },
-  { name: 'a mistyped restore option', config: base(), args: ['restore', '--target', 'orders', '--int', 'postgres://x/y'], says: ['restore: unknown option "--int"; did you mean "--into"?'] },
-  { name: 'an option nothing resembles', config: base(), args: ['list', '--frobnicate'], says: ['list: unknown option "--frobnicate"; the options of list are --config, --target'] },
-  { name: 'a mistyped command', config: base(), args: ['restor'], says: ['unknown command "restor"; did you mean "restore"?'] },
-  { name: 'an option without its value', config: base(), args: ['run', '--target'], says: ['run: --target needs a value after it'] },
-  { name: 'a value for a flag', config: base(), args: ['run', '--verbose=yes'], says: ['run: --verbose takes no value; write it alone'] },
-  { name: 'a stray argument', config: base(), args: ['run', 'orders'], says: ['run: unexpected argument "orders"; values go after their option (e.g. --target orders)'] },
-  { name: 'a port in words', config: base(), args: ['serve', '--port', 'http'], says: ['serve: --port takes a port number from 0 to 65535'] },
-  { name: 'a serve port out of range', config: base(), args: ['serve', '--port', '99999'], says: ['serve: --port takes a port number from 0 to 65535'] },
-  { name: 'a retry delay in words', config: base(), args: [...RUN, '--retry-delay-ms', 'soon'], says: ['--retry-delay-ms takes a whole number of milliseconds'] },
-  { name: 'restore without --into', config: base(), args: ['restore', '--target', 'orders'], says: ['restore needs --into URL, e.g. --into postgres://'] },
-  { name: 'restore with --jobs 0', config: base(), args: ['restore', '--target', 'orders', '--into', 'postgres://postgres@127.0.0.1/x', '--jobs', '0'], says: ['--jobs takes a whole number from 1'] },
-  { name: 'a config file named by --config that is a folder', config: 'FOLDER', args: ['run', '--config', 'stepvault.config.yml', '--target', 'orders'], says: ['config file stepvault.config.yml cannot be read', 'EISDIR'] },
+  {
+    name: 'a mistyped option',
+    config: base(),
+    args: ['run', '--taget', 'orders'],
+    says: ['run: unknown option "--taget"; did you mean "--target"?'],
+  },
+  {
+    name: 'a mistyped flag',
+    config: base(),
+    args: ['run', '--verbos'],
+    says: ['run: unknown option "--verbos"; did you mean "--verbose"?'],
+  },
+  {
+    name: 'a mistyped restore option',
+    config: base(),
+    args: ['restore', '--target', 'orders', '--int', 'postgres://x/y'],
+    says: ['restore: unknown option "--int"; did you mean "--into"?'],
+  },
+  {
+    name: 'an option nothing resembles',
+    config: base(),
+    args: ['list', '--frobnicate'],
+    says: ['list: unknown option "--frobnicate"; the options of list are --config, --target'],
+  },
+  {
+    name: 'a mistyped command',
+    config: base(),
+    args: ['restor'],
+    says: ['unknown command "restor"; did you mean "restore"?'],
+  },
+  {
+    name: 'an option without its value',
+    config: base(),
+    args: ['run', '--target'],
+    says: ['run: --target needs a value after it'],
+  },
+  {
+    name: 'a value for a flag',
+    config: base(),
+    args: ['run', '--verbose=yes'],
+    says: ['run: --verbose takes no value; write it alone'],
+  },
+  {
+    name: 'a stray argument',
+    config: base(),
+    args: ['run', 'orders'],
+    says: ['run: unexpected argument "orders"; values go after their option (e.g. --target orders)'],
+  },
+  {
+    name: 'a port in words',
+    config: base(),
+    args: ['serve', '--port', 'http'],
+    says: ['serve: --port takes a port number from 0 to 65535'],
+  },
+  {
+    name: 'a serve port out of range',
+    config: base(),
+    args: ['serve', '--port', '99999'],
+    says: ['serve: --port takes a port number from 0 to 65535'],
+  },
+  {
+    name: 'a retry delay in words',
+    config: base(),
+    args: [...RUN, '--retry-delay-ms', 'soon'],
+    says: ['--retry-delay-ms takes a whole number of milliseconds'],
+  },
+  {
+    name: 'restore without --into',
+    config: base(),
+    args: ['restore', '--target', 'orders'],
+    says: ['restore needs --into URL, e.g. --into postgres://'],
+  },
+  {
+    name: 'restore with --jobs 0',
+    config: base(),
+    args: ['restore', '--target', 'orders', '--into', 'postgres://postgres@127.0.0.1/x', '--jobs', '0'],
+    says: ['--jobs takes a whole number from 1'],
+  },
+  {
+    name: 'a config file named by --config that is a folder',
+    config: 'FOLDER',
+    args: ['run', '--config', 'stepvault.config.yml', '--target', 'orders'],
+    says: ['config file stepvault.config.yml cannot be read', 'EISDIR'],
+  },
   { name: 'start without a target', args: ['start'], says: ['start needs --target NAME'] },
-  { name: 'restore with --jobs in words', config: base(), args: ['restore', '--target', 'orders', '--into', 'postgres://postgres@127.0.0.1/x', '--jobs', 'many'], says: ['--jobs takes a whole number from 1'] },
-  { name: 'a config file that does not exist', args: ['run', '--config', 'prod.yml', '--target', 'orders'], says: ['config file prod.yml does not exist; pass --config with the path of your stepvault.config.yml'] },
-  { name: 'no config file at all', args: RUN, says: ['no config found: there is no stepvault.config.yml in', 'pass --config FILE'] },
-  { name: 'a folder where the config file should be', config: 'FOLDER', args: RUN, says: ['stepvault.config.yml cannot be read', 'make it a readable file'] },
-  { name: 'an unknown target', config: base(), args: ['run', '--target', 'ordres'], says: ['unknown target "ordres" in stepvault.config.yml; known targets: orders (did you mean "orders"?)'] },
-  { name: 'an empty target name', config: base(), args: ['run', '--target='], says: ['unknown target "" in stepvault.config.yml; known targets: orders'] },
-  { name: 'a target name with a newline', config: base(), args: ['run', '--target', 'orders\nDROP'], says: ['unknown target "orders\\nDROP"'] },
-  { name: 'no --target with two targets', config: withValue('targets.shop', { engine: 'mariadb', host: '127.0.0.1', database: 'shop' }), args: ['run'], says: ['name a target with --target (this config has orders, shop)'] },
-  { name: 'list of an unknown target', config: base(), args: ['list', '--target', 'nope'], says: ['unknown target "nope" in stepvault.config.yml; known targets: orders'] },
+  {
+    name: 'restore with --jobs in words',
+    config: base(),
+    args: ['restore', '--target', 'orders', '--into', 'postgres://postgres@127.0.0.1/x', '--jobs', 'many'],
+    says: ['--jobs takes a whole number from 1'],
+  },
+  {
+    name: 'a config file that does not exist',
+    args: ['run', '--config', 'prod.yml', '--target', 'orders'],
+    says: ['config file prod.yml does not exist; pass --config with the path of your stepvault.config.yml'],
+  },
+  {
+    name: 'no config file at all',
+    args: RUN,
+    says: ['no config found: there is no stepvault.config.yml in', 'pass --config FILE'],
+  },
+  {
+    name: 'a folder where the config file should be',
+    config: 'FOLDER',
+    args: RUN,
+    says: ['stepvault.config.yml cannot be read', 'make it a readable file'],
+  },
+  {
+    name: 'an unknown target',
+    config: base(),
+    args: ['run', '--target', 'ordres'],
+    says: ['unknown target "ordres" in stepvault.config.yml; known targets: orders (did you mean "orders"?)'],
+  },
+  {
+    name: 'an empty target name',
+    config: base(),
+    args: ['run', '--target='],
+    says: ['unknown target "" in stepvault.config.yml; known targets: orders'],
+  },
+  {
+    name: 'a target name with a newline',
+    config: base(),
+    args: ['run', '--target', 'orders\nDROP'],
+    says: ['unknown target "orders\\nDROP"'],
+  },
+  {
+    name: 'no --target with two targets',
+    config: withValue('targets.shop', { engine: 'mariadb', host: '127.0.0.1', database: 'shop' }),
+    args: ['run'],
+    says: ['name a target with --target (this config has orders, shop)'],
+  },
+  {
+    name: 'list of an unknown target',
+    config: base(),
+    args: ['list', '--target', 'nope'],
+    says: ['unknown target "nope" in stepvault.config.yml; known targets: orders'],
+  },
 ];
 
 const answered: string[] = [];
@@ -228,11 +812,18 @@ describe('bad input', () => {
     folders.push(dir);
     const configFile = path.join(dir, 'stepvault.config.yml');
     if (bad.config === 'FOLDER') await mkdir(configFile);
-    else if (bad.config !== undefined) await writeFile(configFile, typeof bad.config === 'string' || Buffer.isBuffer(bad.config) ? bad.config : stringify(bad.config, { lineWidth: 0 }));
+    else if (bad.config !== undefined)
+      await writeFile(
+        configFile,
+        typeof bad.config === 'string' || Buffer.isBuffer(bad.config)
+          ? bad.config
+          : stringify(bad.config, { lineWidth: 0 }),
+      );
     const before = await readdir(dir);
 
     const env = { ...process.env, ...bad.env };
-    for (const key of Object.keys(env)) if (key.startsWith('SV_UNSET') || key.startsWith('STEPVAULT_BAD_INPUT')) delete env[key];
+    for (const key of Object.keys(env))
+      if (key.startsWith('SV_UNSET') || key.startsWith('STEPVAULT_BAD_INPUT')) delete env[key];
     const { code, stdout, stderr } = await runCli(bad.args, { cwd: dir, env });
 
     expect(code, stderr).toBe(bad.code ?? 2);

@@ -33,24 +33,45 @@ afterAll(async () => {
   await rm(tools, { recursive: true, force: true });
 });
 
-async function backUpAndRestore(engine: 'postgres' | 'mariadb', names: string[], source: string, into: string): Promise<ReturnType<typeof recordedStarts>> {
+async function backUpAndRestore(
+  engine: 'postgres' | 'mariadb',
+  names: string[],
+  source: string,
+  into: string,
+): Promise<ReturnType<typeof recordedStarts>> {
   const dir = path.join(tools, engine);
   const log = path.join(dir, 'starts.log');
   for (const name of names) await environmentRecordingTool(dir, name, log);
   const workspace = await createWorkspace();
   workspaces.push(workspace);
-  const connection = engine === 'postgres' ? { host: PG.host, port: PG.port, user: PG.user } : { host: MARIADB.host, port: MARIADB.port, user: MARIADB.user };
-  const drill = { into: engine === 'postgres' ? `postgres://postgres@127.0.0.1:${PG.port}/sv_envdrill` : `mariadb://root@127.0.0.1:${MARIADB.port}/sv_envdrill` };
+  const connection =
+    engine === 'postgres'
+      ? { host: PG.host, port: PG.port, user: PG.user }
+      : { host: MARIADB.host, port: MARIADB.port, user: MARIADB.user };
+  const drill = {
+    into:
+      engine === 'postgres'
+        ? `postgres://postgres@127.0.0.1:${PG.port}/sv_envdrill`
+        : `mariadb://root@127.0.0.1:${MARIADB.port}/sv_envdrill`,
+  };
   await workspace.writeConfig(
     configFor(
       { engine, ...connection, database: source },
-      { targets: { main: { engine, ...connection, database: source, verify: { drill } }, other: { engine, ...connection, database: 'elsewhere', password: 'env:OTHER_DB_PASSWORD' } } },
+      {
+        targets: {
+          main: { engine, ...connection, database: source, verify: { drill } },
+          other: { engine, ...connection, database: 'elsewhere', password: 'env:OTHER_DB_PASSWORD' },
+        },
+      },
     ),
   );
   const env = { ...process.env, ...LEAKS, STEPVAULT_TOOLS_DIR: dir };
   const backup = await runCli(['run', '--target', 'main'], { cwd: workspace.dir, env });
   expect(backup.code, backup.stdout + backup.stderr).toBe(0);
-  const url = engine === 'postgres' ? `postgres://postgres@127.0.0.1:${PG.port}/${into}` : `mariadb://root@127.0.0.1:${MARIADB.port}/${into}`;
+  const url =
+    engine === 'postgres'
+      ? `postgres://postgres@127.0.0.1:${PG.port}/${into}`
+      : `mariadb://root@127.0.0.1:${MARIADB.port}/${into}`;
   const restored = await runCli(['restore', '--target', 'main', '--into', url], { cwd: workspace.dir, env });
   expect(restored.code, restored.stdout + restored.stderr).toBe(0);
   return recordedStarts(await readFile(log, 'utf8'));
@@ -59,7 +80,9 @@ async function backUpAndRestore(engine: 'postgres' | 'mariadb', names: string[],
 function expectMinimal(starts: ReturnType<typeof recordedStarts>): void {
   for (const start of starts) {
     for (const name of Object.keys(LEAKS)) expect(start.env, `${start.tool} ${start.args}`).not.toHaveProperty(name);
-    expect(Object.values(start.env).join('\n'), `${start.tool} ${start.args}`).not.toMatch(/aws-secret-that-must-stay-home|other-targets-password/);
+    expect(Object.values(start.env).join('\n'), `${start.tool} ${start.args}`).not.toMatch(
+      /aws-secret-that-must-stay-home|other-targets-password/,
+    );
     expect(start.env.PATH, start.tool).toBeTruthy();
     expect(start.env.LC_ALL).toBe('C.UTF-8');
   }

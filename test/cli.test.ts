@@ -18,7 +18,12 @@ beforeAll(async () => {
   await workspace.writeConfig(
     configFor(
       { engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database },
-      { targets: { main: { engine: 'postgres', host: PG.host, user: PG.user, database }, down: { engine: 'postgres', host: PG.host, port: 1, database } } },
+      {
+        targets: {
+          main: { engine: 'postgres', host: PG.host, user: PG.user, database },
+          down: { engine: 'postgres', host: PG.host, port: 1, database },
+        },
+      },
     ),
   );
 });
@@ -30,7 +35,10 @@ afterAll(async () => {
 
 describe('stepvault run', () => {
   it('exits 0 and prints each state with its duration and where the backup went', async () => {
-    const { code, stdout } = await stepvault(['run', '--config', 'stepvault.config.yml', '--target', 'main'], workspace.dir);
+    const { code, stdout } = await stepvault(
+      ['run', '--config', 'stepvault.config.yml', '--target', 'main'],
+      workspace.dir,
+    );
     expect(code).toBe(0);
     for (const state of ['Plan', 'Dump', 'Upload', 'NotifySuccess', 'Cleanup']) {
       expect(stdout).toContain(`→ ${state}\n`);
@@ -41,12 +49,17 @@ describe('stepvault run', () => {
   });
 
   it('exits 1 through the failure branch, with the failed state, error and cause', async () => {
-    const { code, stdout } = await stepvault(['run', '--config', workspace.configFile, '--target', 'down', '--retry-delay-ms', '0'], workspace.dir);
+    const { code, stdout } = await stepvault(
+      ['run', '--config', workspace.configFile, '--target', 'down', '--retry-delay-ms', '0'],
+      workspace.dir,
+    );
     expect(code).toBe(1);
     expect(stdout).toContain('↻ Dump: retry 3');
     expect(stdout).toContain('→ NotifyFailure');
     expect(stdout).toContain('→ CleanupAfterFailure');
-    expect(stdout).toMatch(/Backup of down FAILED in Dump: ConnectionError: cannot reach PostgreSQL for target down .*Connection refused/);
+    expect(stdout).toMatch(
+      /Backup of down FAILED in Dump: ConnectionError: cannot reach PostgreSQL for target down .*Connection refused/,
+    );
   });
 
   it('exits 2 with the config problem and starts nothing when the config is invalid', async () => {
@@ -61,7 +74,9 @@ describe('stepvault run', () => {
     await bad.writeConfig('targets:\n  main:\n    engine: postgres\n    host: x\n    database: y\n');
     const missing = await stepvault(['run'], bad.dir);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain('targets.main.destinations: is missing: say where backups go, here or under defaults.destinations');
+    expect(missing.stderr).toContain(
+      'targets.main.destinations: is missing: say where backups go, here or under defaults.destinations',
+    );
     await bad.remove();
   });
 
@@ -70,14 +85,24 @@ describe('stepvault run', () => {
       code: 2,
       stderr: 'stepvault: name a target with --target (this config has main, down)\n',
     });
-    expect((await stepvault(['run', '--config', workspace.configFile, '--target', 'main', '--retry-delay-ms', 'soon'], workspace.dir)).stderr).toBe(
-      'stepvault: --retry-delay-ms takes a whole number of milliseconds, e.g. --retry-delay-ms 1000\n',
-    );
+    expect(
+      (
+        await stepvault(
+          ['run', '--config', workspace.configFile, '--target', 'main', '--retry-delay-ms', 'soon'],
+          workspace.dir,
+        )
+      ).stderr,
+    ).toBe('stepvault: --retry-delay-ms takes a whole number of milliseconds, e.g. --retry-delay-ms 1000\n');
     const unknown = await stepvault(['run', '--bogus'], workspace.dir);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toBe('stepvault: run: unknown option "--bogus"; the options of run are --config, --target, --retry-delay-ms, --verbose, --help\n');
+    expect(unknown.stderr).toBe(
+      'stepvault: run: unknown option "--bogus"; the options of run are --config, --target, --retry-delay-ms, --verbose, --help\n',
+    );
     const typo = await stepvault(['run', '--taget', 'main'], workspace.dir);
-    expect(typo).toMatchObject({ code: 2, stderr: 'stepvault: run: unknown option "--taget"; did you mean "--target"?\n' });
+    expect(typo).toMatchObject({
+      code: 2,
+      stderr: 'stepvault: run: unknown option "--taget"; did you mean "--target"?\n',
+    });
     const command = await stepvault(['frobnicate'], workspace.dir);
     expect(command.code).toBe(2);
     expect(command.stderr).toContain('stepvault: unknown command "frobnicate"');
@@ -85,15 +110,28 @@ describe('stepvault run', () => {
 
   it('stops before the workflow, with exit 2, no mail and nothing staged or stored, for an unknown target or an unset secret', async () => {
     const dir = await createWorkspace();
-    await dir.writeConfig(configFor({ engine: 'postgres', host: PG.host, user: PG.user, database, password: 'env:STEPVAULT_TEST_UNSET_PASSWORD' }));
+    await dir.writeConfig(
+      configFor({
+        engine: 'postgres',
+        host: PG.host,
+        user: PG.user,
+        database,
+        password: 'env:STEPVAULT_TEST_UNSET_PASSWORD',
+      }),
+    );
     const unset = await stepvault(['run', '--target', 'main'], dir.dir);
     expect(unset).toMatchObject({
       code: 2,
       stdout: '',
-      stderr: 'stepvault: targets.main.password: environment variable STEPVAULT_TEST_UNSET_PASSWORD is not set; export it before the run (env:STEPVAULT_TEST_UNSET_PASSWORD)\n',
+      stderr:
+        'stepvault: targets.main.password: environment variable STEPVAULT_TEST_UNSET_PASSWORD is not set; export it before the run (env:STEPVAULT_TEST_UNSET_PASSWORD)\n',
     });
     const unknown = await stepvault(['run', '--target', 'mian'], dir.dir);
-    expect(unknown).toMatchObject({ code: 2, stdout: '', stderr: 'stepvault: unknown target "mian" in stepvault.config.yml; known targets: main (did you mean "main"?)\n' });
+    expect(unknown).toMatchObject({
+      code: 2,
+      stdout: '',
+      stderr: 'stepvault: unknown target "mian" in stepvault.config.yml; known targets: main (did you mean "main"?)\n',
+    });
     expect(await readdir(dir.dir)).toEqual(['stepvault.config.yml']);
     await dir.remove();
   });

@@ -14,9 +14,24 @@ import { buildLayer, type BuiltLayer } from '../layers/dbtools/build.ts';
 import { interpreter, machine } from '../layers/dbtools/lib/elf.ts';
 import { startEmbeddedPostgres, type RunningPostgres } from '../scripts/lib/embedded-postgres.ts';
 import { layerCommand, layerFor } from './helpers/layer.ts';
-import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests, loadRichMariadb } from './helpers/mariadb.ts';
-import { createDatabase, dropDatabase, objectInventory, PG, tableDigests, uniqueName, loadRichPostgres } from './helpers/postgres.ts';
-import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
+import {
+  createMariaDatabase,
+  dropMariaDatabase,
+  MARIADB,
+  mariaInventory,
+  mariaTableDigests,
+  loadRichMariadb,
+} from './helpers/mariadb.ts';
+import {
+  createDatabase,
+  dropDatabase,
+  objectInventory,
+  PG,
+  tableDigests,
+  uniqueName,
+  loadRichPostgres,
+} from './helpers/postgres.ts';
+import { configFor, createWorkspace, storedBackup } from './helpers/workspace.ts';
 import { getTarget, loadConfig } from '../src/config/load.ts';
 import { SecretResolver } from '../src/config/secrets.ts';
 import { restore } from '../src/restore/restore.ts';
@@ -48,10 +63,17 @@ describe('the x86_64 layer', () => {
     expect(layer.manifest.packages['mariadb-client']).toMatch(/11\.\d+/);
     expect(layer.manifest.packages.libc6).toBeDefined();
     const versions = await readFile(path.join(layer.layerDir, 'VERSIONS'), 'utf8');
-    for (const [pkg, version] of Object.entries(layer.manifest.packages)) expect(versions).toContain(`${pkg} ${version}\n`);
+    for (const [pkg, version] of Object.entries(layer.manifest.packages))
+      expect(versions).toContain(`${pkg} ${version}\n`);
     const licences = await readdir(path.join(layer.layerDir, 'licenses'));
-    expect(licences.sort()).toEqual(Object.keys(layer.manifest.packages).map((p) => `${p}.copyright`).sort());
-    expect(await readdir(path.join(layer.layerDir, 'lib', 'plugin'))).toEqual(expect.arrayContaining(['caching_sha2_password.so', 'client_ed25519.so']));
+    expect(licences.sort()).toEqual(
+      Object.keys(layer.manifest.packages)
+        .map((p) => `${p}.copyright`)
+        .sort(),
+    );
+    expect(await readdir(path.join(layer.layerDir, 'lib', 'plugin'))).toEqual(
+      expect.arrayContaining(['caching_sha2_password.so', 'client_ed25519.so']),
+    );
     // Lambda allows 250 MB unzipped for a function and all its layers together.
     expect(layer.unzippedBytes).toBeLessThan(100 * 1024 * 1024);
   });
@@ -60,7 +82,14 @@ describe('the x86_64 layer', () => {
     const { stdout } = await run('unzip', ['-Z1', layer.zip]);
     const entries = stdout.split('\n').filter(Boolean);
     expect(entries.every((e) => e.startsWith('dbtools/'))).toBe(true);
-    expect(entries).toEqual(expect.arrayContaining(['dbtools/bin/pg_dump', 'dbtools/bin/mysqldump', 'dbtools/VERSIONS', 'dbtools/layer.json']));
+    expect(entries).toEqual(
+      expect.arrayContaining([
+        'dbtools/bin/pg_dump',
+        'dbtools/bin/mysqldump',
+        'dbtools/VERSIONS',
+        'dbtools/layer.json',
+      ]),
+    );
   });
 
   it('points every binary at the loader under /opt/dbtools', async () => {
@@ -82,7 +111,9 @@ describe('the x86_64 layer', () => {
     await mkdir(path.join(root, 'var/lang/lib'), { recursive: true });
     await cp('/lib/x86_64-linux-gnu/libc.so.6', path.join(root, 'var/lang/lib/libc.so.6'));
     for (const binary of BINARIES) {
-      const { stdout } = await run(CHROOT, [root, `/opt/dbtools/bin/${binary}`, '--version'], { env: { LD_LIBRARY_PATH: '/var/lang/lib:/lib64:/usr/lib64', PATH: '/opt/dbtools/bin' } });
+      const { stdout } = await run(CHROOT, [root, `/opt/dbtools/bin/${binary}`, '--version'], {
+        env: { LD_LIBRARY_PATH: '/var/lang/lib:/lib64:/usr/lib64', PATH: '/opt/dbtools/bin' },
+      });
       expect(stdout, binary).toMatch(binary.startsWith('p') ? /\(PostgreSQL\) 18\.\d+/ : /from 11\.\d+\.\d+-MariaDB/);
     }
   });
@@ -92,7 +123,10 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
   it('PostgreSQL: dumps with pg_dump 18 and restores with its pg_restore, contents identical', async () => {
     const source = uniqueName('sv_layer_pg');
     const restored = uniqueName('sv_layer_pg_restored');
-    cleanups.push(() => dropDatabase(source), () => dropDatabase(restored));
+    cleanups.push(
+      () => dropDatabase(source),
+      () => dropDatabase(restored),
+    );
     await createDatabase(source);
     await loadRichPostgres(source);
     const workspace = await createWorkspace();
@@ -109,7 +143,13 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     // does not know the SET transaction_timeout every pg_dump 18 archive carries.
     process.env.STEPVAULT_TOOLS_DIR = layer.layerDir;
     const config = loadConfig(workspace.configFile);
-    const result = await restore({ config, target: getTarget(config, 'main'), secrets: new SecretResolver(), backup: 'latest', into: `postgres://postgres@127.0.0.1:${PG.port}/${restored}` });
+    const result = await restore({
+      config,
+      target: getTarget(config, 'main'),
+      secrets: new SecretResolver(),
+      backup: 'latest',
+      into: `postgres://postgres@127.0.0.1:${PG.port}/${restored}`,
+    });
     delete process.env.STEPVAULT_TOOLS_DIR;
     expect(result.warnings).toEqual([expect.stringContaining('does not know transaction_timeout')]);
     expect(await tableDigests(restored)).toEqual(await tableDigests(source));
@@ -119,12 +159,17 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
   it('MariaDB: dumps with mariadb-dump 11 (auth plugins from the layer) and restores with its mariadb client', async () => {
     const source = uniqueName('sv_layer_maria');
     const restored = uniqueName('sv_layer_maria_restored');
-    cleanups.push(() => dropMariaDatabase(source), () => dropMariaDatabase(restored));
+    cleanups.push(
+      () => dropMariaDatabase(source),
+      () => dropMariaDatabase(restored),
+    );
     await createMariaDatabase(source);
     await loadRichMariadb(source);
     const workspace = await createWorkspace();
     cleanups.push(() => workspace.remove());
-    await workspace.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: source }));
+    await workspace.writeConfig(
+      configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: source }),
+    );
 
     process.env.STEPVAULT_TOOLS_DIR = layer.layerDir;
     const record = await workspace.run('main');
@@ -135,8 +180,16 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     await createMariaDatabase(restored);
     const dump = path.join(workspace.dir, 'backups', storedBackup(record).key);
     const [file, args] = layerCommand(layer, 'mariadb', [
-      '--no-defaults', `--plugin-dir=${path.join(layer.layerDir, 'lib/plugin')}`, '--skip-ssl', '--default-character-set=utf8mb4',
-      '-h', MARIADB.host, '-u', MARIADB.user, '--protocol=TCP', restored,
+      '--no-defaults',
+      `--plugin-dir=${path.join(layer.layerDir, 'lib/plugin')}`,
+      '--skip-ssl',
+      '--default-character-set=utf8mb4',
+      '-h',
+      MARIADB.host,
+      '-u',
+      MARIADB.user,
+      '--protocol=TCP',
+      restored,
     ]);
     await run('sh', ['-c', 'gunzip -c "$0" | "$@"', dump, file, ...args]);
     expect(await mariaTableDigests(restored)).toEqual(await mariaTableDigests(source));
@@ -147,15 +200,41 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     const server: RunningPostgres = await startEmbeddedPostgres();
     cleanups.push(() => server.stop());
     const psql18 = (db: string, sql: string) => {
-      const [file, args] = layerCommand(layer, 'psql', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '-XAtq', '-v', 'ON_ERROR_STOP=1', '-d', db, '-c', sql]);
+      const [file, args] = layerCommand(layer, 'psql', [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(server.port),
+        '-U',
+        'postgres',
+        '-XAtq',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-d',
+        db,
+        '-c',
+        sql,
+      ]);
       return run(file, args, { env: { ...process.env, PGPASSWORD: server.password } }).then((r) => r.stdout.trim());
     };
     await psql18('postgres', 'CREATE DATABASE shop');
-    await psql18('shop', `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g`);
+    await psql18(
+      'shop',
+      `CREATE TABLE t (id int PRIMARY KEY, v text); INSERT INTO t SELECT g, md5(g::text) FROM generate_series(1, 5000) g`,
+    );
     process.env.STEPVAULT_TEST_PG18_PASSWORD = server.password;
     const workspace = await createWorkspace();
     cleanups.push(() => workspace.remove());
-    await workspace.writeConfig(configFor({ engine: 'postgres', host: '127.0.0.1', port: server.port, user: 'postgres', password: 'env:STEPVAULT_TEST_PG18_PASSWORD', database: 'shop' }));
+    await workspace.writeConfig(
+      configFor({
+        engine: 'postgres',
+        host: '127.0.0.1',
+        port: server.port,
+        user: 'postgres',
+        password: 'env:STEPVAULT_TEST_PG18_PASSWORD',
+        database: 'shop',
+      }),
+    );
 
     process.env.STEPVAULT_TOOLS_DIR = layer.layerDir;
     const record = await workspace.run('main');
@@ -164,7 +243,18 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     expect(record.state.dump!.serverVersion).toMatch(/^18\./);
 
     await psql18('postgres', 'CREATE DATABASE shop_restored');
-    const [file, args] = layerCommand(layer, 'pg_restore', ['-h', '127.0.0.1', '-p', String(server.port), '-U', 'postgres', '--exit-on-error', '-d', 'shop_restored', path.join(workspace.dir, 'backups', storedBackup(record).key)]);
+    const [file, args] = layerCommand(layer, 'pg_restore', [
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(server.port),
+      '-U',
+      'postgres',
+      '--exit-on-error',
+      '-d',
+      'shop_restored',
+      path.join(workspace.dir, 'backups', storedBackup(record).key),
+    ]);
     await run(file, args, { env: { ...process.env, PGPASSWORD: server.password } });
     const digest = `SELECT count(*) || ':' || md5(string_agg(t::text, ',' ORDER BY id)) FROM t`;
     expect(await psql18('shop_restored', digest)).toBe(await psql18('shop', digest));
@@ -202,21 +292,31 @@ describe('building the dbtools layer', () => {
   });
 
   it('refuses an unknown architecture, naming the ones it knows', async () => {
-    await expect(buildLayer({ arch: 'mips', out: await scratch('stepvault-layer-build-'), log: quiet })).rejects.toThrow('unknown --arch "mips": use x86_64 or arm64 (Lambda\'s names)');
+    await expect(
+      buildLayer({ arch: 'mips', out: await scratch('stepvault-layer-build-'), log: quiet }),
+    ).rejects.toThrow('unknown --arch "mips": use x86_64 or arm64 (Lambda\'s names)');
   });
 
   it('says which archive it could not reach, and leaves nothing that looks like a layer', async () => {
     const out = await scratch('stepvault-layer-build-');
-    await expect(buildLayer({ arch: 'x86_64', out, cache: await scratch('stepvault-layer-build-'), mirror: 'http://127.0.0.1:9/debian', log: quiet })).rejects.toThrow(
-      /^cannot read the Debian archive at http:\/\/127\.0\.0\.1:9\/debian \(testing amd64\)/,
-    );
+    await expect(
+      buildLayer({
+        arch: 'x86_64',
+        out,
+        cache: await scratch('stepvault-layer-build-'),
+        mirror: 'http://127.0.0.1:9/debian',
+        log: quiet,
+      }),
+    ).rejects.toThrow(/^cannot read the Debian archive at http:\/\/127\.0\.0\.1:9\/debian \(testing amd64\)/);
     expect(await readdir(out).catch(() => [])).toEqual([]);
   });
 
   it('names a package the suite does not have, and leaves nothing that looks like a layer', async () => {
     await layerFor('x86_64');
     const out = await scratch('stepvault-layer-build-');
-    await expect(buildLayer({ arch: 'x86_64', out, postgresMajor: 99, log: quiet })).rejects.toThrow('package postgresql-client-99 is not in Debian testing amd64');
+    await expect(buildLayer({ arch: 'x86_64', out, postgresMajor: 99, log: quiet })).rejects.toThrow(
+      'package postgresql-client-99 is not in Debian testing amd64',
+    );
     expect(await readdir(out).catch(() => [])).toEqual([]);
   });
 });

@@ -19,7 +19,11 @@ const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
 const fixture = path.join(import.meta.dirname, 'fixtures/deploy.config.yml');
 let scratch: string;
-let template: { Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }>; Outputs: Record<string, unknown> };
+let template: {
+  // biome-ignore lint/suspicious/noExplicitAny: resource properties are free-form CloudFormation
+  Resources: Record<string, { Type: string; Properties: Record<string, any>; DependsOn?: string[] }>;
+  Outputs: Record<string, unknown>;
+};
 
 /** The environment of a machine with no AWS account at all. */
 function offlineEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
@@ -31,7 +35,11 @@ async function generate(config: string): Promise<{ code: number; stderr: string 
   const file = path.join(scratch, `config-${Math.random().toString(16).slice(2)}.yml`);
   await writeFile(file, config);
   try {
-    await run(process.execPath, [path.join(root, 'scripts/generate-deployment.ts'), '--stage', 'ci', '--config', file], { env: offlineEnv({ STEPVAULT_LAYER_ARTIFACT: path.join(scratch, 'layer.zip') }) });
+    await run(
+      process.execPath,
+      [path.join(root, 'scripts/generate-deployment.ts'), '--stage', 'ci', '--config', file],
+      { env: offlineEnv({ STEPVAULT_LAYER_ARTIFACT: path.join(scratch, 'layer.zip') }) },
+    );
     return { code: 0, stderr: '' };
   } catch (error) {
     return { code: (error as { code: number }).code, stderr: (error as { stderr: string }).stderr };
@@ -49,7 +57,9 @@ beforeAll(async () => {
     env: offlineEnv({ STEPVAULT_CONFIG: fixture, STEPVAULT_LAYER_ARTIFACT: path.join(scratch, 'layer.zip') }),
     maxBuffer: 16 * 1024 * 1024,
   });
-  template = JSON.parse(await readFile(path.join(root, '.serverless/cloudformation-template-update-stack.json'), 'utf8'));
+  template = JSON.parse(
+    await readFile(path.join(root, '.serverless/cloudformation-template-update-stack.json'), 'utf8'),
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -57,7 +67,9 @@ afterAll(async () => {
 });
 
 const ofType = (type: string) => Object.entries(template.Resources).filter(([, r]) => r.Type === type);
-const roleOf = (fn: string) => template.Resources[`${fn[0]!.toUpperCase()}${fn.slice(1)}FunctionRole`]!.Properties.Policies[0].PolicyDocument.Statement as { Action: string[]; Resource: unknown; Condition?: unknown }[];
+const roleOf = (fn: string) =>
+  template.Resources[`${fn[0]!.toUpperCase()}${fn.slice(1)}FunctionRole`]!.Properties.Policies[0].PolicyDocument
+    .Statement as { Action: string[]; Resource: unknown; Condition?: unknown }[];
 const actionsOf = (fn: string) => roleOf(fn).flatMap((s) => s.Action);
 
 describe('the packaged template', () => {
@@ -75,12 +87,23 @@ describe('the packaged template', () => {
     expect(template.Resources.VerifyLambdaFunction!.Properties.Layers).toEqual([{ Ref: 'DbtoolsLambdaLayer' }]);
     for (const fn of ['Dump', 'Upload', 'Verify', 'Cleanup']) {
       const props = template.Resources[`${fn}LambdaFunction`]!.Properties;
-      expect(props.FileSystemConfigs, fn).toEqual([{ Arn: { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] }, LocalMountPath: '/mnt/staging' }]);
-      expect(props.VpcConfig, fn).toEqual({ SecurityGroupIds: ['sg-0db11111'], SubnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'] });
-      expect(template.Resources[`${fn}LambdaFunction`]!.DependsOn, fn).toEqual(expect.arrayContaining(['StagingMountTarget0', 'StagingMountTarget1']));
+      expect(props.FileSystemConfigs, fn).toEqual([
+        { Arn: { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] }, LocalMountPath: '/mnt/staging' },
+      ]);
+      expect(props.VpcConfig, fn).toEqual({
+        SecurityGroupIds: ['sg-0db11111'],
+        SubnetIds: ['subnet-0aaa1111', 'subnet-0bbb2222'],
+      });
+      expect(template.Resources[`${fn}LambdaFunction`]!.DependsOn, fn).toEqual(
+        expect.arrayContaining(['StagingMountTarget0', 'StagingMountTarget1']),
+      );
     }
-    for (const fn of ['Plan', 'Prune', 'Notify']) expect(template.Resources[`${fn}LambdaFunction`]!.Properties.VpcConfig, fn).toBeUndefined();
-    expect(template.Resources.DbtoolsLambdaLayer!.Properties).toMatchObject({ CompatibleRuntimes: ['nodejs24.x'], CompatibleArchitectures: ['arm64'] });
+    for (const fn of ['Plan', 'Prune', 'Notify'])
+      expect(template.Resources[`${fn}LambdaFunction`]!.Properties.VpcConfig, fn).toBeUndefined();
+    expect(template.Resources.DbtoolsLambdaLayer!.Properties).toMatchObject({
+      CompatibleRuntimes: ['nodejs24.x'],
+      CompatibleArchitectures: ['arm64'],
+    });
     for (const [, group] of ofType('AWS::Logs::LogGroup')) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
@@ -88,18 +111,38 @@ describe('the packaged template', () => {
     const bucket = template.Resources.BackupBucket!.Properties;
     expect(bucket.BucketName).toBe('acme-backups');
     expect(bucket.VersioningConfiguration).toEqual({ Status: 'Enabled' });
-    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
-    expect(bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('aws:kms');
-    const rules = bucket.LifecycleConfiguration.Rules as { AbortIncompleteMultipartUpload?: unknown; Transitions?: unknown }[];
-    expect(rules).toEqual(expect.arrayContaining([expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }), expect.objectContaining({ Transitions: [{ TransitionInDays: 30, StorageClass: 'GLACIER_IR' }] })]));
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(
+      bucket.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm,
+    ).toBe('aws:kms');
+    const rules = bucket.LifecycleConfiguration.Rules as {
+      AbortIncompleteMultipartUpload?: unknown;
+      Transitions?: unknown;
+    }[];
+    expect(rules).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } }),
+        expect.objectContaining({ Transitions: [{ TransitionInDays: 30, StorageClass: 'GLACIER_IR' }] }),
+      ]),
+    );
     const [deny] = template.Resources.BackupBucketPolicy!.Properties.PolicyDocument.Statement;
     expect(deny).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
   });
 
   it('stages on encrypted EFS reachable only from the functions', () => {
     expect(template.Resources.StagingFileSystem!.Properties.Encrypted).toBe(true);
-    expect(ofType('AWS::EFS::MountTarget').map(([, r]) => r.Properties.SubnetId)).toEqual(['subnet-0aaa1111', 'subnet-0bbb2222']);
-    expect(template.Resources.StagingSecurityGroup!.Properties.SecurityGroupIngress).toEqual([{ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, SourceSecurityGroupId: 'sg-0db11111' }]);
+    expect(ofType('AWS::EFS::MountTarget').map(([, r]) => r.Properties.SubnetId)).toEqual([
+      'subnet-0aaa1111',
+      'subnet-0bbb2222',
+    ]);
+    expect(template.Resources.StagingSecurityGroup!.Properties.SecurityGroupIngress).toEqual([
+      { IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, SourceSecurityGroupId: 'sg-0db11111' },
+    ]);
     expect(template.Resources.StagingAccessPoint!.Properties.RootDirectory.Path).toBe('/staging');
   });
 
@@ -108,9 +151,18 @@ describe('the packaged template', () => {
       ScheduleExpression: 'cron(0 3 * * ? *)',
       ScheduleExpressionTimezone: 'Europe/Lisbon',
       State: 'ENABLED',
-      Target: { Arn: { Ref: 'BackupStateMachine' }, Input: '{"target":"orders"}', RetryPolicy: { MaximumRetryAttempts: 3 }, DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['ScheduleDeadLetterQueue', 'Arn'] } } },
+      Target: {
+        Arn: { Ref: 'BackupStateMachine' },
+        Input: '{"target":"orders"}',
+        RetryPolicy: { MaximumRetryAttempts: 3 },
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': ['ScheduleDeadLetterQueue', 'Arn'] } },
+      },
     });
-    expect(template.Resources.ScheduleShop!.Properties).toMatchObject({ ScheduleExpression: 'rate(12 hours)', ScheduleExpressionTimezone: 'Europe/Lisbon', Target: { Input: '{"target":"shop"}' } });
+    expect(template.Resources.ScheduleShop!.Properties).toMatchObject({
+      ScheduleExpression: 'rate(12 hours)',
+      ScheduleExpressionTimezone: 'Europe/Lisbon',
+      Target: { Input: '{"target":"shop"}' },
+    });
     expect(ofType('AWS::Scheduler::Schedule')).toHaveLength(2);
   });
 
@@ -123,7 +175,13 @@ describe('the packaged template', () => {
           const actions = [statement.Action].flat();
           for (const action of actions) expect(action, name).not.toMatch(/\*/);
           const resources = [statement.Resource].flat();
-          if (resources.includes('*')) expect(actions.every((a) => a.startsWith('ec2:') && /NetworkInterface|DescribeSubnets|PrivateIpAddresses/.test(a)), `${name}: ${actions}`).toBe(true);
+          if (resources.includes('*'))
+            expect(
+              actions.every(
+                (a) => a.startsWith('ec2:') && /NetworkInterface|DescribeSubnets|PrivateIpAddresses/.test(a),
+              ),
+              `${name}: ${actions}`,
+            ).toBe(true);
         }
       }
       expect(r.Properties.ManagedPolicyArns, name).toBeUndefined();
@@ -131,19 +189,42 @@ describe('the packaged template', () => {
   });
 
   it('gives each function only its own needs', () => {
-    expect(actionsOf('plan').sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:GetSecretValue', 'ssm:GetParameter']);
-    expect(actionsOf('dump')).toEqual(expect.arrayContaining(['elasticfilesystem:ClientWrite', 'ssm:GetParameter', 'ec2:CreateNetworkInterface']));
+    expect(actionsOf('plan').sort()).toEqual([
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      'secretsmanager:GetSecretValue',
+      'ssm:GetParameter',
+    ]);
+    expect(actionsOf('dump')).toEqual(
+      expect.arrayContaining(['elasticfilesystem:ClientWrite', 'ssm:GetParameter', 'ec2:CreateNetworkInterface']),
+    );
     expect(actionsOf('dump').some((a) => a.startsWith('s3:'))).toBe(false);
-    expect(actionsOf('upload')).toEqual(expect.arrayContaining(['s3:PutObject', 's3:AbortMultipartUpload', 'elasticfilesystem:ClientMount', 'kms:GenerateDataKey', 'secretsmanager:GetSecretValue']));
+    expect(actionsOf('upload')).toEqual(
+      expect.arrayContaining([
+        's3:PutObject',
+        's3:AbortMultipartUpload',
+        'elasticfilesystem:ClientMount',
+        'kms:GenerateDataKey',
+        'secretsmanager:GetSecretValue',
+      ]),
+    );
     expect(actionsOf('upload')).not.toContain('elasticfilesystem:ClientWrite');
     expect(actionsOf('upload')).not.toContain('ssm:GetParameter');
     const upload = roleOf('upload').find((s) => s.Action.includes('s3:PutObject'))!;
     expect(upload.Resource).toBe('arn:aws:s3:::acme-backups/db/*');
     // Never replace: a HEAD before each write (404 needs ListBucket), and stale multipart uploads found and aborted.
-    expect(roleOf('upload').find((s) => s.Action.includes('s3:ListBucket'))).toMatchObject({ Resource: 'arn:aws:s3:::acme-backups', Condition: { StringLike: { 's3:prefix': ['db/*'] } } });
-    expect(roleOf('upload').find((s) => s.Action.includes('s3:ListBucketMultipartUploads'))).toMatchObject({ Resource: 'arn:aws:s3:::acme-backups' });
+    expect(roleOf('upload').find((s) => s.Action.includes('s3:ListBucket'))).toMatchObject({
+      Resource: 'arn:aws:s3:::acme-backups',
+      Condition: { StringLike: { 's3:prefix': ['db/*'] } },
+    });
+    expect(roleOf('upload').find((s) => s.Action.includes('s3:ListBucketMultipartUploads'))).toMatchObject({
+      Resource: 'arn:aws:s3:::acme-backups',
+    });
     const list = roleOf('prune').find((s) => s.Action.includes('s3:ListBucket'))!;
-    expect(list).toMatchObject({ Resource: 'arn:aws:s3:::acme-backups', Condition: { StringLike: { 's3:prefix': ['db/*'] } } });
+    expect(list).toMatchObject({
+      Resource: 'arn:aws:s3:::acme-backups',
+      Condition: { StringLike: { 's3:prefix': ['db/*'] } },
+    });
     expect(actionsOf('prune')).not.toContain('s3:PutObject');
     const secrets = roleOf('plan').find((s) => s.Action.includes('secretsmanager:GetSecretValue'))!;
     expect(secrets.Resource).toEqual(['arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-db-AbC123']);
@@ -153,13 +234,29 @@ describe('the packaged template', () => {
     expect(actionsOf('notify')).toEqual(expect.arrayContaining(['events:PutEvents']));
     expect(actionsOf('notify').some((a) => a.startsWith('s3:') || a.startsWith('ssm:'))).toBe(false);
     expect(actionsOf('cleanup').sort()).toEqual([
-      'ec2:AssignPrivateIpAddresses', 'ec2:CreateNetworkInterface', 'ec2:DeleteNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:UnassignPrivateIpAddresses',
-      'elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite', 'logs:CreateLogStream', 'logs:PutLogEvents',
-      's3:AbortMultipartUpload', 's3:ListBucketMultipartUploads', 'secretsmanager:GetSecretValue',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:CreateNetworkInterface',
+      'ec2:DeleteNetworkInterface',
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:UnassignPrivateIpAddresses',
+      'elasticfilesystem:ClientMount',
+      'elasticfilesystem:ClientWrite',
+      'logs:CreateLogStream',
+      'logs:PutLogEvents',
+      's3:AbortMultipartUpload',
+      's3:ListBucketMultipartUploads',
+      'secretsmanager:GetSecretValue',
     ]);
     // Cleanup aborts the multipart uploads a failed run left open: on the destination's prefix and bucket only.
-    expect(roleOf('cleanup').find((s) => s.Action.includes('s3:AbortMultipartUpload'))).toMatchObject({ Action: ['s3:AbortMultipartUpload'], Resource: 'arn:aws:s3:::acme-backups/db/*' });
-    expect(roleOf('cleanup').find((s) => s.Action.includes('s3:ListBucketMultipartUploads'))).toMatchObject({ Action: ['s3:ListBucketMultipartUploads'], Resource: 'arn:aws:s3:::acme-backups' });
+    expect(roleOf('cleanup').find((s) => s.Action.includes('s3:AbortMultipartUpload'))).toMatchObject({
+      Action: ['s3:AbortMultipartUpload'],
+      Resource: 'arn:aws:s3:::acme-backups/db/*',
+    });
+    expect(roleOf('cleanup').find((s) => s.Action.includes('s3:ListBucketMultipartUploads'))).toMatchObject({
+      Action: ['s3:ListBucketMultipartUploads'],
+      Resource: 'arn:aws:s3:::acme-backups',
+    });
     const sm = template.Resources.StateMachineRole!.Properties.Policies[0].PolicyDocument.Statement[0];
     expect(sm.Action).toEqual(['lambda:InvokeFunction']);
     expect(sm.Resource).toHaveLength(8);
@@ -185,17 +282,23 @@ describe('the packaged template', () => {
   });
 
   it('bundles each function with the esbuild settings npm run build uses (scripts/serverless/esbuild.cjs)', async () => {
-    const settings = createRequire(import.meta.url)('../scripts/serverless/esbuild.cjs') as { outputFileExtension: string; banner: { js: string } };
+    const settings = createRequire(import.meta.url)('../scripts/serverless/esbuild.cjs') as {
+      outputFileExtension: string;
+      banner: { js: string };
+    };
     for (const step of STEP_NAMES) {
       const entry = `${handlerFile(step).replace(/\.ts$/, '')}${settings.outputFileExtension}`;
-      const { stdout } = await run('unzip', ['-p', path.join(root, '.serverless', `${step}.zip`), entry], { maxBuffer: 64 * 1024 * 1024 });
+      const { stdout } = await run('unzip', ['-p', path.join(root, '.serverless', `${step}.zip`), entry], {
+        maxBuffer: 64 * 1024 * 1024,
+      });
       expect(stdout.split('\n')[0], step).toBe(settings.banner.js);
     }
   });
 
-  it('gives every Task of the state machine its function\'s timeout and a margin, so the two never disagree', () => {
+  it("gives every Task of the state machine its function's timeout and a margin, so the two never disagree", () => {
     const machine = template.Resources.BackupStateMachine!.Properties;
-    const functionOf = (arn: { 'Fn::GetAtt': [string, string] }) => template.Resources[arn['Fn::GetAtt'][0]]!.Properties;
+    const functionOf = (arn: { 'Fn::GetAtt': [string, string] }) =>
+      template.Resources[arn['Fn::GetAtt'][0]]!.Properties;
     const substitutions = machine.DefinitionSubstitutions as Record<string, { 'Fn::GetAtt': [string, string] }>;
     const tasks = [...taskSubstitutions(machine.Definition)];
     expect(tasks.length).toBeGreaterThanOrEqual(STEP_NAMES.length);
@@ -217,19 +320,39 @@ describe('the packaged template', () => {
   });
 
   it('watches every target: alarms to an SNS topic with an e-mail subscription, and a dashboard row each', () => {
-    expect(template.Resources.AlarmEmailSubscription!.Properties).toMatchObject({ Protocol: 'email', Endpoint: 'ops@acme.example' });
+    expect(template.Resources.AlarmEmailSubscription!.Properties).toMatchObject({
+      Protocol: 'email',
+      Endpoint: 'ops@acme.example',
+    });
     for (const target of ['Orders', 'Shop']) {
-      expect(template.Resources[`BackupFailedAlarm${target}`]!.Properties).toMatchObject({ Namespace: 'stepvault', MetricName: 'BackupFailed', AlarmActions: [{ Ref: 'AlarmTopic' }] });
+      expect(template.Resources[`BackupFailedAlarm${target}`]!.Properties).toMatchObject({
+        Namespace: 'stepvault',
+        MetricName: 'BackupFailed',
+        AlarmActions: [{ Ref: 'AlarmTopic' }],
+      });
     }
     // Daily: alarm after 31 hours without a success; every 12 hours: after 16.
-    expect(template.Resources.NoRecentBackupAlarmOrders!.Properties).toMatchObject({ MetricName: 'BackupSucceeded', EvaluationPeriods: 31, TreatMissingData: 'breaching', ComparisonOperator: 'LessThanThreshold' });
+    expect(template.Resources.NoRecentBackupAlarmOrders!.Properties).toMatchObject({
+      MetricName: 'BackupSucceeded',
+      EvaluationPeriods: 31,
+      TreatMissingData: 'breaching',
+      ComparisonOperator: 'LessThanThreshold',
+    });
     expect(template.Resources.NoRecentBackupAlarmShop!.Properties.EvaluationPeriods).toBe(16);
-    expect(template.Resources.DumpNearTimeoutAlarm!.Properties).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Duration', Threshold: 720000, Dimensions: [{ Name: 'FunctionName', Value: 'stepvault-ci-dump' }] });
+    expect(template.Resources.DumpNearTimeoutAlarm!.Properties).toMatchObject({
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Duration',
+      Threshold: 720000,
+      Dimensions: [{ Name: 'FunctionName', Value: 'stepvault-ci-dump' }],
+    });
     expect(template.Resources.ExecutionsFailedAlarm!.Properties.Namespace).toBe('AWS/States');
 
     const body = template.Resources.Dashboard!.Properties.DashboardBody['Fn::Sub'] as string;
-    const dashboard = JSON.parse(body.replace('${BackupStateMachine}', 'arn:aws:states:eu-west-1:123456789012:stateMachine:x')) as { widgets: { properties: { title?: string } }[] };
-    for (const target of ['orders', 'shop']) expect(dashboard.widgets.filter((w) => w.properties.title?.startsWith(`${target}:`)).length, target).toBe(4);
+    const dashboard = JSON.parse(
+      body.replace('${BackupStateMachine}', 'arn:aws:states:eu-west-1:123456789012:stateMachine:x'),
+    ) as { widgets: { properties: { title?: string } }[] };
+    for (const target of ['orders', 'shop'])
+      expect(dashboard.widgets.filter((w) => w.properties.title?.startsWith(`${target}:`)).length, target).toBe(4);
     expect(dashboard.widgets.some((w) => w.properties.title === 'Step Functions executions')).toBe(true);
     expect(template.Outputs).toHaveProperty('StateMachineArn');
     expect(template.Outputs).toHaveProperty('DashboardUrl');
@@ -246,23 +369,35 @@ describe('configs that cannot be deployed', () => {
   });
 
   it('an unknown time zone', async () => {
-    const { code, stderr } = await generate((await base()).replace('timezone: Europe/Lisbon }', 'timezone: Europe/Lisbn }'));
+    const { code, stderr } = await generate(
+      (await base()).replace('timezone: Europe/Lisbon }', 'timezone: Europe/Lisbn }'),
+    );
     expect(code).toBe(2);
     expect(stderr).toContain('targets.orders.schedule.timezone: is not an IANA time zone');
   });
 
   it('a private database without VPC settings', async () => {
-    const text = (await base()).replace(/  vpc:\n(    .*\n)+/, '');
+    const text = (await base()).replace(/ {2}vpc:\n( {4}.*\n)+/, '');
     const { code, stderr } = await generate(text);
     expect(code).toBe(2);
-    expect(stderr).toContain('targets.shop.host 10.0.3.17 is a private address, which Lambda reaches only inside its VPC: add deploy.vpc');
+    expect(stderr).toContain(
+      'targets.shop.host 10.0.3.17 is a private address, which Lambda reaches only inside its VPC: add deploy.vpc',
+    );
   });
 
   it('secret references Lambda cannot resolve', async () => {
-    let result = await generate((await base()).replace('"ssm:/prod/orders/db-password"', '"ssm:prod/orders/db-password"'));
-    expect(result.stderr).toContain('targets.orders.password: "ssm:prod/orders/db-password" must name a parameter path starting with "/"');
-    result = await generate((await base()).replace('"ssm:/prod/orders/db-password"', '"secretsmanager:orders-db#password"'));
-    expect(result.stderr).toContain('targets.orders.password: "secretsmanager:orders-db#password" must be a secret\'s full ARN');
+    let result = await generate(
+      (await base()).replace('"ssm:/prod/orders/db-password"', '"ssm:prod/orders/db-password"'),
+    );
+    expect(result.stderr).toContain(
+      'targets.orders.password: "ssm:prod/orders/db-password" must name a parameter path starting with "/"',
+    );
+    result = await generate(
+      (await base()).replace('"ssm:/prod/orders/db-password"', '"secretsmanager:orders-db#password"'),
+    );
+    expect(result.stderr).toContain(
+      'targets.orders.password: "secretsmanager:orders-db#password" must be a secret\'s full ARN',
+    );
     result = await generate((await base()).replace('"ssm:/prod/orders/db-password"', '"env:ORDERS_PASSWORD"'));
     expect(result.stderr).toContain('targets.orders.password: env:ORDERS_PASSWORD cannot be resolved on Lambda');
     expect(result.code).toBe(2);
@@ -271,11 +406,16 @@ describe('configs that cannot be deployed', () => {
   it('surfaces the reason through serverless package too', async () => {
     const file = path.join(scratch, 'bad.yml');
     await writeFile(file, (await base()).replace('cron: "0 3 * * ? *"', 'cron: "0 27 * * ? *"'));
-    const failure = await run('npm', ['run', '-s', 'package', '--', '--stage', 'ci'], { cwd: root, env: offlineEnv({ STEPVAULT_CONFIG: file, STEPVAULT_LAYER_ARTIFACT: path.join(scratch, 'layer.zip') }) }).then(
+    const failure = await run('npm', ['run', '-s', 'package', '--', '--stage', 'ci'], {
+      cwd: root,
+      env: offlineEnv({ STEPVAULT_CONFIG: file, STEPVAULT_LAYER_ARTIFACT: path.join(scratch, 'layer.zip') }),
+    }).then(
       () => undefined,
       (error: { stdout: string; stderr: string }) => `${error.stdout}${error.stderr}`,
     );
-    expect(failure).toContain('stepvault cannot be deployed as configured: bad.yml has a problem: targets.orders.schedule.cron: "0 27 * * ? *": hours "27": "27" is out of range (0-23)');
+    expect(failure).toContain(
+      'stepvault cannot be deployed as configured: bad.yml has a problem: targets.orders.schedule.cron: "0 27 * * ? *": hours "27": "27" is out of range (0-23)',
+    );
   });
 });
 

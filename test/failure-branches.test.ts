@@ -23,7 +23,10 @@ beforeAll(async () => {
   // Enough rows that a dump cut at a few kilobytes is visibly cut.
   await psql(pgDatabase, `CREATE TABLE t AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g`);
   await createMariaDatabase(mariaDatabase);
-  await mariadb(mariaDatabase, `CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(64)); INSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_20000`);
+  await mariadb(
+    mariaDatabase,
+    `CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(64)); INSERT INTO t SELECT seq, MD5(seq) FROM seq_1_to_20000`,
+  );
 });
 
 afterAll(async () => {
@@ -52,7 +55,12 @@ async function publishedFiles(workspace: Workspace): Promise<string[]> {
 }
 
 /** What every failed run must show, whatever failed. */
-async function expectFailureBranch(workspace: Workspace, record: RunRecord, state: string, error: string): Promise<string> {
+async function expectFailureBranch(
+  workspace: Workspace,
+  record: RunRecord,
+  state: string,
+  error: string,
+): Promise<string> {
   expect(record.status).toBe('FAILED');
   expect(record.failedState).toBe(state);
   expect(record.error).toBe(error);
@@ -77,7 +85,9 @@ describe('failure branches', () => {
     const body = await expectFailureBranch(workspace, record, 'Dump', 'ConnectionError');
     expect(record.events.filter((e) => e.type === 'state-retried' && e.state === 'Dump')).toHaveLength(3);
     expect(body).toContain('Target:    main\n');
-    expect(body).toMatch(/cannot reach PostgreSQL for target main \(127\.0\.0\.1:1\/sv_pg_fail_\w+\): .*Connection refused/);
+    expect(body).toMatch(
+      /cannot reach PostgreSQL for target main \(127\.0\.0\.1:1\/sv_pg_fail_\w+\): .*Connection refused/,
+    );
   });
 
   it('a pg_dump that dies halfway publishes nothing', async () => {
@@ -100,7 +110,9 @@ describe('failure branches', () => {
       await truncatingTool(dir, 'mariadb-dump', 8192, 0);
       await truncatingTool(dir, 'mysqldump', 8192, 0);
     });
-    const workspace = await workspaceWith(configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: mariaDatabase }));
+    const workspace = await workspaceWith(
+      configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: mariaDatabase }),
+    );
     const record = await workspace.run('main');
     const body = await expectFailureBranch(workspace, record, 'Dump', 'DumpError');
     expect(body).toContain('does not end with "-- Dump completed"');

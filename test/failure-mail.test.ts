@@ -27,18 +27,29 @@ describe('the failure mail of a run whose dump was stored', () => {
     await workspace.writeConfig(
       configFor(
         {
-          engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database,
+          engine: 'postgres',
+          host: PG.host,
+          port: PG.port,
+          user: PG.user,
+          database,
           destinations: ['local', 'copy'],
           // Nothing listens on port 1: the drill cannot restore anywhere.
           verify: { drill: { into: 'postgres://postgres@127.0.0.1:1/sv_scratch' } },
         },
-        { destinations: { local: { type: 'filesystem', path: './backups', prefix: 'db' }, copy: { type: 'filesystem', path: './copy' } } },
+        {
+          destinations: {
+            local: { type: 'filesystem', path: './backups', prefix: 'db' },
+            copy: { type: 'filesystem', path: './copy' },
+          },
+        },
       ),
     );
     const record = await workspace.run('main');
     expect(record).toMatchObject({ status: 'FAILED', failedState: 'Verify', error: 'ConnectionError' });
     const upload = record.events.find((e) => e.type === 'state-exited' && e.state === 'Upload');
-    const stored = ((upload as { output: { upload: UploadResult } }).output.upload).flatMap((o) => (o.status === 'stored' ? [o] : []));
+    const stored = (upload as { output: { upload: UploadResult } }).output.upload.flatMap((o) =>
+      o.status === 'stored' ? [o] : [],
+    );
     expect(stored.map((o) => o.destination).sort()).toEqual(['copy', 'local']);
 
     const [mail, ...more] = await workspace.outbox();

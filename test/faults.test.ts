@@ -33,7 +33,10 @@ const tally: { fault: string; survived: boolean }[] = [];
 beforeAll(async () => {
   await createDatabase(pgDatabase);
   // Random text does not compress: the dump is several megabytes, more than a 1 MB staging holds.
-  await psql(pgDatabase, `CREATE TABLE t AS SELECT g AS id, md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 60000) g`);
+  await psql(
+    pgDatabase,
+    `CREATE TABLE t AS SELECT g AS id, md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 60000) g`,
+  );
   await createMariaDatabase(mariaDatabase);
   await loadRichMariadb(mariaDatabase);
 }, 120_000);
@@ -50,7 +53,9 @@ afterAll(async () => {
   const failures: unknown[] = [];
   for (const step of steps) await step().catch((error: unknown) => failures.push(error));
   const survived = tally.filter((t) => t.survived).length;
-  console.log(`faults tried: ${tally.length}, survived with nothing lost: ${survived}\n${tally.map((t) => `  ${t.survived ? 'ok  ' : 'LOST'} ${t.fault}`).join('\n')}`);
+  console.log(
+    `faults tried: ${tally.length}, survived with nothing lost: ${survived}\n${tally.map((t) => `  ${t.survived ? 'ok  ' : 'LOST'} ${t.fault}`).join('\n')}`,
+  );
   if (failures.length > 0) throw new AggregateError(failures, 'cleaning up after the fault suite failed');
 });
 
@@ -62,7 +67,9 @@ async function workspaceWith(config: unknown): Promise<Workspace> {
 }
 
 /** A good backup first, so that each fault can be shown to leave it alone. */
-async function withEarlierBackup(config: Record<string, unknown>): Promise<{ workspace: Workspace; before: Awaited<ReturnType<typeof publishedBackups>> }> {
+async function withEarlierBackup(
+  config: Record<string, unknown>,
+): Promise<{ workspace: Workspace; before: Awaited<ReturnType<typeof publishedBackups>> }> {
   const workspace = await workspaceWith(config);
   const good = await workspace.run('main');
   expect(good.status, good.cause).toBe('SUCCEEDED');
@@ -110,7 +117,18 @@ describe('faults in the dump step', () => {
     mounts.push(small);
     await workspace.writeConfig(configFor({ ...pgTarget, staging: small }));
     const record = await workspace.run('main');
-    await expectSurvived('full staging disk', workspace, record, { state: 'Dump', error: 'DumpError', cause: /staging is full: no space left in .*small-staging/, stagingRoot: small }, before);
+    await expectSurvived(
+      'full staging disk',
+      workspace,
+      record,
+      {
+        state: 'Dump',
+        error: 'DumpError',
+        cause: /staging is full: no space left in .*small-staging/,
+        stagingRoot: small,
+      },
+      before,
+    );
   });
 
   /** A MariaDB target dumped as a user with these grants; the earlier backup is made as root. */
@@ -119,8 +137,23 @@ describe('faults in the dump step', () => {
     cleanups.push(user.drop);
     const variable = `SV_FAULT_PW_${user.user.toUpperCase()}`;
     process.env[variable] = user.password;
-    const target = { engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: user.user, password: `env:${variable}`, database: mariaDatabase };
-    const { workspace, before } = await withEarlierBackup(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: mariaDatabase }));
+    const target = {
+      engine: 'mariadb',
+      host: MARIADB.host,
+      port: MARIADB.port,
+      user: user.user,
+      password: `env:${variable}`,
+      database: mariaDatabase,
+    };
+    const { workspace, before } = await withEarlierBackup(
+      configFor({
+        engine: 'mariadb',
+        host: MARIADB.host,
+        port: MARIADB.port,
+        user: MARIADB.user,
+        database: mariaDatabase,
+      }),
+    );
     await workspace.writeConfig(configFor(target));
     return { workspace, before, target };
   }
@@ -128,38 +161,82 @@ describe('faults in the dump step', () => {
   it.each([
     ['EVENT', 'SELECT, LOCK TABLES, SHOW VIEW, TRIGGER'],
     ['SHOW VIEW', 'SELECT, LOCK TABLES, EVENT, TRIGGER'],
-  ])('a MariaDB user without %s gets a ConfigError naming that privilege, not "check user and password"', async (missing, granted) => {
-    const { workspace, before } = await mariaTargetAs(granted, ['SELECT ON mysql.proc']);
-    const record = await workspace.run('main');
-    await expectSurvived(`MariaDB user without ${missing}`, workspace, record, { state: 'Dump', error: 'ConfigError', cause: new RegExp(`lacks the ${missing} privilege`) }, before);
-    expect(record.cause).not.toContain('check user and password');
-  });
+  ])(
+    'a MariaDB user without %s gets a ConfigError naming that privilege, not "check user and password"',
+    async (missing, granted) => {
+      const { workspace, before } = await mariaTargetAs(granted, ['SELECT ON mysql.proc']);
+      const record = await workspace.run('main');
+      await expectSurvived(
+        `MariaDB user without ${missing}`,
+        workspace,
+        record,
+        { state: 'Dump', error: 'ConfigError', cause: new RegExp(`lacks the ${missing} privilege`) },
+        before,
+      );
+      expect(record.cause).not.toContain('check user and password');
+    },
+  );
 
   it('a MariaDB user that may not read routines fails the run instead of dropping them in silence', async () => {
     // The usual backup grants on the database: mariadb-dump exits 0 without the procedure and function.
     const { workspace, before } = await mariaTargetAs('SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER');
     const record = await workspace.run('main');
-    await expectSurvived('MariaDB user without routine access', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /may not read the database's routines: the dump would leave them out.*GRANT SELECT ON mysql\.proc/ }, before);
+    await expectSurvived(
+      'MariaDB user without routine access',
+      workspace,
+      record,
+      {
+        state: 'Dump',
+        error: 'ConfigError',
+        cause: /may not read the database's routines: the dump would leave them out.*GRANT SELECT ON mysql\.proc/,
+      },
+      before,
+    );
   });
 
   it('a MariaDB user that sees the routines but may not read their bodies gets a ConfigError that says so', async () => {
     // ALL on the database lists the routines to the user; their bodies need more.
     const { workspace, before } = await mariaTargetAs('ALL PRIVILEGES');
     const record = await workspace.run('main');
-    await expectSurvived('MariaDB user who cannot read routine bodies', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /lacks a privilege to read routines.*GRANT SELECT ON mysql\.proc/ }, before);
+    await expectSurvived(
+      'MariaDB user who cannot read routine bodies',
+      workspace,
+      record,
+      { state: 'Dump', error: 'ConfigError', cause: /lacks a privilege to read routines.*GRANT SELECT ON mysql\.proc/ },
+      before,
+    );
   });
 
   it('a MariaDB user that may not see triggers fails the run instead of dropping them in silence', async () => {
-    const { workspace, before } = await mariaTargetAs('SELECT, LOCK TABLES, SHOW VIEW, EVENT', ['SELECT ON mysql.proc']);
+    const { workspace, before } = await mariaTargetAs('SELECT, LOCK TABLES, SHOW VIEW, EVENT', [
+      'SELECT ON mysql.proc',
+    ]);
     const record = await workspace.run('main');
-    await expectSurvived('MariaDB user without TRIGGER', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /may not read the database's triggers.*GRANT TRIGGER ON `sv_maria_faults_\w+`\.\*/ }, before);
+    await expectSurvived(
+      'MariaDB user without TRIGGER',
+      workspace,
+      record,
+      {
+        state: 'Dump',
+        error: 'ConfigError',
+        cause: /may not read the database's triggers.*GRANT TRIGGER ON `sv_maria_faults_\w+`\.\*/,
+      },
+      before,
+    );
   });
 
   it('a MariaDB user with the README grants dumps every routine, trigger, event and view', async () => {
-    const { workspace } = await mariaTargetAs('SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER', ['SELECT ON mysql.proc']);
+    const { workspace } = await mariaTargetAs('SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER', [
+      'SELECT ON mysql.proc',
+    ]);
     const record = await workspace.run('main');
     expect(record.status, record.cause).toBe('SUCCEEDED');
-    const latest = (await publishedBackups(path.join(workspace.dir, 'backups'))).backups.map((b) => b.key).find((k) => k.endsWith(`.sql.gz`) && record.state.upload?.some((u) => u.status === 'stored' && u.location.endsWith(k)));
+    const latest = (await publishedBackups(path.join(workspace.dir, 'backups'))).backups
+      .map((b) => b.key)
+      .find(
+        (k) =>
+          k.endsWith(`.sql.gz`) && record.state.upload?.some((u) => u.status === 'stored' && u.location.endsWith(k)),
+      );
     const sql = gunzipSync(await readFile(path.join(workspace.dir, 'backups', latest!))).toString('utf8');
     expect(sql.match(/^CREATE DEFINER=\S+ (PROCEDURE|FUNCTION) /gm)).toHaveLength(2);
     expect(sql).toMatch(/TRIGGER customers_ai/);
@@ -168,15 +245,46 @@ describe('faults in the dump step', () => {
   });
 
   it('TLS required against a MariaDB without TLS is a ConfigError, even where the client would fall back to clear text', async () => {
-    const { workspace, before } = await withEarlierBackup(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: mariaDatabase }));
-    await workspace.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: mariaDatabase, tls: { mode: 'require' } }));
+    const { workspace, before } = await withEarlierBackup(
+      configFor({
+        engine: 'mariadb',
+        host: MARIADB.host,
+        port: MARIADB.port,
+        user: MARIADB.user,
+        database: mariaDatabase,
+      }),
+    );
+    await workspace.writeConfig(
+      configFor({
+        engine: 'mariadb',
+        host: MARIADB.host,
+        port: MARIADB.port,
+        user: MARIADB.user,
+        database: mariaDatabase,
+        tls: { mode: 'require' },
+      }),
+    );
     const record = await workspace.run('main');
-    await expectSurvived('TLS required, MariaDB without TLS', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /tls\.mode is require.*(does not support SSL|not support it)|not encrypted although .*tls\.mode is require/ }, before);
+    await expectSurvived(
+      'TLS required, MariaDB without TLS',
+      workspace,
+      record,
+      {
+        state: 'Dump',
+        error: 'ConfigError',
+        cause:
+          /tls\.mode is require.*(does not support SSL|not support it)|not encrypted although .*tls\.mode is require/,
+      },
+      before,
+    );
   });
 
   it('a PostgreSQL user that may not read a table gets a ConfigError naming it, not "check user and password"', async () => {
     const role = uniqueName('sv_reader');
-    await psql(pgDatabase, `CREATE ROLE ${role} LOGIN; GRANT CONNECT ON DATABASE ${pgDatabase} TO ${role}; GRANT USAGE ON SCHEMA public TO ${role}`);
+    await psql(
+      pgDatabase,
+      `CREATE ROLE ${role} LOGIN; GRANT CONNECT ON DATABASE ${pgDatabase} TO ${role}; GRANT USAGE ON SCHEMA public TO ${role}`,
+    );
     // DROP OWNED in the database revokes its grants there and on the database itself.
     cleanups.push(async () => {
       await psql(pgDatabase, `DROP OWNED BY ${role}`);
@@ -185,7 +293,19 @@ describe('faults in the dump step', () => {
     const { workspace, before } = await withEarlierBackup(configFor(pgTarget));
     await workspace.writeConfig(configFor({ ...pgTarget, user: role }));
     const record = await workspace.run('main');
-    await expectSurvived('PostgreSQL user without SELECT on a table', workspace, record, { state: 'Dump', error: 'ConfigError', cause: new RegExp(`user ${role} of target main .* may not read everything the dump needs: .*permission denied for table t`) }, before);
+    await expectSurvived(
+      'PostgreSQL user without SELECT on a table',
+      workspace,
+      record,
+      {
+        state: 'Dump',
+        error: 'ConfigError',
+        cause: new RegExp(
+          `user ${role} of target main .* may not read everything the dump needs: .*permission denied for table t`,
+        ),
+      },
+      before,
+    );
     expect(record.cause).not.toContain('check user and password');
   });
 
@@ -193,7 +313,17 @@ describe('faults in the dump step', () => {
     const { workspace, before } = await withEarlierBackup(configFor(pgTarget));
     await workspace.writeConfig(configFor({ ...pgTarget, tls: { mode: 'require' } }));
     const record = await workspace.run('main');
-    await expectSurvived('TLS required, PostgreSQL without TLS', workspace, record, { state: 'Dump', error: 'ConfigError', cause: /server does not support SSL.*tls\.mode|tls\.mode is require.*does not support SSL/ }, before);
+    await expectSurvived(
+      'TLS required, PostgreSQL without TLS',
+      workspace,
+      record,
+      {
+        state: 'Dump',
+        error: 'ConfigError',
+        cause: /server does not support SSL.*tls\.mode|tls\.mode is require.*does not support SSL/,
+      },
+      before,
+    );
   });
 });
 
@@ -212,67 +342,135 @@ describe('interrupted runs', () => {
     await dropDatabase(lockedDatabase);
   });
 
-  /** Another session holds an exclusive lock on the table: a real pg_dump waits on it, mid-dump, for as long as the test wants. */
+  /**
+   * Another session holds an exclusive lock on the table: a real pg_dump waits on it, mid-dump, for as long as the test
+   * wants.
+   */
   async function holdLock(): Promise<void> {
-    locker = spawn('psql', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', lockedDatabase, '-Xq', '-c', 'BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600)'], {
-      env: { ...process.env, PGAPPNAME: 'sv-faults-locker' },
-      stdio: 'ignore',
-    });
-    await waitFor('the lock', async () => (await psql(lockedDatabase, `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.mode = 'AccessExclusiveLock' AND l.granted`)) === '1');
+    locker = spawn(
+      'psql',
+      [
+        '-h',
+        PG.host,
+        '-p',
+        String(PG.port),
+        '-U',
+        PG.user,
+        '-d',
+        lockedDatabase,
+        '-Xq',
+        '-c',
+        'BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600)',
+      ],
+      {
+        env: { ...process.env, PGAPPNAME: 'sv-faults-locker' },
+        stdio: 'ignore',
+      },
+    );
+    await waitFor(
+      'the lock',
+      async () =>
+        (await psql(
+          lockedDatabase,
+          `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.mode = 'AccessExclusiveLock' AND l.granted`,
+        )) === '1',
+    );
   }
 
   async function releaseLock(): Promise<void> {
     locker?.kill('SIGKILL');
     locker = undefined;
-    await psql('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sv-faults-locker' AND datname = '${lockedDatabase}'`);
+    await psql(
+      'postgres',
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sv-faults-locker' AND datname = '${lockedDatabase}'`,
+    );
   }
 
   it.each([
     ['SIGINT', 130],
     ['SIGTERM', 143],
-  ] as const)('%s stops pg_dump, removes the run’s staging, says so and exits %i; nothing is published', async (signal, code) => {
-    const { workspace, before } = await withEarlierBackup(configFor(lockedTarget));
-    await holdLock();
-    try {
-      const child = spawn(process.execPath, [CLI, 'run', '--config', workspace.configFile, '--target', 'main'], { cwd: workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-      const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
-      const dumping = await waitFor('pg_dump to start', async () => (await processesMentioning(lockedDatabase)).find((p) => /pg_dump/.test(p.args)));
-      expect(await readdir(path.join(workspace.dir, 'staging'))).toHaveLength(1);
-      child.kill(signal);
-      const exitCode = await exited;
+  ] as const)(
+    '%s stops pg_dump, removes the run’s staging, says so and exits %i; nothing is published',
+    async (signal, code) => {
+      const { workspace, before } = await withEarlierBackup(configFor(lockedTarget));
+      await holdLock();
+      try {
+        const child = spawn(process.execPath, [CLI, 'run', '--config', workspace.configFile, '--target', 'main'], {
+          cwd: workspace.dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        let stdout = '';
+        child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+        const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+        const dumping = await waitFor('pg_dump to start', async () =>
+          (await processesMentioning(lockedDatabase)).find((p) => /pg_dump/.test(p.args)),
+        );
+        expect(await readdir(path.join(workspace.dir, 'staging'))).toHaveLength(1);
+        child.kill(signal);
+        const exitCode = await exited;
 
-      tally.push({ fault: `${signal} during the dump`, survived: false });
-      expect(exitCode).toBe(code);
-      expect(stdout).toContain(`Interrupted by ${signal} during Dump.`);
-      expect(stdout).toContain(`stopped pg_dump (pid ${dumping.pid})`);
-      expect(stdout).toMatch(/removed the run's staging folder .*staging\/main-\d{8}T\d{6}Z-[0-9a-f]{8}/);
-      expect(stdout).toContain('nothing was published');
-      expect(await processesMentioning(lockedDatabase).then((ps) => ps.filter((p) => /pg_dump|pg_restore/.test(p.args)))).toEqual([]);
-      expect(await readdir(path.join(workspace.dir, 'staging'))).toEqual([]);
-      expect(await publishedBackups(path.join(workspace.dir, 'backups'))).toEqual(before);
-      tally[tally.length - 1]!.survived = true;
-    } finally {
-      await releaseLock();
-    }
-  }, 60_000);
+        tally.push({ fault: `${signal} during the dump`, survived: false });
+        expect(exitCode).toBe(code);
+        expect(stdout).toContain(`Interrupted by ${signal} during Dump.`);
+        expect(stdout).toContain(`stopped pg_dump (pid ${dumping.pid})`);
+        expect(stdout).toMatch(/removed the run's staging folder .*staging\/main-\d{8}T\d{6}Z-[0-9a-f]{8}/);
+        expect(stdout).toContain('nothing was published');
+        expect(
+          await processesMentioning(lockedDatabase).then((ps) => ps.filter((p) => /pg_dump|pg_restore/.test(p.args))),
+        ).toEqual([]);
+        expect(await readdir(path.join(workspace.dir, 'staging'))).toEqual([]);
+        expect(await publishedBackups(path.join(workspace.dir, 'backups'))).toEqual(before);
+        tally[tally.length - 1]!.survived = true;
+      } finally {
+        await releaseLock();
+      }
+    },
+    60_000,
+  );
 
   it('SIGINT stops mariadb-dump too, removes the run’s staging and exits 130', async () => {
     const database = uniqueName('sv_maria_signal');
     await createMariaDatabase(database);
     cleanups.push(() => dropMariaDatabase(database));
     await mariadb(database, 'CREATE TABLE t (id INT); INSERT INTO t VALUES (1)');
-    const { workspace, before } = await withEarlierBackup(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database }));
+    const { workspace, before } = await withEarlierBackup(
+      configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database }),
+    );
     // Another session's write lock: a real mariadb-dump waits on the table for as long as the test wants.
-    const mariaLocker = spawn('mariadb', ['--no-defaults', '-h', MARIADB.host, '-P', String(MARIADB.port), '-u', MARIADB.user, '--protocol=TCP', database, '-e', 'LOCK TABLES t WRITE; SELECT SLEEP(600)'], { stdio: 'ignore' });
-    const lockerSession = await waitFor('the lock', async () => mariadb(undefined, `SELECT id FROM information_schema.processlist WHERE db = '${database}' AND info LIKE 'SELECT SLEEP(600)%'`));
+    const mariaLocker = spawn(
+      'mariadb',
+      [
+        '--no-defaults',
+        '-h',
+        MARIADB.host,
+        '-P',
+        String(MARIADB.port),
+        '-u',
+        MARIADB.user,
+        '--protocol=TCP',
+        database,
+        '-e',
+        'LOCK TABLES t WRITE; SELECT SLEEP(600)',
+      ],
+      { stdio: 'ignore' },
+    );
+    const lockerSession = await waitFor('the lock', async () =>
+      mariadb(
+        undefined,
+        `SELECT id FROM information_schema.processlist WHERE db = '${database}' AND info LIKE 'SELECT SLEEP(600)%'`,
+      ),
+    );
     try {
-      const child = spawn(process.execPath, [CLI, 'run', '--config', workspace.configFile, '--target', 'main'], { cwd: workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'run', '--config', workspace.configFile, '--target', 'main'], {
+        cwd: workspace.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
       const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
-      const dumping = await waitFor('mariadb-dump to start', async () => (await processesMentioning(database)).find((p) => /mariadb-dump|mysqldump/.test(p.args)));
+      const dumping = await waitFor('mariadb-dump to start', async () =>
+        (await processesMentioning(database)).find((p) => /mariadb-dump|mysqldump/.test(p.args)),
+      );
       child.kill('SIGINT');
       const exitCode = await exited;
 
@@ -296,11 +494,19 @@ describe('interrupted runs', () => {
     await holdLock();
     try {
       const running = workspace.run('main');
-      const dumping = await waitFor('pg_dump to start', async () => (await processesMentioning(lockedDatabase)).find((p) => /pg_dump/.test(p.args)));
+      const dumping = await waitFor('pg_dump to start', async () =>
+        (await processesMentioning(lockedDatabase)).find((p) => /pg_dump/.test(p.args)),
+      );
       // The run's own pg_dump, by its process id: as the OOM killer or a Lambda timeout would.
       process.kill(dumping.pid, 'SIGKILL');
       const record = await running;
-      await expectSurvived('pg_dump killed (SIGKILL) mid-dump', workspace, record, { state: 'Dump', error: 'DumpError', cause: /pg_dump of main was killed by SIGKILL.*nothing was published/ }, before);
+      await expectSurvived(
+        'pg_dump killed (SIGKILL) mid-dump',
+        workspace,
+        record,
+        { state: 'Dump', error: 'DumpError', cause: /pg_dump of main was killed by SIGKILL.*nothing was published/ },
+        before,
+      );
     } finally {
       await releaseLock();
     }
@@ -310,18 +516,27 @@ describe('interrupted runs', () => {
     const workspace = await workspaceWith(configFor(lockedTarget));
     await holdLock();
     try {
-      const child = spawn(process.execPath, [CLI, 'run', '--verbose', '--config', workspace.configFile, '--target', 'main'], {
-        cwd: workspace.dir,
-        env: { ...process.env, STEPVAULT_HEARTBEAT_SECONDS: '0.3' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        [CLI, 'run', '--verbose', '--config', workspace.configFile, '--target', 'main'],
+        {
+          cwd: workspace.dir,
+          env: { ...process.env, STEPVAULT_HEARTBEAT_SECONDS: '0.3' },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
       child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
       const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
-      await waitFor('two heartbeats', async () => (stdout.match(/^ {2}Dump: no progress reported yet \(running [\d.]+s\)$/gm)?.length ?? 0) >= 2);
-      await waitFor('a JSON progress line', async () => stderr.split('\n').some((l) => /"message":"progress","service":"stepvault","state":"Dump"/.test(l)));
+      await waitFor(
+        'two heartbeats',
+        async () => (stdout.match(/^ {2}Dump: no progress reported yet \(running [\d.]+s\)$/gm)?.length ?? 0) >= 2,
+      );
+      await waitFor('a JSON progress line', async () =>
+        stderr.split('\n').some((l) => /"message":"progress","service":"stepvault","state":"Dump"/.test(l)),
+      );
       child.kill('SIGTERM');
       expect(await exited).toBe(143);
     } finally {
@@ -334,9 +549,14 @@ describe('interrupted runs', () => {
     const staging = path.join(workspace.dir, 'staging');
     const machine = executionDefinition(loadConfig(workspace.configFile));
     const longest = longestRunMs(machine);
-    // The state machine's own execution timeout (derived for this config): nothing else decides how long a run may last.
+    // The state machine's own execution timeout (derived for this config): nothing else decides how long a run may
+    // last.
     expect(longest).toBe((machine.TimeoutSeconds as number) * 1000);
-    const folders = { stale: 'main-20260101T000000Z-0123abcd', concurrent: 'main-20260101T000001Z-4567cdef', notARun: 'notes' };
+    const folders = {
+      stale: 'main-20260101T000000Z-0123abcd',
+      concurrent: 'main-20260101T000001Z-4567cdef',
+      notARun: 'notes',
+    };
     for (const name of Object.values(folders)) {
       await mkdir(path.join(staging, name), { recursive: true });
       await writeFile(path.join(staging, name, 'partial.dump'), 'partial');
@@ -363,14 +583,22 @@ describe('a PostgreSQL killed mid-dump', () => {
   const tables = 12;
   /** Rows and an md5 of their text per table: what a restore must bring back. */
   const digest = (port?: number, db = database) =>
-    psql(db, `SELECT string_agg(format('%s=%s', c.relname, (xpath('/row/d/text()', query_to_xml(format('SELECT count(*) || '':'' || md5(string_agg(t::text, '','' ORDER BY id)) AS d FROM %I t', c.relname), false, true, '')))[1]::text), ' ' ORDER BY c.relname) FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace`, port);
+    psql(
+      db,
+      `SELECT string_agg(format('%s=%s', c.relname, (xpath('/row/d/text()', query_to_xml(format('SELECT count(*) || '':'' || md5(string_agg(t::text, '','' ORDER BY id)) AS d FROM %I t', c.relname), false, true, '')))[1]::text), ' ' ORDER BY c.relname) FROM pg_class c WHERE c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace`,
+      port,
+    );
 
   beforeAll(async () => {
     cluster = await startCluster();
     await psql('postgres', `CREATE DATABASE ${database}`, cluster.port);
     // Several tables of text that compresses poorly: pg_dump needs seconds and many queries.
     for (let i = 0; i < tables; i++) {
-      await psql(database, `CREATE TABLE t${i} AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 60000) g`, cluster.port);
+      await psql(
+        database,
+        `CREATE TABLE t${i} AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 60000) g`,
+        cluster.port,
+      );
     }
   }, 180_000);
 
@@ -383,7 +611,11 @@ describe('a PostgreSQL killed mid-dump', () => {
     const { workspace, before } = await withEarlierBackup(configFor(target));
     const expected = await digest(cluster.port);
 
-    const child = spawn(process.execPath, [CLI, 'run', '--retry-delay-ms', '10', '--config', workspace.configFile, '--target', 'main'], { cwd: workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'run', '--retry-delay-ms', '10', '--config', workspace.configFile, '--target', 'main'],
+      { cwd: workspace.dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
     const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
@@ -391,7 +623,8 @@ describe('a PostgreSQL killed mid-dump', () => {
     const staged = await waitFor('the dump to be under way', async () => {
       for (const entry of await readdir(path.join(workspace.dir, 'staging'), { recursive: true }).catch(() => [])) {
         const file = path.join(workspace.dir, 'staging', String(entry));
-        if (String(entry).endsWith('.dump') && (await stat(file).catch(() => undefined))?.size! > 256 * 1024) return file;
+        if (String(entry).endsWith('.dump') && ((await stat(file).catch(() => undefined))?.size ?? 0) > 256 * 1024)
+          return file;
       }
       return undefined;
     });
@@ -404,7 +637,9 @@ describe('a PostgreSQL killed mid-dump', () => {
     const failure = (await workspace.outbox()).filter((m) => m.headers['x-stepvault-outcome'] === 'failure');
     expect(failure).toHaveLength(1);
     expect(failure[0]!.body).toContain('Error:     ConnectionError\n');
-    expect(failure[0]!.body).toMatch(/cannot reach PostgreSQL for target main .*(Connection refused|server closed the connection|terminating connection)/);
+    expect(failure[0]!.body).toMatch(
+      /cannot reach PostgreSQL for target main .*(Connection refused|server closed the connection|terminating connection)/,
+    );
     expect(await stat(staged).catch(() => undefined)).toBeUndefined();
     expect(await readdir(path.join(workspace.dir, 'staging'))).toEqual([]);
     const after = await publishedBackups(path.join(workspace.dir, 'backups'));

@@ -26,7 +26,11 @@ afterAll(async () => {
 async function workspaceWith(destination: Record<string, unknown>): Promise<Workspace> {
   const workspace = await createWorkspace();
   workspaces.push(workspace);
-  await workspace.writeConfig(configFor(target, { destinations: { local: { type: 'filesystem', path: './backups', prefix: 'db', ...destination } } }));
+  await workspace.writeConfig(
+    configFor(target, {
+      destinations: { local: { type: 'filesystem', path: './backups', prefix: 'db', ...destination } },
+    }),
+  );
   return workspace;
 }
 
@@ -57,15 +61,21 @@ describe('filesystem destination permissions', () => {
     const workspace = await workspaceWith({ mode: '0640' });
     const record = await workspace.run('main');
     expect(record.status, record.cause).toBe('SUCCEEDED');
-    expect(await modes(path.join(workspace.dir, 'backups'))).toEqual({ files: new Set(['0640']), folders: new Set(['0750']) });
+    expect(await modes(path.join(workspace.dir, 'backups'))).toEqual({
+      files: new Set(['0640']),
+      folders: new Set(['0750']),
+    });
   });
 
-  it.each([['0644x'], ['0755'], ['0400'], ['0647'], ['rw-r-----']])('refuses mode %j with a message naming the key', async (mode) => {
-    const workspace = await workspaceWith({ mode });
-    expect(() => loadConfig(workspace.configFile)).toThrow(
-      'destinations.local.mode: must be a file mode the owner can read and write, and nobody execute, as an octal string: "0600" (the default), "0640" or "0660"',
-    );
-  });
+  it.each([['0644x'], ['0755'], ['0400'], ['0647'], ['rw-r-----']])(
+    'refuses mode %j with a message naming the key',
+    async (mode) => {
+      const workspace = await workspaceWith({ mode });
+      expect(() => loadConfig(workspace.configFile)).toThrow(
+        'destinations.local.mode: must be a file mode the owner can read and write, and nobody execute, as an octal string: "0600" (the default), "0640" or "0660"',
+      );
+    },
+  );
 });
 
 describe('folders under /proc', () => {
@@ -75,7 +85,9 @@ describe('folders under /proc', () => {
     const record = await workspace.run('main', { retryDelayMs: 0 });
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(record).toMatchObject({ status: 'FAILED', failedState: 'Upload', error: 'ConfigError' });
-    expect(record.cause).toContain('destinations.local.path: /proc/stepvault-backups is on proc (a kernel pseudo-filesystem), which cannot hold backups');
+    expect(record.cause).toContain(
+      'destinations.local.path: /proc/stepvault-backups is on proc (a kernel pseudo-filesystem), which cannot hold backups',
+    );
     const [mail] = await workspace.outbox();
     expect(mail!.body).toContain('/proc/stepvault-backups is on proc');
   });
@@ -83,11 +95,17 @@ describe('folders under /proc', () => {
   it('a staging folder there fails Dump quickly with a ConfigError, before the tool runs', async () => {
     const workspace = await createWorkspace();
     workspaces.push(workspace);
-    await workspace.writeConfig(configFor(target, { defaults: { staging: '/proc/stepvault-staging', destinations: ['local'], notify: ['desk'] } }));
+    await workspace.writeConfig(
+      configFor(target, {
+        defaults: { staging: '/proc/stepvault-staging', destinations: ['local'], notify: ['desk'] },
+      }),
+    );
     const started = Date.now();
     const record = await workspace.run('main', { retryDelayMs: 0 });
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(record).toMatchObject({ status: 'FAILED', failedState: 'Dump', error: 'ConfigError' });
-    expect(record.cause).toMatch(/targets\.main\.staging: \/proc\/stepvault-staging\/main-\S+ is on proc \(a kernel pseudo-filesystem\)/);
+    expect(record.cause).toMatch(
+      /targets\.main\.staging: \/proc\/stepvault-staging\/main-\S+ is on proc \(a kernel pseudo-filesystem\)/,
+    );
   });
 });

@@ -36,7 +36,9 @@ describe('bundled Lambda handlers', () => {
     const settings = createRequire(import.meta.url)('../scripts/serverless/esbuild.cjs') as { banner: { js: string } };
     for (const name of STEP_NAMES) {
       expect((await stat(path.join(outdir, name, 'index.mjs'))).size).toBeGreaterThan(1000);
-      expect((await readFile(path.join(outdir, name, 'index.mjs'), 'utf8')).split('\n')[0], name).toBe(settings.banner.js);
+      expect((await readFile(path.join(outdir, name, 'index.mjs'), 'utf8')).split('\n')[0], name).toBe(
+        settings.banner.js,
+      );
     }
   });
 
@@ -44,7 +46,11 @@ describe('bundled Lambda handlers', () => {
     const { handler } = await import(pathToFileURL(path.join(outdir, 'plan', 'index.mjs')).href);
     const result = await handler({
       request: { target: 'orders' },
-      execution: { id: 'arn:aws:states:eu-west-1:123456789012:execution:backup:orders-1', name: 'orders-1', startTime: '2026-11-22T03:00:00.000Z' },
+      execution: {
+        id: 'arn:aws:states:eu-west-1:123456789012:execution:backup:orders-1',
+        name: 'orders-1',
+        startTime: '2026-11-22T03:00:00.000Z',
+      },
     });
     expect(result).toMatchObject({
       target: 'orders',
@@ -58,6 +64,9 @@ describe('bundled Lambda handlers', () => {
   it('reports a bad target as a ConfigError, the name the state machine matches', async () => {
     const { handler } = await import(pathToFileURL(path.join(outdir, 'plan', 'index.mjs')).href);
     const execution = { id: 'x', name: 'x', startTime: '2026-11-22T03:00:00.000Z' };
-    await expect(handler({ request: { target: 'nope' }, execution })).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringContaining('unknown target "nope"') });
+    await expect(handler({ request: { target: 'nope' }, execution })).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining('unknown target "nope"'),
+    });
   });
 });

@@ -7,7 +7,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMariaDatabase, dropMariaDatabase, MARIADB, mariaInventory, mariaTableDigests, restoreGzipDump, loadRichMariadb } from './helpers/mariadb.ts';
+import {
+  createMariaDatabase,
+  dropMariaDatabase,
+  MARIADB,
+  mariaInventory,
+  mariaTableDigests,
+  restoreGzipDump,
+  loadRichMariadb,
+} from './helpers/mariadb.ts';
 import { uniqueName } from './helpers/postgres.ts';
 import { configFor, createWorkspace, type RunRecord, type Workspace, storedBackup } from './helpers/workspace.ts';
 
@@ -20,7 +28,9 @@ beforeAll(async () => {
   await createMariaDatabase(source);
   await loadRichMariadb(source);
   workspace = await createWorkspace();
-  await workspace.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: source }));
+  await workspace.writeConfig(
+    configFor({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: source }),
+  );
   record = await workspace.run('main');
 });
 
@@ -40,7 +50,12 @@ describe('MariaDB backup through the workflow', () => {
     const sql = gunzipSync(bytes).toString('utf8');
     expect(sql.trimEnd()).toMatch(/-- Dump completed on .*$/);
     const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'backups', stored.manifestKey), 'utf8'));
-    expect(manifest).toMatchObject({ engine: 'mariadb', compression: 'gzip', size: bytes.length, sha256: stored.sha256 });
+    expect(manifest).toMatchObject({
+      engine: 'mariadb',
+      compression: 'gzip',
+      size: bytes.length,
+      sha256: stored.sha256,
+    });
     expect(manifest.server.version).toContain('MariaDB');
     expect(manifest.tool.name).toMatch(/mariadb-dump|mysqldump/);
   });
@@ -73,7 +88,9 @@ describe('MariaDB backup through the workflow', () => {
 
   it('engine mysql prefers mysqldump and restores the same contents', async () => {
     const mysqlWorkspace = await createWorkspace();
-    await mysqlWorkspace.writeConfig(configFor({ engine: 'mysql', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: source }));
+    await mysqlWorkspace.writeConfig(
+      configFor({ engine: 'mysql', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: source }),
+    );
     const mysqlRecord = await mysqlWorkspace.run('main');
     expect(mysqlRecord.status, mysqlRecord.cause).toBe('SUCCEEDED');
     expect(mysqlRecord.state.dump!.tool.name).toBe('mysqldump');

@@ -26,14 +26,22 @@ afterEach(async () => {
 });
 
 /** Plays SQL Server: BACKUP writes the file where the share maps to, with STATS messages. */
-function sqlServer(workspace: Workspace, options: { backupError?: boolean; statsPauseMs?: number } = {}): (sql: string) => Promise<Reply[]> {
+function sqlServer(
+  workspace: Workspace,
+  options: { backupError?: boolean; statsPauseMs?: number } = {},
+): (sql: string) => Promise<Reply[]> {
   return async (sql) => {
-    if (sql.startsWith('SELECT CAST(SERVERPROPERTY')) return [{ kind: 'rows', columns: [{ name: 'version', type: 'nvarchar' }], rows: [['16.0.4135.4']] }];
+    if (sql.startsWith('SELECT CAST(SERVERPROPERTY'))
+      return [{ kind: 'rows', columns: [{ name: 'version', type: 'nvarchar' }], rows: [['16.0.4135.4']] }];
     const disk = /^BACKUP DATABASE .* TO DISK = N'((?:[^']|'')*)'/.exec(sql)?.[1]?.replace(/''/g, "'");
     if (disk) {
       if (options.backupError) {
         return [
-          { kind: 'error', number: 3201, message: `Cannot open backup device '${disk}'. Operating system error 5(Access is denied.).` },
+          {
+            kind: 'error',
+            number: 3201,
+            message: `Cannot open backup device '${disk}'. Operating system error 5(Access is denied.).`,
+          },
           { kind: 'error', number: 3013, message: 'BACKUP DATABASE is terminating abnormally.' },
         ];
       }
@@ -42,27 +50,48 @@ function sqlServer(workspace: Workspace, options: { backupError?: boolean; stats
       await writeFile(local, randomBytes(3 * 1024 * 1024));
       const stats = (p: number): Reply => ({ kind: 'info', number: 3211, message: `${p} percent processed.` });
       // A long BACKUP: a while at 40 percent, long enough for heartbeats.
-      const progress: Reply[] = options.statsPauseMs ? [stats(5), stats(40), { kind: 'pause', ms: options.statsPauseMs }, stats(100)] : [5, 50, 100].map(stats);
+      const progress: Reply[] = options.statsPauseMs
+        ? [stats(5), stats(40), { kind: 'pause', ms: options.statsPauseMs }, stats(100)]
+        : [5, 50, 100].map(stats);
       return [
         ...progress,
-        { kind: 'info', number: 3014, message: 'BACKUP DATABASE successfully processed 385 pages in 0.041 seconds (73.285 MB/sec).' },
+        {
+          kind: 'info',
+          number: 3014,
+          message: 'BACKUP DATABASE successfully processed 385 pages in 0.041 seconds (73.285 MB/sec).',
+        },
       ];
     }
-    if (sql.startsWith('RESTORE VERIFYONLY')) return [{ kind: 'info', number: 3262, message: 'The backup set on file 1 is valid.' }];
+    if (sql.startsWith('RESTORE VERIFYONLY'))
+      return [{ kind: 'info', number: 3262, message: 'The backup set on file 1 is valid.' }];
     return [];
   };
 }
 
-async function setup(database: string, serverOptions: { failLogin?: boolean; backupError?: boolean; statsPauseMs?: number } = {}, extra: Record<string, unknown> = {}) {
+async function setup(
+  database: string,
+  serverOptions: { failLogin?: boolean; backupError?: boolean; statsPauseMs?: number } = {},
+  extra: Record<string, unknown> = {},
+) {
   const workspace = await createWorkspace();
   workspaces.push(workspace);
-  const server = await startTdsServer({ ...(serverOptions.failLogin && { failLogin: true }), onBatch: sqlServer(workspace, serverOptions) });
+  const server = await startTdsServer({
+    ...(serverOptions.failLogin && { failLogin: true }),
+    onBatch: sqlServer(workspace, serverOptions),
+  });
   servers.push(server);
   process.env.STEPVAULT_TEST_MSSQL_PASSWORD = 'Mssql-t3st-pw';
   await workspace.writeConfig(
     configFor({
-      engine: 'mssql', host: '127.0.0.1', port: server.port, database, user: 'backup', password: 'env:STEPVAULT_TEST_MSSQL_PASSWORD',
-      tls: { mode: 'disable' }, mssql: { sharePath: SHARE, verifyOnly: true }, ...extra,
+      engine: 'mssql',
+      host: '127.0.0.1',
+      port: server.port,
+      database,
+      user: 'backup',
+      password: 'env:STEPVAULT_TEST_MSSQL_PASSWORD',
+      tls: { mode: 'disable' },
+      mssql: { sharePath: SHARE, verifyOnly: true },
+      ...extra,
     }),
   );
   return { workspace, server };
@@ -79,7 +108,9 @@ describe('SQL Server (mssql)', () => {
     expect(backup).toBe(
       `BACKUP DATABASE [ord]]ers 'Zürich'] TO DISK = N'${SHARE}\\${plan.runId}\\${plan.fileName.replace(/'/g, "''")}' WITH COPY_ONLY, COMPRESSION, CHECKSUM, STATS = 5, INIT, FORMAT`,
     );
-    expect(server.batches.find((b) => b.startsWith('RESTORE VERIFYONLY'))).toBe(`RESTORE VERIFYONLY FROM DISK = N'${SHARE}\\${plan.runId}\\${plan.fileName}' WITH CHECKSUM`);
+    expect(server.batches.find((b) => b.startsWith('RESTORE VERIFYONLY'))).toBe(
+      `RESTORE VERIFYONLY FROM DISK = N'${SHARE}\\${plan.runId}\\${plan.fileName}' WITH CHECKSUM`,
+    );
     // SQL Server's STATS arrive as percents, and as nothing else: no byte count is made up.
     const dumpProgress = record.progress.filter((p) => p.state === 'Dump');
     expect(dumpProgress).toEqual([5, 50, 100].map((percent) => ({ state: 'Dump', percent })));
@@ -89,15 +120,24 @@ describe('SQL Server (mssql)', () => {
     const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(stored.sha256);
     const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'backups', stored.manifestKey), 'utf8'));
-    expect(manifest).toMatchObject({ engine: 'mssql', database, server: { version: '16.0.4135.4' }, size: 3 * 1024 * 1024, compression: 'mssql-compressed' });
+    expect(manifest).toMatchObject({
+      engine: 'mssql',
+      database,
+      server: { version: '16.0.4135.4' },
+      size: 3 * 1024 * 1024,
+      compression: 'mssql-compressed',
+    });
     expect(await workspace.stagingEntries()).toEqual([]);
     expect(JSON.stringify(server.batches) + record.logs.join('')).not.toContain('Mssql-t3st-pw');
   });
 
-  it('shows a long BACKUP\'s percent in the heartbeat and the --verbose JSON progress line, with no bytes made up', async () => {
+  it("shows a long BACKUP's percent in the heartbeat and the --verbose JSON progress line, with no bytes made up", async () => {
     const { workspace } = await setup('orders', { statsPauseMs: 1500 });
     const env = { ...process.env, STEPVAULT_HEARTBEAT_SECONDS: '0.3' };
-    const result = await runCli(['run', '--config', workspace.configFile, '--target', 'main', '--verbose'], { cwd: workspace.dir, env });
+    const result = await runCli(['run', '--config', workspace.configFile, '--target', 'main', '--verbose'], {
+      cwd: workspace.dir,
+      env,
+    });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^ {2}Dump: 40% done \(running [\d.]+s\)$/m);
     const progress = result.stderr
@@ -141,24 +181,52 @@ describe('SQL Server (mssql)', () => {
 });
 
 describe('RDS for SQL Server (mssql rds mode)', () => {
-  /** Plays RDS: the task runs for one look, then writes the backup to S3 and reports SUCCESS (or ERROR); or it runs for ever (RUNNING). */
-  function rds(bucket: { put(key: string, body: Buffer): Promise<void> }, outcome: 'SUCCESS' | 'ERROR' | 'RUNNING'): (sql: string) => Promise<Reply[]> {
+  /**
+   * Plays RDS: the task runs for one look, then writes the backup to S3 and reports SUCCESS (or ERROR); or it runs for
+   * ever (RUNNING).
+   */
+  function rds(
+    bucket: { put(key: string, body: Buffer): Promise<void> },
+    outcome: 'SUCCESS' | 'ERROR' | 'RUNNING',
+  ): (sql: string) => Promise<Reply[]> {
     let looks = 0;
     let key = '';
     return async (sql) => {
-      if (sql.startsWith('SELECT CAST(SERVERPROPERTY')) return [{ kind: 'rows', columns: [{ name: 'version', type: 'nvarchar' }], rows: [['15.0.4345.5']] }];
+      if (sql.startsWith('SELECT CAST(SERVERPROPERTY'))
+        return [{ kind: 'rows', columns: [{ name: 'version', type: 'nvarchar' }], rows: [['15.0.4345.5']] }];
       const arn = /@s3_arn_to_backup_to = N'arn:aws:s3:::([^/]+)\/([^']+)'/.exec(sql);
       if (arn) {
         key = arn[2]!;
-        return [{ kind: 'rows', columns: [{ name: 'task_id', type: 'int' }, { name: 'lifecycle', type: 'nvarchar' }], rows: [[7, 'CREATED']] }];
+        return [
+          {
+            kind: 'rows',
+            columns: [
+              { name: 'task_id', type: 'int' },
+              { name: 'lifecycle', type: 'nvarchar' },
+            ],
+            rows: [[7, 'CREATED']],
+          },
+        ];
       }
       if (sql.startsWith('EXEC msdb.dbo.rds_task_status @task_id = 7')) {
         looks++;
         const done = outcome !== 'RUNNING' && looks >= 2;
         if (done && outcome === 'SUCCESS') await bucket.put(key, Buffer.alloc(2 * 1024 * 1024, 7));
         const lifecycle = done ? outcome : 'IN_PROGRESS';
-        const info = done && outcome === 'ERROR' ? 'Aborted the task because of a task failure: Access Denied to S3 bucket.' : '';
-        return [{ kind: 'rows', columns: [{ name: 'task_id', type: 'int' }, { name: 'lifecycle', type: 'nvarchar' }, { name: '% complete', type: 'int' }, { name: 'task_info', type: 'nvarchar' }], rows: [[7, lifecycle, done ? 100 : 40, info]] }];
+        const info =
+          done && outcome === 'ERROR' ? 'Aborted the task because of a task failure: Access Denied to S3 bucket.' : '';
+        return [
+          {
+            kind: 'rows',
+            columns: [
+              { name: 'task_id', type: 'int' },
+              { name: 'lifecycle', type: 'nvarchar' },
+              { name: '% complete', type: 'int' },
+              { name: 'task_info', type: 'nvarchar' },
+            ],
+            rows: [[7, lifecycle, done ? 100 : 40, info]],
+          },
+        ];
       }
       return [];
     };
@@ -168,14 +236,28 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     const s3 = await startS3Server(['rds-backups']);
     const workspace = await createWorkspace();
     workspaces.push(workspace);
-    const put = async (key: string, body: Buffer) => void (await s3.client.send(new PutObjectCommand({ Bucket: 'rds-backups', Key: key, Body: body })));
+    const put = async (key: string, body: Buffer) =>
+      void (await s3.client.send(new PutObjectCommand({ Bucket: 'rds-backups', Key: key, Body: body })));
     const server = await startTdsServer({ onBatch: rds({ put }, outcome) });
     servers.push(server, { port: 0, batches: [], close: () => s3.stop() });
     process.env.STEPVAULT_TEST_MSSQL_PASSWORD = 'Mssql-t3st-pw';
     await workspace.writeConfig(
       configFor(
-        { engine: 'mssql', host: '127.0.0.1', port: server.port, database: 'ERP', user: 'admin', password: 'env:STEPVAULT_TEST_MSSQL_PASSWORD', tls: { mode: 'disable' }, mssql: { mode: 'rds' }, destinations: ['rds'] },
-        { destinations: { rds: s3Destination(s3, 'rds-backups', { prefix: 'sql' }) }, defaults: { staging: './staging', destinations: ['rds'], notify: ['desk'] } },
+        {
+          engine: 'mssql',
+          host: '127.0.0.1',
+          port: server.port,
+          database: 'ERP',
+          user: 'admin',
+          password: 'env:STEPVAULT_TEST_MSSQL_PASSWORD',
+          tls: { mode: 'disable' },
+          mssql: { mode: 'rds' },
+          destinations: ['rds'],
+        },
+        {
+          destinations: { rds: s3Destination(s3, 'rds-backups', { prefix: 'sql' }) },
+          defaults: { staging: './staging', destinations: ['rds'], notify: ['desk'] },
+        },
       ),
     );
     return { workspace, server, s3 };
@@ -189,13 +271,40 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     expect(server.batches.find((b) => b.startsWith('EXEC msdb.dbo.rds_backup_database'))).toBe(
       `EXEC msdb.dbo.rds_backup_database @source_db_name = N'ERP', @s3_arn_to_backup_to = N'arn:aws:s3:::rds-backups/sql/${key}', @type = N'FULL', @overwrite_s3_backup_file = 0`,
     );
-    const entered = record.events.filter((e) => e.type === 'state-entered' && e.index === undefined).map((e) => e.state);
-    expect(entered.slice(0, 9)).toEqual(['Plan', 'Dump', 'IsRdsBackup', 'WaitForRdsBackup', 'CheckRdsBackup', 'IsRdsBackupDone', 'WaitForRdsBackup', 'CheckRdsBackup', 'IsRdsBackupDone']);
+    const entered = record.events
+      .filter((e) => e.type === 'state-entered' && e.index === undefined)
+      .map((e) => e.state);
+    expect(entered.slice(0, 9)).toEqual([
+      'Plan',
+      'Dump',
+      'IsRdsBackup',
+      'WaitForRdsBackup',
+      'CheckRdsBackup',
+      'IsRdsBackupDone',
+      'WaitForRdsBackup',
+      'CheckRdsBackup',
+      'IsRdsBackupDone',
+    ]);
     expect(entered).toContain('Verify');
     const stored = storedBackup(record);
     expect(stored.key).toBe(`sql/${key}`);
-    const manifest = JSON.parse((await buffer((await s3.client.send(new GetObjectCommand({ Bucket: 'rds-backups', Key: stored.manifestKey }))).Body as NodeJS.ReadableStream)).toString());
-    expect(manifest).toMatchObject({ engine: 'mssql', size: 2 * 1024 * 1024, sha256: createHash('sha256').update(Buffer.alloc(2 * 1024 * 1024, 7)).digest('hex'), tool: { name: 'rds_backup_database' } });
+    const manifest = JSON.parse(
+      (
+        await buffer(
+          (
+            await s3.client.send(new GetObjectCommand({ Bucket: 'rds-backups', Key: stored.manifestKey }))
+          ).Body as NodeJS.ReadableStream,
+        )
+      ).toString(),
+    );
+    expect(manifest).toMatchObject({
+      engine: 'mssql',
+      size: 2 * 1024 * 1024,
+      sha256: createHash('sha256')
+        .update(Buffer.alloc(2 * 1024 * 1024, 7))
+        .digest('hex'),
+      tool: { name: 'rds_backup_database' },
+    });
     expect(record.state.verify?.destinations).toEqual([{ destination: 'rds', checked: 'manifest' }]);
   });
 
@@ -204,14 +313,21 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     const record = await workspace.run('main');
     expect(record).toMatchObject({ status: 'FAILED', failedState: 'CheckRdsBackup', error: 'DumpError' });
     const [mail] = await workspace.outbox();
-    expect(mail!.body).toContain('RDS backup task 7 of main ended ERROR: Aborted the task because of a task failure: Access Denied to S3 bucket.');
+    expect(mail!.body).toContain(
+      'RDS backup task 7 of main ended ERROR: Aborted the task because of a task failure: Access Denied to S3 bucket.',
+    );
   });
 
   it('a task still running after mssql.timeoutMinutes fails the run by the clock, however few looks that took', async () => {
     const { workspace, server } = await rdsSetup('RUNNING');
     // Each look at the clock is an hour later: slow looks, as when SQL Server answers slowly.
     let clock = Date.parse('2026-12-04T03:00:00Z');
-    const record = await workspace.run('main', { now: () => new Date((clock += 3_600_000)) });
+    const record = await workspace.run('main', {
+      now: () => {
+        clock += 3_600_000;
+        return new Date(clock);
+      },
+    });
     expect(record).toMatchObject({ status: 'FAILED', failedState: 'CheckRdsBackup', error: 'DumpError' });
     expect(record.cause).toContain('is still IN_PROGRESS (40%) after 240 minutes; raise mssql.timeoutMinutes');
     // Counting looks alone would have taken 480 of them (240 minutes / 30 s).
@@ -222,7 +338,9 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     const workspace = await createWorkspace();
     workspaces.push(workspace);
     await workspace.writeConfig(configFor({ engine: 'mssql', host: 'h', database: 'ERP', mssql: { mode: 'rds' } }));
-    expect(() => loadConfig(workspace.configFile)).toThrow('targets.main.destinations: must be exactly one s3 destination in mssql rds mode, where the server writes the backup itself (now: local)');
+    expect(() => loadConfig(workspace.configFile)).toThrow(
+      'targets.main.destinations: must be exactly one s3 destination in mssql rds mode, where the server writes the backup itself (now: local)',
+    );
   });
 });
 
@@ -239,7 +357,13 @@ describe.runIf(process.env.MSSQL_URL)('a real SQL Server (MSSQL_URL)', () => {
     const url = new URL(process.env.MSSQL_URL!);
     const { default: mssql } = await import('mssql');
     const database = `stepvault_${Date.now().toString(36)}`;
-    const pool = await new mssql.ConnectionPool({ server: url.hostname, port: Number(url.port || 1433), user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), options: { encrypt: false, trustServerCertificate: true } }).connect();
+    const pool = await new mssql.ConnectionPool({
+      server: url.hostname,
+      port: Number(url.port || 1433),
+      user: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+      options: { encrypt: false, trustServerCertificate: true },
+    }).connect();
     await pool.request().batch(`CREATE DATABASE [${database}]`);
     await pool.request().batch(`USE [${database}]; CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3);`);
     const workspace = await createWorkspace();
@@ -248,8 +372,23 @@ describe.runIf(process.env.MSSQL_URL)('a real SQL Server (MSSQL_URL)', () => {
     try {
       await workspace.writeConfig(
         configFor(
-          { engine: 'mssql', host: url.hostname, port: Number(url.port || 1433), database, user: decodeURIComponent(url.username), password: 'env:STEPVAULT_TEST_MSSQL_PASSWORD', tls: { mode: 'require' }, mssql: { sharePath: process.env.MSSQL_SHARE_PATH ?? '/var/opt/mssql/backup', verifyOnly: true } },
-          { defaults: { staging: path.resolve(process.env.MSSQL_SHARE_LOCAL ?? '.stepvault/mssql-share'), destinations: ['local'], notify: ['desk'] } },
+          {
+            engine: 'mssql',
+            host: url.hostname,
+            port: Number(url.port || 1433),
+            database,
+            user: decodeURIComponent(url.username),
+            password: 'env:STEPVAULT_TEST_MSSQL_PASSWORD',
+            tls: { mode: 'require' },
+            mssql: { sharePath: process.env.MSSQL_SHARE_PATH ?? '/var/opt/mssql/backup', verifyOnly: true },
+          },
+          {
+            defaults: {
+              staging: path.resolve(process.env.MSSQL_SHARE_LOCAL ?? '.stepvault/mssql-share'),
+              destinations: ['local'],
+              notify: ['desk'],
+            },
+          },
         ),
       );
       const record = await workspace.run('main');

@@ -39,7 +39,9 @@ beforeAll(async () => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', async () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { Content: { Simple: { Subject: { Data: string } } } };
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+        Content: { Simple: { Subject: { Data: string } } };
+      };
       subjects.push(body.Content.Simple.Subject.Data);
       // A retry of the same mail waits for the same hook, which runs once.
       if (beforeAnswer) {
@@ -60,7 +62,10 @@ beforeAll(async () => {
   });
   await createDatabase(database);
   // Incompressible rows: a dump of several 5 MiB parts.
-  await psql(database, `CREATE TABLE blobs AS SELECT g AS id, decode(md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text), 'hex') AS b FROM generate_series(1, 200000) g`);
+  await psql(
+    database,
+    `CREATE TABLE blobs AS SELECT g AS id, decode(md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text), 'hex') AS b FROM generate_series(1, 200000) g`,
+  );
 });
 
 afterAll(async () => {
@@ -104,13 +109,16 @@ async function crashUntilNotify(): Promise<{ openAtNotify: () => string[] }> {
 
 function stateOutput<T>(record: RunRecord, state: string): T {
   const exited = record.events.find((e) => e.type === 'state-exited' && e.state === state && e.index === undefined);
-  if (!exited || exited.type !== 'state-exited') throw new Error(`${state} never exited`);
+  if (exited?.type !== 'state-exited') throw new Error(`${state} never exited`);
   return exited.output as T;
 }
 
 describe('a run whose last Upload attempt failed with the S3 server down', () => {
   it('the failure branch aborts the open multipart upload of the run, and still reports the original failure', async () => {
-    const workspace = await workspaceWith({ primary: s3Destination(s3, 'orphans', { prefix: 'failed', partSizeMB: 5, concurrency: 1 }) }, ['primary']);
+    const workspace = await workspaceWith(
+      { primary: s3Destination(s3, 'orphans', { prefix: 'failed', partSizeMB: 5, concurrency: 1 }) },
+      ['primary'],
+    );
     const { openAtNotify } = await crashUntilNotify();
     const record = await workspace.run('main');
 
@@ -119,7 +127,9 @@ describe('a run whose last Upload attempt failed with the S3 server down', () =>
     const plan = stateOutput<{ plan: PlanResult }>(record, 'Plan').plan;
     const key = `failed/${plan.objectKey}`;
     // Every attempt failed: the first one's upload, which the store never heard aborted, was open when Notify ran.
-    expect(record.events.filter((e) => e.type === 'state-retried' && e.state === 'UploadToDestination').length).toBeGreaterThan(0);
+    expect(
+      record.events.filter((e) => e.type === 'state-retried' && e.state === 'UploadToDestination').length,
+    ).toBeGreaterThan(0);
     expect(openAtNotify()).toEqual([key]);
 
     const cleanup = stateOutput<{ cleanup: CleanupResult }>(record, 'CleanupAfterFailure').cleanup;
@@ -156,12 +166,18 @@ describe('a run whose last Upload attempt failed with the S3 server down', () =>
     ]);
     const key = `optional/${record.state.plan!.objectKey}`;
     expect(openAtNotify()).toEqual([key]);
-    expect(record.state.cleanup).toMatchObject({ aborted: [{ destination: 'offsite', key, count: 1 }], abortFailed: [] });
+    expect(record.state.cleanup).toMatchObject({
+      aborted: [{ destination: 'offsite', key, count: 1 }],
+      abortFailed: [],
+    });
     expect(await s3.openMultipartUploads('orphans')).toEqual([]);
   });
 
   it('a store still down at Cleanup: the run reports what it could not abort and still fails with the original error', async () => {
-    const workspace = await workspaceWith({ primary: s3Destination(s3, 'orphans', { prefix: 'down', partSizeMB: 5, concurrency: 1 }) }, ['primary']);
+    const workspace = await workspaceWith(
+      { primary: s3Destination(s3, 'orphans', { prefix: 'down', partSizeMB: 5, concurrency: 1 }) },
+      ['primary'],
+    );
     const crash = await s3.crashAfterParts(1);
     try {
       const record = await workspace.run('main');
@@ -172,7 +188,9 @@ describe('a run whose last Upload attempt failed with the S3 server down', () =>
       expect(cleanup.aborted).toEqual([]);
       expect(cleanup.abortFailed.map((f) => f.destination)).toEqual(['primary', 'primary']);
       expect(cleanup.abortFailed.map((f) => f.key).sort()).toEqual([key, `${key}.manifest.json`]);
-      expect(cleanup.abortFailed[0]!.error).toMatch(/^StorageError: destination primary .*cannot list the open multipart uploads of.*ECONNREFUSED/);
+      expect(cleanup.abortFailed[0]!.error).toMatch(
+        /^StorageError: destination primary .*cannot list the open multipart uploads of.*ECONNREFUSED/,
+      );
       expect(cleanup.removed).toHaveLength(1);
       expect(record.logs.some((l) => l.includes('cannot abort the open writes of the run'))).toBe(true);
     } finally {
@@ -194,27 +212,47 @@ targets:
 `;
       const config = parseConfig(yaml, `orphans-${randomBytes(4).toString('hex')}`, tmpdir());
       const logs: string[] = [];
-      const runtime = createRuntime(config, { logger: () => createJsonLogger({ level: 'debug', write: (line) => logs.push(line) }) });
+      const runtime = createRuntime(config, {
+        logger: () => createJsonLogger({ level: 'debug', write: (line) => logs.push(line) }),
+      });
       const id = `arn:aws:states:eu-west-1:123456789012:execution:backup:${randomBytes(4).toString('hex')}`;
-      const planned = await plan({ request: { target: 'orders' }, execution: { id, name: id.split(':').pop()!, startTime: new Date().toISOString() } }, runtime);
+      const planned = await plan(
+        {
+          request: { target: 'orders' },
+          execution: { id, name: id.split(':').pop()!, startTime: new Date().toISOString() },
+        },
+        runtime,
+      );
       const started = Date.now();
       const outcome = await closeOpenWrites(planned, runtime, 1500);
       expect(Date.now() - started).toBeLessThan(5000);
       expect(silent.connections()).toBeGreaterThan(0);
       expect(outcome.aborted).toEqual([]);
       expect(outcome.failed.map((f) => f.destination)).toEqual(['quiet', 'quiet']);
-      for (const failure of outcome.failed) expect(failure.error).toMatch(/^StorageError: gave up after 1.5 s: destination quiet \(s3:\/\/b\/orders\/.*cannot list the open multipart uploads of/);
+      for (const failure of outcome.failed)
+        expect(failure.error).toMatch(
+          /^StorageError: gave up after 1.5 s: destination quiet \(s3:\/\/b\/orders\/.*cannot list the open multipart uploads of/,
+        );
     } finally {
       await silent.close();
     }
   });
 
-  it('the budget is 30 s at most, and a quarter of Cleanup\'s own time limit when that is shorter', () => {
+  it("the budget is 30 s at most, and a quarter of Cleanup's own time limit when that is shorter", () => {
     const runtimeWith = (functions: string) =>
-      createRuntime(parseConfig(`${functions}destinations: { d: { type: filesystem, path: ./d } }\ntargets: { t: { engine: postgres, host: h, database: x, destinations: [d] } }\n`, `budget-${randomBytes(4).toString('hex')}`, tmpdir()), {
-        logger: () => createJsonLogger({ level: 'error', write: () => undefined }),
-      });
+      createRuntime(
+        parseConfig(
+          `${functions}destinations: { d: { type: filesystem, path: ./d } }\ntargets: { t: { engine: postgres, host: h, database: x, destinations: [d] } }\n`,
+          `budget-${randomBytes(4).toString('hex')}`,
+          tmpdir(),
+        ),
+        {
+          logger: () => createJsonLogger({ level: 'error', write: () => undefined }),
+        },
+      );
     expect(abortBudgetMs(runtimeWith(''))).toBe(30_000);
-    expect(abortBudgetMs(runtimeWith('deploy: { region: eu-west-1, functions: { cleanup: { timeout: 60 } } }\n'))).toBe(15_000);
+    expect(abortBudgetMs(runtimeWith('deploy: { region: eu-west-1, functions: { cleanup: { timeout: 60 } } }\n'))).toBe(
+      15_000,
+    );
   });
 });

@@ -72,17 +72,36 @@ async function mailsTo(address: string): Promise<StoredMail[]> {
   return store.emails.filter((m) => m.destination.to.includes(address));
 }
 
-const target = { engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, password: 'env:STEPVAULT_TEST_MAIL_PASSWORD', database };
+const target = {
+  engine: 'postgres',
+  host: PG.host,
+  port: PG.port,
+  user: PG.user,
+  password: 'env:STEPVAULT_TEST_MAIL_PASSWORD',
+  database,
+};
 
 /** A workspace whose notifications go to SES, to a recipient of its own. */
-async function sesWorkspace(recipient: string, targetOverrides: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): Promise<Workspace> {
+async function sesWorkspace(
+  recipient: string,
+  targetOverrides: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): Promise<Workspace> {
   const workspace = await createWorkspace();
   workspaces.push(workspace);
   await workspace.writeConfig(
     configFor(
       { ...target, ...targetOverrides },
       {
-        notifications: { ops: { type: 'ses', from: 'backups@example.test', to: [recipient], cc: ['dba@example.test'], on: ['failure', 'success'] } },
+        notifications: {
+          ops: {
+            type: 'ses',
+            from: 'backups@example.test',
+            to: [recipient],
+            cc: ['dba@example.test'],
+            on: ['failure', 'success'],
+          },
+        },
         defaults: { staging: './staging', destinations: ['local'], notify: ['ops'] },
         ...extra,
       },
@@ -92,7 +111,8 @@ async function sesWorkspace(recipient: string, targetOverrides: Record<string, u
 }
 
 function noSecretIn(record: RunRecord, mails: StoredMail[]): void {
-  const everything = JSON.stringify(mails) + record.logs.join('\n') + JSON.stringify(record.state) + JSON.stringify(record.metrics);
+  const everything =
+    JSON.stringify(mails) + record.logs.join('\n') + JSON.stringify(record.state) + JSON.stringify(record.metrics);
   expect(everything).not.toContain(PASSWORD);
 }
 
@@ -118,18 +138,41 @@ describe('SES mails', () => {
     noSecretIn(record, [mail!]);
     // The execution's output is a RunState, nothing it does not describe.
     expect(RUN_STATE_KEYS).toEqual(expect.arrayContaining(Object.keys(record.state)));
-    expect(Object.keys(record.state)).toEqual(expect.arrayContaining(['target', 'plan', 'dump', 'upload', 'verify', 'prune', 'notification', 'cleanup']));
+    expect(Object.keys(record.state)).toEqual(
+      expect.arrayContaining(['target', 'plan', 'dump', 'upload', 'verify', 'prune', 'notification', 'cleanup']),
+    );
   });
 
   it.each([
     ['an unreachable database', { port: 1 }, 'Dump', 'ConnectionError', /cannot reach PostgreSQL for target main/],
     ['a dump tool that dies halfway', { tools: 'dies' }, 'Dump', 'DumpError', /pg_dump of main .*failed|incomplete/],
-    ['a destination that cannot be written', { blocked: true }, 'Upload', 'ConfigError', /destination local: cannot write/],
-    ['an undefined secret', { password: 'env:STEPVAULT_TEST_NEVER_SET' }, 'Plan', 'ConfigError', /environment variable STEPVAULT_TEST_NEVER_SET is not set/],
+    [
+      'a destination that cannot be written',
+      { blocked: true },
+      'Upload',
+      'ConfigError',
+      /destination local: cannot write/,
+    ],
+    [
+      'an undefined secret',
+      { password: 'env:STEPVAULT_TEST_NEVER_SET' },
+      'Plan',
+      'ConfigError',
+      /environment variable STEPVAULT_TEST_NEVER_SET is not set/,
+    ],
   ])('failure: %s', async (_what, setup, state, error, cause) => {
     const recipient = `${state.toLowerCase()}-${uniqueName('fail')}@example.test`;
-    const { tools, blocked, ...overrides } = setup as { tools?: string; blocked?: boolean; port?: number; password?: string };
-    const workspace = await sesWorkspace(recipient, overrides, blocked ? { destinations: { local: { type: 'filesystem', path: './blocked/backups' } } } : {});
+    const { tools, blocked, ...overrides } = setup as {
+      tools?: string;
+      blocked?: boolean;
+      port?: number;
+      password?: string;
+    };
+    const workspace = await sesWorkspace(
+      recipient,
+      overrides,
+      blocked ? { destinations: { local: { type: 'filesystem', path: './blocked/backups' } } } : {},
+    );
     if (blocked) await writeFile(path.join(workspace.dir, 'blocked'), 'a file, not a folder');
     if (tools) {
       await truncatingTool(workspace.dir, 'pg_dump', 4096, 1);
@@ -170,7 +213,14 @@ describe('SES mails', () => {
     expect(record.status, record.cause).toBe('SUCCEEDED');
     expect(record.state.dump?.size).toBeGreaterThan(0);
     const failure = record.logs.map((l) => JSON.parse(l)).find((l) => l.message === 'notification failed');
-    expect(failure).toMatchObject({ level: 'error', notifier: 'ops', outcome: 'success', error: 'TransientError', state: 'NotifySuccess', target: 'main' });
+    expect(failure).toMatchObject({
+      level: 'error',
+      notifier: 'ops',
+      outcome: 'success',
+      error: 'TransientError',
+      state: 'NotifySuccess',
+      target: 'main',
+    });
     const counted = record.metrics.find((m) => 'NotificationFailed' in m);
     expect(counted).toMatchObject({ NotificationFailed: 1, target: 'main' });
   });
@@ -180,13 +230,28 @@ describe('metrics, logs and events', () => {
   it('emits EMF with the backup metrics under namespace stepvault and dimension target', async () => {
     const workspace = await sesWorkspace('metrics@example.test');
     const record = await workspace.run('main');
-    const emf = record.metrics.find((m) => 'BackupSucceeded' in m) as Record<string, unknown> & { _aws: { CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } };
-    expect(emf).toMatchObject({ BackupSucceeded: 1, target: 'main', service: 'stepvault', SizeBytes: record.state.dump!.size });
+    const emf = record.metrics.find((m) => 'BackupSucceeded' in m) as Record<string, unknown> & {
+      _aws: {
+        CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[];
+      };
+    };
+    expect(emf).toMatchObject({
+      BackupSucceeded: 1,
+      target: 'main',
+      service: 'stepvault',
+      SizeBytes: record.state.dump!.size,
+    });
     expect(emf.DurationSeconds as number).toBeGreaterThan(0);
     const [directive] = emf._aws.CloudWatchMetrics;
     expect(directive!.Namespace).toBe('stepvault');
     expect(directive!.Dimensions).toEqual([['service', 'target']]);
-    expect(directive!.Metrics).toEqual(expect.arrayContaining([{ Name: 'BackupSucceeded', Unit: 'Count' }, { Name: 'DurationSeconds', Unit: 'Seconds' }, { Name: 'SizeBytes', Unit: 'Bytes' }]));
+    expect(directive!.Metrics).toEqual(
+      expect.arrayContaining([
+        { Name: 'BackupSucceeded', Unit: 'Count' },
+        { Name: 'DurationSeconds', Unit: 'Seconds' },
+        { Name: 'SizeBytes', Unit: 'Bytes' },
+      ]),
+    );
     const failed = await sesWorkspace('metrics-fail@example.test', { port: 1 });
     const failedRecord = await failed.run('main');
     expect(failedRecord.metrics.find((m) => 'BackupFailed' in m)).toMatchObject({ BackupFailed: 1, target: 'main' });
@@ -219,13 +284,21 @@ describe('metrics, logs and events', () => {
 
     const entries = bus.requests.map((r) => {
       expect(r.headers['x-amz-target']).toBe('AWSEvents.PutEvents');
-      return (JSON.parse(r.body) as { Entries: { EventBusName: string; Source: string; DetailType: string; Detail: string }[] }).Entries[0]!;
+      return (
+        JSON.parse(r.body) as {
+          Entries: { EventBusName: string; Source: string; DetailType: string; Detail: string }[];
+        }
+      ).Entries[0]!;
     });
     expect(entries.map((e) => [e.EventBusName, e.Source, e.DetailType])).toEqual([
       ['backups', 'stepvault', 'stepvault.backup.succeeded'],
       ['backups', 'stepvault', 'stepvault.backup.failed'],
     ]);
-    expect(JSON.parse(entries[0]!.Detail)).toMatchObject({ target: 'main', database, destinations: [{ name: 'local', status: 'stored' }] });
+    expect(JSON.parse(entries[0]!.Detail)).toMatchObject({
+      target: 'main',
+      database,
+      destinations: [{ name: 'local', status: 'stored' }],
+    });
     expect(JSON.parse(entries[1]!.Detail)).toMatchObject({ target: 'main', state: 'Dump', error: 'ConnectionError' });
   });
 
@@ -234,9 +307,16 @@ describe('metrics, logs and events', () => {
     const seq = await startHttpRecorder(() => ({ status: 201 }));
     servers.push(sentry, seq);
     process.env.STEPVAULT_TEST_SEQ_KEY = 'seq-api-key-123';
-    const workspace = await sesWorkspace('sinks@example.test', { port: 1 }, {
-      observability: { sentry: { dsn: `http://publickey123@127.0.0.1:${sentry.port}/42`, environment: 'test' }, seq: { url: seq.url, apiKey: 'env:STEPVAULT_TEST_SEQ_KEY' } },
-    });
+    const workspace = await sesWorkspace(
+      'sinks@example.test',
+      { port: 1 },
+      {
+        observability: {
+          sentry: { dsn: `http://publickey123@127.0.0.1:${sentry.port}/42`, environment: 'test' },
+          seq: { url: seq.url, apiKey: 'env:STEPVAULT_TEST_SEQ_KEY' },
+        },
+      },
+    );
     const record = await workspace.run('main');
     expect(record.status).toBe('FAILED');
 
@@ -246,16 +326,29 @@ describe('metrics, logs and events', () => {
     expect(request!.headers['x-sentry-auth']).toContain('sentry_key=publickey123');
     const [, itemHeader, event] = request!.body.split('\n').map((l) => JSON.parse(l));
     expect(itemHeader).toEqual({ type: 'event' });
-    expect(event).toMatchObject({ level: 'error', environment: 'test', tags: { target: 'main', state: 'Dump' }, exception: { values: [{ type: 'ConnectionError' }] } });
+    expect(event).toMatchObject({
+      level: 'error',
+      environment: 'test',
+      tags: { target: 'main', state: 'Dump' },
+      exception: { values: [{ type: 'ConnectionError' }] },
+    });
     expect(event.exception.values[0].value).toContain('cannot reach PostgreSQL');
 
     const clef = seq.requests.flatMap((r) => {
       expect(r.url).toBe('/ingest/clef');
       expect(r.headers['content-type']).toBe('application/vnd.serilog.clef');
       expect(r.headers['x-seq-apikey']).toBe('seq-api-key-123');
-      return r.body.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      return r.body
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     });
-    expect(clef.find((e) => e['@mt'] === 'dump started')).toMatchObject({ '@l': 'Information', target: 'main', state: 'Dump', Application: 'stepvault' });
+    expect(clef.find((e) => e['@mt'] === 'dump started')).toMatchObject({
+      '@l': 'Information',
+      target: 'main',
+      state: 'Dump',
+      Application: 'stepvault',
+    });
     expect(JSON.stringify(clef)).not.toContain(PASSWORD);
   });
 });
@@ -264,12 +357,23 @@ describe('notification config errors', () => {
   it.each([
     [{ type: 'ses', from: 'a@example.test', to: [] }, 'notifications.ops.to: needs at least one recipient'],
     [{ type: 'ses', from: 'a@example.test' }, 'notifications.ops.to: is required'],
-    [{ type: 'ses', from: 'not-an-address', to: ['b@example.test'] }, 'notifications.ops.from: is not an email address (name@example.com)'],
-    [{ type: 'ses', from: 'a@example.test', to: ['b@example.test'], on: ['sucess'] }, 'notifications.ops.on[0]: "sucess" (a string) is not allowed; use one of "success", "failure"'],
+    [
+      { type: 'ses', from: 'not-an-address', to: ['b@example.test'] },
+      'notifications.ops.from: is not an email address (name@example.com)',
+    ],
+    [
+      { type: 'ses', from: 'a@example.test', to: ['b@example.test'], on: ['sucess'] },
+      'notifications.ops.on[0]: "sucess" (a string) is not allowed; use one of "success", "failure"',
+    ],
   ])('%j', async (notification, message) => {
     const workspace = await createWorkspace();
     workspaces.push(workspace);
-    await workspace.writeConfig(configFor(target, { notifications: { ops: notification }, defaults: { destinations: ['local'], notify: ['ops'] } }));
+    await workspace.writeConfig(
+      configFor(target, {
+        notifications: { ops: notification },
+        defaults: { destinations: ['local'], notify: ['ops'] },
+      }),
+    );
     const { loadConfig } = await import('../src/config/load.ts');
     expect(() => loadConfig(workspace.configFile)).toThrow(message);
   });

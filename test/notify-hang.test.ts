@@ -38,26 +38,51 @@ afterAll(async () => {
 });
 
 /** The CLI in its own process, killed if it has not exited after `limitMs`. */
-function stepvault(args: string[], env: NodeJS.ProcessEnv, limitMs: number): Promise<{ code: number | string | null; stdout: string; stderr: string; seconds: number }> {
+function stepvault(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  limitMs: number,
+): Promise<{ code: number | string | null; stdout: string; stderr: string; seconds: number }> {
   const started = Date.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: workspace.dir, env, timeout: limitMs, killSignal: 'SIGKILL' }, (error, stdout, stderr) => {
-      const code = error ? ((error as { killed?: boolean }).killed ? 'killed' : ((error as { code?: number }).code ?? null)) : 0;
-      resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
-    });
+    execFile(
+      process.execPath,
+      [CLI, ...args],
+      { cwd: workspace.dir, env, timeout: limitMs, killSignal: 'SIGKILL' },
+      (error, stdout, stderr) => {
+        const code = error
+          ? (error as { killed?: boolean }).killed
+            ? 'killed'
+            : ((error as { code?: number }).code ?? null)
+          : 0;
+        resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 });
+      },
+    );
   });
 }
 
 describe('an SES endpoint that never answers', () => {
   it('costs neither the BackupSucceeded metric nor the process exit; the output says the mail failed', async () => {
-    const env = { ...process.env, AWS_ENDPOINT_URL_SESV2: silent.url, AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
-    const result = await stepvault(['run', '--config', 'stepvault.config.yml', '--target', 'main', '--verbose'], env, 90_000);
+    const env = {
+      ...process.env,
+      AWS_ENDPOINT_URL_SESV2: silent.url,
+      AWS_REGION: 'eu-west-1',
+      AWS_ACCESS_KEY_ID: 'local',
+      AWS_SECRET_ACCESS_KEY: 'local',
+    };
+    const result = await stepvault(
+      ['run', '--config', 'stepvault.config.yml', '--target', 'main', '--verbose'],
+      env,
+      90_000,
+    );
     expect(silent.connections()).toBeGreaterThan(0);
     expect(result.code, result.stdout + result.stderr).toBe(0);
     // Two attempts of 8 s each, and the rest of the run: well inside NotifySuccess's 60 s.
     expect(result.seconds).toBeLessThan(40);
     expect(result.stdout).toMatch(/Backup of main succeeded/);
-    expect(result.stdout).toMatch(/notification ops FAILED: TransientError: SES notification ops could not be sent: TimeoutError: a request has exceeded the configured 8000 ms requestTimeout\.\n/);
+    expect(result.stdout).toMatch(
+      /notification ops FAILED: TransientError: SES notification ops could not be sent: TimeoutError: a request has exceeded the configured 8000 ms requestTimeout\.\n/,
+    );
     const documents = result.stderr
       .split('\n')
       .filter((line) => line.startsWith('{"_aws"'))

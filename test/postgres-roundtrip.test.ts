@@ -6,7 +6,16 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import { createDatabase, dropDatabase, objectInventory, PG, pgRestore, tableDigests, uniqueName, loadRichPostgres } from './helpers/postgres.ts';
+import {
+  createDatabase,
+  dropDatabase,
+  objectInventory,
+  PG,
+  pgRestore,
+  tableDigests,
+  uniqueName,
+  loadRichPostgres,
+} from './helpers/postgres.ts';
 import { configFor, createWorkspace, type RunRecord, type Workspace, storedBackup } from './helpers/workspace.ts';
 
 const source = uniqueName('sv_pg_source');
@@ -18,7 +27,9 @@ beforeAll(async () => {
   await createDatabase(source);
   await loadRichPostgres(source);
   workspace = await createWorkspace();
-  await workspace.writeConfig(configFor({ engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: source }));
+  await workspace.writeConfig(
+    configFor({ engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: source }),
+  );
   record = await workspace.run('main');
 });
 
@@ -31,9 +42,23 @@ afterAll(async () => {
 describe('PostgreSQL backup through the workflow', () => {
   it('succeeds, passing every state of the success path in order', () => {
     expect(record.status, record.cause).toBe('SUCCEEDED');
-    const entered = record.events.filter((e) => e.type === 'state-entered' && e.index === undefined).map((e) => e.state);
-    expect(entered).toEqual(['Plan', 'Dump', 'IsRdsBackup', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup', 'Done']);
-    const perDestination = record.events.filter((e) => e.type === 'state-entered' && e.index !== undefined).map((e) => e.state);
+    const entered = record.events
+      .filter((e) => e.type === 'state-entered' && e.index === undefined)
+      .map((e) => e.state);
+    expect(entered).toEqual([
+      'Plan',
+      'Dump',
+      'IsRdsBackup',
+      'Upload',
+      'Verify',
+      'Prune',
+      'NotifySuccess',
+      'Cleanup',
+      'Done',
+    ]);
+    const perDestination = record.events
+      .filter((e) => e.type === 'state-entered' && e.index !== undefined)
+      .map((e) => e.state);
     expect(perDestination).toEqual(['UploadToDestination']);
   });
 

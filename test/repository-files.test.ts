@@ -1,4 +1,7 @@
-/** Files no test runs here (there is no Docker engine or GitHub runner): they must at least parse and say the right things. */
+/**
+ * Files no test runs here (there is no Docker engine or GitHub runner): they must at least parse and say the right
+ * things.
+ */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -12,7 +15,9 @@ describe('repository files', () => {
     const compose = await read('docker-compose.yml');
     expect(Object.keys(compose.services).sort()).toEqual(['mariadb', 'minio', 'mysql', 'postgres', 'ses', 'sqlserver']);
     expect(compose.services.mysql.image).toMatch(/^mysql:8/);
-    for (const [name, service] of Object.entries(compose.services as Record<string, { image: string; ports: string[] }>)) {
+    for (const [name, service] of Object.entries(
+      compose.services as Record<string, { image: string; ports: string[] }>,
+    )) {
       expect(service.image, name).toBeTruthy();
       expect(service.ports?.length, name).toBeGreaterThan(0);
     }
@@ -30,7 +35,9 @@ describe('repository files', () => {
     const deploy = await read('.github/workflows/deploy.yml');
     expect(deploy.permissions).toEqual({ 'id-token': 'write', contents: 'read' });
     const steps = deploy.jobs.deploy.steps as { uses?: string; run?: string; with?: Record<string, string> }[];
-    expect(steps.find((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials'))?.with?.['role-to-assume']).toBe('${{ vars.AWS_DEPLOY_ROLE_ARN }}');
+    expect(
+      steps.find((s) => s.uses?.startsWith('aws-actions/configure-aws-credentials'))?.with?.['role-to-assume'],
+    ).toBe('${{ vars.AWS_DEPLOY_ROLE_ARN }}');
     expect(steps.some((s) => s.run?.includes('serverless deploy --stage'))).toBe(true);
   });
 });

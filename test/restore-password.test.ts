@@ -35,7 +35,9 @@ beforeAll(async () => {
   await createMariaDatabase(mariaSource);
   await mariadb(mariaSource, 'CREATE TABLE t (id INT); INSERT INTO t VALUES (1), (2), (3)');
   maria = await createWorkspace();
-  await maria.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: mariaSource }));
+  await maria.writeConfig(
+    configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: mariaSource }),
+  );
   expect((await maria.run('main')).status).toBe('SUCCEEDED');
   await mariadb(undefined, `CREATE USER '${user}'@'%' IDENTIFIED BY '${PASSWORD}'`);
   await mariadb(undefined, `GRANT ALL ON \`sv\\_pw\\_maria\\_into\\_%\`.* TO '${user}'@'%'`);
@@ -43,7 +45,9 @@ beforeAll(async () => {
   await createDatabase(pgSource);
   await psql(pgSource, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3)');
   pg = await createWorkspace();
-  await pg.writeConfig(configFor({ engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: pgSource }));
+  await pg.writeConfig(
+    configFor({ engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: pgSource }),
+  );
   expect((await pg.run('main')).status).toBe('SUCCEEDED');
 });
 
@@ -65,11 +69,21 @@ describe('the restore password, kept out of every argv', () => {
     const name = into('maria');
     const url = `mariadb://${user}@127.0.0.1:${MARIADB.port}/${name}`;
 
-    const without = await runCli(['restore', '--target', 'main', '--into', url], { cwd: maria.dir, env: { ...process.env, STEPVAULT_TOOLS_DIR: dir } });
+    const without = await runCli(['restore', '--target', 'main', '--into', url], {
+      cwd: maria.dir,
+      env: { ...process.env, STEPVAULT_TOOLS_DIR: dir },
+    });
     expect(without.code).toBe(2);
-    expect(without.stderr).toMatch(new RegExp(`^stepvault: cannot log in to 127\\.0\\.0\\.1:${MARIADB.port} as ${user}: ERROR 1045 \\(28000\\): Access denied for user`));
+    expect(without.stderr).toMatch(
+      new RegExp(
+        `^stepvault: cannot log in to 127\\.0\\.0\\.1:${MARIADB.port} as ${user}: ERROR 1045 \\(28000\\): Access denied for user`,
+      ),
+    );
 
-    const { code, stdout, stderr } = await runCli(['restore', '--target', 'main', '--into', url], { cwd: maria.dir, env: { ...process.env, STEPVAULT_TOOLS_DIR: dir, STEPVAULT_RESTORE_PASSWORD: PASSWORD } });
+    const { code, stdout, stderr } = await runCli(['restore', '--target', 'main', '--into', url], {
+      cwd: maria.dir,
+      env: { ...process.env, STEPVAULT_TOOLS_DIR: dir, STEPVAULT_RESTORE_PASSWORD: PASSWORD },
+    });
     expect(code, stderr).toBe(0);
     expect(stdout).toContain(`restored into 127.0.0.1:${MARIADB.port}/${name}`);
     expect(await mariadb(name, 'SELECT COUNT(*) FROM t')).toBe('3');
@@ -88,10 +102,13 @@ describe('the restore password, kept out of every argv', () => {
     const log = path.join(dir, 'starts.log');
     for (const tool of ['psql', 'pg_restore']) await environmentRecordingTool(dir, tool, log);
     const name = into('pg');
-    const { code, stderr } = await runCli(['restore', '--target', 'main', '--into', `postgres://postgres@127.0.0.1:${PG.port}/${name}`], {
-      cwd: pg.dir,
-      env: { ...process.env, STEPVAULT_TOOLS_DIR: dir, STEPVAULT_RESTORE_PASSWORD: PASSWORD },
-    });
+    const { code, stderr } = await runCli(
+      ['restore', '--target', 'main', '--into', `postgres://postgres@127.0.0.1:${PG.port}/${name}`],
+      {
+        cwd: pg.dir,
+        env: { ...process.env, STEPVAULT_TOOLS_DIR: dir, STEPVAULT_RESTORE_PASSWORD: PASSWORD },
+      },
+    );
     expect(code, stderr).toBe(0);
     expect(await psql(name, 'SELECT count(*) FROM t')).toBe('3');
     const starts = recordedStarts(await readFile(log, 'utf8'));
@@ -105,7 +122,10 @@ describe('the restore password, kept out of every argv', () => {
 
   it('MariaDB: at a terminal, asks for the password without echoing it', async () => {
     const name = into('maria');
-    const { code, screen } = await atTerminal(['restore', '--target', 'main', '--into', `mariadb://${user}@127.0.0.1:${MARIADB.port}/${name}`], `${PASSWORD}\r`);
+    const { code, screen } = await atTerminal(
+      ['restore', '--target', 'main', '--into', `mariadb://${user}@127.0.0.1:${MARIADB.port}/${name}`],
+      `${PASSWORD}\r`,
+    );
     expect(screen).toContain(`Password for ${user}@127.0.0.1:${MARIADB.port} (Enter for none): `);
     expect(code, screen).toBe(0);
     expect(screen).toContain(`restored into 127.0.0.1:${MARIADB.port}/${name}`);
@@ -115,11 +135,16 @@ describe('the restore password, kept out of every argv', () => {
 
   it('Ctrl-C at the prompt restores nothing and says so', async () => {
     const name = into('maria');
-    const { code, screen } = await atTerminal(['restore', '--target', 'main', '--into', `mariadb://${user}@127.0.0.1:${MARIADB.port}/${name}`], 'half\x03');
+    const { code, screen } = await atTerminal(
+      ['restore', '--target', 'main', '--into', `mariadb://${user}@127.0.0.1:${MARIADB.port}/${name}`],
+      'half\x03',
+    );
     expect(code).toBe(2);
     expect(screen).toContain('stepvault: interrupted at the password prompt; nothing was restored');
     expect(screen).not.toContain('half');
-    expect(await mariadb(undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${name}'`)).toBe('0');
+    expect(
+      await mariadb(undefined, `SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '${name}'`),
+    ).toBe('0');
   });
 });
 
@@ -128,7 +153,11 @@ async function atTerminal(args: string[], keys: string): Promise<{ code: number 
   const env = { ...process.env };
   delete env.STEPVAULT_RESTORE_PASSWORD;
   const command = [process.execPath, CLI, ...args].map((a) => `'${a}'`).join(' ');
-  const child = spawn('script', ['-qec', command, '/dev/null'], { cwd: maria.dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qec', command, '/dev/null'], {
+    cwd: maria.dir,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let screen = '';
   let typed = false;
   child.stdout.on('data', (chunk: Buffer) => {

@@ -6,8 +6,25 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMariaDatabase, dropMariaDatabase, MARIADB, mariadb, mariaInventory, mariaTableDigests, loadRichMariadb } from './helpers/mariadb.ts';
-import { createDatabase, dropDatabase, objectInventory, PG, psql, tableDigests, uniqueName, loadRichPostgres } from './helpers/postgres.ts';
+import {
+  createMariaDatabase,
+  dropMariaDatabase,
+  MARIADB,
+  mariadb,
+  mariaInventory,
+  mariaTableDigests,
+  loadRichMariadb,
+} from './helpers/mariadb.ts';
+import {
+  createDatabase,
+  dropDatabase,
+  objectInventory,
+  PG,
+  psql,
+  tableDigests,
+  uniqueName,
+  loadRichPostgres,
+} from './helpers/postgres.ts';
 import { runCli } from './helpers/cli.ts';
 import { restoreCommand } from '../src/commands/restore.ts';
 import { loadConfig } from '../src/config/load.ts';
@@ -36,7 +53,9 @@ beforeAll(async () => {
   await createDatabase(pgSource);
   await loadRichPostgres(pgSource);
   pg = await createWorkspace();
-  await pg.writeConfig(configFor({ engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: pgSource }));
+  await pg.writeConfig(
+    configFor({ engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: pgSource }),
+  );
   pgRecord = await pg.run('main', { now: () => new Date('2026-11-20T03:00:00Z') });
   await psql(pgSource, `INSERT INTO sales.audit (message) VALUES ('after the first backup')`);
   pgLatest = await pg.run('main', { now: () => new Date('2026-11-21T03:00:00Z') });
@@ -44,14 +63,17 @@ beforeAll(async () => {
   await createMariaDatabase(mariaSource);
   await loadRichMariadb(mariaSource);
   maria = await createWorkspace();
-  await maria.writeConfig(configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: mariaSource }));
+  await maria.writeConfig(
+    configFor({ engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: mariaSource }),
+  );
   mariaRecord = await maria.run('main');
 });
 
 afterAll(async () => {
   await dropDatabase(pgSource);
   await dropMariaDatabase(mariaSource);
-  for (const { engine, name } of restoredDatabases) await (engine === 'pg' ? dropDatabase(name) : dropMariaDatabase(name));
+  for (const { engine, name } of restoredDatabases)
+    await (engine === 'pg' ? dropDatabase(name) : dropMariaDatabase(name));
   await pg?.remove();
   await maria?.remove();
 });
@@ -68,16 +90,30 @@ describe('stepvault list', () => {
   });
 
   it('prints JSON with --json', async () => {
-    const rows = JSON.parse((await stepvault(pg, ['list', '--target', 'main', '--json'])).stdout) as { key: string; sha256: string; size: number }[];
+    const rows = JSON.parse((await stepvault(pg, ['list', '--target', 'main', '--json'])).stdout) as {
+      key: string;
+      sha256: string;
+      size: number;
+    }[];
     expect(rows).toHaveLength(2);
-    expect(rows[1]).toMatchObject({ key: storedBackup(pgRecord).key, sha256: storedBackup(pgRecord).sha256, size: pgRecord.state.dump!.size });
+    expect(rows[1]).toMatchObject({
+      key: storedBackup(pgRecord).key,
+      sha256: storedBackup(pgRecord).sha256,
+      size: pgRecord.state.dump!.size,
+    });
   });
 });
 
 describe('stepvault restore', () => {
   it('PostgreSQL: creates the database and restores the latest backup with identical contents', async () => {
     const into = restored('pg');
-    const { code, stdout } = await stepvault(pg, ['restore', '--target', 'main', '--into', `postgres://postgres@127.0.0.1:${PG.port}/${into}`]);
+    const { code, stdout } = await stepvault(pg, [
+      'restore',
+      '--target',
+      'main',
+      '--into',
+      `postgres://postgres@127.0.0.1:${PG.port}/${into}`,
+    ]);
     expect(code).toBe(0);
     expect(stdout).toContain(`restoring ${storedBackup(pgLatest).key}`);
     expect(stdout).toMatch(/checksum [0-9a-f]{64} matches the manifest/);
@@ -85,13 +121,20 @@ describe('stepvault restore', () => {
     expect(await objectInventory(into)).toEqual(await objectInventory(pgSource));
   });
 
-  it('on a terminal, shows the download as bytes of the backup\'s size with the share done', async () => {
+  it("on a terminal, shows the download as bytes of the backup's size with the share done", async () => {
     const into = restored('pg');
     const written: string[] = [];
     const out = { isTTY: true, write: (text: string) => written.push(text) };
     const code = await restoreCommand(
       loadConfig(pg.configFile),
-      { target: 'main', backup: 'latest', into: `postgres://postgres@127.0.0.1:${PG.port}/${into}`, force: false, clean: false, noOwner: false },
+      {
+        target: 'main',
+        backup: 'latest',
+        into: `postgres://postgres@127.0.0.1:${PG.port}/${into}`,
+        force: false,
+        clean: false,
+        noOwner: false,
+      },
       new SecretResolver(),
       out,
       { write: () => true },
@@ -100,7 +143,11 @@ describe('stepvault restore', () => {
     expect(code).toBe(0);
     const size = storedBackup(pgLatest).size;
     const lines = written.filter((w) => w.includes('downloading'));
-    expect(lines.at(-1)).toMatch(new RegExp(`^\\r\\x1b\\[K {2}downloading ${formatBytes(size).replace('.', '\\.')} of ${formatBytes(size).replace('.', '\\.')} \\(100%\\)`));
+    expect(lines.at(-1)).toMatch(
+      new RegExp(
+        `^\\r\\x1b\\[K {2}downloading ${formatBytes(size).replace('.', '\\.')} of ${formatBytes(size).replace('.', '\\.')} \\(100%\\)`,
+      ),
+    );
   });
 
   it('PostgreSQL: restores a named older backup, with --clean over an existing database', async () => {
@@ -108,7 +155,19 @@ describe('stepvault restore', () => {
     await createDatabase(into);
     await psql(into, 'CREATE TABLE leftover (id int)');
     const key = storedBackup(pgRecord).key;
-    const { code } = await stepvault(pg, ['restore', '--target', 'main', '--backup', key, '--into', `postgres://postgres@127.0.0.1/${into}`, '--clean', '--jobs', '2', '--no-owner']);
+    const { code } = await stepvault(pg, [
+      'restore',
+      '--target',
+      'main',
+      '--backup',
+      key,
+      '--into',
+      `postgres://postgres@127.0.0.1/${into}`,
+      '--clean',
+      '--jobs',
+      '2',
+      '--no-owner',
+    ]);
     expect(code).toBe(0);
     // The older backup predates the extra audit row.
     const audit = await psql(into, 'SELECT count(*) FROM sales.audit');
@@ -117,7 +176,13 @@ describe('stepvault restore', () => {
 
   it('MariaDB: restores with identical contents and objects', async () => {
     const into = restored('maria');
-    const { code, stdout } = await stepvault(maria, ['restore', '--target', 'main', '--into', `mariadb://root@127.0.0.1:3306/${into}`]);
+    const { code, stdout } = await stepvault(maria, [
+      'restore',
+      '--target',
+      'main',
+      '--into',
+      `mariadb://root@127.0.0.1:3306/${into}`,
+    ]);
     expect(code, stdout).toBe(0);
     expect(await mariaTableDigests(into)).toEqual(await mariaTableDigests(mariaSource));
     expect(await mariaInventory(into)).toEqual(await mariaInventory(mariaSource));
@@ -129,7 +194,15 @@ describe('stepvault restore', () => {
     await writeFile(file, flipOneByte(original));
     try {
       const into = restored('pg');
-      const { code, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--backup', storedBackup(pgRecord).key, '--into', `postgres://postgres@127.0.0.1/${into}`]);
+      const { code, stderr } = await stepvault(pg, [
+        'restore',
+        '--target',
+        'main',
+        '--backup',
+        storedBackup(pgRecord).key,
+        '--into',
+        `postgres://postgres@127.0.0.1/${into}`,
+      ]);
       expect(code).toBe(2);
       expect(stderr).toContain(`${storedBackup(pgRecord).key} in local is not the backup its manifest describes`);
       expect(stderr).toContain('Nothing was restored');
@@ -140,10 +213,21 @@ describe('stepvault restore', () => {
       await createDatabase(existing);
       await psql(existing, `CREATE TABLE public.documents (id int); INSERT INTO public.documents VALUES (7)`);
       const before = await objectInventory(existing);
-      const over = await stepvault(pg, ['restore', '--target', 'main', '--backup', storedBackup(pgRecord).key, '--into', `postgres://postgres@127.0.0.1/${existing}`, '--clean']);
+      const over = await stepvault(pg, [
+        'restore',
+        '--target',
+        'main',
+        '--backup',
+        storedBackup(pgRecord).key,
+        '--into',
+        `postgres://postgres@127.0.0.1/${existing}`,
+        '--clean',
+      ]);
       expect(over.code).toBe(2);
       expect(over.stderr).toMatch(/^stepvault: .* is not the backup its manifest describes: .*Nothing was restored/);
-      expect(await tableDigests(existing)).toEqual({ 'public.documents': `1:${await psql('postgres', `SELECT md5('(7)')`)}` });
+      expect(await tableDigests(existing)).toEqual({
+        'public.documents': `1:${await psql('postgres', `SELECT md5('(7)')`)}`,
+      });
       expect(await objectInventory(existing)).toEqual(before);
     } finally {
       await writeFile(file, original);
@@ -158,27 +242,50 @@ describe('stepvault restore', () => {
       const into = restored('maria');
       await createMariaDatabase(into);
       await mariadb(into, 'CREATE TABLE customers (id INT); INSERT INTO customers VALUES (7)');
-      const { code, stderr } = await stepvault(maria, ['restore', '--target', 'main', '--into', `mariadb://root@127.0.0.1:3306/${into}`, '--clean']);
+      const { code, stderr } = await stepvault(maria, [
+        'restore',
+        '--target',
+        'main',
+        '--into',
+        `mariadb://root@127.0.0.1:3306/${into}`,
+        '--clean',
+      ]);
       expect(code).toBe(2);
       expect(stderr).toContain(`${storedBackup(mariaRecord).key} in local is not the backup its manifest describes`);
       expect(stderr).toContain('Nothing was restored');
       expect(await mariadb(into, 'SELECT GROUP_CONCAT(id) FROM customers')).toBe('7');
-      expect(await mariadb(into, 'SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()')).toBe('1');
+      expect(
+        await mariadb(into, 'SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()'),
+      ).toBe('1');
     } finally {
       await writeFile(file, original);
     }
   });
 
   it('refuses to restore over the source database without --force', async () => {
-    const { code, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--into', `postgres://postgres@localhost:${PG.port}/${pgSource}`]);
+    const { code, stderr } = await stepvault(pg, [
+      'restore',
+      '--target',
+      'main',
+      '--into',
+      `postgres://postgres@localhost:${PG.port}/${pgSource}`,
+    ]);
     expect(code).toBe(2);
-    expect(stderr).toBe(`stepvault: --into is main's own database (127.0.0.1:${PG.port}/${pgSource}); restoring over it needs --force\n`);
+    expect(stderr).toBe(
+      `stepvault: --into is main's own database (127.0.0.1:${PG.port}/${pgSource}); restoring over it needs --force\n`,
+    );
   });
 
   it('PostgreSQL: restores into an existing empty database without --clean or --force', async () => {
     const into = restored('pg');
     await createDatabase(into);
-    const { code, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--into', `postgres://postgres@127.0.0.1:${PG.port}/${into}`]);
+    const { code, stderr } = await stepvault(pg, [
+      'restore',
+      '--target',
+      'main',
+      '--into',
+      `postgres://postgres@127.0.0.1:${PG.port}/${into}`,
+    ]);
     expect(code, stderr).toBe(0);
     expect(await tableDigests(into)).toEqual(await tableDigests(pgSource));
   });
@@ -186,7 +293,10 @@ describe('stepvault restore', () => {
   it('PostgreSQL: refuses a database that holds something, unchanged; with --force a conflicting restore says the database was changed', async () => {
     const into = restored('pg');
     await createDatabase(into);
-    await psql(into, `CREATE TABLE public.documents (id int PRIMARY KEY, note text); INSERT INTO public.documents VALUES (1, 'mine')`);
+    await psql(
+      into,
+      `CREATE TABLE public.documents (id int PRIMARY KEY, note text); INSERT INTO public.documents VALUES (1, 'mine')`,
+    );
     const url = `postgres://postgres@127.0.0.1:${PG.port}/${into}`;
 
     const refused = await stepvault(pg, ['restore', '--target', 'main', '--into', url]);
@@ -201,8 +311,14 @@ describe('stepvault restore', () => {
 
     const forced = await stepvault(pg, ['restore', '--target', 'main', '--into', url, '--force']);
     expect(forced.code).toBe(1);
-    expect(forced.stderr).toMatch(new RegExp(`^stepvault: restore into 127\\.0\\.0\\.1:${PG.port}/${into} failed after it had begun: pg_restore into ${into} failed: .*"documents" already exists`));
-    expect(forced.stderr).toContain(`The database ${into} was changed (partly restored): it now holds part of the backup next to what it held before. Re-run with --clean to replace the objects the backup contains, or drop and recreate the database and restore into it again.`);
+    expect(forced.stderr).toMatch(
+      new RegExp(
+        `^stepvault: restore into 127\\.0\\.0\\.1:${PG.port}/${into} failed after it had begun: pg_restore into ${into} failed: .*"documents" already exists`,
+      ),
+    );
+    expect(forced.stderr).toContain(
+      `The database ${into} was changed (partly restored): it now holds part of the backup next to what it held before. Re-run with --clean to replace the objects the backup contains, or drop and recreate the database and restore into it again.`,
+    );
     // It says so because it is so.
     expect(Number(await psql(into, 'SELECT count(*) FROM sales.orders'))).toBeGreaterThan(0);
   });
@@ -212,10 +328,22 @@ describe('stepvault restore', () => {
     const role = uniqueName('sv_rs_creator');
     await psql('postgres', `CREATE ROLE ${role} LOGIN CREATEDB`);
     try {
-      const { code, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--into', `postgres://${role}@127.0.0.1:${PG.port}/${into}`]);
+      const { code, stderr } = await stepvault(pg, [
+        'restore',
+        '--target',
+        'main',
+        '--into',
+        `postgres://${role}@127.0.0.1:${PG.port}/${into}`,
+      ]);
       expect(code).toBe(1);
-      expect(stderr).toMatch(new RegExp(`^stepvault: restore into 127\\.0\\.0\\.1:${PG.port}/${into} failed after it had begun: pg_restore into ${into} failed: `));
-      expect(stderr).toContain(`The database ${into} was created by this restore and is partly restored. Drop it (DROP DATABASE ${into}) and restore again once the cause is fixed.`);
+      expect(stderr).toMatch(
+        new RegExp(
+          `^stepvault: restore into 127\\.0\\.0\\.1:${PG.port}/${into} failed after it had begun: pg_restore into ${into} failed: `,
+        ),
+      );
+      expect(stderr).toContain(
+        `The database ${into} was created by this restore and is partly restored. Drop it (DROP DATABASE ${into}) and restore again once the cause is fixed.`,
+      );
       expect(await psql('postgres', `SELECT count(*) FROM pg_database WHERE datname = '${into}'`)).toBe('1');
     } finally {
       await dropDatabase(into);
@@ -226,15 +354,22 @@ describe('stepvault restore', () => {
   it('MariaDB: refuses a database that holds something, unchanged; --clean replaces what the backup contains', async () => {
     const into = restored('maria');
     await createMariaDatabase(into);
-    await mariadb(into, `CREATE TABLE customers (id INT PRIMARY KEY, note TEXT); INSERT INTO customers VALUES (1, 'mine')`);
+    await mariadb(
+      into,
+      `CREATE TABLE customers (id INT PRIMARY KEY, note TEXT); INSERT INTO customers VALUES (1, 'mine')`,
+    );
     const url = `mariadb://root@127.0.0.1:3306/${into}`;
 
     const refused = await stepvault(maria, ['restore', '--target', 'main', '--into', url]);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain(`stepvault: database 127.0.0.1:3306/${into} is not empty (table customers); nothing was changed.`);
+    expect(refused.stderr).toContain(
+      `stepvault: database 127.0.0.1:3306/${into} is not empty (table customers); nothing was changed.`,
+    );
     expect(refused.stderr).toContain('--clean drops each object the backup contains before restoring it');
     expect(await mariadb(into, 'SELECT CONCAT(id, note) FROM customers')).toBe('1mine');
-    expect(await mariadb(into, 'SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()')).toBe('1');
+    expect(await mariadb(into, 'SELECT COUNT(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()')).toBe(
+      '1',
+    );
 
     const cleaned = await stepvault(maria, ['restore', '--target', 'main', '--into', url, '--clean']);
     expect(cleaned.code, cleaned.stderr).toBe(0);
@@ -248,10 +383,23 @@ describe('stepvault restore', () => {
     await createMariaDatabase(into);
     await mariadb(undefined, `CREATE USER '${user}'@'%' IDENTIFIED BY 'Restore-pw-7'`);
     try {
-      await mariadb(undefined, `GRANT CREATE, DROP, INSERT, SELECT, ALTER, INDEX, LOCK TABLES, REFERENCES ON \`${into}\`.* TO '${user}'@'%'`);
-      const { code, stderr } = await stepvault(maria, ['restore', '--target', 'main', '--into', `mariadb://${user}:Restore-pw-7@127.0.0.1:3306/${into}`]);
+      await mariadb(
+        undefined,
+        `GRANT CREATE, DROP, INSERT, SELECT, ALTER, INDEX, LOCK TABLES, REFERENCES ON \`${into}\`.* TO '${user}'@'%'`,
+      );
+      const { code, stderr } = await stepvault(maria, [
+        'restore',
+        '--target',
+        'main',
+        '--into',
+        `mariadb://${user}:Restore-pw-7@127.0.0.1:3306/${into}`,
+      ]);
       expect(code).toBe(1);
-      expect(stderr).toMatch(new RegExp(`^stepvault: restore into 127\\.0\\.0\\.1:3306/${into} failed after it had begun: restore into ${into} failed: .*denied`));
+      expect(stderr).toMatch(
+        new RegExp(
+          `^stepvault: restore into 127\\.0\\.0\\.1:3306/${into} failed after it had begun: restore into ${into} failed: .*denied`,
+        ),
+      );
       expect(stderr).toContain(`The database ${into} was changed (partly restored)`);
       expect(stderr).not.toContain('Restore-pw-7');
       expect(Number(await mariadb(into, 'SELECT COUNT(*) FROM customers'))).toBeGreaterThan(0);
@@ -261,7 +409,11 @@ describe('stepvault restore', () => {
   });
 
   it('never echoes the password of a malformed --into URL', async () => {
-    for (const into of ['postgres://alice:Hunter2pw@127.0.0.1:99999/x', 'postgres://alice:Hun@ter2pw@127.0.0.1:54x/x', 'postgres://alice:Hunter2%zz@127.0.0.1/x']) {
+    for (const into of [
+      'postgres://alice:Hunter2pw@127.0.0.1:99999/x',
+      'postgres://alice:Hun@ter2pw@127.0.0.1:54x/x',
+      'postgres://alice:Hunter2%zz@127.0.0.1/x',
+    ]) {
       const { code, stdout, stderr } = await stepvault(pg, ['restore', '--target', 'main', '--into', into]);
       expect(code, into).toBe(2);
       expect(stderr, into).toMatch(/^stepvault: --into "postgres:\/\/alice:\*\*\*@127\.0\.0\.1/);
@@ -270,7 +422,15 @@ describe('stepvault restore', () => {
   });
 
   it('explains an unknown backup, a destination without backups, and a bad URL', async () => {
-    const unknown = await stepvault(pg, ['restore', '--target', 'main', '--backup', 'main-19990101T000000Z.dump', '--into', 'postgres://postgres@127.0.0.1/x']);
+    const unknown = await stepvault(pg, [
+      'restore',
+      '--target',
+      'main',
+      '--backup',
+      'main-19990101T000000Z.dump',
+      '--into',
+      'postgres://postgres@127.0.0.1/x',
+    ]);
     expect(unknown.stderr).toContain('stepvault: no backup main-19990101T000000Z.dump of main: looked in local');
     expect(unknown.stderr).toContain('stepvault list --target main shows what there is');
 
@@ -283,11 +443,25 @@ describe('stepvault restore', () => {
     expect((await stepvault(pg, ['restore', '--target', 'main', '--into', 'not a url'])).stderr).toBe(
       'stepvault: --into "not a url" is not a URL; write it as postgres://postgres@127.0.0.1:5432/orders_restored (or mysql://root@127.0.0.1:3306/shop_restored)\n',
     );
-    expect((await stepvault(pg, ['restore', '--target', 'main', '--into', 'postgres://127.0.0.1'])).stderr).toContain('--into: name the database to restore into after the host');
-    expect((await stepvault(pg, ['restore', '--target', 'main', '--into', 'mysql://root@127.0.0.1/x'])).stderr).toContain('--into is a mysql URL, but main is a postgres database');
-    const stranger = await stepvault(pg, ['restore', '--target', 'main', '--into', `postgres://sv_no_such_role@127.0.0.1:${PG.port}/x`]);
+    expect((await stepvault(pg, ['restore', '--target', 'main', '--into', 'postgres://127.0.0.1'])).stderr).toContain(
+      '--into: name the database to restore into after the host',
+    );
+    expect(
+      (await stepvault(pg, ['restore', '--target', 'main', '--into', 'mysql://root@127.0.0.1/x'])).stderr,
+    ).toContain('--into is a mysql URL, but main is a postgres database');
+    const stranger = await stepvault(pg, [
+      'restore',
+      '--target',
+      'main',
+      '--into',
+      `postgres://sv_no_such_role@127.0.0.1:${PG.port}/x`,
+    ]);
     expect(stranger.code).toBe(2);
-    expect(stranger.stderr).toMatch(new RegExp(`^stepvault: cannot log in to 127\\.0\\.0\\.1:${PG.port} as sv_no_such_role: .*role "sv_no_such_role" does not exist`));
+    expect(stranger.stderr).toMatch(
+      new RegExp(
+        `^stepvault: cannot log in to 127\\.0\\.0\\.1:${PG.port} as sv_no_such_role: .*role "sv_no_such_role" does not exist`,
+      ),
+    );
     expect((await stepvault(pg, ['restore', '--target', 'main'])).stderr).toContain('restore needs --into URL');
   });
 });

@@ -33,7 +33,10 @@ beforeAll(async () => {
   [s3, silent] = await Promise.all([startS3Server(['faults']), startSilentServer()]);
   await createDatabase(database);
   // Incompressible rows: a custom-format dump of several 5 MiB parts.
-  await psql(database, `CREATE TABLE blobs AS SELECT g AS id, decode(md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text), 'hex') AS b FROM generate_series(1, 250000) g`);
+  await psql(
+    database,
+    `CREATE TABLE blobs AS SELECT g AS id, decode(md5(random()::text) || md5(random()::text) || md5(random()::text) || md5(random()::text), 'hex') AS b FROM generate_series(1, 250000) g`,
+  );
 });
 
 afterAll(async () => {
@@ -44,7 +47,12 @@ afterAll(async () => {
 });
 
 function storage(destination: Record<string, unknown>, name = 'bucket'): Promise<S3Storage> {
-  const config: Config = { source: `s3-faults-${name}`, targets: {}, destinations: { [name]: destination as DestinationConfig }, notifications: {} };
+  const config: Config = {
+    source: `s3-faults-${name}`,
+    targets: {},
+    destinations: { [name]: destination as DestinationConfig },
+    notifications: {},
+  };
   return storageFor(config, name, new SecretResolver()) as Promise<S3Storage>;
 }
 
@@ -103,7 +111,9 @@ describe('the staged file under an upload', () => {
     const store = await storage(s3Destination(s3, 'faults', { partSizeMB: 5 }));
     const { file, size, sha256 } = await randomFile(48 * MIB);
     await s3.failNextUploads(1);
-    await expect(store.putFile('midway/object.bin', file, { size, sha256, metadata: { sha256 } })).rejects.toMatchObject({ name: 'StorageError' });
+    await expect(
+      store.putFile('midway/object.bin', file, { size, sha256, metadata: { sha256 } }),
+    ).rejects.toMatchObject({ name: 'StorageError' });
     expect(await openFiles()).not.toContain(file);
     expect(await s3.openMultipartUploads('faults')).toEqual([]);
   });
@@ -134,11 +144,15 @@ describe('an S3 server that dies mid-upload', () => {
     await restarted;
 
     expect(record.status, record.cause).toBe('SUCCEEDED');
-    expect(record.events.filter((e) => e.type === 'state-retried' && e.state === 'UploadToDestination').length).toBeGreaterThan(0);
+    expect(
+      record.events.filter((e) => e.type === 'state-retried' && e.state === 'UploadToDestination').length,
+    ).toBeGreaterThan(0);
     expect(record.state.dump!.size).toBeGreaterThan(10 * MIB);
     const key = storedBackup(record).key;
     const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: 'faults', Prefix: 'crash/' }));
-    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual([earlierKey, `${earlierKey}.manifest.json`, key, `${key}.manifest.json`].sort());
+    expect((listed.Contents ?? []).map((o) => o.Key).sort()).toEqual(
+      [earlierKey, `${earlierKey}.manifest.json`, key, `${key}.manifest.json`].sort(),
+    );
     expect(await objectSha256(key)).toBe(record.state.dump!.sha256);
     expect(await s3.openMultipartUploads('faults')).toEqual([]);
     expect(await objectSha256(earlierKey)).toBe(earlierBytes);
@@ -147,7 +161,8 @@ describe('an S3 server that dies mid-upload', () => {
 });
 
 async function objectSha256(key: string): Promise<string> {
-  const body = (await s3.client.send(new GetObjectCommand({ Bucket: 'faults', Key: key }))).Body as AsyncIterable<Buffer>;
+  const body = (await s3.client.send(new GetObjectCommand({ Bucket: 'faults', Key: key })))
+    .Body as AsyncIterable<Buffer>;
   const hash = createHash('sha256');
   for await (const chunk of body) hash.update(chunk);
   return hash.digest('hex');

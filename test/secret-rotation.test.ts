@@ -72,7 +72,13 @@ describe("a Lambda container's SEQ key that rotates", () => {
         stringify({
           destinations: { local: { type: 'filesystem', path: './backups' } },
           targets: {
-            orders: { engine: 'postgres', host: '127.0.0.1', database: 'orders', user: 'postgres', destinations: ['local'] },
+            orders: {
+              engine: 'postgres',
+              host: '127.0.0.1',
+              database: 'orders',
+              user: 'postgres',
+              destinations: ['local'],
+            },
           },
           observability: { seq: { url: seq.url, apiKey: 'env:STEPVAULT_TEST_ROTATING_SEQ_KEY' } },
         }),

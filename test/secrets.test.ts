@@ -31,7 +31,10 @@ beforeAll(async () => {
   await psql(pgDatabase, `CREATE TABLE t AS SELECT 1 AS id`);
   await createMariaDatabase(mariaDatabase);
   await mariadb(mariaDatabase, `CREATE TABLE t (id INT); INSERT INTO t VALUES (1)`);
-  await mariadb(undefined, `CREATE USER '${mariaUser}'@'127.0.0.1' IDENTIFIED BY '${PASSWORD.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'; GRANT ALL ON \`${mariaDatabase}\`.* TO '${mariaUser}'@'127.0.0.1'`);
+  await mariadb(
+    undefined,
+    `CREATE USER '${mariaUser}'@'127.0.0.1' IDENTIFIED BY '${PASSWORD.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'; GRANT ALL ON \`${mariaDatabase}\`.* TO '${mariaUser}'@'127.0.0.1'`,
+  );
 });
 
 afterAll(async () => {
@@ -61,7 +64,13 @@ describe('secrets', () => {
     const workspace = await createWorkspace();
     workspaces.push(workspace);
     await workspace.writeConfig(
-      configFor({ engine: 'mariadb', host: MARIADB.host, user: mariaUser, password: 'env:STEPVAULT_TEST_DB_PASSWORD', database: mariaDatabase }),
+      configFor({
+        engine: 'mariadb',
+        host: MARIADB.host,
+        user: mariaUser,
+        password: 'env:STEPVAULT_TEST_DB_PASSWORD',
+        database: mariaDatabase,
+      }),
     );
     const record = await workspace.run('main');
     // Success proves the password was delivered: this user has no other way in.
@@ -75,7 +84,15 @@ describe('secrets', () => {
   it('PostgreSQL: the password goes by environment, never in argv, logs, payloads, manifest or mail', async () => {
     const workspace = await createWorkspace();
     workspaces.push(workspace);
-    await workspace.writeConfig(configFor({ engine: 'postgres', host: PG.host, user: PG.user, password: 'env:STEPVAULT_TEST_DB_PASSWORD', database: pgDatabase }));
+    await workspace.writeConfig(
+      configFor({
+        engine: 'postgres',
+        host: PG.host,
+        user: PG.user,
+        password: 'env:STEPVAULT_TEST_DB_PASSWORD',
+        database: pgDatabase,
+      }),
+    );
     const record = await workspace.run('main');
     expect(record.status, record.cause).toBe('SUCCEEDED');
     const seen = await everythingVisible(workspace, record);
@@ -88,7 +105,13 @@ describe('secrets', () => {
     const workspace = await createWorkspace();
     workspaces.push(workspace);
     await workspace.writeConfig(
-      configFor({ engine: 'mariadb', host: MARIADB.host, user: mariaUser, password: 'env:STEPVAULT_TEST_WRONG_PASSWORD', database: mariaDatabase }),
+      configFor({
+        engine: 'mariadb',
+        host: MARIADB.host,
+        user: mariaUser,
+        password: 'env:STEPVAULT_TEST_WRONG_PASSWORD',
+        database: mariaDatabase,
+      }),
     );
     const record = await workspace.run('main');
     expect(record.status).toBe('FAILED');
@@ -103,9 +126,21 @@ describe('secrets', () => {
   it('the command line prints no secret either', async () => {
     const workspace = await createWorkspace();
     workspaces.push(workspace);
-    await workspace.writeConfig(configFor({ engine: 'postgres', host: PG.host, user: PG.user, password: 'env:STEPVAULT_TEST_DB_PASSWORD', database: pgDatabase }));
+    await workspace.writeConfig(
+      configFor({
+        engine: 'postgres',
+        host: PG.host,
+        user: PG.user,
+        password: 'env:STEPVAULT_TEST_DB_PASSWORD',
+        database: pgDatabase,
+      }),
+    );
     const cli = path.join(import.meta.dirname, '../bin/stepvault.js');
-    const { stdout, stderr } = await run(process.execPath, [cli, 'run', '--config', workspace.configFile, '--verbose'], { env: process.env });
+    const { stdout, stderr } = await run(
+      process.execPath,
+      [cli, 'run', '--config', workspace.configFile, '--verbose'],
+      { env: process.env },
+    );
     expect(stdout).toContain('Backup of main succeeded');
     expect(stderr).toContain('"message":"dump finished"');
     expect(`${stdout}${stderr}`).not.toContain('Sv-t3st');

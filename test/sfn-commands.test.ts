@@ -17,7 +17,14 @@ let workspace: Workspace;
 let server: SfnServer;
 
 function stepvault(args: string[]) {
-  const env = { ...process.env, AWS_ENDPOINT_URL_SFN: server.url, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', STEPVAULT_STATE_MACHINE_ARN: server.stateMachineArn };
+  const env = {
+    ...process.env,
+    AWS_ENDPOINT_URL_SFN: server.url,
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    STEPVAULT_STATE_MACHINE_ARN: server.stateMachineArn,
+  };
   return runCli(args, { cwd: workspace.dir, env });
 }
 
@@ -26,10 +33,21 @@ beforeAll(async () => {
   await psql(database, 'CREATE TABLE t AS SELECT 1 AS id');
   workspace = await createWorkspace();
   await workspace.writeConfig(
-    configFor({ engine: 'postgres', host: PG.host, user: PG.user, database }, { targets: { main: { engine: 'postgres', host: PG.host, user: PG.user, database }, down: { engine: 'postgres', host: PG.host, port: 1, database } } }),
+    configFor(
+      { engine: 'postgres', host: PG.host, user: PG.user, database },
+      {
+        targets: {
+          main: { engine: 'postgres', host: PG.host, user: PG.user, database },
+          down: { engine: 'postgres', host: PG.host, port: 1, database },
+        },
+      },
+    ),
   );
   const config = loadConfig(workspace.configFile);
-  server = await startSfnServer(() => createRuntime(config, { logger: () => createJsonLogger({ write: () => undefined }) }), { retryDelayMs: 10 });
+  server = await startSfnServer(
+    () => createRuntime(config, { logger: () => createJsonLogger({ write: () => undefined }) }),
+    { retryDelayMs: 10 },
+  );
 });
 
 afterAll(async () => {
@@ -47,8 +65,11 @@ describe('stepvault start and status over the Step Functions API', () => {
   it('start --wait follows the execution state by state and exits 0 when it succeeds', async () => {
     const { code, stdout } = await stepvault(['start', '--target', 'main', '--wait', '--name', 'main-20261122T0305']);
     expect(code).toBe(0);
-    expect(stdout).toMatch(/^started arn:aws:states:us-east-1:000000000000:execution:stepvault-local-backup:main-20261122T0305\n/);
-    for (const state of ['Plan', 'Dump', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup']) expect(stdout).toMatch(new RegExp(`✓ ${state}\\s+\\d+\\.\\d+s`));
+    expect(stdout).toMatch(
+      /^started arn:aws:states:us-east-1:000000000000:execution:stepvault-local-backup:main-20261122T0305\n/,
+    );
+    for (const state of ['Plan', 'Dump', 'Upload', 'Verify', 'Prune', 'NotifySuccess', 'Cleanup'])
+      expect(stdout).toMatch(new RegExp(`✓ ${state}\\s+\\d+\\.\\d+s`));
     expect(stdout).toContain('Backup of main succeeded.');
   });
 
@@ -56,7 +77,9 @@ describe('stepvault start and status over the Step Functions API', () => {
     // The name a start in the same minute gets (see executionName), given here so the test cannot straddle a minute.
     const { code, stderr } = await stepvault(['start', '--target', 'main', '--name', 'main-20261122T0305']);
     expect(code).toBe(2);
-    expect(stderr).toContain('an execution named main-20261122T0305 already exists: a second start of main in the same minute is refused, not doubled');
+    expect(stderr).toContain(
+      'an execution named main-20261122T0305 already exists: a second start of main in the same minute is refused, not doubled',
+    );
   });
 
   it('start --wait exits 1 with the error when the execution fails', async () => {
@@ -72,7 +95,10 @@ describe('stepvault start and status over the Step Functions API', () => {
     expect(all.code).toBe(0);
     const lines = all.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^STATUS\s+TARGET\s+STARTED\s+DURATION\s+NAME$/);
-    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([['FAILED', 'down'], ['SUCCEEDED', 'main']]);
+    expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2))).toEqual([
+      ['FAILED', 'down'],
+      ['SUCCEEDED', 'main'],
+    ]);
     const down = await stepvault(['status', '--target', 'down']);
     expect(down.stdout.trim().split('\n')).toHaveLength(2);
   });

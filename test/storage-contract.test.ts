@@ -37,7 +37,12 @@ afterAll(async () => {
 });
 
 function provider(name: string, destination: Record<string, unknown>): Promise<StorageProvider> {
-  const config: Config = { source: `contract-${name}`, targets: {}, destinations: { [name]: destination as DestinationConfig }, notifications: {} };
+  const config: Config = {
+    source: `contract-${name}`,
+    targets: {},
+    destinations: { [name]: destination as DestinationConfig },
+    notifications: {},
+  };
   return storageFor(config, name, new SecretResolver());
 }
 
@@ -73,18 +78,37 @@ const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageP
   ],
   [
     'filesystem without hard links (an SMB share)',
-    async () => new FilesystemStorage('share', { type: 'filesystem', path: path.join(folder, 'share') }, { link: noHardLinks }),
+    async () =>
+      new FilesystemStorage('share', { type: 'filesystem', path: path.join(folder, 'share') }, { link: noHardLinks }),
     async () => {
       await writeFile(path.join(folder, 'not-a-share'), 'x');
-      return new FilesystemStorage('broken-share', { type: 'filesystem', path: path.join(folder, 'not-a-share', 'backups') }, { link: noHardLinks });
+      return new FilesystemStorage(
+        'broken-share',
+        { type: 'filesystem', path: path.join(folder, 'not-a-share', 'backups') },
+        { link: noHardLinks },
+      );
     },
     { atomic: true },
   ],
-  ['memory', () => provider('memory', memoryDestination()), () => provider('read-only-memory', memoryDestination({ readOnly: true })), { atomic: true }],
-  ['s3', () => provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 })), () => provider('no-bucket', s3Destination(s3, 'missing-bucket')), { atomic: true }],
+  [
+    'memory',
+    () => provider('memory', memoryDestination()),
+    () => provider('read-only-memory', memoryDestination({ readOnly: true })),
+    { atomic: true },
+  ],
+  [
+    's3',
+    () => provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 })),
+    () => provider('no-bucket', s3Destination(s3, 'missing-bucket')),
+    { atomic: true },
+  ],
   [
     's3 without conditional writes',
-    () => provider('bucket-unconditional', s3Destination(s3, 'contract-unconditional', { partSizeMB: 5, conditionalWrites: false })),
+    () =>
+      provider(
+        'bucket-unconditional',
+        s3Destination(s3, 'contract-unconditional', { partSizeMB: 5, conditionalWrites: false }),
+      ),
     () => provider('no-bucket-unconditional', s3Destination(s3, 'missing-bucket', { conditionalWrites: false })),
     { atomic: false },
   ],
@@ -95,7 +119,12 @@ describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
     const storage = await open();
     const { file, size, sha256 } = await randomFile(24 * MIB);
     const progress: Progress[] = [];
-    await storage.putFile('large/object.bin', file, { size, sha256, metadata: { sha256 }, onProgress: (p) => progress.push(p) });
+    await storage.putFile('large/object.bin', file, {
+      size,
+      sha256,
+      metadata: { sha256 },
+      onProgress: (p) => progress.push(p),
+    });
     expect(progress.at(-1)).toEqual({ bytes: size, totalBytes: size });
     expect(progress.map((p) => p.bytes)).toEqual([...progress.map((p) => p.bytes!)].sort((a, b) => a - b));
     expect(await storage.head('large/object.bin')).toEqual({ key: 'large/object.bin', size });
@@ -106,7 +135,9 @@ describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
   it('refuses bytes that do not match the expected SHA-256, and leaves nothing under the key', async () => {
     const storage = await open();
     const { file, size } = await randomFile(6 * MIB);
-    await expect(storage.putFile('bad/object.bin', file, { size, sha256: '0'.repeat(64), metadata: {} })).rejects.toMatchObject({ name: 'ChecksumMismatchError' });
+    await expect(
+      storage.putFile('bad/object.bin', file, { size, sha256: '0'.repeat(64), metadata: {} }),
+    ).rejects.toMatchObject({ name: 'ChecksumMismatchError' });
     expect(await storage.head('bad/object.bin')).toBeUndefined();
   });
 
@@ -125,7 +156,8 @@ describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
   it('lists more than a thousand keys under a prefix, page after page, and nothing outside it', async () => {
     const storage = await open();
     const keys = Array.from({ length: 1050 }, (_, i) => `many/${String(i).padStart(4, '0')}.txt`);
-    for (let i = 0; i < keys.length; i += 50) await Promise.all(keys.slice(i, i + 50).map((k) => storage.putText(k, k, 'text/plain')));
+    for (let i = 0; i < keys.length; i += 50)
+      await Promise.all(keys.slice(i, i + 50).map((k) => storage.putText(k, k, 'text/plain')));
     await storage.putText('many-others/x.txt', 'x', 'text/plain');
     const listed: string[] = [];
     for await (const object of storage.list('many/')) listed.push(object.key);
@@ -136,8 +168,18 @@ describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
     const storage = await open();
     const first = await randomFile(6 * MIB);
     const second = await randomFile(6 * MIB);
-    await storage.putFile('taken/object.bin', first.file, { size: first.size, sha256: first.sha256, metadata: { sha256: first.sha256 } });
-    await expect(storage.putFile('taken/object.bin', second.file, { size: second.size, sha256: second.sha256, metadata: { sha256: second.sha256 } })).rejects.toMatchObject({
+    await storage.putFile('taken/object.bin', first.file, {
+      size: first.size,
+      sha256: first.sha256,
+      metadata: { sha256: first.sha256 },
+    });
+    await expect(
+      storage.putFile('taken/object.bin', second.file, {
+        size: second.size,
+        sha256: second.sha256,
+        metadata: { sha256: second.sha256 },
+      }),
+    ).rejects.toMatchObject({
       name: 'ObjectExistsError',
       message: expect.stringMatching(/already exists .*nothing was replaced/),
     });
@@ -149,7 +191,9 @@ describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
     const storage = await open();
     const { file, size, sha256 } = await randomFile(6 * MIB);
     await storage.putFile('again/object.bin', file, { size, sha256, metadata: { sha256 } });
-    await expect(storage.putFile('again/object.bin', file, { size, sha256, metadata: { sha256 } })).resolves.toBeUndefined();
+    await expect(
+      storage.putFile('again/object.bin', file, { size, sha256, metadata: { sha256 } }),
+    ).resolves.toBeUndefined();
     expect(await storage.head('again/object.bin')).toEqual({ key: 'again/object.bin', size });
   });
 
@@ -157,13 +201,18 @@ describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
     const storage = await open();
     await storage.putText('taken/doc.json', '{"run":1}', 'application/json');
     await expect(storage.putText('taken/doc.json', '{"run":1}', 'application/json')).resolves.toBeUndefined();
-    await expect(storage.putText('taken/doc.json', '{"run":2}', 'application/json')).rejects.toMatchObject({ name: 'ObjectExistsError' });
+    await expect(storage.putText('taken/doc.json', '{"run":2}', 'application/json')).rejects.toMatchObject({
+      name: 'ObjectExistsError',
+    });
     expect((await buffer((await storage.get('taken/doc.json'))!)).toString()).toBe('{"run":1}');
   });
 
   it('reports a destination that cannot be written as a ConfigError naming it', async () => {
     const storage = await openBroken();
-    await expect(storage.putText('x.json', '{}', 'application/json')).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringContaining(`destination ${storage.name}`) });
+    await expect(storage.putText('x.json', '{}', 'application/json')).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining(`destination ${storage.name}`),
+    });
   });
 });
 
@@ -178,13 +227,20 @@ describe.each(providers.filter(([, , , p]) => p.atomic))('storage contract, raci
     expect(await storage.abortIncomplete('finished/object.bin')).toBe(0);
     expect(await storage.abortIncomplete('finished/never-written.bin')).toBe(0);
     expect(await storage.head('finished/object.bin')).toEqual({ key: 'finished/object.bin', size });
-    expect(await storage.head('finished/object.bin.manifest.json')).toEqual({ key: 'finished/object.bin.manifest.json', size: 2 });
+    expect(await storage.head('finished/object.bin.manifest.json')).toEqual({
+      key: 'finished/object.bin.manifest.json',
+      size: 2,
+    });
   });
 
   it('lets exactly one of two racing writers of one key win, and keeps the winner’s bytes', async () => {
     const storage = await open();
     const files = await Promise.all([randomFile(11 * MIB), randomFile(11 * MIB)]);
-    const results = await Promise.allSettled(files.map((f) => storage.putFile('race/object.bin', f.file, { size: f.size, sha256: f.sha256, metadata: { sha256: f.sha256 } })));
+    const results = await Promise.allSettled(
+      files.map((f) =>
+        storage.putFile('race/object.bin', f.file, { size: f.size, sha256: f.sha256, metadata: { sha256: f.sha256 } }),
+      ),
+    );
     expect(results.map((r) => r.status).sort()).toEqual(['fulfilled', 'rejected']);
     const loser = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
     expect(loser.reason).toMatchObject({ name: 'ObjectExistsError' });
@@ -192,20 +248,28 @@ describe.each(providers.filter(([, , , p]) => p.atomic))('storage contract, raci
     const body = await buffer((await storage.get('race/object.bin'))!);
     expect(createHash('sha256').update(body).digest('hex')).toBe(winner.sha256);
   });
-
 });
 
 describe('S3 writes', () => {
   it('carry If-None-Match: * where the store refuses a taken key itself, and not where a HEAD must stand in', async () => {
     const conditional = await provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 }));
-    const plain = await provider('bucket-unconditional', s3Destination(s3, 'contract-unconditional', { partSizeMB: 5, conditionalWrites: false }));
-    const before = { conditional: await s3.objectWrites('contract'), plain: await s3.objectWrites('contract-unconditional') };
+    const plain = await provider(
+      'bucket-unconditional',
+      s3Destination(s3, 'contract-unconditional', { partSizeMB: 5, conditionalWrites: false }),
+    );
+    const before = {
+      conditional: await s3.objectWrites('contract'),
+      plain: await s3.objectWrites('contract-unconditional'),
+    };
     for (const storage of [conditional, plain]) {
       const { file, size, sha256 } = await randomFile(11 * MIB); // multipart: CompleteMultipartUpload
       await storage.putFile('headers/object.bin', file, { size, sha256, metadata: { sha256 } });
       await storage.putText('headers/doc.json', '{}', 'application/json'); // PutObject
     }
-    const after = { conditional: await s3.objectWrites('contract'), plain: await s3.objectWrites('contract-unconditional') };
+    const after = {
+      conditional: await s3.objectWrites('contract'),
+      plain: await s3.objectWrites('contract-unconditional'),
+    };
     expect(after.conditional.conditional - before.conditional.conditional).toBe(2);
     expect(after.conditional.unconditional - before.conditional.unconditional).toBe(0);
     expect(after.plain.conditional - before.plain.conditional).toBe(0);
@@ -218,13 +282,17 @@ describe('abortIncomplete', () => {
     const storage = await provider('bucket', s3Destination(s3, 'contract', { partSizeMB: 5 }));
     const openUpload = async (key: string) => {
       const { UploadId } = await s3.client.send(new CreateMultipartUploadCommand({ Bucket: 'contract', Key: key }));
-      await s3.client.send(new UploadPartCommand({ Bucket: 'contract', Key: key, UploadId, PartNumber: 1, Body: randomBytes(1024) }));
+      await s3.client.send(
+        new UploadPartCommand({ Bucket: 'contract', Key: key, UploadId, PartNumber: 1, Body: randomBytes(1024) }),
+      );
     };
     await openUpload('orphaned/run.dump');
     await openUpload('orphaned/run.dump'); // a first attempt, and a retry that died too
     await openUpload('orphaned/run.dump.other');
     expect(await storage.abortIncomplete('orphaned/run.dump')).toBe(2);
-    expect((await s3.openMultipartUploads('contract')).filter((k) => k.startsWith('orphaned/'))).toEqual(['orphaned/run.dump.other']);
+    expect((await s3.openMultipartUploads('contract')).filter((k) => k.startsWith('orphaned/'))).toEqual([
+      'orphaned/run.dump.other',
+    ]);
     expect(await storage.abortIncomplete('orphaned/run.dump.other')).toBe(1);
     expect((await s3.openMultipartUploads('contract')).filter((k) => k.startsWith('orphaned/'))).toEqual([]);
   });
@@ -233,7 +301,9 @@ describe('abortIncomplete', () => {
     const storage = await provider('unreachable', { ...s3Destination(s3, 'contract'), endpoint: 'http://127.0.0.1:1' });
     await expect(storage.abortIncomplete('orphaned/x.dump')).rejects.toMatchObject({
       name: 'StorageError',
-      message: expect.stringMatching(/^destination unreachable \(s3:\/\/contract\/orphaned\/x.dump\): cannot list the open multipart uploads of: .*ECONNREFUSED/),
+      message: expect.stringMatching(
+        /^destination unreachable \(s3:\/\/contract\/orphaned\/x.dump\): cannot list the open multipart uploads of: .*ECONNREFUSED/,
+      ),
     });
   });
 

@@ -40,16 +40,24 @@ describe('scripts/test-summary.ts', () => {
   it('every test passed but vitest exited 1 (an unhandled error): the line says FAILED and the exit is 1', async () => {
     const result = await summary(passing, 1);
     expect(result.code).toBe(1);
-    expect(result.last).toBe('FAILED: 120 passed, 0 failed, but the test run exited 1 (errors outside the tests, e.g. unhandled; see above)');
+    expect(result.last).toBe(
+      'FAILED: 120 passed, 0 failed, but the test run exited 1 (errors outside the tests, e.g. unhandled; see above)',
+    );
   });
 
   it('a file that failed outside its tests (a hook) fails the summary too', async () => {
     const result = await summary({ ...passing, numFailedTestSuites: 1 }, 1);
-    expect(result).toEqual({ code: 1, last: 'FAILED: 120 passed, 0 failed, but 1 test file(s) or suite(s) failed outside their tests; see above' });
+    expect(result).toEqual({
+      code: 1,
+      last: 'FAILED: 120 passed, 0 failed, but 1 test file(s) or suite(s) failed outside their tests; see above',
+    });
   });
 
   it('failed tests and runs with no test stay as they were', async () => {
     expect(await summary({ ...passing, numFailedTests: 2 }, 1)).toEqual({ code: 1, last: '120 passed, 2 failed' });
-    expect(await summary({ numPassedTests: 0, numFailedTests: 0, numPendingTests: 0 })).toEqual({ code: 1, last: '0 passed, 0 failed' });
+    expect(await summary({ numPassedTests: 0, numFailedTests: 0, numPendingTests: 0 })).toEqual({
+      code: 1,
+      last: '0 passed, 0 failed',
+    });
   });
 });

@@ -30,8 +30,20 @@ const pgIdentifier = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
 function target(overrides: Partial<Target>): Target {
   return {
-    name: 'main', engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: plainDb, tls: { mode: 'prefer' }, dump: {},
-    timezone: 'UTC', staging: '/unused', destinations: ['local'], notify: [], retention: { keepLast: 1 }, ...overrides,
+    name: 'main',
+    engine: 'postgres',
+    host: PG.host,
+    port: PG.port,
+    user: PG.user,
+    database: plainDb,
+    tls: { mode: 'prefer' },
+    dump: {},
+    timezone: 'UTC',
+    staging: '/unused',
+    destinations: ['local'],
+    notify: [],
+    retention: { keepLast: 1 },
+    ...overrides,
   };
 }
 
@@ -42,13 +54,18 @@ beforeAll(async () => {
   }
   await psql(plainDb, 'CREATE TABLE plain_marker AS SELECT 1 AS id');
   // psql's -d would read the odd name as a connection string too; PGDATABASE is taken as it is.
-  await run('psql', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-XAtq', '-c', 'CREATE TABLE odd_marker AS SELECT 1 AS id'], { env: { ...process.env, PGDATABASE: oddDb } });
+  await run(
+    'psql',
+    ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-XAtq', '-c', 'CREATE TABLE odd_marker AS SELECT 1 AS id'],
+    { env: { ...process.env, PGDATABASE: oddDb } },
+  );
   await createMariaDatabase(mariaDb);
   await mariadb(mariaDb, 'CREATE TABLE t (id int); INSERT INTO t VALUES (1), (2), (3)');
 }, 60_000);
 
 afterAll(async () => {
-  for (const db of [plainDb, oddDb, oddRestored]) await psql('postgres', `DROP DATABASE IF EXISTS ${pgIdentifier(db)} WITH (FORCE)`).catch(() => undefined);
+  for (const db of [plainDb, oddDb, oddRestored])
+    await psql('postgres', `DROP DATABASE IF EXISTS ${pgIdentifier(db)} WITH (FORCE)`).catch(() => undefined);
   await dropMariaDatabase(mariaDb);
   await mariadb(undefined, `DROP USER IF EXISTS '${mariaUser}'@'%'`).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
@@ -64,8 +81,16 @@ describe('pg_dump: the database name is only a name', () => {
   it('restores into a database literally named with "=", spaces and quotes (psql and pg_restore get the same quoted connection)', async () => {
     const file = path.join(dir, 'odd-for-restore.dump');
     await postgresDumper.dump({ target: target({ database: oddDb }), file });
-    await restorePostgres(file, { family: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: oddRestored }, {});
-    const { stdout } = await run('psql', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-XAtq', '-c', 'SELECT count(*) FROM odd_marker'], { env: { ...process.env, PGDATABASE: oddRestored } });
+    await restorePostgres(
+      file,
+      { family: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: oddRestored },
+      {},
+    );
+    const { stdout } = await run(
+      'psql',
+      ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-XAtq', '-c', 'SELECT count(*) FROM odd_marker'],
+      { env: { ...process.env, PGDATABASE: oddRestored } },
+    );
     expect(stdout.trim()).toBe('1');
   });
 
@@ -77,27 +102,47 @@ describe('pg_dump: the database name is only a name', () => {
   });
 
   it('takes "dbname=x sslmode=disable" as the name of a database, which does not exist here', async () => {
-    const attempt = postgresDumper.dump({ target: target({ database: connStringDb }), file: path.join(dir, 'conn2.dump') });
+    const attempt = postgresDumper.dump({
+      target: target({ database: connStringDb }),
+      file: path.join(dir, 'conn2.dump'),
+    });
     await expect(attempt).rejects.toThrow(`database "${connStringDb}" does not exist`);
   });
 
   it('takes a table pattern that looks like an option as a pattern', async () => {
-    const attempt = postgresDumper.dump({ target: target({ dump: { tables: ['--exclude-table=plain_marker'] } }), file: path.join(dir, 'opt.dump') });
+    const attempt = postgresDumper.dump({
+      target: target({ dump: { tables: ['--exclude-table=plain_marker'] } }),
+      file: path.join(dir, 'opt.dump'),
+    });
     await expect(attempt).rejects.toThrow(/no matching tables were found/);
   });
 });
 
 describe('mariadb-dump: names after "--", the password quoted in the option file', () => {
   const mariaTarget = (overrides: Partial<Target>) =>
-    target({ engine: 'mariadb', host: MARIADB.host, port: MARIADB.port, user: MARIADB.user, database: mariaDb, tls: { mode: 'disable' }, ...overrides });
+    target({
+      engine: 'mariadb',
+      host: MARIADB.host,
+      port: MARIADB.port,
+      user: MARIADB.user,
+      database: mariaDb,
+      tls: { mode: 'disable' },
+      ...overrides,
+    });
 
   it('takes a table named "--where=1=0" as a table, not as a filter that empties the dump', async () => {
-    const attempt = mysqlDumper('mariadb').dump({ target: mariaTarget({ dump: { tables: ['--where=1=0'] } }), file: path.join(dir, 'where.sql.gz') });
+    const attempt = mysqlDumper('mariadb').dump({
+      target: mariaTarget({ dump: { tables: ['--where=1=0'] } }),
+      file: path.join(dir, 'where.sql.gz'),
+    });
     await expect(attempt).rejects.toThrow(/Couldn't find table: "--where=1=0"/);
   });
 
   it('takes a database named "--version" as a database', async () => {
-    const attempt = mysqlDumper('mariadb').dump({ target: mariaTarget({ database: '--version' }), file: path.join(dir, 'version.sql.gz') });
+    const attempt = mysqlDumper('mariadb').dump({
+      target: mariaTarget({ database: '--version' }),
+      file: path.join(dir, 'version.sql.gz'),
+    });
     await expect(attempt).rejects.toThrow(/Unknown database '--version'/);
   });
 
@@ -105,14 +150,27 @@ describe('mariadb-dump: names after "--", the password quoted in the option file
     const sideFile = path.join(dir, 'injected.sql');
     const password = ` a"b\\c#d e'f\tg\nresult-file=${sideFile} `;
     const sqlString = password.replace(/\\/g, '\\\\').replace(/'/g, "\\'").replace(/\n/g, '\\n').replace(/\t/g, '\\t');
-    await mariadb(undefined, `CREATE USER '${mariaUser}'@'%' IDENTIFIED BY '${sqlString}'; GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER ON \`${mariaDb}\`.* TO '${mariaUser}'@'%'; GRANT SELECT ON mysql.proc TO '${mariaUser}'@'%'`);
-    const output = await mysqlDumper('mariadb').dump({ target: mariaTarget({ user: mariaUser }), password, file: path.join(dir, 'pw.sql.gz') });
+    await mariadb(
+      undefined,
+      `CREATE USER '${mariaUser}'@'%' IDENTIFIED BY '${sqlString}'; GRANT SELECT, LOCK TABLES, SHOW VIEW, EVENT, TRIGGER ON \`${mariaDb}\`.* TO '${mariaUser}'@'%'; GRANT SELECT ON mysql.proc TO '${mariaUser}'@'%'`,
+    );
+    const output = await mysqlDumper('mariadb').dump({
+      target: mariaTarget({ user: mariaUser }),
+      password,
+      file: path.join(dir, 'pw.sql.gz'),
+    });
     expect(output.rowCounts).toEqual({ t: 3 });
     expect(await readdir(dir)).not.toContain('injected.sql');
   });
 
   it('refuses a control character the option file cannot carry, naming where the password belongs', async () => {
-    const attempt = mysqlDumper('mariadb').dump({ target: mariaTarget({}), password: 'a\u0001b', file: path.join(dir, 'ctl.sql.gz') });
-    await expect(attempt).rejects.toThrow('the password of targets.main contains a control character a MySQL option file cannot carry');
+    const attempt = mysqlDumper('mariadb').dump({
+      target: mariaTarget({}),
+      password: 'a\u0001b',
+      file: path.join(dir, 'ctl.sql.gz'),
+    });
+    await expect(attempt).rejects.toThrow(
+      'the password of targets.main contains a control character a MySQL option file cannot carry',
+    );
   });
 });

@@ -34,7 +34,10 @@ async function workspaceWith(target: Record<string, unknown>): Promise<Workspace
 describe('Verify and the restore drill', () => {
   it('PostgreSQL: downloads and hashes the object, restores into a scratch database, compares every table, drops it', async () => {
     const workspace = await workspaceWith({
-      engine: 'postgres', host: PG.host, user: PG.user, database: pgSource,
+      engine: 'postgres',
+      host: PG.host,
+      user: PG.user,
+      database: pgSource,
       verify: { download: true, drill: { into: `postgres://postgres@127.0.0.1:${PG.port}/sv_scratch` } },
     });
     const record = await workspace.run('main');
@@ -55,7 +58,10 @@ describe('Verify and the restore drill', () => {
 
   it('MariaDB: the same drill through the mariadb client', async () => {
     const workspace = await workspaceWith({
-      engine: 'mariadb', host: MARIADB.host, user: MARIADB.user, database: mariaSource,
+      engine: 'mariadb',
+      host: MARIADB.host,
+      user: MARIADB.user,
+      database: mariaSource,
       verify: { drill: { into: 'mariadb://root@127.0.0.1:3306/sv_scratch' } },
     });
     const record = await workspace.run('main');
@@ -63,12 +69,17 @@ describe('Verify and the restore drill', () => {
     // Every customer row fired the trigger that writes `log table`.
     expect(record.state.dump!.rowCounts).toEqual({ customers: 304, 'log table': 304 });
     expect(record.state.verify?.drill).toMatchObject({ tables: 2, rows: 608 });
-    expect(await mariadb(undefined, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'sv_scratch%'`)).toBe('0');
+    expect(
+      await mariadb(undefined, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE 'sv_scratch%'`),
+    ).toBe('0');
   });
 
   it('a drill that cannot reach its scratch server fails the run in Verify, and the mail says so', async () => {
     const workspace = await workspaceWith({
-      engine: 'postgres', host: PG.host, user: PG.user, database: pgSource,
+      engine: 'postgres',
+      host: PG.host,
+      user: PG.user,
+      database: pgSource,
       verify: { drill: { into: 'postgres://postgres@127.0.0.1:1/sv_scratch' } },
     });
     const record = await workspace.run('main');

@@ -30,7 +30,14 @@ describe('pg_dump older than the server', () => {
 
   it('fails Dump with VersionMismatchError naming both versions, without retrying', async () => {
     await workspace.writeConfig(
-      configFor({ engine: 'postgres', host: '127.0.0.1', port: server.port, user: 'postgres', password: 'env:STEPVAULT_TEST_PG18_PASSWORD', database: 'postgres' }),
+      configFor({
+        engine: 'postgres',
+        host: '127.0.0.1',
+        port: server.port,
+        user: 'postgres',
+        password: 'env:STEPVAULT_TEST_PG18_PASSWORD',
+        database: 'postgres',
+      }),
     );
     const record = await workspace.run('main');
     expect(record.status).toBe('FAILED');
@@ -38,7 +45,9 @@ describe('pg_dump older than the server', () => {
     expect(record.error).toBe('VersionMismatchError');
     expect(record.events.some((e) => e.type === 'state-retried')).toBe(false);
     const [mail] = await workspace.outbox();
-    expect(mail!.body).toMatch(new RegExp(`pg_dump ${pathPgDumpMajor}\\.\\d+ cannot dump the PostgreSQL 18\\.\\d+ server of target main`));
+    expect(mail!.body).toMatch(
+      new RegExp(`pg_dump ${pathPgDumpMajor}\\.\\d+ cannot dump the PostgreSQL 18\\.\\d+ server of target main`),
+    );
     expect(mail!.body).toContain('Use pg_dump 18 or newer');
     expect(await workspace.stagingEntries()).toEqual([]);
   });

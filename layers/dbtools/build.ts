@@ -45,16 +45,28 @@ export interface BuiltLayer {
 
 export async function buildLayer(options: BuildOptions): Promise<BuiltLayer> {
   const arch = Object.hasOwn(ARCHES, options.arch) ? ARCHES[options.arch] : undefined;
-  if (!arch) throw new LayerBuildError(`unknown --arch "${options.arch}": use ${Object.keys(ARCHES).join(' or ')} (Lambda's names)`);
+  if (!arch)
+    throw new LayerBuildError(
+      `unknown --arch "${options.arch}": use ${Object.keys(ARCHES).join(' or ')} (Lambda's names)`,
+    );
   const log = options.log ?? ((line: string) => console.error(`dbtools: ${line}`));
   const suite = options.suite ?? DEFAULT_SUITE;
   const postgresMajor = options.postgresMajor ?? DEFAULT_POSTGRES_MAJOR;
   const out = path.resolve(options.out ?? path.join(HERE, 'dist'));
   const cache = path.resolve(options.cache ?? path.join(HERE, 'cache'));
   const mirror = options.mirror ?? process.env.STEPVAULT_DEBIAN_MIRROR ?? machineDebianMirror();
-  if (!mirror) throw new LayerBuildError('no Debian mirror is configured on this machine: pass --mirror with the URL of a Debian archive');
+  if (!mirror)
+    throw new LayerBuildError(
+      'no Debian mirror is configured on this machine: pass --mirror with the URL of a Debian archive',
+    );
 
-  const apt = new PrivateApt({ root: path.join(cache, `${suite}-${arch.debian}`), mirror, suite, debianArch: arch.debian, log });
+  const apt = new PrivateApt({
+    root: path.join(cache, `${suite}-${arch.debian}`),
+    mirror,
+    suite,
+    debianArch: arch.debian,
+    log,
+  });
   await apt.prepare();
   if (!options.offline) await apt.update(options.refresh ?? false);
   log(`resolving and downloading ${packagesFor(postgresMajor).join(', ')} for ${suite} ${arch.debian}`);
@@ -80,7 +92,9 @@ export async function buildLayer(options: BuildOptions): Promise<BuiltLayer> {
     await rename(partialZip, zip);
     const unzippedBytes = Number((await run('du', ['-sb', path.join(dir, 'dbtools')])).stdout.split(/\s/)[0]);
     const zippedBytes = (await stat(zip)).size;
-    log(`built ${path.relative(process.cwd(), dir) || dir} (${mb(unzippedBytes)} unzipped) and ${path.basename(zip)} (${mb(zippedBytes)})`);
+    log(
+      `built ${path.relative(process.cwd(), dir) || dir} (${mb(unzippedBytes)} unzipped) and ${path.basename(zip)} (${mb(zippedBytes)})`,
+    );
     return { dir, layerDir: path.join(dir, 'dbtools'), zip, manifest, unzippedBytes, zippedBytes };
   } finally {
     await rm(partial, { recursive: true, force: true });
@@ -118,7 +132,11 @@ if (import.meta.main) {
       offline: values.offline,
       refresh: values.refresh,
     });
-    console.log(`${built.zip}\n${Object.entries(built.manifest.packages).map(([p, v]) => `  ${p} ${v}`).join('\n')}`);
+    console.log(
+      `${built.zip}\n${Object.entries(built.manifest.packages)
+        .map(([p, v]) => `  ${p} ${v}`)
+        .join('\n')}`,
+    );
   } catch (error) {
     if (error instanceof LayerBuildError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       console.error(`dbtools: ${(error as Error).message}`);

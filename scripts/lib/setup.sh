@@ -9,7 +9,8 @@ stepvault_setup() {
   shift
   stepvault_use_node24 "$root" || return 1
   # npm ci only when the lockfile changed since the last install: a re-run stays fast.
-  if [ ! -f "$root/node_modules/.package-lock.json" ] || [ "$root/package-lock.json" -nt "$root/node_modules/.package-lock.json" ]; then
+  local installed="$root/node_modules/.package-lock.json"
+  if [ ! -f "$installed" ] || [ "$root/package-lock.json" -nt "$installed" ]; then
     (cd "$root" && npm ci --loglevel=error --no-fund --no-audit) || return 1
   fi
   local arg

@@ -12,10 +12,16 @@ module.exports = async ({ options }) => {
     const script = path.join(__dirname, '..', 'generate-deployment.ts');
     let output;
     try {
-      output = execFileSync(process.execPath, [script, '--stage', options.stage || 'dev'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 1024 * 1024 });
+      output = execFileSync(process.execPath, [script, '--stage', options.stage || 'dev'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+        maxBuffer: 64 * 1024 * 1024,
+      });
     } catch (error) {
       // serverless shows the reason on one line: fold the config's indented list of problems into it.
-      const reason = String(error.stderr || error.message).trim().replace(/\s*\n\s*/g, ' ');
+      const reason = String(error.stderr || error.message)
+        .trim()
+        .replace(/\s*\n\s*/g, ' ');
       throw new Error(`stepvault cannot be deployed as configured: ${reason}`);
     }
     cached = JSON.parse(output);

@@ -5,7 +5,9 @@
 class OfflinePackage {
   constructor(serverless, options) {
     const offline = Boolean(options.offline) || process.env.STEPVAULT_OFFLINE_PACKAGE === '1';
-    this.commands = { package: { options: { offline: { usage: 'Package without asking AWS anything', type: 'boolean' } } } };
+    this.commands = {
+      package: { options: { offline: { usage: 'Package without asking AWS anything', type: 'boolean' } } },
+    };
     if (!offline) return;
     for (const plugin of serverless.pluginManager.plugins) {
       if (typeof plugin.compareWithLastLayer === 'function') plugin.compareWithLastLayer = async () => undefined;

@@ -17,8 +17,13 @@ export function parseOptions<T extends Options>(command: string, args: string[],
 }
 
 function describeParseError(command: string, error: Error & { code?: string }, options: Options): string {
-  const known = Object.entries(options).flatMap(([name, option]) => [`--${name}`, ...(option.short ? [`-${option.short}`] : [])]);
-  const list = Object.keys(options).map((name) => `--${name}`).join(', ');
+  const known = Object.entries(options).flatMap(([name, option]) => [
+    `--${name}`,
+    ...(option.short ? [`-${option.short}`] : []),
+  ]);
+  const list = Object.keys(options)
+    .map((name) => `--${name}`)
+    .join(', ');
   switch (error.code) {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
       const given = /option '([^']+)'/i.exec(error.message)?.[1] ?? '?';
@@ -32,8 +37,12 @@ function describeParseError(command: string, error: Error & { code?: string }, o
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
       const option = /Option '(-[^' ]+)/.exec(error.message)?.[1] ?? 'an option';
       const name = option.replace(/^-+/, '');
-      const isFlag = Object.entries(options).some(([long, o]) => (long === name || o.short === name) && o.type === 'boolean');
-      return isFlag ? `${command}: ${option} takes no value; write it alone` : `${command}: ${option} needs a value after it, e.g. ${option} ${name.toUpperCase()}`;
+      const isFlag = Object.entries(options).some(
+        ([long, o]) => (long === name || o.short === name) && o.type === 'boolean',
+      );
+      return isFlag
+        ? `${command}: ${option} takes no value; write it alone`
+        : `${command}: ${option} needs a value after it, e.g. ${option} ${name.toUpperCase()}`;
     }
     default:
       return `${command}: ${error.message}`;

@@ -52,5 +52,7 @@ export async function checkSecrets(config: Config, target: Target, secrets: Secr
 
 /** How a config's origin is named in output. */
 export function describeSource(config: Config, cwd = process.cwd()): string {
-  return config.source === 'embedded' ? 'the embedded sample config' : path.relative(cwd, config.source) || config.source;
+  return config.source === 'embedded'
+    ? 'the embedded sample config'
+    : path.relative(cwd, config.source) || config.source;
 }

@@ -32,7 +32,10 @@ export async function restoreCommand(
   passwordSources: PasswordSources = { env: process.env, input: process.stdin, prompt: err },
 ): Promise<number> {
   const url = parseDatabaseUrl(options.into);
-  const password = url.password === undefined ? await restorePassword(`${url.user}@${url.host}:${url.port}`, passwordSources) : undefined;
+  const password =
+    url.password === undefined
+      ? await restorePassword(`${url.user}@${url.host}:${url.port}`, passwordSources)
+      : undefined;
   const started = Date.now();
   let result: RestoreResult;
   try {
@@ -49,7 +52,9 @@ export async function restoreCommand(
       ...(options.jobs && { jobs: options.jobs }),
       noOwner: options.noOwner,
       onFound: ({ destination, backup }) => {
-        out.write(`restoring ${backup.key} (${formatBytes(backup.manifest.size)}, ${backup.manifest.createdAt}) from ${destination}\n`);
+        out.write(
+          `restoring ${backup.key} (${formatBytes(backup.manifest.size)}, ${backup.manifest.createdAt}) from ${destination}\n`,
+        );
       },
       onProgress: (progress) => {
         if (!out.isTTY) return;

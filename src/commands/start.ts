@@ -4,7 +4,12 @@
  * is refused by Step Functions rather than doubled. With --wait it follows the execution state by
  * state and exits with its outcome (0 succeeded, 1 anything else).
  */
-import { DescribeExecutionCommand, GetExecutionHistoryCommand, StartExecutionCommand, type HistoryEvent } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  StartExecutionCommand,
+  type HistoryEvent,
+} from '@aws-sdk/client-sfn';
 import { ConfigError } from '../errors.ts';
 import { readableCause } from '../notifiers/message.ts';
 import { sfnClient, stateMachineArn } from './state-machine.ts';
@@ -27,11 +32,17 @@ export function executionName(target: string, at: Date): string {
 
 export async function start(options: StartOptions, out: { write(text: string): unknown }): Promise<number> {
   const client = sfnClient(options.region);
-  const arn = await stateMachineArn({ ...(options.stateMachine && { flag: options.stateMachine }), stage: options.stage, ...(options.region && { region: options.region }) });
+  const arn = await stateMachineArn({
+    ...(options.stateMachine && { flag: options.stateMachine }),
+    stage: options.stage,
+    ...(options.region && { region: options.region }),
+  });
   const name = options.name ?? executionName(options.target, (options.now ?? (() => new Date()))());
   let executionArn: string;
   try {
-    const started = await client.send(new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify({ target: options.target }) }));
+    const started = await client.send(
+      new StartExecutionCommand({ stateMachineArn: arn, name, input: JSON.stringify({ target: options.target }) }),
+    );
     executionArn = started.executionArn!;
   } catch (error) {
     if ((error as Error).name === 'ExecutionAlreadyExists') {
@@ -48,7 +59,9 @@ export async function start(options: StartOptions, out: { write(text: string): u
   const entered = new Map<string, number>();
   for (;;) {
     do {
-      const page = await client.send(new GetExecutionHistoryCommand({ executionArn, ...(nextToken && { nextToken }), maxResults: 100 }));
+      const page = await client.send(
+        new GetExecutionHistoryCommand({ executionArn, ...(nextToken && { nextToken }), maxResults: 100 }),
+      );
       for (const event of page.events ?? []) describe(event, entered, out);
       nextToken = page.nextToken;
     } while (nextToken);
@@ -58,7 +71,9 @@ export async function start(options: StartOptions, out: { write(text: string): u
         out.write(`\nBackup of ${options.target} succeeded.\n`);
         return 0;
       }
-      out.write(`\nBackup of ${options.target} ${execution.status}: ${execution.error ?? ''}: ${readableCause(execution.cause ?? '')}\n`);
+      out.write(
+        `\nBackup of ${options.target} ${execution.status}: ${execution.error ?? ''}: ${readableCause(execution.cause ?? '')}\n`,
+      );
       return 1;
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 2000));
@@ -75,6 +90,8 @@ function describe(event: HistoryEvent, entered: Map<string, number>, out: { writ
     const seconds = (at - (entered.get(name) ?? at)) / 1000;
     out.write(`✓ ${name.padEnd(22)} ${seconds.toFixed(2)}s\n`);
   } else if (event.taskFailedEventDetails) {
-    out.write(`  failed: ${event.taskFailedEventDetails.error}: ${readableCause(event.taskFailedEventDetails.cause ?? '')}\n`);
+    out.write(
+      `  failed: ${event.taskFailedEventDetails.error}: ${readableCause(event.taskFailedEventDetails.cause ?? '')}\n`,
+    );
   }
 }

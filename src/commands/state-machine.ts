@@ -9,7 +9,11 @@ import { API_CALL, awsErrorDetail, awsRequestHandler, isUnreachable } from '../a
 import { ConfigError, ConnectionError } from '../errors.ts';
 
 export function sfnClient(region: string | undefined): SFNClient {
-  const client = new SFNClient({ ...(region && { region }), maxAttempts: 3, requestHandler: awsRequestHandler(API_CALL) });
+  const client = new SFNClient({
+    ...(region && { region }),
+    maxAttempts: 3,
+    requestHandler: awsRequestHandler(API_CALL),
+  });
   // Outside the retries: when every attempt went unanswered, say so in words, once, for every call.
   client.middlewareStack.add(
     (next) => async (args) => {
@@ -17,7 +21,10 @@ export function sfnClient(region: string | undefined): SFNClient {
         return await next(args);
       } catch (error) {
         if (!isUnreachable(error)) throw error;
-        const where = process.env.AWS_ENDPOINT_URL_SFN ?? process.env.AWS_ENDPOINT_URL ?? `Step Functions in ${region ?? 'the default region'}`;
+        const where =
+          process.env.AWS_ENDPOINT_URL_SFN ??
+          process.env.AWS_ENDPOINT_URL ??
+          `Step Functions in ${region ?? 'the default region'}`;
         throw new ConnectionError(`cannot reach ${where}: ${awsErrorDetail(error)}`, { cause: error });
       }
     },
@@ -31,7 +38,10 @@ export async function stateMachineArn(options: { flag?: string; stage: string; r
   if (explicit) return explicit;
   const stack = `stepvault-${options.stage}`;
   try {
-    const cloudFormation = new CloudFormationClient({ ...(options.region && { region: options.region }), requestHandler: awsRequestHandler(API_CALL) });
+    const cloudFormation = new CloudFormationClient({
+      ...(options.region && { region: options.region }),
+      requestHandler: awsRequestHandler(API_CALL),
+    });
     const result = await cloudFormation.send(new DescribeStacksCommand({ StackName: stack }));
     const arn = result.Stacks?.[0]?.Outputs?.find((o) => o.OutputKey === 'StateMachineArn')?.OutputValue;
     if (arn) return arn;

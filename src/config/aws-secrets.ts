@@ -45,15 +45,21 @@ async function resolveSecretsManager(reference: SecretReference): Promise<string
     throw new ConfigError(`secret ${arn} is not JSON, so it has no key "${key}"; drop #${key} to use the whole value`);
   }
   const value = fields[key];
-  if (typeof value !== 'string') throw new ConfigError(`secret ${arn} has no key "${key}" (its keys: ${Object.keys(fields).join(', ')})`);
+  if (typeof value !== 'string')
+    throw new ConfigError(`secret ${arn} has no key "${key}" (its keys: ${Object.keys(fields).join(', ')})`);
   return value;
 }
 
 function translate(error: unknown, what: string): Error {
   if (error instanceof ConfigError) return error;
   const e = error as { name?: string; message?: string };
-  if (NOT_FOUND.includes(e.name ?? '')) return new ConfigError(`${what} cannot be read (${e.name}): check the reference and the function's permissions`, { cause: error });
-  return new TransientError(`${what} could not be read: ${e.name ?? 'Error'}: ${e.message ?? String(error)}`, { cause: error });
+  if (NOT_FOUND.includes(e.name ?? ''))
+    return new ConfigError(`${what} cannot be read (${e.name}): check the reference and the function's permissions`, {
+      cause: error,
+    });
+  return new TransientError(`${what} could not be read: ${e.name ?? 'Error'}: ${e.message ?? String(error)}`, {
+    cause: error,
+  });
 }
 
 export const AWS_SECRET_RESOLVERS: Partial<Record<SecretScheme, SecretResolverFn>> = {

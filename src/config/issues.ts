@@ -19,7 +19,9 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown
       const allowed = allowedKeysAt(schema, path, data);
       return issue.keys.map((key) => {
         const guess = closest(key, allowed);
-        const fix = guess ? `did you mean "${guess}"?` : `remove it${allowed.length ? `; allowed here: ${allowed.join(', ')}` : ''}`;
+        const fix = guess
+          ? `did you mean "${guess}"?`
+          : `remove it${allowed.length ? `; allowed here: ${allowed.join(', ')}` : ''}`;
         return `${formatPath([...path, key])}: unknown key; ${fix}`;
       });
     }
@@ -45,7 +47,9 @@ function describeIssue(issue: z.core.$ZodIssue, schema: z.ZodType, data: unknown
         const kinds = discriminatorValuesAt(schema, unionPath, discriminator);
         const given = valueAt(data, [...unionPath, discriminator]);
         const what = given === undefined ? 'is missing' : `${describeValue(given, [discriminator])} is not supported`;
-        return [`${formatPath([...unionPath, discriminator])}: ${what}; use one of ${kinds.map((k) => `"${k}"`).join(', ')}`];
+        return [
+          `${formatPath([...unionPath, discriminator])}: ${what}; use one of ${kinds.map((k) => `"${k}"`).join(', ')}`,
+        ];
       }
       return [`${where}: ${issue.message}`];
     }
@@ -93,7 +97,8 @@ function describeValue(value: unknown, path: Path): string {
   const kind = value === null ? 'null' : Array.isArray(value) ? 'a list' : article(typeof value);
   if (SECRET_KEY.test(key)) return kind;
   // JSON quoting shows a newline or a tab as what it is instead of printing it.
-  if (typeof value === 'string') return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (${kind})`;
+  if (typeof value === 'string')
+    return `${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value)} (${kind})`;
   if (typeof value === 'number' || typeof value === 'boolean') return `${String(value)} (${kind})`;
   return kind;
 }
@@ -150,7 +155,11 @@ function discriminatorValuesAt(schema: z.ZodType, path: Path, key: string): stri
   const parentPath = path.slice(0, -1);
   const parent = schemaAt(schema, parentPath, undefined);
   const union =
-    parent instanceof z.ZodRecord ? unwrap(parent.valueType as z.ZodType) : parent instanceof z.ZodObject ? unwrap(parent.shape[String(path.at(-1))] as z.ZodType) : undefined;
+    parent instanceof z.ZodRecord
+      ? unwrap(parent.valueType as z.ZodType)
+      : parent instanceof z.ZodObject
+        ? unwrap(parent.shape[String(path.at(-1))] as z.ZodType)
+        : undefined;
   if (!(union instanceof z.ZodDiscriminatedUnion)) return [];
   return (union.options as z.ZodType[]).map((o) => String(literalOf(o, key)));
 }

@@ -60,7 +60,12 @@ describe('config', () => {
       tls: { mode: 'prefer' },
     });
     const shop = getTarget(config, 'shop');
-    expect(shop).toMatchObject({ port: 3306, timezone: 'UTC', retention: { keepLast: 7 }, dump: { compression: 'zstd' } });
+    expect(shop).toMatchObject({
+      port: 3306,
+      timezone: 'UTC',
+      retention: { keepLast: 7 },
+      dump: { compression: 'zstd' },
+    });
     expect(config.destinations.local).toMatchObject({ type: 'filesystem', path: '/etc/stepvault/backups' });
     expect(config.notifications.desk).toMatchObject({ path: '/etc/stepvault/outbox' });
   });
@@ -84,7 +89,9 @@ describe('config', () => {
     expect(problems(VALID.replace('port: 5432', 'port: "5432"'))).toContain(
       'targets.orders.port: expected a number, got "5432" (a string) (write it without quotes)',
     );
-    expect(problems(VALID.replace('destinations: [local]', 'destinations: local'))).toContain('defaults.destinations: expected an array, got "local" (a string)');
+    expect(problems(VALID.replace('destinations: [local]', 'destinations: local'))).toContain(
+      'defaults.destinations: expected an array, got "local" (a string)',
+    );
   });
 
   it('lists the engines for an unknown engine', () => {
@@ -94,23 +101,34 @@ describe('config', () => {
   });
 
   it('lists the destination types for an unknown type', () => {
-    expect(problems(VALID.replace('type: filesystem', 'type: ftp'))).toContain('destinations.local.type: "ftp" (a string) is not supported; use one of "filesystem"');
+    expect(problems(VALID.replace('type: filesystem', 'type: ftp'))).toContain(
+      'destinations.local.type: "ftp" (a string) is not supported; use one of "filesystem"',
+    );
   });
 
   it('points at the line of malformed YAML', () => {
     const message = problems('targets:\n  orders:\n    engine: postgres\n   host: [oops\n');
-    expect(message).toMatch(/^stepvault\.config\.yml is not valid YAML:\n  line \d+, column \d+: /);
+    expect(message).toMatch(/^stepvault\.config\.yml is not valid YAML:\n {2}line \d+, column \d+: /);
     expect(message).toContain('Check the indentation and quoting near that line.');
   });
 
   it('refuses a literal password and never echoes it', () => {
     const message = problems(VALID.replace('password: env:ORDERS_DB_PASSWORD', 'password: hunter2-secret'));
-    expect(message).toContain('targets.orders.password: must be a secret reference (env:NAME, ssm:/path or secretsmanager:ARN#key), never the secret itself');
+    expect(message).toContain(
+      'targets.orders.password: must be a secret reference (env:NAME, ssm:/path or secretsmanager:ARN#key), never the secret itself',
+    );
     expect(message).not.toContain('hunter2');
   });
 
   it('catches references to destinations and notifications that do not exist', () => {
-    expect(problems(VALID.replace('    retention: { keepLast: 3', '    destinations: [local, offsite]\n    retention: { keepLast: 3'))).toContain(
+    expect(
+      problems(
+        VALID.replace(
+          '    retention: { keepLast: 3',
+          '    destinations: [local, offsite]\n    retention: { keepLast: 3',
+        ),
+      ),
+    ).toContain(
       'targets.orders.destinations[1]: no destination named "offsite"; define it under destinations: (defined: local)',
     );
   });
@@ -126,15 +144,23 @@ describe('config', () => {
 
   it('lists the known targets for an unknown one', () => {
     const config = parseConfig(VALID, '/x/stepvault.config.yml', '/x');
-    expect(() => getTarget(config, 'order')).toThrow('unknown target "order" in stepvault.config.yml; known targets: orders, shop');
+    expect(() => getTarget(config, 'order')).toThrow(
+      'unknown target "order" in stepvault.config.yml; known targets: orders, shop',
+    );
   });
 
   it('says which file is missing, and falls back to the embedded sample when none is named', async () => {
     const dir = await mkdtemp(path.join(tmpdir(), 'stepvault-config-'));
-    expect(() => loadConfig('nope.yml', dir)).toThrow('config file nope.yml does not exist; pass --config with the path of your stepvault.config.yml');
+    expect(() => loadConfig('nope.yml', dir)).toThrow(
+      'config file nope.yml does not exist; pass --config with the path of your stepvault.config.yml',
+    );
     const embedded = loadConfig(undefined, dir);
     expect(embedded.source).toBe('embedded');
-    expect(embedded.targets.sample).toMatchObject({ engine: 'postgres', database: 'stepvault_sample', staging: path.join(dir, '.stepvault/staging') });
+    expect(embedded.targets.sample).toMatchObject({
+      engine: 'postgres',
+      database: 'stepvault_sample',
+      staging: path.join(dir, '.stepvault/staging'),
+    });
     await writeFile(path.join(dir, 'stepvault.config.yml'), VALID);
     expect(Object.keys(loadConfig(undefined, dir).targets)).toEqual(['orders', 'shop']);
   });
@@ -143,7 +169,9 @@ describe('config', () => {
     expect(problems(VALID.replace('database: shop', 'database: "--version"'))).toContain(
       'targets.shop.database: must not start with "-": a database tool would read it as an option; rename it, or leave it out',
     );
-    expect(problems(VALID.replace('excludeTables: [sessions]', 'tables: ["--where=1=0"]'))).toContain('targets.shop.dump.tables[0]: must not start with "-"');
+    expect(problems(VALID.replace('excludeTables: [sessions]', 'tables: ["--where=1=0"]'))).toContain(
+      'targets.shop.dump.tables[0]: must not start with "-"',
+    );
     expect(problems(VALID.replace('host: db.internal', 'host: "db.internal,evil"'))).toContain(
       'targets.orders.host: must be a host name, an IP address or a socket folder',
     );
@@ -151,27 +179,47 @@ describe('config', () => {
 
   it('bounds every string and refuses control characters, naming the path and escaping what it shows', () => {
     const long = problems(VALID.replace('database: orders', `database: ${'x'.repeat(5000)}`));
-    expect(long).toBe('stepvault.config.yml has a problem:\n  targets.orders.database: this value is 5000 characters long; at most 2048 are allowed (a config holds names, paths and references, never data)');
-    expect(problems(VALID.replace('database: orders', 'database: "orders\\nx"'))).toContain('targets.orders.database: this value contains a newline; write it on one line');
-    expect(problems(VALID.replace('database: orders', 'database: "ord\\u0000ers"'))).toContain('targets.orders.database: this value contains a NUL byte');
-    expect(problems(VALID.replace('  orders:\n', '  "ord\\ters":\n'))).toContain('targets.ord\\ters: this key contains a tab');
+    expect(long).toBe(
+      'stepvault.config.yml has a problem:\n  targets.orders.database: this value is 5000 characters long; at most 2048 are allowed (a config holds names, paths and references, never data)',
+    );
+    expect(problems(VALID.replace('database: orders', 'database: "orders\\nx"'))).toContain(
+      'targets.orders.database: this value contains a newline; write it on one line',
+    );
+    expect(problems(VALID.replace('database: orders', 'database: "ord\\u0000ers"'))).toContain(
+      'targets.orders.database: this value contains a NUL byte',
+    );
+    expect(problems(VALID.replace('  orders:\n', '  "ord\\ters":\n'))).toContain(
+      'targets.ord\\ters: this key contains a tab',
+    );
   });
 
   it('keeps a prefix inside its destination and a password out of the drill URL', () => {
     expect(problems(VALID.replace('path: ./backups }', 'path: ./backups, prefix: ../../etc }'))).toContain(
       'destinations.local.prefix: must stay inside the destination: a relative folder such as "db" or "backups/prod", without ".." and not starting with "/"',
     );
-    expect(problems(VALID.replace('    retention: { keepLast: 3', '    verify: { drill: { into: "postgres://u:hunter2@scratch/drill" } }\n    retention: { keepLast: 3'))).toContain(
-      'targets.orders.verify.drill.into: must not carry a password',
-    );
+    expect(
+      problems(
+        VALID.replace(
+          '    retention: { keepLast: 3',
+          '    verify: { drill: { into: "postgres://u:hunter2@scratch/drill" } }\n    retention: { keepLast: 3',
+        ),
+      ),
+    ).toContain('targets.orders.verify.drill.into: must not carry a password');
   });
 
   it('states the name rule for a bad target name', () => {
-    expect(problems(VALID.replace('  shop:\n', '  "-shop":\n'))).toContain('targets.-shop: "-shop" cannot be a name here: use letters, digits, "-" and "_" (at most 63), starting with a letter or digit');
+    expect(problems(VALID.replace('  shop:\n', '  "-shop":\n'))).toContain(
+      'targets.-shop: "-shop" cannot be a name here: use letters, digits, "-" and "_" (at most 63), starting with a letter or digit',
+    );
   });
 
   it('turns an alias bomb into a config error', () => {
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(', ')}]`)].join('\n');
-    expect(problems(bomb)).toMatch(/^stepvault\.config\.yml uses YAML aliases \(\*name\) that expand too far .*; write the values out instead of nesting aliases$/);
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x]',
+      ...'bcdefg'.split('').map((k, i) => `${k}: &${k} [${Array(9).fill(`*${'abcdefg'[i]}`).join(', ')}]`),
+    ].join('\n');
+    expect(problems(bomb)).toMatch(
+      /^stepvault\.config\.yml uses YAML aliases \(\*name\) that expand too far .*; write the values out instead of nesting aliases$/,
+    );
   });
 });

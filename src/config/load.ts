@@ -79,7 +79,9 @@ export function loadConfig(file?: string, cwd = process.cwd()): Config {
       text = readFileSync(candidate, 'utf8');
     } catch (error) {
       if (isMissingFile(error)) return parseConfig(EMBEDDED_CONFIG_YAML, 'embedded', cwd);
-      throw new ConfigError(`${DEFAULT_CONFIG_FILE} cannot be read: ${(error as Error).message}; make it a readable file, or pass --config with the path of your config`);
+      throw new ConfigError(
+        `${DEFAULT_CONFIG_FILE} cannot be read: ${(error as Error).message}; make it a readable file, or pass --config with the path of your config`,
+      );
     }
     return parseConfig(text, candidate, cwd);
   }
@@ -88,7 +90,10 @@ export function loadConfig(file?: string, cwd = process.cwd()): Config {
   try {
     text = readFileSync(absolute, 'utf8');
   } catch (error) {
-    if (isMissingFile(error)) throw new ConfigError(`config file ${file} does not exist; pass --config with the path of your stepvault.config.yml`);
+    if (isMissingFile(error))
+      throw new ConfigError(
+        `config file ${file} does not exist; pass --config with the path of your stepvault.config.yml`,
+      );
     throw new ConfigError(`config file ${file} cannot be read: ${(error as Error).message}`);
   }
   return parseConfig(text, absolute, path.dirname(absolute));
@@ -106,12 +111,17 @@ export function parseConfig(text: string, source: string, baseDir: string): Conf
 }
 
 function problems(label: string, lines: string[]): ConfigError {
-  return new ConfigError(`${label} has ${lines.length === 1 ? 'a problem' : `${lines.length} problems`}:\n  ${lines.join('\n  ')}`);
+  return new ConfigError(
+    `${label} has ${lines.length === 1 ? 'a problem' : `${lines.length} problems`}:\n  ${lines.join('\n  ')}`,
+  );
 }
 
 /** YAML to plain data; whatever the parser throws becomes a ConfigError that says what to do. */
 function readYaml(text: string, label: string): unknown {
-  if (text.includes('\u0000')) throw new ConfigError(`${label} is not a text file (it holds NUL bytes); point --config at your stepvault.config.yml`);
+  if (text.includes('\u0000'))
+    throw new ConfigError(
+      `${label} is not a text file (it holds NUL bytes); point --config at your stepvault.config.yml`,
+    );
   try {
     const document = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
     if (document.errors.length > 0) {
@@ -119,15 +129,21 @@ function readYaml(text: string, label: string): unknown {
         const at = e.linePos?.[0];
         return `${at ? `line ${at.line}, column ${at.col}: ` : ''}${e.message.split('\n')[0]}`;
       });
-      throw new ConfigError(`${label} is not valid YAML:\n  ${messages.join('\n  ')}\nCheck the indentation and quoting near that line.`);
+      throw new ConfigError(
+        `${label} is not valid YAML:\n  ${messages.join('\n  ')}\nCheck the indentation and quoting near that line.`,
+      );
     }
     return withoutEmptyKeys(document.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION }) ?? {});
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     if (/alias/i.test((error as Error).message)) {
-      throw new ConfigError(`${label} uses YAML aliases (*name) that expand too far (${(error as Error).message}); write the values out instead of nesting aliases`);
+      throw new ConfigError(
+        `${label} uses YAML aliases (*name) that expand too far (${(error as Error).message}); write the values out instead of nesting aliases`,
+      );
     }
-    throw new ConfigError(`${label} cannot be read as YAML (${(error as Error).message}); check the file is the stepvault config, saved as UTF-8 text`);
+    throw new ConfigError(
+      `${label} cannot be read as YAML (${(error as Error).message}); check the file is the stepvault config, saved as UTF-8 text`,
+    );
   }
 }
 
@@ -146,7 +162,12 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
       ...(t.password !== undefined && { password: t.password }),
       ...(t.iamAuth && { iamAuth: true }),
       // IAM tokens travel only over TLS: "prefer" becomes "require".
-      tls: t.iamAuth && (t.tls?.mode ?? 'prefer') === 'prefer' ? { ...t.tls, mode: 'require' } : t.tls ? { ...t.tls, ...(t.tls.ca !== undefined && { ca: at(t.tls.ca) }) } : { mode: 'prefer' },
+      tls:
+        t.iamAuth && (t.tls?.mode ?? 'prefer') === 'prefer'
+          ? { ...t.tls, mode: 'require' }
+          : t.tls
+            ? { ...t.tls, ...(t.tls.ca !== undefined && { ca: at(t.tls.ca) }) }
+            : { mode: 'prefer' },
       dump: t.dump ?? {},
       ...((t.schedule ?? defaults.schedule) && { schedule: t.schedule ?? defaults.schedule }),
       ...(t.verify && { verify: t.verify }),
@@ -184,7 +205,9 @@ export function getTarget(config: Config, name: string): Target {
   const target = Object.hasOwn(config.targets, name) ? config.targets[name] : undefined;
   if (!target) {
     const known = Object.keys(config.targets);
-    throw new ConfigError(`unknown target ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)} in ${config.source === 'embedded' ? 'the embedded config' : path.basename(config.source)}; known targets: ${known.join(', ')}${closestTarget(name, known)}`);
+    throw new ConfigError(
+      `unknown target ${JSON.stringify(name.length > 64 ? `${name.slice(0, 64)}…` : name)} in ${config.source === 'embedded' ? 'the embedded config' : path.basename(config.source)}; known targets: ${known.join(', ')}${closestTarget(name, known)}`,
+    );
   }
   return target;
 }

@@ -6,16 +6,32 @@ import { z } from 'zod';
 import type { DumpOptionName } from '../engines/types.ts';
 import { isValidFileMode } from '../storage/file-mode.ts';
 import { validateSchedule } from '../deploy/schedule.ts';
-import { isSecretReference, looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from './secrets.ts';
+import {
+  isSecretReference,
+  looksLikeSecretReference,
+  SECRET_REFERENCE_HELP,
+  secretReferenceProblem,
+} from './secrets.ts';
 import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES } from '../steps/table.ts';
-import { engineForScheme, engineInfo, ENGINES, restorableSchemes, restoreFamilyOf, serverWrites, type Engine } from '../engines/registry.ts';
+import {
+  engineForScheme,
+  engineInfo,
+  ENGINES,
+  restorableSchemes,
+  restoreFamilyOf,
+  serverWrites,
+  type Engine,
+} from '../engines/registry.ts';
 import { mssqlOptionsSchema } from '../engines/mssql.ts';
 
 export { ENGINES, type Engine };
 
 const name = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/, 'use letters, digits, "-" and "_" (at most 63), starting with a letter or digit');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/,
+    'use letters, digits, "-" and "_" (at most 63), starting with a letter or digit',
+  );
 
 /**
  * A name handed to a database tool (database, user, table or schema pattern). It may hold
@@ -26,26 +42,35 @@ const toolName = (max: number) =>
     .string()
     .min(1)
     .max(max, `is longer than ${max} characters; no database allows a name that long`)
-    .refine((v) => !v.startsWith('-'), { message: 'must not start with "-": a database tool would read it as an option; rename it, or leave it out' });
+    .refine((v) => !v.startsWith('-'), {
+      message: 'must not start with "-": a database tool would read it as an option; rename it, or leave it out',
+    });
 
 /** A host name, IP address ([::1] for IPv6) or a PostgreSQL socket folder. */
 const host = z
   .string()
   .min(1)
   .max(253, 'is longer than 253 characters, the longest a host name can be')
-  .regex(/^(?!-)[A-Za-z0-9._:%/[\]-]+$/, 'must be a host name, an IP address or a socket folder: letters, digits and . - _ : [ ] / only, not starting with "-"');
+  .regex(
+    /^(?!-)[A-Za-z0-9._:%/[\]-]+$/,
+    'must be a host name, an IP address or a socket folder: letters, digits and . - _ : [ ] / only, not starting with "-"',
+  );
 
 /** A folder inside a destination: relative, and never climbing out of it. */
 const prefix = z
   .string()
   .max(512, 'is longer than 512 characters; use a shorter folder')
   .refine((v) => !v.startsWith('/') && !v.split(/[/\\]/).includes('..'), {
-    message: 'must stay inside the destination: a relative folder such as "db" or "backups/prod", without ".." and not starting with "/"',
+    message:
+      'must stay inside the destination: a relative folder such as "db" or "backups/prod", without ".." and not starting with "/"',
   });
 
 const secretReference = z
   .string()
-  .refine(looksLikeSecretReference, { message: `must be a secret reference (${SECRET_REFERENCE_HELP}), never the secret itself`, abort: true })
+  .refine(looksLikeSecretReference, {
+    message: `must be a secret reference (${SECRET_REFERENCE_HELP}), never the secret itself`,
+    abort: true,
+  })
   .superRefine((value, ctx) => {
     const problem = secretReferenceProblem(value);
     if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -144,9 +169,13 @@ export const targetSchema = z
             /** The scratch server, as a URL; the database part is a prefix for the scratch database's name. */
             into: z
               .string()
-              .regex(new RegExp(`^(${DRILL_SCHEMES}):\\/\\/[^/\\s]+\\/[A-Za-z0-9_]+$`), 'must be a URL like postgres://user@scratch-host:5432/stepvault_drill (the path names the scratch database prefix)')
+              .regex(
+                new RegExp(`^(${DRILL_SCHEMES}):\\/\\/[^/\\s]+\\/[A-Za-z0-9_]+$`),
+                'must be a URL like postgres://user@scratch-host:5432/stepvault_drill (the path names the scratch database prefix)',
+              )
               .refine((v) => !/^[a-z]+:\/\/[^/@]*:[^/@]*@/.test(v), {
-                message: 'must not carry a password (it would sit in the config in plain text); write the URL without it and set verify.drill.password: env:NAME (or ssm:/path, secretsmanager:ARN#key)',
+                message:
+                  'must not carry a password (it would sit in the config in plain text); write the URL without it and set verify.drill.password: env:NAME (or ssm:/path, secretsmanager:ARN#key)',
               }),
             password: secretReference.optional(),
           })
@@ -163,21 +192,41 @@ export const targetSchema = z
     const dump = target.dump ?? {};
     const written = serverWrites(target);
     if (written && target.verify?.drill) {
-      ctx.addIssue({ code: 'custom', path: ['verify', 'drill'], message: `is not available in ${written.mode}: the backup never passes through staging` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verify', 'drill'],
+        message: `is not available in ${written.mode}: the backup never passes through staging`,
+      });
     }
     checkEngineOptions(target, ctx);
     if (target.iamAuth && target.password !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['iamAuth'], message: 'and password exclude each other: IAM authentication signs a token in place of the password' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['iamAuth'],
+        message: 'and password exclude each other: IAM authentication signs a token in place of the password',
+      });
     }
     if (target.iamAuth && target.tls?.mode === 'disable') {
-      ctx.addIssue({ code: 'custom', path: ['tls', 'mode'], message: 'cannot be disable with iamAuth: RDS accepts IAM tokens only over TLS' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tls', 'mode'],
+        message: 'cannot be disable with iamAuth: RDS accepts IAM tokens only over TLS',
+      });
     }
     if (target.iamAuth && !target.user) {
-      ctx.addIssue({ code: 'custom', path: ['user'], message: 'is required with iamAuth: the token is for one database user' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['user'],
+        message: 'is required with iamAuth: the token is for one database user',
+      });
     }
     const level = dump.compressionLevel;
     if (level !== undefined && level > 9 && dump.compression !== 'zstd') {
-      ctx.addIssue({ code: 'custom', path: ['dump', 'compressionLevel'], message: 'must be 0-9 (only zstd goes to 19)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['dump', 'compressionLevel'],
+        message: 'must be 0-9 (only zstd goes to 19)',
+      });
     }
   });
 
@@ -187,9 +236,13 @@ export const filesystemDestinationSchema = z.strictObject({
   prefix: prefix.optional(),
   required: z.boolean().optional(),
   /** Permissions of the files written (folders get the matching search bits); owner-only by default. */
-  mode: z.string().refine(isValidFileMode, {
-    message: 'must be a file mode the owner can read and write, and nobody execute, as an octal string: "0600" (the default), "0640" or "0660"',
-  }).optional(),
+  mode: z
+    .string()
+    .refine(isValidFileMode, {
+      message:
+        'must be a file mode the owner can read and write, and nobody execute, as an octal string: "0600" (the default), "0640" or "0660"',
+    })
+    .optional(),
 });
 
 const endpoint = z.string().refine((v) => /^https?:\/\/[^/\s]+/.test(v), {
@@ -206,7 +259,16 @@ const transferOptions = {
   prefix: prefix.optional(),
 };
 
-export const S3_STORAGE_CLASSES = ['STANDARD', 'STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE', 'REDUCED_REDUNDANCY'] as const;
+export const S3_STORAGE_CLASSES = [
+  'STANDARD',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER_IR',
+  'GLACIER',
+  'DEEP_ARCHIVE',
+  'REDUCED_REDUNDANCY',
+] as const;
 
 export const s3DestinationSchema = z
   .strictObject({
@@ -221,26 +283,38 @@ export const s3DestinationSchema = z
     sse: z.enum(['AES256', 'aws:kms']).optional(),
     kmsKeyId: z.string().min(1).optional(),
     storageClass: z.enum(S3_STORAGE_CLASSES).optional(),
-    /** false for an S3-compatible store that ignores If-None-Match: stepvault then checks with a HEAD before writing. */
+    /**
+     * false for an S3-compatible store that ignores If-None-Match: stepvault then checks with a HEAD before writing.
+     */
     conditionalWrites: z.boolean().optional(),
     ...transferOptions,
   })
   .superRefine((d, ctx) => {
     if (d.sse === 'aws:kms' && !d.kmsKeyId) {
-      ctx.addIssue({ code: 'custom', path: ['kmsKeyId'], message: 'is required with sse: aws:kms; give a key id, key ARN or alias/name' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kmsKeyId'],
+        message: 'is required with sse: aws:kms; give a key id, key ARN or alias/name',
+      });
     }
     if (d.kmsKeyId && d.sse !== 'aws:kms') {
       ctx.addIssue({ code: 'custom', path: ['sse'], message: 'must be aws:kms when kmsKeyId is set' });
     }
     if ((d.accessKeyId === undefined) !== (d.secretAccessKey === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [d.accessKeyId ? 'secretAccessKey' : 'accessKeyId'], message: 'accessKeyId and secretAccessKey go together; set both, or neither to use the Lambda role' });
+      ctx.addIssue({
+        code: 'custom',
+        path: [d.accessKeyId ? 'secretAccessKey' : 'accessKeyId'],
+        message: 'accessKeyId and secretAccessKey go together; set both, or neither to use the Lambda role',
+      });
     }
   });
 
 export const r2DestinationSchema = z.strictObject({
   type: z.literal('r2'),
   /** The Cloudflare account id: the endpoint is https://<accountId>.r2.cloudflarestorage.com. */
-  accountId: z.string().regex(/^[0-9a-f]{32}$/i, 'must be the 32-character Cloudflare account id (dashboard → R2 → Account ID)'),
+  accountId: z
+    .string()
+    .regex(/^[0-9a-f]{32}$/i, 'must be the 32-character Cloudflare account id (dashboard → R2 → Account ID)'),
   bucket: z.string().min(1),
   jurisdiction: z.enum(['eu', 'fedramp']).optional(),
   accessKeyId: secretReference,
@@ -249,7 +323,11 @@ export const r2DestinationSchema = z.strictObject({
   ...transferOptions,
 });
 
-export const destinationSchema = z.discriminatedUnion('type', [filesystemDestinationSchema, s3DestinationSchema, r2DestinationSchema]);
+export const destinationSchema = z.discriminatedUnion('type', [
+  filesystemDestinationSchema,
+  s3DestinationSchema,
+  r2DestinationSchema,
+]);
 
 const notificationEvent = z.enum(['success', 'failure']);
 const email = z.email({ message: 'is not an email address (name@example.com)' });
@@ -336,7 +414,10 @@ export const deploySchema = z.strictObject({
   architecture: z.enum(['arm64', 'x86_64']).default('arm64'),
   /** Alarms go to an SNS topic; this address is subscribed to it. */
   alarmEmail: email.optional(),
-  /** Staging is an EFS share, which Lambda reaches only inside a VPC: the subnets (one per AZ) and, optionally, security groups. */
+  /**
+   * Staging is an EFS share, which Lambda reaches only inside a VPC: the subnets (one per AZ) and, optionally, security
+   * groups.
+   */
   vpc: z
     .strictObject({
       id: z.string().regex(/^vpc-[0-9a-f]+$/, 'is not a VPC id (vpc-…)'),
@@ -349,14 +430,31 @@ export const deploySchema = z.strictObject({
     .strictObject({
       name: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'is not a valid bucket name'),
       kmsKeyId: z.string().min(1).optional(),
-      transitions: z.array(z.strictObject({ days: z.int().min(1), storageClass: z.enum(['STANDARD_IA', 'ONEZONE_IA', 'INTELLIGENT_TIERING', 'GLACIER_IR', 'GLACIER', 'DEEP_ARCHIVE']) })).optional(),
+      transitions: z
+        .array(
+          z.strictObject({
+            days: z.int().min(1),
+            storageClass: z.enum([
+              'STANDARD_IA',
+              'ONEZONE_IA',
+              'INTELLIGENT_TIERING',
+              'GLACIER_IR',
+              'GLACIER',
+              'DEEP_ARCHIVE',
+            ]),
+          }),
+        )
+        .optional(),
       noncurrentVersionDays: z.int().min(1).default(30),
     })
     .optional(),
   functions: z
     .partialRecord(
       z.enum(STEP_NAMES),
-      z.strictObject({ memorySize: z.int().min(128).max(10240).optional(), timeout: z.int().min(1).max(LAMBDA_MAX_TIMEOUT_SECONDS).optional() }),
+      z.strictObject({
+        memorySize: z.int().min(128).max(10240).optional(),
+        timeout: z.int().min(1).max(LAMBDA_MAX_TIMEOUT_SECONDS).optional(),
+      }),
     )
     .optional(),
   logRetentionDays: z.int().min(1).default(30),
@@ -375,7 +473,13 @@ export const configSchema = z
     }),
   })
   .superRefine((config, ctx) => {
-    const checkNames = (names: string[] | undefined, path: (string | number)[], pool: object, kind: string, where: string) => {
+    const checkNames = (
+      names: string[] | undefined,
+      path: (string | number)[],
+      pool: object,
+      kind: string,
+      where: string,
+    ) => {
       names?.forEach((n, i) => {
         if (!Object.hasOwn(pool, n)) {
           const known = Object.keys(pool);
@@ -387,11 +491,29 @@ export const configSchema = z
         }
       });
     };
-    checkNames(config.defaults?.destinations, ['defaults', 'destinations'], config.destinations, 'destination', 'destinations');
+    checkNames(
+      config.defaults?.destinations,
+      ['defaults', 'destinations'],
+      config.destinations,
+      'destination',
+      'destinations',
+    );
     checkNames(config.defaults?.notify, ['defaults', 'notify'], config.notifications, 'notification', 'notifications');
     for (const [targetName, target] of Object.entries(config.targets)) {
-      checkNames(target.destinations, ['targets', targetName, 'destinations'], config.destinations, 'destination', 'destinations');
-      checkNames(target.notify, ['targets', targetName, 'notify'], config.notifications, 'notification', 'notifications');
+      checkNames(
+        target.destinations,
+        ['targets', targetName, 'destinations'],
+        config.destinations,
+        'destination',
+        'destinations',
+      );
+      checkNames(
+        target.notify,
+        ['targets', targetName, 'notify'],
+        config.notifications,
+        'notification',
+        'notifications',
+      );
       const written = serverWrites(target);
       if (written) {
         const names = target.destinations ?? config.defaults?.destinations ?? [];
@@ -438,7 +560,8 @@ function checkEngineOptions(target: z.output<typeof targetSchema>, ctx: z.Refine
     ctx.addIssue({
       code: 'custom',
       path: [info.section],
-      message: 'is required for engine mssql: say where SQL Server writes the backup, as it sees the staging share (mssql: { sharePath: "\\\\fileserver\\stepvault" })',
+      message:
+        'is required for engine mssql: say where SQL Server writes the backup, as it sees the staging share (mssql: { sharePath: "\\\\fileserver\\stepvault" })',
     });
   }
   if (target.mssql !== undefined && info.section !== 'mssql') {
@@ -455,7 +578,11 @@ function checkEngineOptions(target: z.output<typeof targetSchema>, ctx: z.Refine
     const scheme = /^([a-z]+):/.exec(drill.into)?.[1];
     const intoEngine = scheme === undefined ? undefined : engineForScheme(scheme);
     if (!family) {
-      ctx.addIssue({ code: 'custom', path: ['verify', 'drill'], message: `is not available for engine ${target.engine}: only ${info.label} itself restores its backups; remove it` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['verify', 'drill'],
+        message: `is not available for engine ${target.engine}: only ${info.label} itself restores its backups; remove it`,
+      });
     } else if (intoEngine && restoreFamilyOf(intoEngine) !== family) {
       const schemes = ENGINES.filter((e) => restoreFamilyOf(e) === family).flatMap((e) => engineInfo(e).urlSchemes);
       ctx.addIssue({

@@ -4,7 +4,8 @@ import { isSecretReference, parseSecretReference, SecretResolver, secretReferenc
 describe('secret references', () => {
   it('recognises the three schemes', () => {
     expect(parseSecretReference('secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:db#password')).toEqual({
-      scheme: 'secretsmanager', locator: 'arn:aws:secretsmanager:eu-west-1:1:secret:db#password',
+      scheme: 'secretsmanager',
+      locator: 'arn:aws:secretsmanager:eu-west-1:1:secret:db#password',
     });
     expect(isSecretReference('ssm:/prod/db/password')).toBe(true);
     expect(isSecretReference('hunter2')).toBe(false);
@@ -45,7 +46,13 @@ describe('malformed secret references', () => {
     expect(secretReferenceProblem(reference)).toContain(message);
   });
 
-  it.each(['env:ORDERS_PW', 'ssm:/stepvault/orders/password', 'ssm:name', 'secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:x#password', 'secretsmanager:orders'])('%s is well formed', (reference) => {
+  it.each([
+    'env:ORDERS_PW',
+    'ssm:/stepvault/orders/password',
+    'ssm:name',
+    'secretsmanager:arn:aws:secretsmanager:eu-west-1:1:secret:x#password',
+    'secretsmanager:orders',
+  ])('%s is well formed', (reference) => {
     expect(secretReferenceProblem(reference)).toBeUndefined();
   });
 });

@@ -46,7 +46,8 @@ export function secretReferenceProblem(value: string): string | undefined {
   }
   if (scheme === 'secretsmanager') {
     const [secret = '', ...keys] = locator.split('#');
-    if (secret.trim() === '') return 'secretsmanager: needs the secret\'s ARN or name before any #key, e.g. secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders#password';
+    if (secret.trim() === '')
+      return "secretsmanager: needs the secret's ARN or name before any #key, e.g. secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:orders#password";
     if (keys.length > 1 || (keys.length === 1 && keys[0]!.trim() === '')) {
       return 'secretsmanager: needs one key after "#" (e.g. secretsmanager:ARN#password), or no "#" to use the whole secret';
     }
@@ -56,7 +57,8 @@ export function secretReferenceProblem(value: string): string | undefined {
 
 export function parseSecretReference(value: string): SecretReference {
   const match = REFERENCE.exec(value);
-  if (!match) throw new ConfigError(`"${redactedPreview(value)}" is not a secret reference; use ${SECRET_REFERENCE_HELP}`);
+  if (!match)
+    throw new ConfigError(`"${redactedPreview(value)}" is not a secret reference; use ${SECRET_REFERENCE_HELP}`);
   return { scheme: match[1] as SecretScheme, locator: match[2]! };
 }
 
@@ -87,7 +89,9 @@ export class SecretResolver {
     const parsed = parseSecretReference(reference);
     const resolver = this.resolvers.get(parsed.scheme);
     if (!resolver) {
-      throw new ConfigError(`${where}: ${parsed.scheme}: secrets cannot be resolved here (no AWS client configured); use env:NAME locally`);
+      throw new ConfigError(
+        `${where}: ${parsed.scheme}: secrets cannot be resolved here (no AWS client configured); use env:NAME locally`,
+      );
     }
     try {
       const value = await resolver(parsed);
@@ -103,7 +107,9 @@ export class SecretResolver {
 async function resolveEnvironmentVariable(reference: SecretReference): Promise<string> {
   const value = process.env[reference.locator];
   if (value === undefined) {
-    throw new ConfigError(`environment variable ${reference.locator} is not set; export it before the run (env:${reference.locator})`);
+    throw new ConfigError(
+      `environment variable ${reference.locator} is not set; export it before the run (env:${reference.locator})`,
+    );
   }
   return value;
 }

@@ -12,7 +12,12 @@ export const MAX_CONFIG_STRING = 2048;
 // C0 controls, DEL and C1 controls; tabs and newlines included.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
-const CONTROL_NAMES: Record<string, string> = { '\t': 'a tab', '\n': 'a newline', '\r': 'a carriage return', '\u0000': 'a NUL byte' };
+const CONTROL_NAMES: Record<string, string> = {
+  '\t': 'a tab',
+  '\n': 'a newline',
+  '\r': 'a carriage return',
+  '\u0000': 'a NUL byte',
+};
 
 /** One sentence per string that breaks a rule, each naming its path and what to do. */
 export function stringIssues(data: unknown, path: (string | number)[] = []): string[] {
@@ -29,11 +34,15 @@ export function stringIssues(data: unknown, path: (string | number)[] = []): str
 function describe(text: string, path: (string | number)[], what: 'key' | 'value'): string[] {
   const where = formatPath(path);
   if (text.length > MAX_CONFIG_STRING) {
-    return [`${where}: this ${what} is ${text.length} characters long; at most ${MAX_CONFIG_STRING} are allowed (a config holds names, paths and references, never data)`];
+    return [
+      `${where}: this ${what} is ${text.length} characters long; at most ${MAX_CONFIG_STRING} are allowed (a config holds names, paths and references, never data)`,
+    ];
   }
   const control = CONTROL.exec(text)?.[0];
   if (control !== undefined) {
-    const name = CONTROL_NAMES[control] ?? `the control character U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
+    const name =
+      CONTROL_NAMES[control] ??
+      `the control character U+${control.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
     return [`${where}: this ${what} contains ${name}; write it on one line with printable characters only`];
   }
   return [];

@@ -13,7 +13,16 @@ import type { StateMachineDefinition } from '../local/definition.ts';
 import { handlerFile, STEP_NAMES, STEPS, type SecretScope, type StepName } from '../steps/table.ts';
 import { allow, logsStatement, role, roleLogicalId, VPC_ACCESS, type Resource, type Statement } from './iam.ts';
 import { alarms, dashboard } from './monitoring.ts';
-import { backupBucket, lambdaLogicalId, lambdaSecurityGroup, schedules, stagingResources, stateMachine, STAGING_MOUNT, type Resources } from './resources.ts';
+import {
+  backupBucket,
+  lambdaLogicalId,
+  lambdaSecurityGroup,
+  schedules,
+  stagingResources,
+  stateMachine,
+  STAGING_MOUNT,
+  type Resources,
+} from './resources.ts';
 import { checkSecretUse, secretResource, secretUses, type SecretUse } from './secrets.ts';
 
 export const SERVICE = 'stepvault';
@@ -47,8 +56,12 @@ export interface Deployment {
 
 export function generateDeployment(config: Config, stage: string, definition: StateMachineDefinition): Deployment {
   const deploy = config.deploy;
-  if (!deploy) throw new ConfigError('the config has no deploy section: add deploy.region, deploy.vpc and deploy.bucket (see stepvault.config.example.yml)');
-  if (!/^[a-z0-9-]{1,16}$/.test(stage)) throw new ConfigError(`stage "${stage}" must be 1-16 lower-case letters, digits or "-"`);
+  if (!deploy)
+    throw new ConfigError(
+      'the config has no deploy section: add deploy.region, deploy.vpc and deploy.bucket (see stepvault.config.example.yml)',
+    );
+  if (!/^[a-z0-9-]{1,16}$/.test(stage))
+    throw new ConfigError(`stage "${stage}" must be 1-16 lower-case letters, digits or "-"`);
   checkDeployable(config, deploy);
   const vpc = deploy.vpc!;
 
@@ -65,7 +78,9 @@ export function generateDeployment(config: Config, stage: string, definition: St
         timeout: timeouts[fn],
         ...(spec.layer && { layers: [{ Ref: 'DbtoolsLambdaLayer' }] }),
         ...(spec.vpc && { vpc: { subnetIds: vpc.subnetIds, securityGroupIds: lambdaGroups } }),
-        ...(spec.staging && { fileSystemConfig: { localMountPath: STAGING_MOUNT, arn: { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] } } }),
+        ...(spec.staging && {
+          fileSystemConfig: { localMountPath: STAGING_MOUNT, arn: { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] } },
+        }),
       };
       return [fn, settings];
     }),
@@ -91,11 +106,16 @@ export function generateDeployment(config: Config, stage: string, definition: St
     ...stateMachine(timedDefinition(definition, timeoutInputs(config)), stage),
     ...alarms(monitoring),
     ...dashboard(monitoring),
-    ...Object.fromEntries(STEP_NAMES.map((fn) => [roleLogicalId(fn), role(fn, policyFor(fn, config, functions[fn].name))])),
+    ...Object.fromEntries(
+      STEP_NAMES.map((fn) => [roleLogicalId(fn), role(fn, policyFor(fn, config, functions[fn].name))]),
+    ),
   };
   // A function that mounts EFS must wait for the mount targets, or its creation fails.
   const extensions = Object.fromEntries(
-    STEP_NAMES.filter((fn) => STEPS[fn].staging).map((fn) => [lambdaLogicalId(fn), { DependsOn: vpc.subnetIds.map((_, i) => `StagingMountTarget${i}`) }]),
+    STEP_NAMES.filter((fn) => STEPS[fn].staging).map((fn) => [
+      lambdaLogicalId(fn),
+      { DependsOn: vpc.subnetIds.map((_, i) => `StagingMountTarget${i}`) },
+    ]),
   );
   return {
     service: SERVICE,
@@ -105,12 +125,23 @@ export function generateDeployment(config: Config, stage: string, definition: St
     logRetentionDays: deploy.logRetentionDays,
     functions,
     vpc: { subnetIds: vpc.subnetIds, securityGroupIds: lambdaGroups },
-    environment: { STEPVAULT_CONFIG: PACKAGED_CONFIG, STEPVAULT_STAGING: STAGING_MOUNT, NODE_OPTIONS: '--enable-source-maps' },
+    environment: {
+      STEPVAULT_CONFIG: PACKAGED_CONFIG,
+      STEPVAULT_STAGING: STAGING_MOUNT,
+      NODE_OPTIONS: '--enable-source-maps',
+    },
     resources: {
       Resources,
       Outputs: {
-        StateMachineArn: { Description: 'Start executions here (stepvault start, the console, aws stepfunctions start-execution)', Value: { Ref: 'BackupStateMachine' } },
-        DashboardUrl: { Value: { 'Fn::Sub': `https://\${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=\${AWS::Region}#dashboards:name=stepvault-${stage}` } },
+        StateMachineArn: {
+          Description: 'Start executions here (stepvault start, the console, aws stepfunctions start-execution)',
+          Value: { Ref: 'BackupStateMachine' },
+        },
+        DashboardUrl: {
+          Value: {
+            'Fn::Sub': `https://\${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=\${AWS::Region}#dashboards:name=stepvault-${stage}`,
+          },
+        },
         AlarmTopicArn: { Value: { Ref: 'AlarmTopic' } },
         ScheduleDeadLetterQueueUrl: { Value: { Ref: 'ScheduleDeadLetterQueue' } },
         ...(deploy.bucket && { BackupBucketName: { Value: { Ref: 'BackupBucket' } } }),
@@ -127,25 +158,35 @@ function checkDeployable(config: Config, deploy: DeployConfig): void {
     const why = privateTarget
       ? `targets.${privateTarget.name}.host ${privateTarget.host} is a private address, which Lambda reaches only inside its VPC`
       : 'stepvault stages dumps on EFS, which Lambda reaches only inside a VPC';
-    throw new ConfigError(`${why}: add deploy.vpc with id, subnetIds (one per availability zone) and, optionally, securityGroupIds`);
+    throw new ConfigError(
+      `${why}: add deploy.vpc with id, subnetIds (one per availability zone) and, optionally, securityGroupIds`,
+    );
   }
   for (const target of Object.values(config.targets)) {
     if (['127.0.0.1', 'localhost', '::1'].includes(target.host)) {
-      throw new ConfigError(`targets.${target.name}.host ${target.host} is this machine; a deployed target needs an address Lambda can reach`);
+      throw new ConfigError(
+        `targets.${target.name}.host ${target.host} is this machine; a deployed target needs an address Lambda can reach`,
+      );
     }
     for (const name of target.destinations) {
       if (config.destinations[name]?.type === 'filesystem') {
-        throw new ConfigError(`destinations.${name} is a folder, which does not outlive a Lambda invocation: target ${target.name} needs an s3 or r2 destination when deployed`);
+        throw new ConfigError(
+          `destinations.${name} is a folder, which does not outlive a Lambda invocation: target ${target.name} needs an s3 or r2 destination when deployed`,
+        );
       }
     }
     for (const name of target.notify) {
       if (config.notifications[name]?.type === 'outbox') {
-        throw new ConfigError(`notifications.${name} is an outbox folder, which does not outlive a Lambda invocation: use an ses notification for target ${target.name} when deployed`);
+        throw new ConfigError(
+          `notifications.${name} is an outbox folder, which does not outlive a Lambda invocation: use an ses notification for target ${target.name} when deployed`,
+        );
       }
     }
   }
   const uses = secretUses(config);
-  [...uses.targets.values(), ...uses.destinations.values(), uses.observability, drillSecrets(config)].flat().forEach(checkSecretUse);
+  [...uses.targets.values(), ...uses.destinations.values(), uses.observability, drillSecrets(config)]
+    .flat()
+    .forEach(checkSecretUse);
 }
 
 function isPrivateHost(host: string): boolean {
@@ -173,13 +214,19 @@ function efs(write: boolean): Statement {
     Effect: 'Allow',
     Action: ['elasticfilesystem:ClientMount', ...(write ? ['elasticfilesystem:ClientWrite'] : [])],
     Resource: { 'Fn::GetAtt': ['StagingFileSystem', 'Arn'] },
-    Condition: { StringEquals: { 'elasticfilesystem:AccessPointArn': { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] } } },
+    Condition: {
+      StringEquals: { 'elasticfilesystem:AccessPointArn': { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] } },
+    },
   };
 }
 
 /** The S3 statements for the destinations that are used, on their bucket and prefix only. */
 function drillSecrets(config: Config): SecretUse[] {
-  return Object.values(config.targets).flatMap((t) => (t.verify?.drill?.password ? [{ where: `targets.${t.name}.verify.drill.password`, reference: t.verify.drill.password }] : []));
+  return Object.values(config.targets).flatMap((t) =>
+    t.verify?.drill?.password
+      ? [{ where: `targets.${t.name}.verify.drill.password`, reference: t.verify.drill.password }]
+      : [],
+  );
 }
 
 function s3Statements(config: Config, actions: 'write' | 'read' | 'prune' | 'abort'): Statement[] {
@@ -191,7 +238,11 @@ function s3Statements(config: Config, actions: 'write' | 'read' | 'prune' | 'abo
     const prefix = (d.prefix ?? '').replace(/^\/+|\/+$/g, '');
     const objects = `arn:aws:s3:::${d.bucket}/${prefix ? `${prefix}/` : ''}*`;
     if (actions === 'write') {
-      statements.push({ Effect: 'Allow', Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'], Resource: objects });
+      statements.push({
+        Effect: 'Allow',
+        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
+        Resource: objects,
+      });
       // Upload looks before it writes (never replace): without ListBucket a missing key answers 403,
       // not 404. It also finds and aborts the open multipart uploads an earlier attempt left.
       statements.push({
@@ -200,11 +251,19 @@ function s3Statements(config: Config, actions: 'write' | 'read' | 'prune' | 'abo
         Resource: `arn:aws:s3:::${d.bucket}`,
         ...(prefix && { Condition: { StringLike: { 's3:prefix': [`${prefix}/*`] } } }),
       });
-      statements.push({ Effect: 'Allow', Action: ['s3:ListBucketMultipartUploads'], Resource: `arn:aws:s3:::${d.bucket}` });
+      statements.push({
+        Effect: 'Allow',
+        Action: ['s3:ListBucketMultipartUploads'],
+        Resource: `arn:aws:s3:::${d.bucket}`,
+      });
     } else if (actions === 'abort') {
       // Cleanup finds the run's open multipart uploads and aborts them; it reads and writes nothing.
       statements.push({ Effect: 'Allow', Action: ['s3:AbortMultipartUpload'], Resource: objects });
-      statements.push({ Effect: 'Allow', Action: ['s3:ListBucketMultipartUploads'], Resource: `arn:aws:s3:::${d.bucket}` });
+      statements.push({
+        Effect: 'Allow',
+        Action: ['s3:ListBucketMultipartUploads'],
+        Resource: `arn:aws:s3:::${d.bucket}`,
+      });
       continue; // no KMS: nothing is encrypted or decrypted
     } else if (actions === 'read') {
       statements.push({ Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects });
@@ -221,10 +280,14 @@ function s3Statements(config: Config, actions: 'write' | 'read' | 'prune' | 'abo
       statements.push({
         Effect: 'Allow',
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        Resource: d.kmsKeyId.startsWith('arn:') ? d.kmsKeyId : { 'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:key/*` },
+        Resource: d.kmsKeyId.startsWith('arn:')
+          ? d.kmsKeyId
+          : { 'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:key/*` },
         Condition: {
           StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } },
-          ...(d.kmsKeyId.startsWith('alias/') && { 'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [d.kmsKeyId] } }),
+          ...(d.kmsKeyId.startsWith('alias/') && {
+            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [d.kmsKeyId] },
+          }),
         },
       });
     }
@@ -255,8 +318,19 @@ function policyFor(fn: StepName, config: Config, functionName: string): Statemen
 
 /** rds-db:connect for the users of targets with iamAuth (any DB instance: its resource id is not in the config). */
 function iamAuthStatements(config: Config): Statement[] {
-  const users = [...new Set(Object.values(config.targets).filter((t) => t.iamAuth).map((t) => t.user!))];
-  return allow('rds-db:connect', users.map((user) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:rds-db:\${AWS::Region}:\${AWS::AccountId}:dbuser:*/${user}` })));
+  const users = [
+    ...new Set(
+      Object.values(config.targets)
+        .filter((t) => t.iamAuth)
+        .map((t) => t.user!),
+    ),
+  ];
+  return allow(
+    'rds-db:connect',
+    users.map((user) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:rds-db:\${AWS::Region}:\${AWS::AccountId}:dbuser:*/${user}`,
+    })),
+  );
 }
 
 function sesStatements(config: Config): Statement[] {
@@ -269,8 +343,12 @@ function sesStatements(config: Config): Statement[] {
     if (n.configurationSet) sets.add(n.configurationSet);
   }
   const resources: Resource[] = [
-    ...[...identities].map((i) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:identity/${i}` })),
-    ...[...sets].map((s) => ({ 'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:configuration-set/${s}` })),
+    ...[...identities].map((i) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:identity/${i}`,
+    })),
+    ...[...sets].map((s) => ({
+      'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:configuration-set/${s}`,
+    })),
   ];
   return allow('ses:SendEmail', resources);
 }
@@ -278,5 +356,9 @@ function sesStatements(config: Config): Statement[] {
 function eventStatements(config: Config): Statement[] {
   const bus = config.events?.bus;
   if (!bus) return [];
-  return allow('events:PutEvents', [bus.startsWith('arn:') ? bus : { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${bus}` }]);
+  return allow('events:PutEvents', [
+    bus.startsWith('arn:')
+      ? bus
+      : { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${bus}` },
+  ]);
 }

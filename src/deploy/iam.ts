@@ -17,7 +17,14 @@ export interface Statement {
 /** The network-interface actions of AWSLambdaVPCAccessExecutionRole: AWS only grants them on `*`. */
 export const VPC_ACCESS: Statement = {
   Effect: 'Allow',
-  Action: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+  Action: [
+    'ec2:CreateNetworkInterface',
+    'ec2:DescribeNetworkInterfaces',
+    'ec2:DescribeSubnets',
+    'ec2:DeleteNetworkInterface',
+    'ec2:AssignPrivateIpAddresses',
+    'ec2:UnassignPrivateIpAddresses',
+  ],
   Resource: '*',
 };
 
@@ -25,7 +32,9 @@ export function logsStatement(functionName: string): Statement {
   return {
     Effect: 'Allow',
     Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-    Resource: { 'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*` },
+    Resource: {
+      'Fn::Sub': `arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/${functionName}:*`,
+    },
   };
 }
 
@@ -49,5 +58,7 @@ export function role(fn: StepName, statements: Statement[]): Record<string, unkn
 
 /** Groups resources by action, so each statement names one action set. */
 export function allow(action: string | string[], resources: Resource[]): Statement[] {
-  return resources.length ? [{ Effect: 'Allow', Action: Array.isArray(action) ? action : [action], Resource: resources }] : [];
+  return resources.length
+    ? [{ Effect: 'Allow', Action: Array.isArray(action) ? action : [action], Resource: resources }]
+    : [];
 }

@@ -23,7 +23,12 @@ const dimensions = (target: string) => [
 ];
 
 /** An alarm that fires when a count reaches 1 within five minutes. */
-function countAlarm(description: string, namespace: string, metric: string, dimensions: unknown[]): Record<string, unknown> {
+function countAlarm(
+  description: string,
+  namespace: string,
+  metric: string,
+  dimensions: unknown[],
+): Record<string, unknown> {
   return {
     Type: 'AWS::CloudWatch::Alarm',
     Properties: {
@@ -47,9 +52,14 @@ export function alarms(input: MonitoringInput): Resources {
   const resources: Resources = {
     AlarmTopic: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: `stepvault ${input.stage} alarms` } },
     ...(input.alarmEmail && {
-      AlarmEmailSubscription: { Type: 'AWS::SNS::Subscription', Properties: { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: input.alarmEmail } },
+      AlarmEmailSubscription: {
+        Type: 'AWS::SNS::Subscription',
+        Properties: { TopicArn: { Ref: 'AlarmTopic' }, Protocol: 'email', Endpoint: input.alarmEmail },
+      },
     }),
-    ExecutionsFailedAlarm: countAlarm('A stepvault execution failed (any target).', 'AWS/States', 'ExecutionsFailed', [{ Name: 'StateMachineArn', Value: { Ref: 'BackupStateMachine' } }]),
+    ExecutionsFailedAlarm: countAlarm('A stepvault execution failed (any target).', 'AWS/States', 'ExecutionsFailed', [
+      { Name: 'StateMachineArn', Value: { Ref: 'BackupStateMachine' } },
+    ]),
     // A timed-out execution ran no failure branch: no failure mail, no BackupFailed metric, no cleanup.
     ExecutionsTimedOutAlarm: countAlarm(
       'A stepvault execution timed out: it sent no failure mail and cleaned up nothing. Look at the execution, and at the staging share.',
@@ -76,7 +86,12 @@ export function alarms(input: MonitoringInput): Resources {
   };
   for (const target of input.targets) {
     const id = logicalName(target);
-    resources[`BackupFailedAlarm${id}`] = countAlarm(`The backup of ${target} failed.`, METRIC_NAMESPACE, 'BackupFailed', dimensions(target));
+    resources[`BackupFailedAlarm${id}`] = countAlarm(
+      `The backup of ${target} failed.`,
+      METRIC_NAMESPACE,
+      'BackupFailed',
+      dimensions(target),
+    );
     const interval = input.intervals.get(target);
     if (interval === undefined) continue;
     // A quarter more than the longest expected gap, at most the seven days CloudWatch can look back.
@@ -105,57 +120,142 @@ export function alarms(input: MonitoringInput): Resources {
 
 /** The dashboard body, as CloudWatch takes it: JSON text. */
 export function dashboardBody(input: MonitoringInput): string {
-  const metric = (name: string, target: string, stat: string, label: string) => [METRIC_NAMESPACE, name, 'service', 'stepvault', 'target', target, { stat, label }];
+  const metric = (name: string, target: string, stat: string, label: string) => [
+    METRIC_NAMESPACE,
+    name,
+    'service',
+    'stepvault',
+    'target',
+    target,
+    { stat, label },
+  ];
   const widgets: Record<string, unknown>[] = [];
   let y = 0;
-  widgets.push({ type: 'text', x: 0, y, width: 24, height: 2, properties: { markdown: `# stepvault (${input.stage})\nOne row per target: outcomes, duration, size. Alarms: see the AlarmTopic subscriptions.` } });
+  widgets.push({
+    type: 'text',
+    x: 0,
+    y,
+    width: 24,
+    height: 2,
+    properties: {
+      markdown: `# stepvault (${input.stage})\nOne row per target: outcomes, duration, size. Alarms: see the AlarmTopic subscriptions.`,
+    },
+  });
   y += 2;
   for (const target of input.targets) {
     const interval = input.intervals.get(target);
     widgets.push(
       {
-        type: 'metric', x: 0, y, width: 6, height: 6,
+        type: 'metric',
+        x: 0,
+        y,
+        width: 6,
+        height: 6,
         properties: {
-          title: `${target}: backups per day`, region: input.region, view: 'timeSeries', stacked: false, period: 86400, stat: 'Sum',
-          metrics: [metric('BackupSucceeded', target, 'Sum', 'succeeded'), metric('BackupFailed', target, 'Sum', 'failed')],
+          title: `${target}: backups per day`,
+          region: input.region,
+          view: 'timeSeries',
+          stacked: false,
+          period: 86400,
+          stat: 'Sum',
+          metrics: [
+            metric('BackupSucceeded', target, 'Sum', 'succeeded'),
+            metric('BackupFailed', target, 'Sum', 'failed'),
+          ],
         },
       },
       {
-        type: 'metric', x: 6, y, width: 6, height: 6,
+        type: 'metric',
+        x: 6,
+        y,
+        width: 6,
+        height: 6,
         properties: {
-          title: `${target}: last success (successes in the last ${interval ?? 24} h)`, region: input.region, view: 'singleValue', period: (interval ?? 24) * 3600,
+          title: `${target}: last success (successes in the last ${interval ?? 24} h)`,
+          region: input.region,
+          view: 'singleValue',
+          period: (interval ?? 24) * 3600,
           metrics: [metric('BackupSucceeded', target, 'Sum', 'successes')],
         },
       },
       {
-        type: 'metric', x: 12, y, width: 6, height: 6,
-        properties: { title: `${target}: duration (s)`, region: input.region, view: 'timeSeries', period: 86400, metrics: [metric('DurationSeconds', target, 'Maximum', 'max')] },
+        type: 'metric',
+        x: 12,
+        y,
+        width: 6,
+        height: 6,
+        properties: {
+          title: `${target}: duration (s)`,
+          region: input.region,
+          view: 'timeSeries',
+          period: 86400,
+          metrics: [metric('DurationSeconds', target, 'Maximum', 'max')],
+        },
       },
       {
-        type: 'metric', x: 18, y, width: 6, height: 6,
-        properties: { title: `${target}: dump size`, region: input.region, view: 'timeSeries', period: 86400, metrics: [metric('SizeBytes', target, 'Maximum', 'bytes')] },
+        type: 'metric',
+        x: 18,
+        y,
+        width: 6,
+        height: 6,
+        properties: {
+          title: `${target}: dump size`,
+          region: input.region,
+          view: 'timeSeries',
+          period: 86400,
+          metrics: [metric('SizeBytes', target, 'Maximum', 'bytes')],
+        },
       },
     );
     y += 6;
   }
   widgets.push({
-    type: 'metric', x: 0, y, width: 8, height: 6,
+    type: 'metric',
+    x: 0,
+    y,
+    width: 8,
+    height: 6,
     properties: {
-      title: 'Step Functions executions', region: input.region, view: 'timeSeries', period: 3600, stat: 'Sum',
-      metrics: ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut'].map((m) => ['AWS/States', m, 'StateMachineArn', '${BackupStateMachine}']),
+      title: 'Step Functions executions',
+      region: input.region,
+      view: 'timeSeries',
+      period: 3600,
+      stat: 'Sum',
+      metrics: ['ExecutionsStarted', 'ExecutionsSucceeded', 'ExecutionsFailed', 'ExecutionsTimedOut'].map((m) => [
+        'AWS/States',
+        m,
+        'StateMachineArn',
+        '${BackupStateMachine}',
+      ]),
     },
   });
   widgets.push({
-    type: 'metric', x: 8, y, width: 8, height: 6,
+    type: 'metric',
+    x: 8,
+    y,
+    width: 8,
+    height: 6,
     properties: {
-      title: 'Lambda errors', region: input.region, view: 'timeSeries', period: 3600, stat: 'Sum',
+      title: 'Lambda errors',
+      region: input.region,
+      view: 'timeSeries',
+      period: 3600,
+      stat: 'Sum',
       metrics: Object.values(input.functionNames).map((name) => ['AWS/Lambda', 'Errors', 'FunctionName', name]),
     },
   });
   widgets.push({
-    type: 'metric', x: 16, y, width: 8, height: 6,
+    type: 'metric',
+    x: 16,
+    y,
+    width: 8,
+    height: 6,
     properties: {
-      title: 'Dump duration against its timeout (ms)', region: input.region, view: 'timeSeries', period: 3600, stat: 'Maximum',
+      title: 'Dump duration against its timeout (ms)',
+      region: input.region,
+      view: 'timeSeries',
+      period: 3600,
+      stat: 'Maximum',
       metrics: [['AWS/Lambda', 'Duration', 'FunctionName', input.functionNames.dump!]],
       annotations: { horizontal: [{ label: 'timeout', value: input.timeouts.dump! * 1000, color: '#d62728' }] },
     },
@@ -165,5 +265,10 @@ export function dashboardBody(input: MonitoringInput): string {
 
 export function dashboard(input: MonitoringInput): Resources {
   // Fn::Sub fills ${BackupStateMachine} (its ARN) inside the JSON text.
-  return { Dashboard: { Type: 'AWS::CloudWatch::Dashboard', Properties: { DashboardName: `stepvault-${input.stage}`, DashboardBody: { 'Fn::Sub': dashboardBody(input) } } } };
+  return {
+    Dashboard: {
+      Type: 'AWS::CloudWatch::Dashboard',
+      Properties: { DashboardName: `stepvault-${input.stage}`, DashboardBody: { 'Fn::Sub': dashboardBody(input) } },
+    },
+  };
 }

@@ -30,20 +30,48 @@ export function backupBucket(bucket: NonNullable<DeployConfig['bucket']>): Resou
       Properties: {
         BucketName: bucket.name,
         VersioningConfiguration: { Status: 'Enabled' },
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+        PublicAccessBlockConfiguration: {
+          BlockPublicAcls: true,
+          BlockPublicPolicy: true,
+          IgnorePublicAcls: true,
+          RestrictPublicBuckets: true,
+        },
         OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
         BucketEncryption: {
           ServerSideEncryptionConfiguration: [
-            { ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', ...(bucket.kmsKeyId && { KMSMasterKeyID: bucket.kmsKeyId }) }, BucketKeyEnabled: true },
+            {
+              ServerSideEncryptionByDefault: {
+                SSEAlgorithm: 'aws:kms',
+                ...(bucket.kmsKeyId && { KMSMasterKeyID: bucket.kmsKeyId }),
+              },
+              BucketKeyEnabled: true,
+            },
           ],
         },
         LifecycleConfiguration: {
           Rules: [
-            { Id: 'abort-incomplete-multipart-uploads', Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } },
+            {
+              Id: 'abort-incomplete-multipart-uploads',
+              Status: 'Enabled',
+              AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+            },
             // Retention deletes by manifests; versioning keeps a deleted backup recoverable this long.
-            { Id: 'expire-noncurrent-versions', Status: 'Enabled', NoncurrentVersionExpiration: { NoncurrentDays: bucket.noncurrentVersionDays } },
+            {
+              Id: 'expire-noncurrent-versions',
+              Status: 'Enabled',
+              NoncurrentVersionExpiration: { NoncurrentDays: bucket.noncurrentVersionDays },
+            },
             ...(bucket.transitions?.length
-              ? [{ Id: 'transitions', Status: 'Enabled', Transitions: bucket.transitions.map((t) => ({ TransitionInDays: t.days, StorageClass: t.storageClass })) }]
+              ? [
+                  {
+                    Id: 'transitions',
+                    Status: 'Enabled',
+                    Transitions: bucket.transitions.map((t) => ({
+                      TransitionInDays: t.days,
+                      StorageClass: t.storageClass,
+                    })),
+                  },
+                ]
               : []),
           ],
         },
@@ -76,14 +104,24 @@ export function stagingResources(vpc: NonNullable<DeployConfig['vpc']>, lambdaSe
   const resources: Resources = {
     StagingFileSystem: {
       Type: 'AWS::EFS::FileSystem',
-      Properties: { Encrypted: true, PerformanceMode: 'generalPurpose', ThroughputMode: 'elastic', FileSystemTags: [{ Key: 'Name', Value: 'stepvault-staging' }] },
+      Properties: {
+        Encrypted: true,
+        PerformanceMode: 'generalPurpose',
+        ThroughputMode: 'elastic',
+        FileSystemTags: [{ Key: 'Name', Value: 'stepvault-staging' }],
+      },
     },
     StagingSecurityGroup: {
       Type: 'AWS::EC2::SecurityGroup',
       Properties: {
         GroupDescription: 'stepvault staging (EFS): NFS from the stepvault functions only',
         VpcId: vpc.id,
-        SecurityGroupIngress: lambdaSecurityGroups.map((group) => ({ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, SourceSecurityGroupId: group })),
+        SecurityGroupIngress: lambdaSecurityGroups.map((group) => ({
+          IpProtocol: 'tcp',
+          FromPort: 2049,
+          ToPort: 2049,
+          SourceSecurityGroupId: group,
+        })),
       },
     },
     StagingAccessPoint: {
@@ -98,7 +136,11 @@ export function stagingResources(vpc: NonNullable<DeployConfig['vpc']>, lambdaSe
   vpc.subnetIds.forEach((subnet, i) => {
     resources[`StagingMountTarget${i}`] = {
       Type: 'AWS::EFS::MountTarget',
-      Properties: { FileSystemId: { Ref: 'StagingFileSystem' }, SubnetId: subnet, SecurityGroups: [{ Ref: 'StagingSecurityGroup' }] },
+      Properties: {
+        FileSystemId: { Ref: 'StagingFileSystem' },
+        SubnetId: subnet,
+        SecurityGroups: [{ Ref: 'StagingSecurityGroup' }],
+      },
     };
   });
   return resources;
@@ -120,14 +162,24 @@ export function lambdaSecurityGroup(vpcId: string): Resources {
 /** One EventBridge Scheduler schedule per target that has one, with retries and a dead-letter queue. */
 export function schedules(config: Config, stage: string): { resources: Resources; intervals: Map<string, number> } {
   const resources: Resources = {
-    ScheduleDeadLetterQueue: { Type: 'AWS::SQS::Queue', Properties: { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true } },
+    ScheduleDeadLetterQueue: {
+      Type: 'AWS::SQS::Queue',
+      Properties: { MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true },
+    },
     SchedulerRole: {
       Type: 'AWS::IAM::Role',
       Properties: {
         Description: 'EventBridge Scheduler: start the backup state machine, dead-letter what it cannot',
         AssumeRolePolicyDocument: {
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Allow', Principal: { Service: 'scheduler.amazonaws.com' }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } } }],
+          Statement: [
+            {
+              Effect: 'Allow',
+              Principal: { Service: 'scheduler.amazonaws.com' },
+              Action: 'sts:AssumeRole',
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
         },
         Policies: [
           {
@@ -136,7 +188,11 @@ export function schedules(config: Config, stage: string): { resources: Resources
               Version: '2012-10-17',
               Statement: [
                 { Effect: 'Allow', Action: ['states:StartExecution'], Resource: [{ Ref: 'BackupStateMachine' }] },
-                { Effect: 'Allow', Action: ['sqs:SendMessage'], Resource: [{ 'Fn::GetAtt': ['ScheduleDeadLetterQueue', 'Arn'] }] },
+                {
+                  Effect: 'Allow',
+                  Action: ['sqs:SendMessage'],
+                  Resource: [{ 'Fn::GetAtt': ['ScheduleDeadLetterQueue', 'Arn'] }],
+                },
               ],
             },
           },
@@ -191,7 +247,9 @@ export function stateMachine(definition: StateMachineDefinition, stage: string):
         StateMachineName: `stepvault-${stage}-backup`,
         StateMachineType: 'STANDARD',
         Definition: definition,
-        DefinitionSubstitutions: Object.fromEntries(STEP_NAMES.map((step) => [substitutionOf(step), { 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }])),
+        DefinitionSubstitutions: Object.fromEntries(
+          STEP_NAMES.map((step) => [substitutionOf(step), { 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }]),
+        ),
         RoleArn: { 'Fn::GetAtt': ['StateMachineRole', 'Arn'] },
       },
     },
@@ -199,8 +257,19 @@ export function stateMachine(definition: StateMachineDefinition, stage: string):
       Type: 'AWS::IAM::Role',
       Properties: {
         Description: 'stepvault state machine: invoke its own functions',
-        AssumeRolePolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
-        Policies: [{ PolicyName: 'invoke-steps', PolicyDocument: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: functions }] } }],
+        AssumeRolePolicyDocument: {
+          Version: '2012-10-17',
+          Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }],
+        },
+        Policies: [
+          {
+            PolicyName: 'invoke-steps',
+            PolicyDocument: {
+              Version: '2012-10-17',
+              Statement: [{ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: functions }],
+            },
+          },
+        ],
       },
     },
   };

@@ -16,11 +16,17 @@ describe('schedules', () => {
   });
 
   it.each([
-    [{ cron: '0 3 * * *' }, 'targets.orders.schedule.cron: "0 3 * * *" has 5 fields; a cron expression has six: minutes hours day-of-month month day-of-week year (e.g. "0 3 * * ? *")'],
+    [
+      { cron: '0 3 * * *' },
+      'targets.orders.schedule.cron: "0 3 * * *" has 5 fields; a cron expression has six: minutes hours day-of-month month day-of-week year (e.g. "0 3 * * ? *")',
+    ],
     [{ cron: '0 3 * * * *' }, 'exactly one of day-of-month and day-of-week must be "?"'],
     [{ cron: '0 25 * * ? *' }, 'targets.orders.schedule.cron: "0 25 * * ? *": hours "25": "25" is out of range (0-23)'],
     [{ cron: '0 3 ? * FUNDAY *' }, 'day-of-week "FUNDAY": "FUNDAY" is out of range (1-7 or SUN-SAT)'],
-    [{ rate: 'every day' }, 'targets.orders.schedule.rate: "every day" is not a rate; write e.g. "12 hours", "1 day" or "30 minutes"'],
+    [
+      { rate: 'every day' },
+      'targets.orders.schedule.rate: "every day" is not a rate; write e.g. "12 hours", "1 day" or "30 minutes"',
+    ],
   ])('%j is refused', (schedule, message) => {
     expect(() => validateSchedule(schedule, 'targets.orders.schedule')).toThrow(message);
   });

@@ -35,11 +35,15 @@ export interface ParsedCron {
 export function parseCron(expression: string, where: string): ParsedCron {
   const parts = expression.trim().split(/\s+/);
   if (parts.length !== 6) {
-    throw new ConfigError(`${where}: "${expression}" has ${parts.length} fields; a cron expression has six: minutes hours day-of-month month day-of-week year (e.g. "0 3 * * ? *")`);
+    throw new ConfigError(
+      `${where}: "${expression}" has ${parts.length} fields; a cron expression has six: minutes hours day-of-month month day-of-week year (e.g. "0 3 * * ? *")`,
+    );
   }
   const [, , dom, , dow] = parts;
   if ((dom === '?') === (dow === '?')) {
-    throw new ConfigError(`${where}: "${expression}": exactly one of day-of-month and day-of-week must be "?" (e.g. "0 3 * * ? *" or "0 3 ? * MON *")`);
+    throw new ConfigError(
+      `${where}: "${expression}": exactly one of day-of-month and day-of-week must be "?" (e.g. "0 3 * * ? *" or "0 3 ? * MON *")`,
+    );
   }
   let special = false;
   const values = parts.map((part, i) => {
@@ -47,7 +51,8 @@ export function parseCron(expression: string, where: string): ParsedCron {
     if (part === '?') return undefined;
     if ((i === 2 && /[LW]/.test(part)) || (i === 4 && /[L#]/.test(part))) {
       special = true;
-      if (!/^(L|LW|\d{1,2}W|L-\d{1,2}|[1-7A-Z]{1,3}L|[1-7A-Z]{1,3}#[1-5])$/i.test(part)) throw new ConfigError(`${where}: "${expression}": ${field.name} "${part}" is not valid`);
+      if (!/^(L|LW|\d{1,2}W|L-\d{1,2}|[1-7A-Z]{1,3}L|[1-7A-Z]{1,3}#[1-5])$/i.test(part))
+        throw new ConfigError(`${where}: "${expression}": ${field.name} "${part}" is not valid`);
       return undefined;
     }
     return parseField(part, field, `${where}: "${expression}": ${field.name}`);
@@ -60,7 +65,8 @@ function parseField(part: string, field: Field, where: string): Set<number> {
   for (const item of part.split(',')) {
     const [range = '', stepText] = item.split('/');
     const step = stepText === undefined ? 1 : Number(stepText);
-    if (!Number.isInteger(step) || step < 1) throw new ConfigError(`${where} "${part}": the step "${stepText}" must be a whole number from 1`);
+    if (!Number.isInteger(step) || step < 1)
+      throw new ConfigError(`${where} "${part}": the step "${stepText}" must be a whole number from 1`);
     let from: number;
     let to: number;
     if (range === '*') [from, to] = [field.min, field.max];
@@ -81,7 +87,9 @@ function value(text: string, field: Field, where: string, part: string): number 
   const named = field.names?.indexOf(text.toUpperCase()) ?? -1;
   const n = named >= 0 ? named + field.min : /^\d+$/.test(text) ? Number(text) : NaN;
   if (!Number.isInteger(n) || n < field.min || n > field.max) {
-    const allowed = field.names ? `${field.min}-${field.max} or ${field.names[0]}-${field.names.at(-1)}` : `${field.min}-${field.max}`;
+    const allowed = field.names
+      ? `${field.min}-${field.max} or ${field.names[0]}-${field.names.at(-1)}`
+      : `${field.min}-${field.max}`;
     throw new ConfigError(`${where} "${part}": "${text}" is out of range (${allowed})`);
   }
   return n;
@@ -96,7 +104,9 @@ export function validateSchedule(schedule: ScheduleConfig, where: string): strin
   }
   const match = RATE.exec((schedule.rate ?? '').trim());
   if (!match || Number(match[1]) < 1) {
-    throw new ConfigError(`${where}.rate: "${schedule.rate}" is not a rate; write e.g. "12 hours", "1 day" or "30 minutes"`);
+    throw new ConfigError(
+      `${where}.rate: "${schedule.rate}" is not a rate; write e.g. "12 hours", "1 day" or "30 minutes"`,
+    );
   }
   const [, n, unit] = match;
   const singular = unit!.replace(/s$/, '');

@@ -19,6 +19,11 @@ export function toolEnvironment(extra: Record<string, string | undefined>): Node
 
 /** The first line of a tool's stderr that says what went wrong. */
 export function firstErrorLine(stderr: string): string {
-  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
-  return lines.find((l) => /error|fatal|failed|denied|refused|can't|cannot|unknown/i.test(l)) ?? lines[0] ?? '(no message)';
+  const lines = stderr
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  return (
+    lines.find((l) => /error|fatal|failed|denied|refused|can't|cannot|unknown/i.test(l)) ?? lines[0] ?? '(no message)'
+  );
 }

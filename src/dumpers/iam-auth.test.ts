@@ -5,7 +5,11 @@ import { rdsAuthToken } from './iam-auth.ts';
 import { mysqlDumpArgs } from './mysql.ts';
 
 const config = (extra: string) =>
-  parseConfig(`destinations: { local: { type: filesystem, path: ./b } }\ntargets:\n  orders: { engine: postgres, host: orders.abc.eu-west-1.rds.amazonaws.com, database: orders, user: backup, destinations: [local], iamAuth: true${extra} }\n`, '/x/stepvault.config.yml', '/x');
+  parseConfig(
+    `destinations: { local: { type: filesystem, path: ./b } }\ntargets:\n  orders: { engine: postgres, host: orders.abc.eu-west-1.rds.amazonaws.com, database: orders, user: backup, destinations: [local], iamAuth: true${extra} }\n`,
+    '/x/stepvault.config.yml',
+    '/x',
+  );
 
 describe('RDS IAM authentication', () => {
   it('signs a connect token for the host, port and user, and keeps it out of logs', async () => {
@@ -13,7 +17,9 @@ describe('RDS IAM authentication', () => {
     process.env.AWS_SECRET_ACCESS_KEY = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
     const target = getTarget(config(''), 'orders');
     const token = await rdsAuthToken(target, 'eu-west-1');
-    expect(token).toMatch(/^orders\.abc\.eu-west-1\.rds\.amazonaws\.com:5432\/\?Action=connect&DBUser=backup&X-Amz-Algorithm=AWS4-HMAC-SHA256&/);
+    expect(token).toMatch(
+      /^orders\.abc\.eu-west-1\.rds\.amazonaws\.com:5432\/\?Action=connect&DBUser=backup&X-Amz-Algorithm=AWS4-HMAC-SHA256&/,
+    );
     expect(redact(`login with ${token}`)).toBe('login with ***');
   });
 

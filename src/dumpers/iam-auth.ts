@@ -15,6 +15,8 @@ export async function rdsAuthToken(target: Target, region = process.env.AWS_REGI
     rememberSecret(token);
     return token;
   } catch (error) {
-    throw new ConfigError(`cannot sign an IAM token for targets.${target.name}: ${redact((error as Error).message)}`, { cause: error });
+    throw new ConfigError(`cannot sign an IAM token for targets.${target.name}: ${redact((error as Error).message)}`, {
+      cause: error,
+    });
   }
 }

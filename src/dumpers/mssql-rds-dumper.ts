@@ -17,10 +17,21 @@ export const mssqlRdsDumper: DestinationDumper = {
 
   async start({ target, password, destination, key }) {
     if (destination.config.type !== 's3') {
-      throw new ConfigError(`targets.${target.name}: mssql rds mode writes to an s3 destination, and ${destination.name} is not one`);
+      throw new ConfigError(
+        `targets.${target.name}: mssql rds mode writes to an s3 destination, and ${destination.name} is not one`,
+      );
     }
-    const { taskId, version } = await startRdsBackup(target, password, `arn:aws:s3:::${destination.config.bucket}/${key}`);
-    return { taskId, compression: target.mssql!.compression ? 'mssql-compressed' : 'mssql', tool: { name: 'rds_backup_database', version }, serverVersion: version };
+    const { taskId, version } = await startRdsBackup(
+      target,
+      password,
+      `arn:aws:s3:::${destination.config.bucket}/${key}`,
+    );
+    return {
+      taskId,
+      compression: target.mssql!.compression ? 'mssql-compressed' : 'mssql',
+      tool: { name: 'rds_backup_database', version },
+      serverVersion: version,
+    };
   },
 
   async status(target, password, taskId) {

@@ -16,7 +16,11 @@ export function rdsStatusStatement(taskId: number): string {
   return `EXEC msdb.dbo.rds_task_status @task_id = ${taskId}`;
 }
 
-export async function startRdsBackup(target: Target, password: string | undefined, s3Arn: string): Promise<{ taskId: number; version: string }> {
+export async function startRdsBackup(
+  target: Target,
+  password: string | undefined,
+  s3Arn: string,
+): Promise<{ taskId: number; version: string }> {
   return withConnection(target, password, async (pool) => {
     const version = await serverVersion(pool);
     const result = await pool.request().batch<{ task_id: number }>(rdsBackupStatement(target.database, s3Arn));
@@ -32,11 +36,19 @@ export interface RdsTaskStatus {
   info: string;
 }
 
-export async function rdsTaskStatus(target: Target, password: string | undefined, taskId: number): Promise<RdsTaskStatus> {
+export async function rdsTaskStatus(
+  target: Target,
+  password: string | undefined,
+  taskId: number,
+): Promise<RdsTaskStatus> {
   return withConnection(target, password, async (pool) => {
     const result = await pool.request().batch<Record<string, unknown>>(rdsStatusStatement(taskId));
     const row = result.recordset?.[0];
     if (!row) throw new DumpError(`rds_task_status knows no task ${taskId}`);
-    return { lifecycle: String(row.lifecycle ?? 'UNKNOWN'), percent: Number(row['% complete'] ?? 0), info: String(row.task_info ?? '') };
+    return {
+      lifecycle: String(row.lifecycle ?? 'UNKNOWN'),
+      percent: Number(row['% complete'] ?? 0),
+      info: String(row.task_info ?? ''),
+    };
   });
 }

@@ -22,7 +22,8 @@ const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** A bracket-quoted identifier: `]` doubled; refused when SQL Server could not have such a name. */
 export function quoteIdentifier(name: string, what: string): string {
-  if (name.length === 0 || name.length > 128 || CONTROL.test(name)) throw new ConfigError(`${what} "${name}" cannot be a SQL Server name (1-128 characters, no control characters)`);
+  if (name.length === 0 || name.length > 128 || CONTROL.test(name))
+    throw new ConfigError(`${what} "${name}" cannot be a SQL Server name (1-128 characters, no control characters)`);
   return `[${name.replace(/]/g, ']]')}]`;
 }
 
@@ -35,13 +36,25 @@ export function quoteString(value: string, what: string): string {
 /** Where SQL Server must write a staged file: the share path plus the file's place under staging. */
 export function serverPath(file: string, stagingRoot: string, sharePath: string): string {
   const relative = path.relative(stagingRoot, file);
-  if (relative.startsWith('..') || path.isAbsolute(relative)) throw new ConfigError(`${file} is not under the staging folder ${stagingRoot}`);
+  if (relative.startsWith('..') || path.isAbsolute(relative))
+    throw new ConfigError(`${file} is not under the staging folder ${stagingRoot}`);
   const separator = sharePath.includes('\\') || /^[A-Za-z]:/.test(sharePath) ? '\\' : '/';
   return [sharePath.replace(/[\\/]+$/, ''), ...relative.split(path.sep)].join(separator);
 }
 
-export function backupStatement(database: string, disk: string, options: Pick<MssqlOptions, 'copyOnly' | 'compression'>): string {
-  const withOptions = [options.copyOnly && 'COPY_ONLY', options.compression && 'COMPRESSION', 'CHECKSUM', 'STATS = 5', 'INIT', 'FORMAT'].filter(Boolean);
+export function backupStatement(
+  database: string,
+  disk: string,
+  options: Pick<MssqlOptions, 'copyOnly' | 'compression'>,
+): string {
+  const withOptions = [
+    options.copyOnly && 'COPY_ONLY',
+    options.compression && 'COMPRESSION',
+    'CHECKSUM',
+    'STATS = 5',
+    'INIT',
+    'FORMAT',
+  ].filter(Boolean);
   return `BACKUP DATABASE ${quoteIdentifier(database, 'database')} TO DISK = ${quoteString(disk, 'the backup path')} WITH ${withOptions.join(', ')}`;
 }
 
@@ -52,23 +65,44 @@ export function verifyStatement(disk: string): string {
 /** TLS as libpq's sslmode says it, in tedious' words. */
 export function tlsOptions(target: Target): { encrypt: boolean; trustServerCertificate: boolean } {
   const mode = target.tls.mode;
-  return { encrypt: mode !== 'disable', trustServerCertificate: mode === 'disable' || mode === 'prefer' || mode === 'require' };
+  return {
+    encrypt: mode !== 'disable',
+    trustServerCertificate: mode === 'disable' || mode === 'prefer' || mode === 'require',
+  };
 }
 
 export function classifyMssqlError(error: unknown, target: Target): Error {
-  const e = error as { code?: string; number?: number; message?: string; originalError?: { code?: string; message?: string }; precedingErrors?: { message: string }[] };
+  const e = error as {
+    code?: string;
+    number?: number;
+    message?: string;
+    originalError?: { code?: string; message?: string };
+    precedingErrors?: { message: string }[];
+  };
   const where = `${target.name} (${target.host}:${target.port}/${target.database})`;
   const code = e.code ?? e.originalError?.code;
   // SQL Server says what went wrong first ("Cannot open backup device …") and "terminating
   // abnormally" last; the client keeps the first ones apart.
   const message = [...(e.precedingErrors ?? []).map((p) => p.message), e.message ?? String(error)].join(' ');
-  if (code === 'ELOGIN' || e.number === 18456) return new ConfigError(`cannot log in to ${where}: ${message}; check user and password for targets.${target.name}`);
-  if (code === 'ESOCKET' || code === 'ETIMEOUT' || code === 'ECONNCLOSED' || /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|getaddrinfo/.test(message)) {
+  if (code === 'ELOGIN' || e.number === 18456)
+    return new ConfigError(`cannot log in to ${where}: ${message}; check user and password for targets.${target.name}`);
+  if (
+    code === 'ESOCKET' ||
+    code === 'ETIMEOUT' ||
+    code === 'ECONNCLOSED' ||
+    /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|getaddrinfo/.test(message)
+  ) {
     return new ConnectionError(`cannot reach SQL Server for target ${where}: ${message}`);
   }
   // The server writes the .bak onto the staging share itself: a full share is its complaint.
-  if (/insufficient (free )?space|There is not enough space on the disk|Operating system error 112\b|failed: 112\(|No space left on device/i.test(message)) {
-    return new DumpError(`staging is full: SQL Server could not write the backup of ${where} onto the staging share (${message}); give the share more room; nothing was published`);
+  if (
+    /insufficient (free )?space|There is not enough space on the disk|Operating system error 112\b|failed: 112\(|No space left on device/i.test(
+      message,
+    )
+  ) {
+    return new DumpError(
+      `staging is full: SQL Server could not write the backup of ${where} onto the staging share (${message}); give the share more room; nothing was published`,
+    );
   }
   return new DumpError(`BACKUP DATABASE of ${where} failed: ${message}`);
 }
@@ -117,7 +151,9 @@ export async function withConnection<T>(
 }
 
 export async function serverVersion(pool: sql.ConnectionPool): Promise<string> {
-  const result = await pool.request().batch<{ version: string }>("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version");
+  const result = await pool
+    .request()
+    .batch<{ version: string }>("SELECT CAST(SERVERPROPERTY('ProductVersion') AS nvarchar(128)) AS version");
   return result.recordset?.[0]?.version ?? 'unknown';
 }
 
@@ -130,36 +166,49 @@ export const mssqlDumper: StagingDumper = {
     const { target } = request;
     const options = target.mssql!;
     const disk = serverPath(request.file, target.staging, options.sharePath!);
-    return withConnection(target, request.password, async (pool) => {
-      const version = await serverVersion(pool);
-      const backup = pool.request();
-      backup.on('info', (info: { message: string }) => {
-        const percent = /(\d+) percent processed/.exec(info.message)?.[1];
-        if (percent) request.onProgress?.({ percent: Number(percent) });
-      });
-      try {
-        await backup.batch(backupStatement(target.database, disk, options));
-        if (options.verifyOnly) await pool.request().batch(verifyStatement(disk));
-      } catch (error) {
-        if ((error as { code?: string }).code === 'ETIMEOUT') {
-          throw new DumpError(`BACKUP DATABASE of ${target.name} did not finish within mssql.timeoutMinutes (${options.timeoutMinutes}); raise it, or look at the server`);
+    return withConnection(
+      target,
+      request.password,
+      async (pool) => {
+        const version = await serverVersion(pool);
+        const backup = pool.request();
+        backup.on('info', (info: { message: string }) => {
+          const percent = /(\d+) percent processed/.exec(info.message)?.[1];
+          if (percent) request.onProgress?.({ percent: Number(percent) });
+        });
+        try {
+          await backup.batch(backupStatement(target.database, disk, options));
+          if (options.verifyOnly) await pool.request().batch(verifyStatement(disk));
+        } catch (error) {
+          if ((error as { code?: string }).code === 'ETIMEOUT') {
+            throw new DumpError(
+              `BACKUP DATABASE of ${target.name} did not finish within mssql.timeoutMinutes (${options.timeoutMinutes}); raise it, or look at the server`,
+            );
+          }
+          throw error;
         }
-        throw error;
-      }
 
-      const size = await stat(request.file).then(
-        (s) => s.size,
-        () => 0,
-      );
-      if (size === 0) {
-        throw new DumpError(
-          `SQL Server reported the backup of ${target.name} done, but ${request.file} is missing or empty in staging: mssql.sharePath (${options.sharePath}) must be the staging folder as SQL Server sees it`,
+        const size = await stat(request.file).then(
+          (s) => s.size,
+          () => 0,
         );
-      }
-      // SQL Server wrote the file, so it is hashed by reading it once.
-      const digest = new DigestStream();
-      await pipeline(createReadStream(request.file), digest, new Writable({ write: (_c, _e, done) => done() }));
-      return { size: digest.bytes, sha256: digest.hex(), compression: options.compression ? 'mssql-compressed' : 'mssql', tool: { name: 'BACKUP DATABASE', version }, serverVersion: version };
-    }, { requestTimeoutMs: options.timeoutMinutes * 60_000 });
+        if (size === 0) {
+          throw new DumpError(
+            `SQL Server reported the backup of ${target.name} done, but ${request.file} is missing or empty in staging: mssql.sharePath (${options.sharePath}) must be the staging folder as SQL Server sees it`,
+          );
+        }
+        // SQL Server wrote the file, so it is hashed by reading it once.
+        const digest = new DigestStream();
+        await pipeline(createReadStream(request.file), digest, new Writable({ write: (_c, _e, done) => done() }));
+        return {
+          size: digest.bytes,
+          sha256: digest.hex(),
+          compression: options.compression ? 'mssql-compressed' : 'mssql',
+          tool: { name: 'BACKUP DATABASE', version },
+          serverVersion: version,
+        };
+      },
+      { requestTimeoutMs: options.timeoutMinutes * 60_000 },
+    );
   },
 };

@@ -60,14 +60,22 @@ export function parseGrantLine(line: string): Grant | undefined {
   const match = /^GRANT (.+?) ON (\S+) TO /.exec(line);
   if (!match) return undefined;
   // Column grants, e.g. `SELECT (a, b)`, do not count for whole objects: drop them.
-  const privileges = match[1]!.replace(/\([^)]*\)/g, '').split(',').map((p) => p.trim().toUpperCase()).filter(Boolean);
+  const privileges = match[1]!
+    .replace(/\([^)]*\)/g, '')
+    .split(',')
+    .map((p) => p.trim().toUpperCase())
+    .filter(Boolean);
   return { privileges, scope: match[2]!.replace(/`/g, '') };
 }
 
 /** What the grants let the user read of `database`: the missing kinds, with the GRANT that fixes each. */
-export function missingReadGrants(grantLines: string[], database: string): { kind: 'routines' | 'triggers'; grant: string }[] {
+export function missingReadGrants(
+  grantLines: string[],
+  database: string,
+): { kind: 'routines' | 'triggers'; grant: string }[] {
   const grants = grantLines.map(parseGrantLine).filter((g): g is Grant => g !== undefined);
-  const on = (scopes: string[], privileges: string[]) => grants.some((g) => scopes.includes(g.scope) && g.privileges.some((p) => privileges.includes(p)));
+  const on = (scopes: string[], privileges: string[]) =>
+    grants.some((g) => scopes.includes(g.scope) && g.privileges.some((p) => privileges.includes(p)));
   const onDatabase = [`${database}.*`, '*.*'];
   const missing: { kind: 'routines' | 'triggers'; grant: string }[] = [];
   const routines =
@@ -80,10 +88,12 @@ export function missingReadGrants(grantLines: string[], database: string): { kin
   if (!routines) {
     missing.push({
       kind: 'routines',
-      grant: 'GRANT SELECT ON mysql.proc (MariaDB up to 11.2, MySQL 5.7), SHOW CREATE ROUTINE ON the database (MariaDB 11.3+) or SHOW_ROUTINE ON *.* (MySQL 8.0.20+)',
+      grant:
+        'GRANT SELECT ON mysql.proc (MariaDB up to 11.2, MySQL 5.7), SHOW CREATE ROUTINE ON the database (MariaDB 11.3+) or SHOW_ROUTINE ON *.* (MySQL 8.0.20+)',
     });
   }
-  if (!on(onDatabase, ['ALL PRIVILEGES', 'TRIGGER'])) missing.push({ kind: 'triggers', grant: `GRANT TRIGGER ON \`${database}\`.*` });
+  if (!on(onDatabase, ['ALL PRIVILEGES', 'TRIGGER']))
+    missing.push({ kind: 'triggers', grant: `GRANT TRIGGER ON \`${database}\`.*` });
   return missing;
 }
 
@@ -104,11 +114,15 @@ export async function inspectServer(client: ClientConnection, database: string):
             (SELECT COUNT(*) FROM information_schema.events WHERE event_schema = ${literal}),
             (SELECT COUNT(*) FROM information_schema.views WHERE table_schema = ${literal})`,
   ].join(';\n');
-  const { stdout } = await execFileAsync(client.tool.file, [...client.tool.prefixArgs, ...client.args, '--batch', '--skip-column-names', '--raw', '-e', sql], {
-    env: toolEnvironment({}),
-    timeout: 60_000,
-    maxBuffer: 4 * 1024 * 1024,
-  });
+  const { stdout } = await execFileAsync(
+    client.tool.file,
+    [...client.tool.prefixArgs, ...client.args, '--batch', '--skip-column-names', '--raw', '-e', sql],
+    {
+      env: toolEnvironment({}),
+      timeout: 60_000,
+      maxBuffer: 4 * 1024 * 1024,
+    },
+  );
   return parseServerView(stdout);
 }
 
@@ -117,7 +131,11 @@ export function parseServerView(stdout: string): ServerView {
   let current = '';
   for (const line of stdout.split('\n')) {
     if (line.startsWith('#')) current = line.slice(1);
-    else if (line && current) (sections[current] ??= []).push(line);
+    else if (line && current) {
+      const section = sections[current] ?? [];
+      section.push(line);
+      sections[current] = section;
+    }
   }
   const numbers = (sections.counts?.[0] ?? '').split('\t').map(Number);
   return {
@@ -148,7 +166,12 @@ export function checkBeforeDump(view: ServerView, target: Target): void {
 /** The check made after the dump: everything the server showed is in it. */
 export function checkDumpHolds(visible: ObjectCounts, dumped: ObjectCounts, target: Target): void {
   // A dump of some tables leaves other tables' triggers and views out, rightly.
-  const kinds = target.dump.tables || target.dump.excludeTables ? (target.dump.tables ? [] : (['routines', 'events'] as const)) : KINDS;
+  const kinds =
+    target.dump.tables || target.dump.excludeTables
+      ? target.dump.tables
+        ? []
+        : (['routines', 'events'] as const)
+      : KINDS;
   const short = kinds.filter((k) => dumped[k] < visible[k]);
   if (short.length > 0) {
     throw new DumpError(

@@ -12,7 +12,13 @@ import type { Target } from '../config/load.ts';
 import type { Engine, TlsOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from './child-env.ts';
-import { checkBeforeDump, checkDumpHolds, DumpedObjectCounter, inspectServer, type ObjectCounts } from './mysql-objects.ts';
+import {
+  checkBeforeDump,
+  checkDumpHolds,
+  DumpedObjectCounter,
+  inspectServer,
+  type ObjectCounts,
+} from './mysql-objects.ts';
 import { boundedCounts, InsertRowCounter } from './row-counts.ts';
 import { EdgeKeeper, streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine } from './tools.ts';
@@ -49,7 +55,13 @@ export function parseMysqlToolVersion(line: string): string {
 export function mysqlTlsArgs(flavor: ClientFlavor, tls: TlsOptions): string[] {
   const ca = tls.ca ? [`--ssl-ca=${tls.ca}`] : [];
   if (flavor === 'mysql') {
-    const mode = { disable: 'DISABLED', prefer: 'PREFERRED', require: 'REQUIRED', 'verify-ca': 'VERIFY_CA', 'verify-full': 'VERIFY_IDENTITY' }[tls.mode];
+    const mode = {
+      disable: 'DISABLED',
+      prefer: 'PREFERRED',
+      require: 'REQUIRED',
+      'verify-ca': 'VERIFY_CA',
+      'verify-full': 'VERIFY_IDENTITY',
+    }[tls.mode];
     return [`--ssl-mode=${mode}`, ...ca];
   }
   switch (tls.mode) {
@@ -68,7 +80,13 @@ export function mysqlTlsArgs(flavor: ClientFlavor, tls: TlsOptions): string[] {
 }
 
 /** The dump tool's arguments, after the option file that carries the password. */
-export function mysqlDumpArgs(target: Target, engine: Engine, flavor: ClientFlavor, optionFile: string, pluginDir?: string): string[] {
+export function mysqlDumpArgs(
+  target: Target,
+  engine: Engine,
+  flavor: ClientFlavor,
+  optionFile: string,
+  pluginDir?: string,
+): string[] {
   const dump = target.dump;
   const args = [
     // Must come first; also keeps ~/.my.cnf and /etc/mysql out of the run.
@@ -90,7 +108,8 @@ export function mysqlDumpArgs(target: Target, engine: Engine, flavor: ClientFlav
     ...mysqlTlsArgs(flavor, target.tls),
   ];
   // An IAM token is sent as it is; the clients refuse to send a cleartext password unless told.
-  if (target.iamAuth) args.push(flavor === 'mysql' ? '--enable-cleartext-plugin' : '--default-auth=mysql_clear_password');
+  if (target.iamAuth)
+    args.push(flavor === 'mysql' ? '--enable-cleartext-plugin' : '--default-auth=mysql_clear_password');
   // A restore onto a MySQL replica must not rewrite its GTID history.
   if (flavor === 'mysql' && engine === 'mysql') args.push('--set-gtid-purged=OFF');
   for (const t of dump.excludeTables ?? []) args.push(`--ignore-table=${target.database}.${t}`);
@@ -100,7 +119,14 @@ export function mysqlDumpArgs(target: Target, engine: Engine, flavor: ClientFlav
 }
 
 /** The escapes MySQL's option-file parser reads inside a double-quoted value. */
-const OPTION_FILE_ESCAPES: Record<string, string> = { '\\': '\\\\', '"': '\\"', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\b': '\\b' };
+const OPTION_FILE_ESCAPES: Record<string, string> = {
+  '\\': '\\\\',
+  '"': '\\"',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\b': '\\b',
+};
 
 /**
  * A MySQL option file: the value double-quoted, with the escapes the client's parser knows, so
@@ -111,7 +137,9 @@ export function optionFileText(password: string | undefined, where = 'the passwo
   const lines = ['[client]'];
   if (password !== undefined) {
     if (/[\x00-\x07\x0b\x0c\x0e-\x1f\x7f]/.test(password)) {
-      throw new ConfigError(`${where} contains a control character a MySQL option file cannot carry; use printable characters, tabs or newlines only`);
+      throw new ConfigError(
+        `${where} contains a control character a MySQL option file cannot carry; use printable characters, tabs or newlines only`,
+      );
     }
     lines.push(`password="${password.replace(/[\\"\n\r\t\b]/g, (c) => OPTION_FILE_ESCAPES[c]!)}"`);
   }
@@ -128,7 +156,9 @@ export function classifyMysqlDumpFailure(stderr: string, target: Target): Error 
   const line = firstErrorLine(stderr);
   // TLS refused or unverifiable: the same answer on every retry until the config or server changes.
   if (/\b2026\b|SSL is required|SSL connection error|TLS\/SSL error/i.test(stderr)) {
-    return new ConfigError(`cannot open a TLS connection to ${where} (targets.${target.name}.tls.mode is ${target.tls.mode}): ${tlsLine(stderr, line)}; enable TLS on the server, fix tls.ca, or lower tls.mode`);
+    return new ConfigError(
+      `cannot open a TLS connection to ${where} (targets.${target.name}.tls.mode is ${target.tls.mode}): ${tlsLine(stderr, line)}; enable TLS on the server, fix tls.ca, or lower tls.mode`,
+    );
   }
   // Checked before the login failure: a missing privilege also says "Access denied", but the
   // password was right and changing it would not help.
@@ -142,9 +172,13 @@ export function classifyMysqlDumpFailure(stderr: string, target: Target): Error 
   if (/\b(1045|1698)\b|Access denied/.test(stderr)) {
     return new ConfigError(`cannot log in to ${where}: ${line}; check user and password for targets.${target.name}`);
   }
-  if (/\b1049\b|Unknown database/.test(stderr)) return new ConfigError(`${line}; check targets.${target.name}.database`);
-  if (/\b(1205|1213)\b|Lock wait timeout|Deadlock/.test(stderr)) return new TransientError(`dump of ${where} was interrupted: ${line}`);
-  if (/\b(2002|2003|2005|2006|2013)\b|Can't connect|Unknown (MySQL )?server host|Lost connection|gone away/.test(stderr)) {
+  if (/\b1049\b|Unknown database/.test(stderr))
+    return new ConfigError(`${line}; check targets.${target.name}.database`);
+  if (/\b(1205|1213)\b|Lock wait timeout|Deadlock/.test(stderr))
+    return new TransientError(`dump of ${where} was interrupted: ${line}`);
+  if (
+    /\b(2002|2003|2005|2006|2013)\b|Can't connect|Unknown (MySQL )?server host|Lost connection|gone away/.test(stderr)
+  ) {
     return new ConnectionError(`cannot reach the database for target ${where}: ${line}`);
   }
   return new DumpError(`dump of ${where} failed: ${line}`);
@@ -159,7 +193,8 @@ const ROUTINE_READING = 'routine-reading';
  */
 export function missingMysqlPrivilege(stderr: string): string | undefined {
   if (/insufficient privileges to SHOW CREATE (FUNCTION|PROCEDURE)/i.test(stderr)) return ROUTINE_READING;
-  if (!/\b(1044|1142|1227|1370)\b|command denied|insufficient privileges|you need \(at least one of\)/i.test(stderr)) return undefined;
+  if (!/\b(1044|1142|1227|1370)\b|command denied|insufficient privileges|you need \(at least one of\)/i.test(stderr))
+    return undefined;
   if (/show events/i.test(stderr)) return 'EVENT';
   if (/SHOW VIEW/i.test(stderr)) return 'SHOW VIEW';
   if (/trigger/i.test(stderr)) return 'TRIGGER';
@@ -171,11 +206,21 @@ export function missingMysqlPrivilege(stderr: string): string | undefined {
 }
 
 function privilegeLine(stderr: string, fallback: string): string {
-  return stderr.split('\n').map((l) => l.trim()).find((l) => /denied|insufficient privileges|you need/i.test(l)) ?? fallback;
+  return (
+    stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /denied|insufficient privileges|you need/i.test(l)) ?? fallback
+  );
 }
 
 function tlsLine(stderr: string, fallback: string): string {
-  return stderr.split('\n').map((l) => l.trim()).find((l) => /SSL|TLS/.test(l)) ?? fallback;
+  return (
+    stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /SSL|TLS/.test(l)) ?? fallback
+  );
 }
 
 /** How a MySQL dump is compressed, and the extension that says so. */
@@ -209,7 +254,9 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): StagingDumper {
       const secretDir = await mkdtemp(path.join(tmpdir(), 'stepvault-'));
       const optionFile = path.join(secretDir, 'client.cnf');
       try {
-        await writeFile(optionFile, optionFileText(request.password, `the password of targets.${target.name}`), { mode: 0o600 });
+        await writeFile(optionFile, optionFileText(request.password, `the password of targets.${target.name}`), {
+          mode: 0o600,
+        });
         const visible = await objectsBeforeDump(target, engine, flavor, optionFile);
         const objects = new DumpedObjectCounter();
         const edges = new EdgeKeeper(4096, 512);
@@ -224,10 +271,13 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): StagingDumper {
           transforms: [edges, counter, objects, compression],
           ...(request.onProgress && { onProgress: request.onProgress }),
         });
-        if (result.signal) throw new DumpError(`${tool.name} of ${target.name} was killed by ${result.signal}; nothing was published`);
+        if (result.signal)
+          throw new DumpError(`${tool.name} of ${target.name} was killed by ${result.signal}; nothing was published`);
         if (result.exitCode !== 0) throw classifyMysqlDumpFailure(result.stderr, target);
         if (!edges.tailText().includes(COMPLETION_MARK)) {
-          throw new DumpError(`the dump of ${target.name} is incomplete: ${tool.name} exited 0 but its output does not end with "${COMPLETION_MARK}"; nothing was published`);
+          throw new DumpError(
+            `the dump of ${target.name} is incomplete: ${tool.name} exited 0 but its output does not end with "${COMPLETION_MARK}"; nothing was published`,
+          );
         }
         checkDumpHolds(visible, objects.counts, target);
         const rowCounts = boundedCounts(counter.counts);
@@ -250,18 +300,27 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): StagingDumper {
  * Asks the server, as the dump's user and over the same kind of connection, what the dump must
  * hold; fails before dumping when TLS is not really on or routines/triggers would be left out.
  */
-async function objectsBeforeDump(target: Target, engine: 'mysql' | 'mariadb', flavor: ClientFlavor, optionFile: string): Promise<ObjectCounts> {
+async function objectsBeforeDump(
+  target: Target,
+  engine: 'mysql' | 'mariadb',
+  flavor: ClientFlavor,
+  optionFile: string,
+): Promise<ObjectCounts> {
   const tool = resolveTool(engine === 'mysql' ? ['mysql', 'mariadb'] : ['mariadb', 'mysql']);
   const args = [
     `--defaults-file=${optionFile}`,
     ...(tool.pluginDir ? [`--plugin-dir=${tool.pluginDir}`] : []),
     // Values glued to their options, as for the dump tool.
-    `--host=${target.host}`, `--port=${target.port}`, '--protocol=TCP',
+    `--host=${target.host}`,
+    `--port=${target.port}`,
+    '--protocol=TCP',
     `--user=${target.user ?? MYSQL_DEFAULT_USER}`,
     ...mysqlTlsArgs(flavor, target.tls),
-    ...(target.iamAuth ? [flavor === 'mysql' ? '--enable-cleartext-plugin' : '--default-auth=mysql_clear_password'] : []),
+    ...(target.iamAuth
+      ? [flavor === 'mysql' ? '--enable-cleartext-plugin' : '--default-auth=mysql_clear_password']
+      : []),
   ];
-  let view;
+  let view: Awaited<ReturnType<typeof inspectServer>>;
   try {
     view = await inspectServer({ tool, args }, target.database);
   } catch (error) {

@@ -95,15 +95,23 @@ export function classifyPgDumpFailure(stderr: string, target: Target, toolVersio
     );
   }
   // TLS refused or unverifiable is the config's business (sslmode, the CA), not the network's.
-  if (/server does not support SSL|certificate verify failed|root certificate file .* does not exist|server certificate for .* does not match/i.test(stderr)) {
-    return new ConfigError(`cannot open a TLS connection to ${where} (targets.${target.name}.tls.mode is ${target.tls.mode}): ${line}; enable TLS on the server, fix tls.ca, or lower tls.mode`);
+  if (
+    /server does not support SSL|certificate verify failed|root certificate file .* does not exist|server certificate for .* does not match/i.test(
+      stderr,
+    )
+  ) {
+    return new ConfigError(
+      `cannot open a TLS connection to ${where} (targets.${target.name}.tls.mode is ${target.tls.mode}): ${line}; enable TLS on the server, fix tls.ca, or lower tls.mode`,
+    );
   }
   if (/permission denied for/.test(stderr)) {
     return new ConfigError(
       `user ${target.user ?? PG_DEFAULT_USER} of target ${where} may not read everything the dump needs: ${line}; grant it read access (e.g. the pg_read_all_data role) — see "Grants" in the README`,
     );
   }
-  if (/password authentication failed|no password supplied|pg_hba\.conf rejects|role "[^"]*" does not exist/.test(stderr)) {
+  if (
+    /password authentication failed|no password supplied|pg_hba\.conf rejects|role "[^"]*" does not exist/.test(stderr)
+  ) {
     return new ConfigError(`cannot log in to ${where}: ${line}; check user and password for targets.${target.name}`);
   }
   if (/database "[^"]*" does not exist/.test(stderr)) {
@@ -112,25 +120,46 @@ export function classifyPgDumpFailure(stderr: string, target: Target, toolVersio
   if (/lock timeout|could not obtain lock|deadlock detected|canceling statement/.test(stderr)) {
     return new TransientError(`pg_dump of ${where} was interrupted: ${line}`);
   }
-  if (/could not connect|connection to server .* failed|Connection refused|could not translate host name|timeout expired|server closed the connection|the database system is (starting up|shutting down)|too many (clients|connections)|Network is unreachable|No route to host/i.test(stderr)) {
+  if (
+    /could not connect|connection to server .* failed|Connection refused|could not translate host name|timeout expired|server closed the connection|the database system is (starting up|shutting down)|too many (clients|connections)|Network is unreachable|No route to host/i.test(
+      stderr,
+    )
+  ) {
     return new ConnectionError(`cannot reach PostgreSQL for target ${where}: ${line}`);
   }
   return new DumpError(`pg_dump of ${where} failed: ${line}`);
 }
 
-async function archiveCheck(pgRestore: ToolCommand, file: string, target: Target): Promise<{ serverVersion?: string; rowCounts: RowCounts }> {
-  const incomplete = (stderr: string) => new DumpError(`the dump of ${target.name} is incomplete or unreadable (${firstErrorLine(stderr)}); nothing was published`);
+async function archiveCheck(
+  pgRestore: ToolCommand,
+  file: string,
+  target: Target,
+): Promise<{ serverVersion?: string; rowCounts: RowCounts }> {
+  const incomplete = (stderr: string) =>
+    new DumpError(
+      `the dump of ${target.name} is incomplete or unreadable (${firstErrorLine(stderr)}); nothing was published`,
+    );
   let listing: string;
   try {
-    ({ stdout: listing } = await execFileAsync(pgRestore.file, [...pgRestore.prefixArgs, '--list', file], { env: toolEnvironment({}), maxBuffer: 64 * 1024 * 1024 }));
+    ({ stdout: listing } = await execFileAsync(pgRestore.file, [...pgRestore.prefixArgs, '--list', file], {
+      env: toolEnvironment({}),
+      maxBuffer: 64 * 1024 * 1024,
+    }));
   } catch (error) {
     throw incomplete((error as { stderr?: string }).stderr ?? String(error));
   }
   const header = parseArchiveHeader(listing);
-  if (header.entries === 0) throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
+  if (header.entries === 0)
+    throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
   // Reading every data block to the end proves the archive is whole, not just its header; the
   // rows it holds are counted on the way, for the restore drill.
-  const child = trackTool(spawn(pgRestore.file, [...pgRestore.prefixArgs, '--data-only', '--file=-', file], { env: toolEnvironment({}), stdio: ['ignore', 'pipe', 'pipe'] }), 'pg_restore');
+  const child = trackTool(
+    spawn(pgRestore.file, [...pgRestore.prefixArgs, '--data-only', '--file=-', file], {
+      env: toolEnvironment({}),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+    'pg_restore',
+  );
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-8192)));
   const exited = new Promise<number | null>((resolve, reject) => {
@@ -160,7 +189,10 @@ export const postgresDumper: StagingDumper = {
       file: request.file,
       ...(request.onProgress && { onProgress: request.onProgress }),
     });
-    if (result.signal) throw new DumpError(`pg_dump of ${target.name} was killed by ${result.signal} (out of memory or timeout?); nothing was published`);
+    if (result.signal)
+      throw new DumpError(
+        `pg_dump of ${target.name} was killed by ${result.signal} (out of memory or timeout?); nothing was published`,
+      );
     if (result.exitCode !== 0) throw classifyPgDumpFailure(result.stderr, target, version);
 
     const header = await archiveCheck(pgRestore, request.file, target);

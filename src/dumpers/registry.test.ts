@@ -26,7 +26,8 @@ describe('dumpers', () => {
     for (const target of Object.values(config.targets)) {
       const dumper = dumperFor(target);
       expect(dumper.writes === 'destination', target.name).toBe(serverWrites(target) !== undefined);
-      if (dumper.writes === 'destination') expect(dumper.timeoutSeconds(target)).toBe(serverWrites(target)!.timeoutSeconds);
+      if (dumper.writes === 'destination')
+        expect(dumper.timeoutSeconds(target)).toBe(serverWrites(target)!.timeoutSeconds);
     }
     expect(serverWrites(config.targets.rds!)).toMatchObject({ timeoutSeconds: 30 * 60, destinationTypes: ['s3'] });
   });

@@ -129,7 +129,8 @@ export class EdgeKeeper extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.head.length < this.headSize) this.head = Buffer.concat([this.head, chunk.subarray(0, this.headSize - this.head.length)]);
+    if (this.head.length < this.headSize)
+      this.head = Buffer.concat([this.head, chunk.subarray(0, this.headSize - this.head.length)]);
     const joined = chunk.length >= this.tailSize ? chunk : Buffer.concat([this.tail, chunk]);
     this.tail = joined.subarray(Math.max(0, joined.length - this.tailSize));
     callback(null, chunk);

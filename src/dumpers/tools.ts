@@ -16,7 +16,6 @@ import { LAYER_PREFIX, type LayerManifest } from '../../layers/dbtools/lib/spec.
 
 const execFileAsync = promisify(execFile);
 
-
 /** How to start a tool: the file to execute and arguments that go before the tool's own. */
 export interface ToolCommand {
   name: string;
@@ -33,7 +32,8 @@ type LayerDescription = Pick<LayerManifest, 'prefix' | 'loader' | 'libraryDir' |
 
 export function resolveTool(candidates: readonly string[], env: NodeJS.ProcessEnv = process.env): ToolCommand {
   const roots: { dir: string; origin: string }[] = [];
-  if (env.STEPVAULT_TOOLS_DIR) roots.push({ dir: path.resolve(env.STEPVAULT_TOOLS_DIR), origin: path.resolve(env.STEPVAULT_TOOLS_DIR) });
+  if (env.STEPVAULT_TOOLS_DIR)
+    roots.push({ dir: path.resolve(env.STEPVAULT_TOOLS_DIR), origin: path.resolve(env.STEPVAULT_TOOLS_DIR) });
   roots.push({ dir: LAYER_PREFIX, origin: LAYER_PREFIX });
 
   // Candidates are tried in order within each folder before the next folder: a tools folder
@@ -82,7 +82,10 @@ function readLayerDescription(root: string): LayerDescription | undefined {
 
 /** The tool's own `--version` line (asked with the same minimal environment as every tool). */
 export async function toolVersionLine(tool: ToolCommand): Promise<string> {
-  const { stdout } = await execFileAsync(tool.file, [...tool.prefixArgs, '--version'], { timeout: 15_000, env: toolEnvironment({}) });
+  const { stdout } = await execFileAsync(tool.file, [...tool.prefixArgs, '--version'], {
+    timeout: 15_000,
+    env: toolEnvironment({}),
+  });
   return stdout.trim().split('\n')[0] ?? '';
 }
 

@@ -56,7 +56,9 @@ export interface DestinationDumper {
   writes: 'destination';
   extension(target: Target): string;
   /** Refuses a destination it cannot write to (ConfigError), then starts the task. */
-  start(request: ServerBackupRequest): Promise<{ taskId: number; compression: string; tool: ToolInfo; serverVersion: string }>;
+  start(
+    request: ServerBackupRequest,
+  ): Promise<{ taskId: number; compression: string; tool: ToolInfo; serverVersion: string }>;
   status(target: Target, password: string | undefined, taskId: number): Promise<ServerTaskStatus>;
   /** How long a task may run before the run gives up on it. */
   timeoutSeconds(target: Target): number;

@@ -2,18 +2,26 @@
 import { z } from 'zod';
 import type { EngineInfo } from './types.ts';
 
-/** A target's mssql: section. The server writes the backup itself: onto a share that is also the staging area, or on RDS into S3. */
+/**
+ * A target's mssql: section. The server writes the backup itself: onto a share that is also the staging area, or on RDS
+ * into S3.
+ */
 export const mssqlOptionsSchema = z
   .strictObject({
     /** share: BACKUP DATABASE onto the staging share; rds: RDS for SQL Server's rds_backup_database to S3. */
     mode: z.enum(['share', 'rds']).default('share'),
-    /** share mode: the staging folder as SQL Server sees it: \\\\fileserver\\backups, or /var/opt/mssql/backup on Linux. */
+    /**
+     * share mode: the staging folder as SQL Server sees it: \\\\fileserver\\backups, or /var/opt/mssql/backup on Linux.
+     */
     sharePath: z.string().min(1).optional(),
     copyOnly: z.boolean().default(true),
     compression: z.boolean().default(true),
     /** share mode: run RESTORE VERIFYONLY on the backup before it is uploaded. */
     verifyOnly: z.boolean().default(false),
-    /** Give up when the backup has not finished after this many minutes (share mode: the BACKUP statement; rds mode: the RDS task). */
+    /**
+     * Give up when the backup has not finished after this many minutes (share mode: the BACKUP statement; rds mode: the
+     * RDS task).
+     */
     timeoutMinutes: z.int().min(5).max(1440).default(240),
   })
   .superRefine((options, ctx) => {
@@ -21,7 +29,8 @@ export const mssqlOptionsSchema = z
       ctx.addIssue({
         code: 'custom',
         path: ['sharePath'],
-        message: 'is required in share mode: the staging folder as SQL Server sees it, e.g. "\\\\fileserver\\stepvault" (or mode: rds on Amazon RDS)',
+        message:
+          'is required in share mode: the staging folder as SQL Server sees it, e.g. "\\\\fileserver\\stepvault" (or mode: rds on Amazon RDS)',
       });
     }
   });
@@ -32,7 +41,8 @@ export const mssql: EngineInfo = {
   defaultUser: 'sa',
   urlSchemes: [],
   restoreFamily: undefined,
-  restoreHint: 'SQL Server backups are restored by SQL Server itself: copy the .bak onto a share it reads and run RESTORE DATABASE … FROM DISK (README, "Restore")',
+  restoreHint:
+    'SQL Server backups are restored by SQL Server itself: copy the .bak onto a share it reads and run RESTORE DATABASE … FROM DISK (README, "Restore")',
   dumpOptions: [],
   dumpOptionFixes: {
     compression: 'SQL Server compresses its own backup; use mssql.compression: true (the default)',
@@ -41,5 +51,8 @@ export const mssql: EngineInfo = {
     excludeTables: 'SQL Server backs up the whole database; remove it',
   },
   section: 'mssql',
-  serverWrites: (target) => (target.mssql?.mode === 'rds' ? { mode: 'mssql rds mode', destinationTypes: ['s3'], timeoutSeconds: target.mssql.timeoutMinutes * 60 } : undefined),
+  serverWrites: (target) =>
+    target.mssql?.mode === 'rds'
+      ? { mode: 'mssql rds mode', destinationTypes: ['s3'], timeoutSeconds: target.mssql.timeoutMinutes * 60 }
+      : undefined,
 };

@@ -11,7 +11,12 @@ function mysqlLike(label: string, scheme: string): EngineInfo {
     urlSchemes: [scheme],
     restoreFamily: 'mysql',
     dumpOptions: ['tables', 'excludeTables', 'compression', 'compressionLevel'],
-    dumpOptionFixes: { schemas: POSTGRES_ONLY, excludeSchemas: POSTGRES_ONLY, excludeTableData: POSTGRES_ONLY, noOwner: POSTGRES_ONLY },
+    dumpOptionFixes: {
+      schemas: POSTGRES_ONLY,
+      excludeSchemas: POSTGRES_ONLY,
+      excludeTableData: POSTGRES_ONLY,
+      noOwner: POSTGRES_ONLY,
+    },
   };
 }
 

@@ -6,6 +6,14 @@ export const postgres: EngineInfo = {
   defaultUser: 'postgres',
   urlSchemes: ['postgres', 'postgresql'],
   restoreFamily: 'postgres',
-  dumpOptions: ['schemas', 'excludeSchemas', 'tables', 'excludeTables', 'excludeTableData', 'noOwner', 'compressionLevel'],
+  dumpOptions: [
+    'schemas',
+    'excludeSchemas',
+    'tables',
+    'excludeTables',
+    'excludeTableData',
+    'noOwner',
+    'compressionLevel',
+  ],
   dumpOptionFixes: { compression: 'PostgreSQL compresses its own custom format; set only dump.compressionLevel (0-9)' },
 };

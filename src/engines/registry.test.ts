@@ -22,7 +22,8 @@ describe('engines', () => {
       const info = engineInfo(engine);
       for (const scheme of info.urlSchemes) expect(engineForScheme(scheme)).toBe(engine);
       if (!info.restoreFamily) expect(info.restoreHint, engine).toBeTruthy();
-      if (info.restoreFamily) expect(info.urlSchemes.length, `${engine} is restorable, so --into must be able to name it`).toBeGreaterThan(0);
+      if (info.restoreFamily)
+        expect(info.urlSchemes.length, `${engine} is restorable, so --into must be able to name it`).toBeGreaterThan(0);
     }
   });
 });

@@ -37,7 +37,9 @@ export function taskSubstitutions(definition: StateMachineDefinition): Map<strin
     for (const [name, state] of Object.entries(machine.States)) {
       const substitution = state.Resource ? SUBSTITUTION.exec(state.Resource)?.[1] : undefined;
       if (state.Type === 'Task' && substitution) found.set(name, substitution);
-      const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter((m): m is StateMachineDefinition => m !== undefined);
+      const nested = [state.ItemProcessor, state.Iterator, ...(state.Branches ?? [])].filter(
+        (m): m is StateMachineDefinition => m !== undefined,
+      );
       nested.forEach(visit);
     }
   };
@@ -47,7 +49,7 @@ export function taskSubstitutions(definition: StateMachineDefinition): Map<strin
 
 /** Fills `${Name}` placeholders as CloudFormation's DefinitionSubstitutions would. */
 export function substitute(definition: StateMachineDefinition, values: Record<string, string>): StateMachineDefinition {
-  const text = JSON.stringify(definition).replace(/\$\{([A-Za-z0-9]+)\}/g, (whole, name: string) => {
+  const text = JSON.stringify(definition).replace(/\$\{([A-Za-z0-9]+)\}/g, (_whole, name: string) => {
     const value = values[name];
     if (value === undefined) throw new Error(`no value for substitution \${${name}} in the state machine definition`);
     return value;

@@ -61,11 +61,14 @@ async function interrupt(signal: Signal, context: InterruptContext): Promise<voi
     }
     const runtime = context.runtime();
     if (!run.uploadStarted) said.push('  nothing was published');
-    else if (!run.plan || !runtime) said.push('  the upload had started: a dump there without its manifest is not a backup');
+    else if (!run.plan || !runtime)
+      said.push('  the upload had started: a dump there without its manifest is not a backup');
     else {
       // Loaded only now, like the workflow: the storage providers are not needed to start a run.
       const { closeInterruptedUpload, INTERRUPT_BUDGET_MS } = await import('./interrupted-upload.ts');
-      said.push(`  the upload had started: closing what it left on the destinations (at most ${INTERRUPT_BUDGET_MS / 1000} s)`);
+      said.push(
+        `  the upload had started: closing what it left on the destinations (at most ${INTERRUPT_BUDGET_MS / 1000} s)`,
+      );
       said.push(...(await closeInterruptedUpload(run.plan, runtime)));
     }
   } catch (error) {

@@ -18,11 +18,18 @@ describe('closing what an interrupted Upload left', () => {
 
     const said = await closeInterruptedUpload(planned, world.runtime);
 
-    expect(said.sort()).toEqual([`  done: kept memory://done/${key} (complete, with its manifest)`, `  half: removed memory://half/p/${key} (no manifest: not a backup)`]);
+    expect(said.sort()).toEqual([
+      `  done: kept memory://done/${key} (complete, with its manifest)`,
+      `  half: removed memory://half/p/${key} (no manifest: not a backup)`,
+    ]);
     expect(await done.head(key)).toBeDefined();
     expect(await done.head(manifestKey(key))).toBeDefined();
     expect(await half.head(`p/${key}`)).toBeUndefined();
     expect(await untouched.head(key)).toBeUndefined();
-    expect(world.logs.some((l) => l.message === 'interrupted: removed a dump without its manifest' && l.destination === 'half')).toBe(true);
+    expect(
+      world.logs.some(
+        (l) => l.message === 'interrupted: removed a dump without its manifest' && l.destination === 'half',
+      ),
+    ).toBe(true);
   });
 });

@@ -16,7 +16,11 @@ import { storageFor } from '../storage/registry.ts';
 export const INTERRUPT_BUDGET_MS = 10_000;
 
 /** Closes what the run opened on its destinations; returns one line per thing done or left. */
-export async function closeInterruptedUpload(plan: PlanResult, runtime: Runtime, budgetMs = INTERRUPT_BUDGET_MS): Promise<string[]> {
+export async function closeInterruptedUpload(
+  plan: PlanResult,
+  runtime: Runtime,
+  budgetMs = INTERRUPT_BUDGET_MS,
+): Promise<string[]> {
   const deadline = Date.now() + budgetMs;
   const said: string[] = [];
   const seconds = `${budgetMs / 1000} s`;
@@ -24,8 +28,10 @@ export async function closeInterruptedUpload(plan: PlanResult, runtime: Runtime,
   // comes before the hard one; the rest is for the dumps without a manifest.
   const writes = await withinBudget(closeOpenWrites(plan, runtime, budgetMs * 0.8), deadline);
   if (writes === undefined) said.push(`  aborting the open uploads gave up after ${seconds}`);
-  for (const each of writes?.aborted ?? []) said.push(`  ${each.destination}: aborted ${each.count} open upload(s) of ${each.key}`);
-  for (const each of writes?.failed ?? []) said.push(`  ${each.destination}: could not abort the open uploads of ${each.key}: ${each.error}`);
+  for (const each of writes?.aborted ?? [])
+    said.push(`  ${each.destination}: aborted ${each.count} open upload(s) of ${each.key}`);
+  for (const each of writes?.failed ?? [])
+    said.push(`  ${each.destination}: could not abort the open uploads of ${each.key}: ${each.error}`);
   const lines = await Promise.all(
     plan.destinations.map(async ({ name }) => {
       const key = withPrefix(runtime.config.destinations[name]?.prefix, plan.objectKey);
@@ -40,19 +46,29 @@ export async function closeInterruptedUpload(plan: PlanResult, runtime: Runtime,
   return [...said, ...lines.filter((line) => line !== '')];
 }
 
-async function removeDumpWithoutManifest(plan: PlanResult, runtime: Runtime, name: string, key: string): Promise<string> {
+async function removeDumpWithoutManifest(
+  plan: PlanResult,
+  runtime: Runtime,
+  name: string,
+  key: string,
+): Promise<string> {
   const storage = await storageFor(runtime.config, name, runtime.secrets);
   if ((await storage.head(key)) === undefined) return '';
-  if ((await storage.head(manifestKey(key))) !== undefined) return `  ${name}: kept ${storage.locate(key)} (complete, with its manifest)`;
+  if ((await storage.head(manifestKey(key))) !== undefined)
+    return `  ${name}: kept ${storage.locate(key)} (complete, with its manifest)`;
   await storage.delete(key);
-  runtime.log.child({ runId: plan.runId, target: plan.target }).info('interrupted: removed a dump without its manifest', { destination: name, key });
+  runtime.log
+    .child({ runId: plan.runId, target: plan.target })
+    .info('interrupted: removed a dump without its manifest', { destination: name, key });
   return `  ${name}: removed ${storage.locate(key)} (no manifest: not a backup)`;
 }
 
 /** The work's result, or undefined once the deadline has passed (the work is left to itself). */
 async function withinBudget<T>(work: Promise<T>, deadline: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))));
+  const late = new Promise<undefined>(
+    (resolve) => (timer = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))),
+  );
   try {
     return await Promise.race([work, late]);
   } finally {

@@ -34,12 +34,20 @@ describe('invokeLikeLambda', () => {
 
   it('gives the state machine a name it matches for whatever a deployed handler throws', async () => {
     const config = { source: 'emulation-test', targets: {}, destinations: {}, notifications: {} };
-    const runtime = createRuntime(config, { logger: () => createJsonLogger({ write: () => undefined }), emitMetrics: () => undefined });
+    const runtime = createRuntime(config, {
+      logger: () => createJsonLogger({ write: () => undefined }),
+      emitMetrics: () => undefined,
+    });
     const { createHandler } = stepHandler(async () => {
       throw new RangeError('Invalid time value');
     });
-    const error = (await invokeLikeLambda(createHandler(() => runtime) as unknown as LocalHandler)({}).catch((e: unknown) => e)) as LambdaFunctionError;
+    const error = (await invokeLikeLambda(createHandler(() => runtime) as unknown as LocalHandler)({}).catch(
+      (e: unknown) => e,
+    )) as LambdaFunctionError;
     expect(error.name).toBe('TransientError');
-    expect(JSON.parse(error.message)).toMatchObject({ errorType: 'TransientError', errorMessage: 'RangeError: Invalid time value' });
+    expect(JSON.parse(error.message)).toMatchObject({
+      errorType: 'TransientError',
+      errorMessage: 'RangeError: Invalid time value',
+    });
   });
 });

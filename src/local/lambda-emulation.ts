@@ -22,7 +22,13 @@ export function invokeLikeLambda<Out>(handler: LocalHandler): (input: unknown) =
     } catch (error) {
       const name = error instanceof Error ? error.name : 'Error';
       const message = error instanceof Error ? error.message : String(error);
-      const trace = error instanceof Error ? (error.stack ?? '').split('\n').slice(1, 6).map((l) => l.trim()) : [];
+      const trace =
+        error instanceof Error
+          ? (error.stack ?? '')
+              .split('\n')
+              .slice(1, 6)
+              .map((l) => l.trim())
+          : [];
       throw new LambdaFunctionError(name, JSON.stringify({ errorType: name, errorMessage: message, trace }));
     }
     return (result === undefined ? null : JSON.parse(JSON.stringify(result))) as Out;

@@ -51,7 +51,7 @@ describe('heartbeat', () => {
     expect(json.length).toBeGreaterThan(0);
   });
 
-  it('carries SQL Server\'s percent to the heartbeat line and the JSON line, with no bytes invented', async () => {
+  it("carries SQL Server's percent to the heartbeat line and the JSON line, with no bytes invented", async () => {
     const { written, out } = sink(false);
     const json: string[] = [];
     const reporter = new ConsoleReporter(out, { heartbeatMs: 30, json: (line) => json.push(line) });
@@ -74,7 +74,9 @@ describe('heartbeat', () => {
     reporter.onProgress({ state: 'Restore', bytes: 3 * 1024 * 1024, totalBytes: 12 * 1024 * 1024 });
     await sleep(80);
     reporter.close();
-    expect(written.find((w) => w.startsWith('  Restore: '))).toMatch(/^ {2}Restore: 3\.0 MB of 12\.0 MB \(25%\), [\d.]+ [KMG]?B\/s \(running/);
+    expect(written.find((w) => w.startsWith('  Restore: '))).toMatch(
+      /^ {2}Restore: 3\.0 MB of 12\.0 MB \(25%\), [\d.]+ [KMG]?B\/s \(running/,
+    );
     expect(JSON.parse(json[0]!)).toMatchObject({ bytes: 3 * 1024 * 1024, totalBytes: 12 * 1024 * 1024, percent: 25 });
   });
 
@@ -87,11 +89,19 @@ describe('heartbeat', () => {
     reporter.onProgress({ state: 'Upload', item: 'offsite', bytes: 2048, totalBytes: 4096 });
     await sleep(50);
     reporter.close();
-    expect(written.find((w) => w.startsWith('  Upload (primary): '))).toMatch(/^ {2}Upload \(primary\): 1\.0 KB of 4\.0 KB \(25%\)/);
-    expect(written.find((w) => w.startsWith('  Upload (offsite): '))).toMatch(/^ {2}Upload \(offsite\): 2\.0 KB of 4\.0 KB \(50%\)/);
+    expect(written.find((w) => w.startsWith('  Upload (primary): '))).toMatch(
+      /^ {2}Upload \(primary\): 1\.0 KB of 4\.0 KB \(25%\)/,
+    );
+    expect(written.find((w) => w.startsWith('  Upload (offsite): '))).toMatch(
+      /^ {2}Upload \(offsite\): 2\.0 KB of 4\.0 KB \(50%\)/,
+    );
     const lines = json.map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toContainEqual(expect.objectContaining({ state: 'Upload', item: 'primary', bytes: 1024, totalBytes: 4096, percent: 25 }));
-    expect(lines).toContainEqual(expect.objectContaining({ state: 'Upload', item: 'offsite', bytes: 2048, totalBytes: 4096, percent: 50 }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({ state: 'Upload', item: 'primary', bytes: 1024, totalBytes: 4096, percent: 25 }),
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({ state: 'Upload', item: 'offsite', bytes: 2048, totalBytes: 4096, percent: 50 }),
+    );
   });
 
   it('takes its period from STEPVAULT_HEARTBEAT_SECONDS, else a minute', () => {
@@ -111,7 +121,7 @@ describe('the line in place on a terminal', () => {
     return written.at(-1)!;
   }
 
-  it('shows SQL Server\'s percent as a percent, without a byte count', () => {
+  it("shows SQL Server's percent as a percent, without a byte count", () => {
     expect(shown({ state: 'Dump', percent: 40 })).toBe('\r\x1b[K  Dump: 40% done');
   });
 
@@ -120,7 +130,9 @@ describe('the line in place on a terminal', () => {
   });
 
   it('shows bytes of a known total with their share', () => {
-    expect(shown({ state: 'Restore', bytes: 512, totalBytes: 2048 })).toMatch(/^\r\x1b\[K {2}Restore: 512 B of 2\.0 KB \(25%\)/);
+    expect(shown({ state: 'Restore', bytes: 512, totalBytes: 2048 })).toMatch(
+      /^\r\x1b\[K {2}Restore: 512 B of 2\.0 KB \(25%\)/,
+    );
   });
 
   it('shows nothing in place off a terminal', () => {
@@ -143,7 +155,9 @@ describe('Cleanup', () => {
         cleanup: {
           removed: ['/staging/run'],
           aborted: [{ destination: 'primary', key: 'db/main/x.dump', count: 1 }],
-          abortFailed: [{ destination: 'offsite', key: 'off/main/x.dump', error: 'StorageError: connect ECONNREFUSED' }],
+          abortFailed: [
+            { destination: 'offsite', key: 'off/main/x.dump', error: 'StorageError: connect ECONNREFUSED' },
+          ],
         },
       },
     });
@@ -158,7 +172,10 @@ describe('Cleanup', () => {
     const { written, out } = sink(false);
     const reporter = new ConsoleReporter(out);
     reporter.onEvent(entered('Cleanup'));
-    reporter.onEvent({ ...exited('Cleanup'), output: { cleanup: { removed: ['/staging/run'], aborted: [], abortFailed: [] } } });
+    reporter.onEvent({
+      ...exited('Cleanup'),
+      output: { cleanup: { removed: ['/staging/run'], aborted: [], abortFailed: [] } },
+    });
     reporter.close();
     expect(written.filter((w) => w.startsWith('  '))).toEqual([]);
   });

@@ -11,7 +11,10 @@ import { readableCause } from '../notifiers/message.ts';
 import { describeProgress, progressFields, type ProgressEvent } from '../observability/progress.ts';
 import type { WorkflowEvent } from './runner.ts';
 
-/** Seconds between heartbeats unless STEPVAULT_HEARTBEAT_SECONDS says otherwise: a line a minute is read, not scrolled past. */
+/**
+ * Seconds between heartbeats unless STEPVAULT_HEARTBEAT_SECONDS says otherwise: a line a minute is read, not scrolled
+ * past.
+ */
 export const DEFAULT_HEARTBEAT_SECONDS = 60;
 
 export interface ReporterOptions {
@@ -59,8 +62,12 @@ export class ConsoleReporter {
     this.clearProgress();
     // States inside a Map iteration are indented and named after the item (the destination).
     const id = event.index === undefined ? event.state : `${event.index}/${event.state}`;
-    if (event.type === 'state-entered' && event.index !== undefined) this.items.set(event.index, itemLabel(event.input));
-    const label = event.index === undefined ? event.state : `  ${event.state} (${this.items.get(event.index) ?? `#${event.index}`})`;
+    if (event.type === 'state-entered' && event.index !== undefined)
+      this.items.set(event.index, itemLabel(event.input));
+    const label =
+      event.index === undefined
+        ? event.state
+        : `  ${event.state} (${this.items.get(event.index) ?? `#${event.index}`})`;
     switch (event.type) {
       case 'state-entered':
         this.started.set(event.state, Date.now());
@@ -72,7 +79,9 @@ export class ConsoleReporter {
       case 'state-exited': {
         if (event.index === undefined && this.heartbeat?.state === event.state) this.stopHeartbeat();
         const caught = this.caught.delete(id);
-        this.line(`${caught ? '✗' : '✓'} ${label.padEnd(22)} ${formatSeconds(event.durationMs / 1000)}${caught ? '  (failed: taking the failure branch)' : ''}`);
+        this.line(
+          `${caught ? '✗' : '✓'} ${label.padEnd(22)} ${formatSeconds(event.durationMs / 1000)}${caught ? '  (failed: taking the failure branch)' : ''}`,
+        );
         for (const text of openWritesLines(event.output)) this.line(text);
         break;
       }
@@ -94,8 +103,8 @@ export class ConsoleReporter {
   };
 
   onProgress = (event: ProgressEvent): void => {
-    let items = this.latest.get(event.state);
-    if (!items) this.latest.set(event.state, (items = new Map()));
+    const items = this.latest.get(event.state) ?? new Map();
+    this.latest.set(event.state, items);
     items.set(event.item ?? '', event);
     if (this.tty) {
       this.out.write(`\r\x1b[K  ${labelOf(event)}: ${describeProgress(event, this.secondsIn(event.state))}`);
@@ -122,7 +131,8 @@ export class ConsoleReporter {
     // One line per item, so two destinations uploading side by side are told apart.
     for (const progress of reported.length > 0 ? reported : [{ state }]) {
       // On a terminal the line in place already says it.
-      if (!this.tty) this.line(`  ${labelOf(progress)}: ${describeProgress(progress, seconds)} (running ${formatSeconds(seconds)})`);
+      if (!this.tty)
+        this.line(`  ${labelOf(progress)}: ${describeProgress(progress, seconds)} (running ${formatSeconds(seconds)})`);
       this.json?.(
         JSON.stringify({
           timestamp: new Date().toISOString(),
@@ -164,7 +174,9 @@ export class ConsoleReporter {
  */
 export function notificationLines(run: Pick<RunState, 'notification' | 'notificationError'>): string[] {
   const lines = (run.notification?.sent ?? []).map((s) => `  notified ${s.notifier}: ${s.id}`);
-  lines.push(...(run.notification?.failed ?? []).map((f) => `  notification ${f.notifier} FAILED: ${readableCause(f.error)}`));
+  lines.push(
+    ...(run.notification?.failed ?? []).map((f) => `  notification ${f.notifier} FAILED: ${readableCause(f.error)}`),
+  );
   const whole = run.notificationError;
   if (whole) lines.push(`  notifications FAILED: ${whole.Error ?? 'Error'}: ${readableCause(whole.Cause ?? '')}`);
   return lines;
@@ -186,7 +198,13 @@ function openWritesLines(output: unknown): string[] {
   const cleanup = (output as Pick<RunState, 'cleanup'> | undefined)?.cleanup;
   if (!cleanup?.aborted || !cleanup.abortFailed) return [];
   return [
-    ...cleanup.aborted.map((a) => `  ${a.destination}: aborted ${a.count} open upload${a.count > 1 ? 's' : ''} of ${a.key} left by a failed attempt`),
-    ...cleanup.abortFailed.map((f) => `  ${f.destination}: could not abort open uploads of ${f.key}, their parts may stay until a lifecycle rule removes them (${f.error})`),
+    ...cleanup.aborted.map(
+      (a) =>
+        `  ${a.destination}: aborted ${a.count} open upload${a.count > 1 ? 's' : ''} of ${a.key} left by a failed attempt`,
+    ),
+    ...cleanup.abortFailed.map(
+      (f) =>
+        `  ${f.destination}: could not abort open uploads of ${f.key}, their parts may stay until a lifecycle rule removes them (${f.error})`,
+    ),
   ];
 }

@@ -20,7 +20,9 @@ import { stepOfSubstitution, type StepName } from '../steps/table.ts';
 import { localFunctionArn, substitute, taskSubstitutions } from './definition.ts';
 import { invokeLikeLambda, type LocalHandler } from './lambda-emulation.ts';
 
-/** Each step's handler module (imported statically, so that a bundled CLI has them all); the type makes it every step. */
+/**
+ * Each step's handler module (imported statically, so that a bundled CLI has them all); the type makes it every step.
+ */
 const LOCAL_FUNCTIONS: Record<StepName, { createHandler: (runtime: () => Runtime) => unknown }> = {
   plan: planFunction,
   dump: dumpFunction,
@@ -81,23 +83,39 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
     const step = stepOfSubstitution(substitution);
     const module = step && LOCAL_FUNCTIONS[step];
     if (!module) throw new Error(`no local function for \${${substitution}} (state ${state})`);
-    const handler = invokeLikeLambda<Parameters<typeof machine.run>[0]>(module.createHandler(() => options.runtime) as LocalHandler);
+    const handler = invokeLikeLambda<Parameters<typeof machine.run>[0]>(
+      module.createHandler(() => options.runtime) as LocalHandler,
+    );
     handlers[state] = (input) => handler(withExecutionStart(input, startTime));
   }
-  const waitStates = Object.entries(definition.States).filter(([, s]) => s.Type === 'Wait').map(([name]) => name);
-  const waitTimeOverrides = options.waitMs === undefined ? undefined : Object.fromEntries(waitStates.map((s) => [s, options.waitMs!]));
+  const waitStates = Object.entries(definition.States)
+    .filter(([, s]) => s.Type === 'Wait')
+    .map(([name]) => name);
+  const waitTimeOverrides =
+    options.waitMs === undefined ? undefined : Object.fromEntries(waitStates.map((s) => [s, options.waitMs!]));
   const retryIntervalOverrides =
-    options.retryDelayMs === undefined ? undefined : Object.fromEntries([...tasks.keys()].map((s) => [s, options.retryDelayMs!]));
+    options.retryDelayMs === undefined
+      ? undefined
+      : Object.fromEntries([...tasks.keys()].map((s) => [s, options.retryDelayMs!]));
 
-  const name = options.executionName ?? `${options.request.target}-${compactTimestamp(startTime)}-${randomBytes(3).toString('hex')}`;
+  const name =
+    options.executionName ??
+    `${options.request.target}-${compactTimestamp(startTime)}-${randomBytes(3).toString('hex')}`;
   const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
-  const execution = machine.run({ ...options.request }, {
-    overrides: { taskResourceLocalHandlers: handlers, ...(retryIntervalOverrides && { retryIntervalOverrides }), ...(waitTimeOverrides && { waitTimeOverrides }) },
-    context: {
-      Execution: { Id: executionArn, Name: name, StartTime: startTime.toISOString(), Input: { ...options.request } },
-      StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: 'stepvault-local-backup' },
+  const execution = machine.run(
+    { ...options.request },
+    {
+      overrides: {
+        taskResourceLocalHandlers: handlers,
+        ...(retryIntervalOverrides && { retryIntervalOverrides }),
+        ...(waitTimeOverrides && { waitTimeOverrides }),
+      },
+      context: {
+        Execution: { Id: executionArn, Name: name, StartTime: startTime.toISOString(), Input: { ...options.request } },
+        StateMachine: { Id: LOCAL_STATE_MACHINE_ARN, Name: 'stepvault-local-backup' },
+      },
     },
-  });
+  );
 
   options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
   const events = forwardEvents(execution.eventLogs, options.onEvent);
@@ -120,7 +138,10 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
   }
 }
 
-async function forwardEvents(logs: AsyncGenerator<unknown>, onEvent: RunOptions['onEvent'] = () => undefined): Promise<{ firstCaught?: string }> {
+async function forwardEvents(
+  logs: AsyncGenerator<unknown>,
+  onEvent: RunOptions['onEvent'] = () => undefined,
+): Promise<{ firstCaught?: string }> {
   const entered = new Map<string, number>();
   let firstCaught: string | undefined;
   for await (const raw of logs) {
@@ -145,10 +166,21 @@ async function forwardEvents(logs: AsyncGenerator<unknown>, onEvent: RunOptions[
         onEvent({ ...base, type: 'state-entered', input: event.state?.input });
         break;
       case 'StateExited':
-        onEvent({ ...base, type: 'state-exited', durationMs: event.timestamp - (entered.get(key) ?? event.timestamp), output: event.state?.output });
+        onEvent({
+          ...base,
+          type: 'state-exited',
+          durationMs: event.timestamp - (entered.get(key) ?? event.timestamp),
+          output: event.state?.output,
+        });
         break;
       case 'StateFailed':
-        onEvent({ ...base, type: 'state-failed', stateType: event.state?.type ?? '', error: event.Error ?? 'Error', cause: String(event.Cause ?? '') });
+        onEvent({
+          ...base,
+          type: 'state-failed',
+          stateType: event.state?.type ?? '',
+          error: event.Error ?? 'Error',
+          cause: String(event.Cause ?? ''),
+        });
         break;
       case 'StateRetried':
         onEvent({ ...base, type: 'state-retried', attempt: event.retry?.attempt ?? 0 });

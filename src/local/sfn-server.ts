@@ -47,25 +47,43 @@ export interface SfnServer {
   close(): Promise<void>;
 }
 
-export async function startSfnServer(runtime: () => Runtime, options: { port?: number; retryDelayMs?: number } = {}): Promise<SfnServer> {
+export async function startSfnServer(
+  runtime: () => Runtime,
+  options: { port?: number; retryDelayMs?: number } = {},
+): Promise<SfnServer> {
   const executions = new Map<string, Execution>();
   const running = new Set<Promise<unknown>>();
   const stateTypes = typesOf(readDefinition());
 
+  // biome-ignore lint/suspicious/noExplicitAny: a request body is the client's JSON, read as the API defines it
   const operations: Record<string, (body: Record<string, any>) => unknown> = {
     StartExecution(body) {
-      if (body.stateMachineArn !== LOCAL_STATE_MACHINE_ARN) throw new ApiError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${body.stateMachineArn}' (this server runs ${LOCAL_STATE_MACHINE_ARN})`);
+      if (body.stateMachineArn !== LOCAL_STATE_MACHINE_ARN)
+        throw new ApiError(
+          'StateMachineDoesNotExist',
+          `State Machine Does Not Exist: '${body.stateMachineArn}' (this server runs ${LOCAL_STATE_MACHINE_ARN})`,
+        );
       const name = body.name ?? randomBytes(16).toString('hex');
       const executionArn = `${LOCAL_STATE_MACHINE_ARN.replace(':stateMachine:', ':execution:')}:${name}`;
-      if (executions.has(executionArn)) throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
+      if (executions.has(executionArn))
+        throw new ApiError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
       const input = body.input ?? '{}';
-      const execution: Execution = { executionArn, name, status: 'RUNNING', startDate: Date.now() / 1000, input, history: [] };
+      const execution: Execution = {
+        executionArn,
+        name,
+        status: 'RUNNING',
+        startDate: Date.now() / 1000,
+        input,
+        history: [],
+      };
       executions.set(executionArn, execution);
       const record = (type: string, details: Record<string, unknown> = {}) => {
         const id = execution.history.length + 1;
         execution.history.push({ id, previousEventId: id - 1, timestamp: Date.now() / 1000, type, ...details });
       };
-      record('ExecutionStarted', { executionStartedEventDetails: { input, roleArn: 'arn:aws:iam::000000000000:role/local' } });
+      record('ExecutionStarted', {
+        executionStartedEventDetails: { input, roleArn: 'arn:aws:iam::000000000000:role/local' },
+      });
       const run = runWorkflow({
         runtime: runtime(),
         request: JSON.parse(input),
@@ -91,8 +109,16 @@ export async function startSfnServer(runtime: () => Runtime, options: { port?: n
     DescribeExecution(body) {
       const e = find(body.executionArn);
       return {
-        executionArn: e.executionArn, stateMachineArn: LOCAL_STATE_MACHINE_ARN, name: e.name, status: e.status, startDate: e.startDate, input: e.input,
-        ...(e.stopDate && { stopDate: e.stopDate }), ...(e.output && { output: e.output }), ...(e.error && { error: e.error }), ...(e.cause && { cause: e.cause }),
+        executionArn: e.executionArn,
+        stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+        name: e.name,
+        status: e.status,
+        startDate: e.startDate,
+        input: e.input,
+        ...(e.stopDate && { stopDate: e.stopDate }),
+        ...(e.output && { output: e.output }),
+        ...(e.error && { error: e.error }),
+        ...(e.cause && { cause: e.cause }),
       };
     },
     GetExecutionHistory(body) {
@@ -107,7 +133,14 @@ export async function startSfnServer(runtime: () => Runtime, options: { port?: n
         .filter((e) => !body.statusFilter || e.status === body.statusFilter)
         .sort((a, b) => b.startDate - a.startDate)
         .slice(0, body.maxResults || 100)
-        .map((e) => ({ executionArn: e.executionArn, stateMachineArn: LOCAL_STATE_MACHINE_ARN, name: e.name, status: e.status, startDate: e.startDate, ...(e.stopDate && { stopDate: e.stopDate }) }));
+        .map((e) => ({
+          executionArn: e.executionArn,
+          stateMachineArn: LOCAL_STATE_MACHINE_ARN,
+          name: e.name,
+          status: e.status,
+          startDate: e.startDate,
+          ...(e.stopDate && { stopDate: e.stopDate }),
+        }));
       return { executions: list };
     },
   };
@@ -129,7 +162,8 @@ export async function startSfnServer(runtime: () => Runtime, options: { port?: n
       };
       try {
         const handler = operations[operation];
-        if (!handler) throw new ApiError('UnknownOperationException', `${operation || 'no operation'} is not served locally`);
+        if (!handler)
+          throw new ApiError('UnknownOperationException', `${operation || 'no operation'} is not served locally`);
         reply(200, handler(JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}')));
       } catch (error) {
         if (error instanceof ApiError) reply(400, { __type: error.type, message: error.message });
@@ -162,17 +196,33 @@ function typesOf(definition: StateMachineDefinition): Map<string, string> {
 }
 
 /** Our events in Step Functions' history vocabulary (TaskStateEntered, MapStateExited, …). */
-function recordEvent(record: (type: string, details?: Record<string, unknown>) => void, event: WorkflowEvent, types: Map<string, string>): void {
+function recordEvent(
+  record: (type: string, details?: Record<string, unknown>) => void,
+  event: WorkflowEvent,
+  types: Map<string, string>,
+): void {
   const type = types.get(event.state) ?? 'Task';
   switch (event.type) {
     case 'state-entered':
-      record(`${type}StateEntered`, { stateEnteredEventDetails: { name: event.state, input: JSON.stringify(event.input ?? null) } });
+      record(`${type}StateEntered`, {
+        stateEnteredEventDetails: { name: event.state, input: JSON.stringify(event.input ?? null) },
+      });
       break;
     case 'state-exited':
-      record(`${type}StateExited`, { stateExitedEventDetails: { name: event.state, output: JSON.stringify(event.output ?? null) } });
+      record(`${type}StateExited`, {
+        stateExitedEventDetails: { name: event.state, output: JSON.stringify(event.output ?? null) },
+      });
       break;
     case 'state-failed':
-      if (type === 'Task') record('TaskFailed', { taskFailedEventDetails: { resourceType: 'lambda', resource: event.state, error: event.error, cause: event.cause } });
+      if (type === 'Task')
+        record('TaskFailed', {
+          taskFailedEventDetails: {
+            resourceType: 'lambda',
+            resource: event.state,
+            error: event.error,
+            cause: event.cause,
+          },
+        });
       break;
     case 'state-retried':
     case 'state-caught':

@@ -14,18 +14,36 @@ describe('messages', () => {
 
   it('a failure mail names the state, the error and the Lambda error’s message, in text and HTML', () => {
     const message = failureMessage(
-      { target: 'orders', failure: { state: 'Dump', error: 'ConnectionError', cause: JSON.stringify({ errorType: 'ConnectionError', errorMessage: 'cannot reach <db> & co', trace: [] }) } },
+      {
+        target: 'orders',
+        failure: {
+          state: 'Dump',
+          error: 'ConnectionError',
+          cause: JSON.stringify({ errorType: 'ConnectionError', errorMessage: 'cannot reach <db> & co', trace: [] }),
+        },
+      },
       { id: awsExecution, name: 'orders', startTime: '2026-11-22T03:00:00Z' },
     );
     expect(message.subject).toBe('[stepvault] orders: backup FAILED in Dump (ConnectionError)');
     expect(message.text).toContain('Cause:     cannot reach <db> & co\n');
-    expect(message.text).toContain('Open the execution in the Step Functions console: https://eu-west-1.console.aws.amazon.com/');
+    expect(message.text).toContain(
+      'Open the execution in the Step Functions console: https://eu-west-1.console.aws.amazon.com/',
+    );
     expect(message.html).toContain('cannot reach &lt;db&gt; &amp; co');
-    expect(message.html).toContain(`href="https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${encodeURIComponent(awsExecution)}"`);
+    expect(message.html).toContain(
+      `href="https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/${encodeURIComponent(awsExecution)}"`,
+    );
   });
 
   it('a failed Cleanup after a stored, verified backup says the backup is there, and only staging is left', () => {
-    const stored = { status: 'stored', destination: 'primary', location: 's3://b/db/orders/x.dump', key: 'db/orders/x.dump', manifestKey: 'db/orders/x.dump.manifest.json', seconds: 1 };
+    const stored = {
+      status: 'stored',
+      destination: 'primary',
+      location: 's3://b/db/orders/x.dump',
+      key: 'db/orders/x.dump',
+      manifestKey: 'db/orders/x.dump.manifest.json',
+      seconds: 1,
+    };
     const message = failureMessage(
       {
         target: 'orders',
@@ -44,7 +62,10 @@ describe('messages', () => {
   });
 
   it('a failed required destination says no backup was completed, and that others may hold files', () => {
-    const message = failureMessage({ target: 'orders', failure: { state: 'Upload', error: 'StorageError', cause: 'denied' } }, { id: awsExecution, name: 'orders', startTime: '2026-11-22T03:00:00Z' });
+    const message = failureMessage(
+      { target: 'orders', failure: { state: 'Upload', error: 'StorageError', cause: 'denied' } },
+      { id: awsExecution, name: 'orders', startTime: '2026-11-22T03:00:00Z' },
+    );
     expect(message.subject).toBe('[stepvault] orders: backup FAILED in Upload (StorageError)');
     expect(message.text).toContain('No backup was completed: a required destination failed.');
   });

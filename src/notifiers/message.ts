@@ -38,7 +38,12 @@ export function successModel(run: RunState, execution: ExecutionInfo): MessageMo
       ['Database', plan?.database ?? '?'],
       ['Started', plan?.startedAt ?? execution.startTime],
       ['Size', dump ? `${size} (${dump.size} bytes)` : '?'],
-      ['Duration', dump ? `dump ${formatSeconds(dump.durationSeconds)}, whole run ${formatSeconds(runSeconds(run, execution))}` : '?'],
+      [
+        'Duration',
+        dump
+          ? `dump ${formatSeconds(dump.durationSeconds)}, whole run ${formatSeconds(runSeconds(run, execution))}`
+          : '?',
+      ],
       ['SHA-256', dump?.sha256 ?? '?'],
       ['Tool', dump ? `${dump.tool.name} ${dump.tool.version}, server ${dump.serverVersion}` : '?'],
     ],
@@ -73,7 +78,12 @@ export function failureModel(run: RunState, execution: ExecutionInfo): MessageMo
       : `Backup of ${target} FAILED in state ${failure.state}.`,
     facts: [
       ['Target', target],
-      ...(run.plan ? ([['Engine', run.plan.engine], ['Database', run.plan.database]] as [string, string][]) : []),
+      ...(run.plan
+        ? ([
+            ['Engine', run.plan.engine],
+            ['Database', run.plan.database],
+          ] as [string, string][])
+        : []),
       ['Failed in', failure.state],
       ['Error', failure.error],
       ['Cause', readableCause(failure.cause)],
@@ -94,7 +104,9 @@ export function failureModel(run: RunState, execution: ExecutionInfo): MessageMo
 function failureMeaning(run: RunState, failure: Failure, stored: boolean): string[] {
   const staging = 'Staging is removed next.';
   if (failure.state === 'Verify') {
-    const check = /drill/i.test(failure.cause) ? 'the restore drill' : 'the check of what landed (size, manifest, checksum)';
+    const check = /drill/i.test(failure.cause)
+      ? 'the restore drill'
+      : 'the check of what landed (size, manifest, checksum)';
     return [
       `This run's dump is stored (above), but ${check} failed: do not count on it as a good backup until that is resolved.`,
       'Retention was not applied: no older backup was deleted.',
@@ -102,12 +114,14 @@ function failureMeaning(run: RunState, failure: Failure, stored: boolean): strin
     ];
   }
   if (failure.state === 'Cleanup') {
-    return [`The backup is stored${run.verify ? ' and verified' : ''}; only removing its staging files failed. That is tried once more next; what remains takes space in staging.`];
+    return [
+      `The backup is stored${run.verify ? ' and verified' : ''}; only removing its staging files failed. That is tried once more next; what remains takes space in staging.`,
+    ];
   }
   if (stored) return ["This run's dump is stored (above), but the run did not finish.", staging];
   if (failure.state === 'Upload') {
     return [
-      'No backup was completed: a required destination failed. Destinations that finished first may hold this run\'s files (`stepvault list` shows them).',
+      "No backup was completed: a required destination failed. Destinations that finished first may hold this run's files (`stepvault list` shows them).",
       'Earlier backups are untouched.',
       staging,
     ];
@@ -117,17 +131,24 @@ function failureMeaning(run: RunState, failure: Failure, stored: boolean): strin
 
 function storedLines(run: RunState): string[] {
   return (run.upload ?? []).map((o) =>
-    o.status === 'stored' ? `${o.destination}: ${o.location}` : `${o.destination}: FAILED (optional) — ${o.error}: ${readableCause(o.cause)}`,
+    o.status === 'stored'
+      ? `${o.destination}: ${o.location}`
+      : `${o.destination}: FAILED (optional) — ${o.error}: ${readableCause(o.cause)}`,
   );
 }
 
 function verifyLines(run: RunState): string[] {
   const verified = run.verify;
   if (!verified) return ['not verified'];
-  const lines = verified.destinations.map((d) => `${d.destination}: ${d.checked === 'download' ? 'downloaded again, SHA-256 matches' : 'size and manifest match the dump'}`);
+  const lines = verified.destinations.map(
+    (d) =>
+      `${d.destination}: ${d.checked === 'download' ? 'downloaded again, SHA-256 matches' : 'size and manifest match the dump'}`,
+  );
   if (verified.drill) {
     const { drill } = verified;
-    lines.push(`restore drill passed: ${drill.tables} tables, ${drill.rows} rows restored into ${drill.database} and compared, in ${formatSeconds(drill.seconds)}`);
+    lines.push(
+      `restore drill passed: ${drill.tables} tables, ${drill.rows} rows restored into ${drill.database} and compared, in ${formatSeconds(drill.seconds)}`,
+    );
   }
   return lines;
 }
@@ -136,7 +157,10 @@ function retentionLines(run: RunState): string[] {
   if (run.pruneError) return [`NOT applied — ${run.pruneError.Error}: ${readableCause(run.pruneError.Cause)}`];
   const pruned = run.prune?.destinations ?? [];
   if (pruned.length === 0) return ['nothing to apply'];
-  return pruned.flatMap((p) => [`${p.destination}: kept ${p.kept}, deleted ${p.deleted.length}`, ...p.deleted.map((key) => `  deleted ${key}`)]);
+  return pruned.flatMap((p) => [
+    `${p.destination}: kept ${p.kept}, deleted ${p.deleted.length}`,
+    ...p.deleted.map((key) => `  deleted ${key}`),
+  ]);
 }
 
 function runSeconds(run: RunState, execution: ExecutionInfo): number {

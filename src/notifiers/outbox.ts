@@ -13,7 +13,10 @@ export interface OutboxOptions {
   path: string;
   from?: string;
   to?: string[];
-  /** Mode of each mail file, e.g. 0o640 for a share whose group reads it. Default 0o600: mails name databases and where their backups are. */
+  /**
+   * Mode of each mail file, e.g. 0o640 for a share whose group reads it. Default 0o600: mails name databases and where
+   * their backups are.
+   */
   mode?: number;
 }
 
@@ -52,7 +55,9 @@ export class OutboxNotifier implements Notifier {
       await chmod(`${file}.tmp`, mode);
       await rename(`${file}.tmp`, file);
     } catch (error) {
-      throw new StorageError(`outbox ${this.name}: cannot write ${file}: ${(error as Error).message}`, { cause: error });
+      throw new StorageError(`outbox ${this.name}: cannot write ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
     }
     return file;
   }
@@ -69,7 +74,10 @@ async function chmodCreated(first: string, leaf: string, mode: number): Promise<
   }
 }
 
-export function renderEml(message: Message, envelope: { from: string; to: string[]; date: Date; messageId: string }): string {
+export function renderEml(
+  message: Message,
+  envelope: { from: string; to: string[]; date: Date; messageId: string },
+): string {
   const boundary = `stepvault-${envelope.messageId.replace(/[^A-Za-z0-9]/g, '')}`;
   const headers = [
     `From: ${envelope.from}`,

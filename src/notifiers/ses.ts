@@ -24,7 +24,11 @@ function clientFor(region: string | undefined): SESv2Client {
   let client = clients.get(key);
   if (!client) {
     // Two attempts of at most API_CALL each keep a silent endpoint well inside Notify's own timeout.
-    client = new SESv2Client({ ...(region && { region }), maxAttempts: 2, requestHandler: awsRequestHandler(API_CALL) });
+    client = new SESv2Client({
+      ...(region && { region }),
+      maxAttempts: 2,
+      requestHandler: awsRequestHandler(API_CALL),
+    });
     clients.set(key, client);
   }
   return client;
@@ -62,8 +66,19 @@ export class SesNotifier implements Notifier {
       const e = error as { name?: string; message?: string };
       const detail = awsErrorDetail(error);
       // Not retried by the caller either way; the name tells the operator what to fix.
-      if (['MessageRejected', 'MailFromDomainNotVerifiedException', 'AccountSuspendedException', 'SendingPausedException', 'NotFoundException', 'BadRequestException'].includes(e.name ?? '')) {
-        throw new ConfigError(`SES notification ${this.name} was refused: ${detail}; is ${from} a verified identity?`, { cause: error });
+      if (
+        [
+          'MessageRejected',
+          'MailFromDomainNotVerifiedException',
+          'AccountSuspendedException',
+          'SendingPausedException',
+          'NotFoundException',
+          'BadRequestException',
+        ].includes(e.name ?? '')
+      ) {
+        throw new ConfigError(`SES notification ${this.name} was refused: ${detail}; is ${from} a verified identity?`, {
+          cause: error,
+        });
       }
       throw new TransientError(`SES notification ${this.name} could not be sent: ${detail}`, { cause: error });
     }

@@ -27,9 +27,20 @@ function clientFor(): EventBridgeClient {
   return client;
 }
 
-export function outcomeEvent(outcome: Outcome, run: RunState, execution: ExecutionInfo): { detailType: string; detail: Record<string, unknown> } {
+export function outcomeEvent(
+  outcome: Outcome,
+  run: RunState,
+  execution: ExecutionInfo,
+): { detailType: string; detail: Record<string, unknown> } {
   const target = run.plan?.target ?? run.target ?? 'unknown';
-  const common = { target, runId: run.plan?.runId, executionArn: execution.id, engine: run.plan?.engine, database: run.plan?.database, startedAt: run.plan?.startedAt ?? execution.startTime };
+  const common = {
+    target,
+    runId: run.plan?.runId,
+    executionArn: execution.id,
+    engine: run.plan?.engine,
+    database: run.plan?.database,
+    startedAt: run.plan?.startedAt ?? execution.startTime,
+  };
   if (outcome === 'success') {
     return {
       detailType: 'stepvault.backup.succeeded',
@@ -37,7 +48,11 @@ export function outcomeEvent(outcome: Outcome, run: RunState, execution: Executi
         ...common,
         size: run.dump?.size,
         sha256: run.dump?.sha256,
-        destinations: (run.upload ?? []).map((o) => (o.status === 'stored' ? { name: o.destination, status: 'stored', location: o.location, key: o.key } : { name: o.destination, status: 'failed', error: o.error })),
+        destinations: (run.upload ?? []).map((o) =>
+          o.status === 'stored'
+            ? { name: o.destination, status: 'stored', location: o.location, key: o.key }
+            : { name: o.destination, status: 'failed', error: o.error },
+        ),
         retention: run.prune?.destinations ?? null,
       },
     };
@@ -45,17 +60,38 @@ export function outcomeEvent(outcome: Outcome, run: RunState, execution: Executi
   const failure = run.failure;
   return {
     detailType: 'stepvault.backup.failed',
-    detail: { ...common, state: failure?.state, error: failure?.error, cause: failure ? readableCause(failure.cause) : undefined },
+    detail: {
+      ...common,
+      state: failure?.state,
+      error: failure?.error,
+      cause: failure ? readableCause(failure.cause) : undefined,
+    },
   };
 }
 
-export async function publishOutcomeEvent(settings: EventsSettings, outcome: Outcome, run: RunState, execution: ExecutionInfo): Promise<string> {
+export async function publishOutcomeEvent(
+  settings: EventsSettings,
+  outcome: Outcome,
+  run: RunState,
+  execution: ExecutionInfo,
+): Promise<string> {
   const client = clientFor();
   const { detailType, detail } = outcomeEvent(outcome, run, execution);
   const result = await client.send(
-    new PutEventsCommand({ Entries: [{ EventBusName: settings.bus, Source: settings.source, DetailType: detailType, Detail: JSON.stringify(detail), Resources: [execution.id] }] }),
+    new PutEventsCommand({
+      Entries: [
+        {
+          EventBusName: settings.bus,
+          Source: settings.source,
+          DetailType: detailType,
+          Detail: JSON.stringify(detail),
+          Resources: [execution.id],
+        },
+      ],
+    }),
   );
   const entry = result.Entries?.[0];
-  if ((result.FailedEntryCount ?? 0) > 0 || !entry?.EventId) throw new Error(`EventBridge refused the event: ${entry?.ErrorCode ?? '?'} ${entry?.ErrorMessage ?? ''}`);
+  if ((result.FailedEntryCount ?? 0) > 0 || !entry?.EventId)
+    throw new Error(`EventBridge refused the event: ${entry?.ErrorCode ?? '?'} ${entry?.ErrorMessage ?? ''}`);
   return entry.EventId;
 }

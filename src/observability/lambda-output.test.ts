@@ -13,7 +13,15 @@ function captureStdout(): { lines: () => Record<string, unknown>[] } {
   };
   vi.spyOn(process.stdout, 'write').mockImplementation(record);
   vi.spyOn(process.stderr, 'write').mockImplementation(record);
-  return { lines: () => written.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+  return {
+    lines: () =>
+      written
+        .join('')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>),
+  };
 }
 
 afterEach(() => vi.restoreAllMocks());
@@ -27,8 +35,21 @@ describe('on Lambda', () => {
     log.error('dump failed', { cause: 'login with lambda-s3cret-value refused', password: 'hunter2' });
     vi.restoreAllMocks();
     const [started, failed] = out.lines();
-    expect(started).toMatchObject({ level: 'INFO', message: 'dump started', service: 'stepvault', runId: 'orders-1', target: 'orders', state: 'Dump', host: 'db.internal' });
-    expect(failed).toMatchObject({ level: 'ERROR', cause: 'login with *** refused', password: '***', runId: 'orders-1' });
+    expect(started).toMatchObject({
+      level: 'INFO',
+      message: 'dump started',
+      service: 'stepvault',
+      runId: 'orders-1',
+      target: 'orders',
+      state: 'Dump',
+      host: 'db.internal',
+    });
+    expect(failed).toMatchObject({
+      level: 'ERROR',
+      cause: 'login with *** refused',
+      password: '***',
+      runId: 'orders-1',
+    });
     expect(JSON.stringify(out.lines())).not.toMatch(/lambda-s3cret-value|hunter2/);
   });
 
@@ -43,7 +64,9 @@ describe('on Lambda', () => {
     const documents = out.lines();
     expect(documents).toHaveLength(2);
     expect(documents[0]).toMatchObject({ target: 'orders', service: 'stepvault', BackupSucceeded: 1, SizeBytes: 1234 });
-    expect(documents[0]!._aws).toMatchObject({ CloudWatchMetrics: [{ Namespace: 'stepvault', Dimensions: [['service', 'target']] }] });
+    expect(documents[0]!._aws).toMatchObject({
+      CloudWatchMetrics: [{ Namespace: 'stepvault', Dimensions: [['service', 'target']] }],
+    });
     expect(documents[1]).toMatchObject({ target: 'shop', BackupFailed: 1 });
   });
 });

@@ -44,7 +44,8 @@ function levelFromEnvironment(): Level {
 type Emit = (level: Level, message: string, fields: LogFields) => void;
 
 function buildLogger(emit: Emit, base: LogFields): Logger {
-  const at = (level: Level) => (message: string, fields?: LogFields) => emit(level, redact(message), redactDeep({ ...base, ...fields }));
+  const at = (level: Level) => (message: string, fields?: LogFields) =>
+    emit(level, redact(message), redactDeep({ ...base, ...fields }));
   return {
     debug: at('debug'),
     info: at('info'),
@@ -55,7 +56,9 @@ function buildLogger(emit: Emit, base: LogFields): Logger {
 }
 
 /** JSON lines to `write` (stdout by default): local runs and tests. */
-export function createJsonLogger(options: { level?: Level; write?: (line: string) => void; sinks?: LogSink[] } = {}): Logger {
+export function createJsonLogger(
+  options: { level?: Level; write?: (line: string) => void; sinks?: LogSink[] } = {},
+): Logger {
   const threshold = ORDER[options.level ?? levelFromEnvironment()];
   const write = options.write ?? ((line: string) => process.stdout.write(`${line}\n`));
   return buildLogger((level, message, fields) => {
@@ -70,7 +73,10 @@ export function createJsonLogger(options: { level?: Level; write?: (line: string
  * The process's Powertools logger: Lambda's structured logs. The handlers' injectLambdaContext
  * middleware gives it the invocation's context (request id, function name, cold start).
  */
-export const lambdaLogger = new PowertoolsLogger({ serviceName: 'stepvault', logLevel: levelFromEnvironment().toUpperCase() as 'INFO' });
+export const lambdaLogger = new PowertoolsLogger({
+  serviceName: 'stepvault',
+  logLevel: levelFromEnvironment().toUpperCase() as 'INFO',
+});
 
 /** Our logger (fields, redaction, sinks) writing through `lambdaLogger`. */
 export function createLambdaLogger(options: { sinks?: LogSink[] } = {}): Logger {

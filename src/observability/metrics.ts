@@ -13,7 +13,16 @@ import { lambdaLogger } from './log.ts';
 
 export const METRIC_NAMESPACE = 'stepvault';
 
-export type MetricName = 'BackupSucceeded' | 'BackupFailed' | 'DurationSeconds' | 'SizeBytes' | 'DestinationsFailed' | 'NotificationFailed' | 'EventPublishFailed' | 'RestoreDrillSucceeded' | 'RestoreDrillFailed';
+export type MetricName =
+  | 'BackupSucceeded'
+  | 'BackupFailed'
+  | 'DurationSeconds'
+  | 'SizeBytes'
+  | 'DestinationsFailed'
+  | 'NotificationFailed'
+  | 'EventPublishFailed'
+  | 'RestoreDrillSucceeded'
+  | 'RestoreDrillFailed';
 
 const UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
   BackupSucceeded: MetricUnit.Count,

@@ -13,14 +13,17 @@ import { sendToSentry } from './sentry.ts';
 /** package.json's version, written out so that bundles need not carry package.json (a test holds the two together). */
 export const STEPVAULT_VERSION = '0.1.0';
 
-/** The outcome's metrics (BackupSucceeded or BackupFailed and what goes with them); nothing here waits on the network. */
+/**
+ * The outcome's metrics (BackupSucceeded or BackupFailed and what goes with them); nothing here waits on the network.
+ */
 export function recordOutcomeMetrics(input: NotifyInput, runtime: Runtime): void {
   const { run, outcome, execution } = input;
   const target = run.plan?.target ?? run.target ?? 'unknown';
   if (outcome === 'success') {
     runtime.metrics.add(target, 'BackupSucceeded', 1);
     const started = Date.parse(run.plan?.startedAt ?? execution.startTime);
-    if (!Number.isNaN(started)) runtime.metrics.add(target, 'DurationSeconds', Math.max(0, (runtime.now().getTime() - started) / 1000));
+    if (!Number.isNaN(started))
+      runtime.metrics.add(target, 'DurationSeconds', Math.max(0, (runtime.now().getTime() - started) / 1000));
     if (run.dump?.size !== undefined) runtime.metrics.add(target, 'SizeBytes', run.dump.size);
     const skipped = (run.upload ?? []).filter((o) => o.status === 'failed').length;
     if (skipped > 0) runtime.metrics.add(target, 'DestinationsFailed', skipped);
@@ -36,7 +39,11 @@ export function recordOutcomeMetrics(input: NotifyInput, runtime: Runtime): void
 export async function reportOutcome(input: NotifyInput, notified: NotifyResult, runtime: Runtime): Promise<void> {
   const { run, outcome, execution } = input;
   const target = run.plan?.target ?? run.target ?? 'unknown';
-  const log = runtime.log.child({ runId: run.plan?.runId, target, state: outcome === 'success' ? 'NotifySuccess' : 'NotifyFailure' });
+  const log = runtime.log.child({
+    runId: run.plan?.runId,
+    target,
+    state: outcome === 'success' ? 'NotifySuccess' : 'NotifyFailure',
+  });
   if (notified.failed.length > 0) runtime.metrics.add(target, 'NotificationFailed', notified.failed.length);
 
   const events = runtime.config.events;
@@ -53,7 +60,9 @@ export async function reportOutcome(input: NotifyInput, notified: NotifyResult, 
   const sentry = runtime.config.observability?.sentry;
   if (sentry && outcome === 'failure') {
     try {
-      const dsn = sentry.dsn.includes('://') ? sentry.dsn : await runtime.secrets.resolve(sentry.dsn, 'observability.sentry.dsn');
+      const dsn = sentry.dsn.includes('://')
+        ? sentry.dsn
+        : await runtime.secrets.resolve(sentry.dsn, 'observability.sentry.dsn');
       const failure = run.failure;
       const id = await sendToSentry(
         dsn,

@@ -1,7 +1,8 @@
 /**
  * How far a piece of work got, in one vocabulary that every producer speaks (a dump tool's bytes
  * through the digest, an upload's read of the staged file, SQL Server's STATS messages, RDS's
- * task status, a restore's download) and every reader understands (the terminal line, the heartbeat, the JSON progress line, Lambda's
+ * task status, a restore's download) and every reader understands (the terminal line, the heartbeat, the JSON progress
+ * line, Lambda's
  * log). A producer says only what it knows: bytes it counted, a total it was told, a share done
  * it was given. Nothing is invented: a percent-only producer has no bytes, and none are shown.
  */
@@ -30,7 +31,6 @@ export function percentDone(progress: Progress): number | undefined {
   if (progress.percent !== undefined) return progress.percent;
   if (progress.bytes === undefined || !progress.totalBytes) return undefined;
   return Math.min(100, Math.floor((progress.bytes / progress.totalBytes) * 100));
-  return undefined;
 }
 
 /**

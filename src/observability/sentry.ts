@@ -23,7 +23,8 @@ export function envelopeUrl(dsn: string): { url: string; publicKey: string } {
     throw new ConfigError('observability.sentry.dsn is not a Sentry DSN (https://<key>@<host>/<project>)');
   }
   const projectId = parsed.pathname.split('/').filter(Boolean).pop();
-  if (!parsed.username || !projectId) throw new ConfigError('observability.sentry.dsn is not a Sentry DSN (https://<key>@<host>/<project>)');
+  if (!parsed.username || !projectId)
+    throw new ConfigError('observability.sentry.dsn is not a Sentry DSN (https://<key>@<host>/<project>)');
   const prefix = parsed.pathname.slice(0, parsed.pathname.lastIndexOf(`/${projectId}`));
   return { url: `${parsed.protocol}//${parsed.host}${prefix}/api/${projectId}/envelope/`, publicKey: parsed.username };
 }
@@ -47,7 +48,11 @@ export async function sendToSentry(dsn: string, event: SentryEvent, release: str
     tags: event.tags,
     extra: event.extra,
   };
-  const envelope = [JSON.stringify({ event_id: eventId, sent_at: new Date().toISOString() }), JSON.stringify({ type: 'event' }), JSON.stringify(body)].join('\n');
+  const envelope = [
+    JSON.stringify({ event_id: eventId, sent_at: new Date().toISOString() }),
+    JSON.stringify({ type: 'event' }),
+    JSON.stringify(body),
+  ].join('\n');
   const response = await fetch(url, {
     method: 'POST',
     headers: {
@@ -57,7 +62,12 @@ export async function sendToSentry(dsn: string, event: SentryEvent, release: str
     body: envelope,
     signal: AbortSignal.timeout(SENTRY_TIMEOUT_MS),
   }).catch((error: Error) => {
-    throw new Error(error.name === 'TimeoutError' ? `Sentry at ${new URL(url).host} did not answer within ${SENTRY_TIMEOUT_MS / 1000} s` : `Sentry at ${new URL(url).host} unreachable: ${error.message}`, { cause: error });
+    throw new Error(
+      error.name === 'TimeoutError'
+        ? `Sentry at ${new URL(url).host} did not answer within ${SENTRY_TIMEOUT_MS / 1000} s`
+        : `Sentry at ${new URL(url).host} unreachable: ${error.message}`,
+      { cause: error },
+    );
   });
   if (!response.ok) throw new Error(`Sentry answered ${response.status} ${response.statusText}`);
   return eventId;

@@ -8,7 +8,13 @@ import type { LogRecord, LogSink } from './log.ts';
 const LEVELS = { debug: 'Debug', info: 'Information', warn: 'Warning', error: 'Error' } as const;
 
 export function toClef(record: LogRecord): string {
-  return JSON.stringify({ '@t': record.timestamp, '@mt': record.message, '@l': LEVELS[record.level], Application: 'stepvault', ...record.fields });
+  return JSON.stringify({
+    '@t': record.timestamp,
+    '@mt': record.message,
+    '@l': LEVELS[record.level],
+    Application: 'stepvault',
+    ...record.fields,
+  });
 }
 
 /** One batch, connection included; a SEQ that does not answer must not hold the step. */
@@ -42,7 +48,10 @@ export class SeqSink implements LogSink {
       });
       if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? `no answer within ${SEQ_TIMEOUT_MS / 1000} s` : (error as Error).message;
+      const reason =
+        (error as Error).name === 'TimeoutError'
+          ? `no answer within ${SEQ_TIMEOUT_MS / 1000} s`
+          : (error as Error).message;
       process.stderr.write(`stepvault: could not send ${batch.length} log events to SEQ at ${this.url}: ${reason}\n`);
     }
   }

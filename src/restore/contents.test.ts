@@ -13,11 +13,17 @@ describe('restoring into a database that holds something', () => {
     expect(() => checkRestorable(url, full, { clean: true })).not.toThrow();
     expect(() => checkRestorable(url, full, { force: true })).not.toThrow();
     expect(() => checkRestorable(url, full, {})).toThrow(ConfigError);
-    expect(() => checkRestorable(url, full, {})).toThrow('database db:5432/orders_restored is not empty (table public.a, view public.b, function public.c, … (4 objects)); nothing was changed.');
+    expect(() => checkRestorable(url, full, {})).toThrow(
+      'database db:5432/orders_restored is not empty (table public.a, view public.b, function public.c, … (4 objects)); nothing was changed.',
+    );
   });
 
   it('says a database this restore created is partly restored and how to start again', () => {
-    const error = partialRestoreError(url, true, new Error('pg_restore into orders_restored failed: permission denied'));
+    const error = partialRestoreError(
+      url,
+      true,
+      new Error('pg_restore into orders_restored failed: permission denied'),
+    );
     expect(error).toBeInstanceOf(PartialRestoreError);
     expect(error.message).toBe(
       'restore into db:5432/orders_restored failed after it had begun: pg_restore into orders_restored failed: permission denied\n' +
@@ -26,9 +32,16 @@ describe('restoring into a database that holds something', () => {
   });
 
   it('does not advise --clean to a restore that already had it', () => {
-    const error = partialRestoreError(url, false, new Error('pg_restore into orders_restored failed: permission denied'), { clean: true });
+    const error = partialRestoreError(
+      url,
+      false,
+      new Error('pg_restore into orders_restored failed: permission denied'),
+      { clean: true },
+    );
     expect(error.message).toContain('The database orders_restored was changed (partly restored)');
-    expect(error.message).toContain('Drop and recreate the database and restore into it again once the cause is fixed.');
+    expect(error.message).toContain(
+      'Drop and recreate the database and restore into it again once the cause is fixed.',
+    );
     expect(error.message).not.toContain('--clean');
   });
 });

@@ -22,7 +22,9 @@ const where = (url: DatabaseUrl) => `${url.host}:${url.port}/${url.database}`;
 /** Refuses, before any change, a database that holds objects when neither --clean nor --force was given. */
 export function checkRestorable(url: DatabaseUrl, contents: DatabaseContents, choice: OverwriteChoice): void {
   if (contents.objects.length === 0 || choice.clean || choice.force) return;
-  const shown = contents.objects.slice(0, 3).join(', ') + (contents.objects.length > 3 ? `, … (${contents.objects.length} objects)` : '');
+  const shown =
+    contents.objects.slice(0, 3).join(', ') +
+    (contents.objects.length > 3 ? `, … (${contents.objects.length} objects)` : '');
   throw new ConfigError(
     `database ${where(url)} is not empty (${shown}); nothing was changed. ` +
       `Restore into a new database name, or say what to do with what is there: ` +
@@ -32,7 +34,12 @@ export function checkRestorable(url: DatabaseUrl, contents: DatabaseContents, ch
 }
 
 /** The error for a restore that failed after it began changing the database: what changed and what to do. */
-export function partialRestoreError(url: DatabaseUrl, created: boolean, cause: unknown, choice: OverwriteChoice = {}): PartialRestoreError {
+export function partialRestoreError(
+  url: DatabaseUrl,
+  created: boolean,
+  cause: unknown,
+  choice: OverwriteChoice = {},
+): PartialRestoreError {
   const reason = cause instanceof Error ? cause.message : String(cause);
   const changed = created
     ? `The database ${url.database} was created by this restore and is partly restored. Drop it (DROP DATABASE ${url.database}) and restore again once the cause is fixed.`
@@ -40,5 +47,7 @@ export function partialRestoreError(url: DatabaseUrl, created: boolean, cause: u
       (choice.clean
         ? `Drop and recreate the database and restore into it again once the cause is fixed.`
         : `Re-run with --clean to replace the objects the backup contains, or drop and recreate the database and restore into it again.`);
-  return new PartialRestoreError(`restore into ${where(url)} failed after it had begun: ${reason}\n${changed}`, { cause });
+  return new PartialRestoreError(`restore into ${where(url)} failed after it had begun: ${reason}\n${changed}`, {
+    cause,
+  });
 }

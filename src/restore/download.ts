@@ -11,9 +11,15 @@ import type { ProgressListener } from '../observability/progress.ts';
 import { ChecksumMismatchError, StorageError } from '../errors.ts';
 import type { StorageProvider } from '../storage/types.ts';
 
-export async function downloadVerified(storage: StorageProvider, backup: Backup, file: string, onProgress?: ProgressListener): Promise<void> {
+export async function downloadVerified(
+  storage: StorageProvider,
+  backup: Backup,
+  file: string,
+  onProgress?: ProgressListener,
+): Promise<void> {
   const body = await storage.get(backup.key);
-  if (!body) throw new StorageError(`${backup.key} is listed in its manifest but missing from destination ${storage.name}`);
+  if (!body)
+    throw new StorageError(`${backup.key} is listed in its manifest but missing from destination ${storage.name}`);
   const digest = new DigestStream(onProgress, backup.manifest.size);
   await pipeline(body, digest, createWriteStream(file, { mode: 0o600 }));
   const sha256 = digest.hex();

@@ -22,11 +22,19 @@ export interface DrillOutcome {
   seconds: number;
 }
 
-export async function restoreDrill(dump: FinishedDump, file: string, scratch: DatabaseUrl, runId: string): Promise<DrillOutcome> {
+export async function restoreDrill(
+  dump: FinishedDump,
+  file: string,
+  scratch: DatabaseUrl,
+  runId: string,
+): Promise<DrillOutcome> {
   const started = Date.now();
   const database = `${scratch.database}_${runId.replace(/[^A-Za-z0-9]/g, '_').slice(-40)}`.toLowerCase();
   const into = { ...scratch, database };
-  if (!dump.rowCounts) throw new DumpError('the restore drill needs the row counts of the dump, which are not kept for more than 2000 tables');
+  if (!dump.rowCounts)
+    throw new DumpError(
+      'the restore drill needs the row counts of the dump, which are not kept for more than 2000 tables',
+    );
   const sql = scratch.family === 'postgres' ? postgresClient(into) : await mysqlClient(into);
   try {
     await sql.drop();
@@ -36,7 +44,10 @@ export async function restoreDrill(dump: FinishedDump, file: string, scratch: Da
     const differences = Object.entries(dump.rowCounts)
       .filter(([table, rows]) => restored[table] !== rows)
       .map(([table, rows]) => `${table}: ${restored[table] ?? 'missing'} rows restored, ${rows} in the dump`);
-    if (differences.length > 0) throw new DumpError(`restore drill into ${scratch.host}/${database} does not match the dump: ${differences.slice(0, 5).join('; ')}`);
+    if (differences.length > 0)
+      throw new DumpError(
+        `restore drill into ${scratch.host}/${database} does not match the dump: ${differences.slice(0, 5).join('; ')}`,
+      );
     const rows = Object.values(dump.rowCounts).reduce((a, b) => a + b, 0);
     return { database, tables: Object.keys(dump.rowCounts).length, rows, seconds: (Date.now() - started) / 1000 };
   } finally {
@@ -54,13 +65,30 @@ interface ScratchClient {
 function postgresClient(url: DatabaseUrl): ScratchClient {
   const psql = resolveTool(['psql']);
   const env = toolEnvironment({ PGPASSWORD: url.password, PGCONNECT_TIMEOUT: '15', PGAPPNAME: 'stepvault-drill' });
-  const base = ['--host', url.host, '--port', String(url.port), '--username', url.user, '--no-password', '-XAtq', '-v', 'ON_ERROR_STOP=1'];
+  const base = [
+    '--host',
+    url.host,
+    '--port',
+    String(url.port),
+    '--username',
+    url.user,
+    '--no-password',
+    '-XAtq',
+    '-v',
+    'ON_ERROR_STOP=1',
+  ];
   const query = async (database: string, statement: string) => {
     try {
-      return (await run(psql.file, [...psql.prefixArgs, ...base, '--dbname', database, '-c', statement], { env, maxBuffer: 64 * 1024 * 1024 })).stdout;
+      return (
+        await run(psql.file, [...psql.prefixArgs, ...base, '--dbname', database, '-c', statement], {
+          env,
+          maxBuffer: 64 * 1024 * 1024,
+        })
+      ).stdout;
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr ?? String(error);
-      if (/could not connect|Connection refused|timeout expired|could not translate host/i.test(stderr)) throw new ConnectionError(`cannot reach the drill server ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
+      if (/could not connect|Connection refused|timeout expired|could not translate host/i.test(stderr))
+        throw new ConnectionError(`cannot reach the drill server ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
       throw new DumpError(`restore drill: ${firstErrorLine(stderr)}`);
     }
   };
@@ -70,7 +98,14 @@ function postgresClient(url: DatabaseUrl): ScratchClient {
       // Leaf tables only, named as pg_dump names them in its COPY lines.
       const sql = `SELECT format('%I.%I', n.nspname, c.relname) || E'\\t' || (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`;
-      return Object.fromEntries((await query(url.database, sql)).trim().split('\n').filter(Boolean).map((l) => l.split('\t')).map(([t, n]) => [t!, Number(n)]));
+      return Object.fromEntries(
+        (await query(url.database, sql))
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split('\t'))
+          .map(([t, n]) => [t!, Number(n)]),
+      );
     },
     close: async () => undefined,
   };
@@ -81,10 +116,16 @@ async function mysqlClient(url: DatabaseUrl): Promise<ScratchClient> {
   const base = [...args, '-N', '-B'];
   const query = async (statement: string) => {
     try {
-      return (await run(client.file, [...client.prefixArgs, ...base, '-e', statement], { env: toolEnvironment({}), maxBuffer: 64 * 1024 * 1024 })).stdout;
+      return (
+        await run(client.file, [...client.prefixArgs, ...base, '-e', statement], {
+          env: toolEnvironment({}),
+          maxBuffer: 64 * 1024 * 1024,
+        })
+      ).stdout;
     } catch (error) {
       const stderr = (error as { stderr?: string }).stderr ?? String(error);
-      if (/\b(2002|2003|2005)\b|Can't connect/.test(stderr)) throw new ConnectionError(`cannot reach the drill server ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
+      if (/\b(2002|2003|2005)\b|Can't connect/.test(stderr))
+        throw new ConnectionError(`cannot reach the drill server ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
       throw new DumpError(`restore drill: ${firstErrorLine(stderr)}`);
     }
   };
@@ -93,8 +134,20 @@ async function mysqlClient(url: DatabaseUrl): Promise<ScratchClient> {
     drop: async () => void (await query(`DROP DATABASE IF EXISTS ${quoted(url.database)}`)),
     async counts(tables) {
       if (tables.length === 0) return {};
-      const sql = tables.map((t) => `SELECT ${`'${t.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`}, COUNT(*) FROM ${quoted(url.database)}.${quoted(t)}`).join(' UNION ALL ');
-      return Object.fromEntries((await query(sql)).trim().split('\n').filter(Boolean).map((l) => l.split('\t')).map(([t, n]) => [t!, Number(n)]));
+      const sql = tables
+        .map(
+          (t) =>
+            `SELECT ${`'${t.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`}, COUNT(*) FROM ${quoted(url.database)}.${quoted(t)}`,
+        )
+        .join(' UNION ALL ');
+      return Object.fromEntries(
+        (await query(sql))
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split('\t'))
+          .map(([t, n]) => [t!, Number(n)]),
+      );
     },
     close,
   };

@@ -27,7 +27,9 @@ function decompressor(compression: string): Transform {
  * How to start the mysql/mariadb client against a URL: the command, the arguments that connect
  * (the password in a 0600 option file, never on the command line), and `close` to remove that file.
  */
-export async function mysqlConnection(url: DatabaseUrl): Promise<{ client: ToolCommand; args: string[]; close(): Promise<void> }> {
+export async function mysqlConnection(
+  url: DatabaseUrl,
+): Promise<{ client: ToolCommand; args: string[]; close(): Promise<void> }> {
   const client = resolveTool(['mariadb', 'mysql']);
   const secretDir = await mkdtemp(path.join(tmpdir(), 'stepvault-'));
   const optionFile = path.join(secretDir, 'client.cnf');
@@ -37,23 +39,39 @@ export async function mysqlConnection(url: DatabaseUrl): Promise<{ client: ToolC
     args: [
       `--defaults-file=${optionFile}`,
       ...(client.pluginDir ? [`--plugin-dir=${client.pluginDir}`] : []),
-      '--host', url.host, '--port', String(url.port), '--user', url.user, '--protocol=TCP', '--default-character-set=utf8mb4',
+      '--host',
+      url.host,
+      '--port',
+      String(url.port),
+      '--user',
+      url.user,
+      '--protocol=TCP',
+      '--default-character-set=utf8mb4',
     ],
     close: () => rm(secretDir, { recursive: true, force: true }),
   };
 }
 
 /** Runs the client with `args` (and the dump, decompressed, on its standard input); its output. */
-async function runClient(url: DatabaseUrl, args: string[], input?: { file: string; compression: string }): Promise<string> {
+async function runClient(
+  url: DatabaseUrl,
+  args: string[],
+  input?: { file: string; compression: string },
+): Promise<string> {
   const { client, args: base, close } = await mysqlConnection(url);
   try {
     return await new Promise<string>((resolve, reject) => {
-      const child = spawn(client.file, [...client.prefixArgs, ...base, ...args], { env: toolEnvironment({}), stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+      const child = spawn(client.file, [...client.prefixArgs, ...base, ...args], {
+        env: toolEnvironment({}),
+        stdio: [input ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
       child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-      const fed = input ? pipeline(createReadStream(input.file), decompressor(input.compression), child.stdin!) : Promise.resolve();
+      const fed = input
+        ? pipeline(createReadStream(input.file), decompressor(input.compression), child.stdin!)
+        : Promise.resolve();
       child.on('error', reject);
       child.on('close', (code) => {
         fed.then(
@@ -77,7 +95,10 @@ export async function mysqlContents(url: DatabaseUrl): Promise<DatabaseContents>
     UNION ALL SELECT LOWER(ROUTINE_TYPE), ROUTINE_NAME FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ${name}
     UNION ALL SELECT 'trigger', TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ${name}
     UNION ALL SELECT 'event', EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ${name}`;
-  const rows = (await runClient(url, ['-N', '-B', '-e', sql])).split('\n').filter(Boolean).map((line) => line.split('\t'));
+  const rows = (await runClient(url, ['-N', '-B', '-e', sql]))
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\t'));
   const exists = rows.some(([kind]) => kind === 'database');
   return { exists, objects: rows.filter(([kind]) => kind !== 'database').map(([kind, object]) => `${kind} ${object}`) };
 }
@@ -98,13 +119,19 @@ export async function loadMysql(file: string, url: DatabaseUrl, compression: str
 }
 
 /** Both steps at once, for a scratch database nobody else uses (the restore drill). */
-export async function restoreMysql(file: string, url: DatabaseUrl, compression: string): Promise<{ warnings: string[] }> {
+export async function restoreMysql(
+  file: string,
+  url: DatabaseUrl,
+  compression: string,
+): Promise<{ warnings: string[] }> {
   await createMysqlDatabase(url);
   return loadMysql(file, url, compression);
 }
 
 function classify(stderr: string, url: DatabaseUrl): Error {
-  if (/\bERROR 1045\b/.test(stderr)) return new ConfigError(`cannot log in to ${url.host}:${url.port} as ${url.user}: ${firstErrorLine(stderr)}`);
-  if (/\b(2002|2003|2005)\b|Can't connect/.test(stderr)) return new ConnectionError(`cannot reach ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
+  if (/\bERROR 1045\b/.test(stderr))
+    return new ConfigError(`cannot log in to ${url.host}:${url.port} as ${url.user}: ${firstErrorLine(stderr)}`);
+  if (/\b(2002|2003|2005)\b|Can't connect/.test(stderr))
+    return new ConnectionError(`cannot reach ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
   return new DumpError(`restore into ${url.database} failed: ${firstErrorLine(stderr)}`);
 }

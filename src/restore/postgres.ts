@@ -25,7 +25,10 @@ export interface PostgresRestoreOptions {
 
 /** How psql and pg_restore reach `database` on the URL's server: one quoted connection string, as pg_dump gets. */
 function connectionArgs(url: DatabaseUrl, database: string): string[] {
-  return [`--dbname=${pgConnectionString({ host: url.host, port: url.port, user: url.user, database })}`, '--no-password'];
+  return [
+    `--dbname=${pgConnectionString({ host: url.host, port: url.port, user: url.user, database })}`,
+    '--no-password',
+  ];
 }
 
 export function pgRestoreArgs(url: DatabaseUrl, file: string, options: PostgresRestoreOptions): string[] {
@@ -41,7 +44,9 @@ export function pgRestoreArgs(url: DatabaseUrl, file: string, options: PostgresR
 /** pg_restore's errors, less the one a pg_dump 18 archive causes on an older server. */
 export function unexpectedRestoreErrors(stderr: string): string[] {
   const blocks = stderr.split(/\n(?=pg_restore: )/);
-  return blocks.filter((b) => /^pg_restore: error:/.test(b) && !/transaction_timeout/.test(b)).map((b) => b.split('\n')[0]!);
+  return blocks
+    .filter((b) => /^pg_restore: error:/.test(b) && !/transaction_timeout/.test(b))
+    .map((b) => b.split('\n')[0]!);
 }
 
 function libpqEnvironment(url: DatabaseUrl): NodeJS.ProcessEnv {
@@ -53,11 +58,15 @@ async function psqlQuery(url: DatabaseUrl, database: string, statement: string):
   const psql = resolveTool(['psql']);
   const args = [...connectionArgs(url, database), '-XAtq', '-v', 'ON_ERROR_STOP=1', '-c', statement];
   try {
-    return (await run(psql.file, [...psql.prefixArgs, ...args], { env: libpqEnvironment(url), maxBuffer: 16 * 1024 * 1024 })).stdout;
+    return (
+      await run(psql.file, [...psql.prefixArgs, ...args], { env: libpqEnvironment(url), maxBuffer: 16 * 1024 * 1024 })
+    ).stdout;
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
-    if (/password authentication failed|no password supplied|role ".*" does not exist/.test(stderr)) throw new ConfigError(`cannot log in to ${url.host}:${url.port} as ${url.user}: ${firstErrorLine(stderr)}`);
-    if (/could not connect|Connection refused|timeout expired|could not translate host/i.test(stderr)) throw new ConnectionError(`cannot reach ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
+    if (/password authentication failed|no password supplied|role ".*" does not exist/.test(stderr))
+      throw new ConfigError(`cannot log in to ${url.host}:${url.port} as ${url.user}: ${firstErrorLine(stderr)}`);
+    if (/could not connect|Connection refused|timeout expired|could not translate host/i.test(stderr))
+      throw new ConnectionError(`cannot reach ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
     throw new DumpError(`cannot inspect or prepare database ${url.database}: ${firstErrorLine(stderr)}`);
   }
 }
@@ -66,7 +75,8 @@ const literal = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 // Objects in user schemas that an extension did not bring with it.
 const USER_SCHEMA = `n.nspname NOT LIKE 'pg\\_%' AND n.nspname <> 'information_schema'`;
-const NOT_FROM_EXTENSION = (catalog: string, oid: string) => `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${catalog}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
+const NOT_FROM_EXTENSION = (catalog: string, oid: string) =>
+  `NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = '${catalog}'::regclass AND d.objid = ${oid} AND d.deptype = 'e')`;
 const CONTENTS_SQL = `
   SELECT kind || ' ' || name FROM (
     SELECT 1 AS o, CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' WHEN 'c' THEN 'type' ELSE 'table' END AS kind,
@@ -88,7 +98,9 @@ const CONTENTS_SQL = `
 
 /** Whether the database exists and which user objects it holds (see README, "Restore"). */
 export async function postgresContents(url: DatabaseUrl): Promise<DatabaseContents> {
-  const exists = (await psqlQuery(url, 'postgres', `SELECT 1 FROM pg_database WHERE datname = ${literal(url.database)}`)).trim() === '1';
+  const exists =
+    (await psqlQuery(url, 'postgres', `SELECT 1 FROM pg_database WHERE datname = ${literal(url.database)}`)).trim() ===
+    '1';
   if (!exists) return { exists: false, objects: [] };
   const objects = (await psqlQuery(url, url.database, CONTENTS_SQL)).split('\n').filter(Boolean);
   return { exists: true, objects };
@@ -96,30 +108,49 @@ export async function postgresContents(url: DatabaseUrl): Promise<DatabaseConten
 
 /** Creates the database when it is missing; true when it did. */
 export async function createPostgresDatabase(url: DatabaseUrl): Promise<boolean> {
-  const exists = (await psqlQuery(url, 'postgres', `SELECT 1 FROM pg_database WHERE datname = ${literal(url.database)}`)).trim() === '1';
+  const exists =
+    (await psqlQuery(url, 'postgres', `SELECT 1 FROM pg_database WHERE datname = ${literal(url.database)}`)).trim() ===
+    '1';
   if (exists) return false;
   await psqlQuery(url, 'postgres', `CREATE DATABASE "${url.database.replace(/"/g, '""')}"`);
   return true;
 }
 
 /** Loads the archive into the (existing) database with pg_restore. */
-export async function loadPostgres(file: string, url: DatabaseUrl, options: PostgresRestoreOptions): Promise<{ warnings: string[] }> {
+export async function loadPostgres(
+  file: string,
+  url: DatabaseUrl,
+  options: PostgresRestoreOptions,
+): Promise<{ warnings: string[] }> {
   const pgRestore = resolveTool(['pg_restore']);
   try {
-    await run(pgRestore.file, [...pgRestore.prefixArgs, ...pgRestoreArgs(url, file, options)], { env: libpqEnvironment(url), maxBuffer: 64 * 1024 * 1024 });
+    await run(pgRestore.file, [...pgRestore.prefixArgs, ...pgRestoreArgs(url, file, options)], {
+      env: libpqEnvironment(url),
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { warnings: [] };
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
     const unexpected = unexpectedRestoreErrors(stderr);
     if (unexpected.length === 0 && /transaction_timeout/.test(stderr)) {
-      return { warnings: ['the server does not know transaction_timeout (a PostgreSQL 17+ setting pg_dump 18 writes); that one statement was skipped, as it should be'] };
+      return {
+        warnings: [
+          'the server does not know transaction_timeout (a PostgreSQL 17+ setting pg_dump 18 writes); that one statement was skipped, as it should be',
+        ],
+      };
     }
-    throw new DumpError(`pg_restore into ${url.database} failed: ${unexpected.slice(0, 5).join('; ') || firstErrorLine(stderr)}`);
+    throw new DumpError(
+      `pg_restore into ${url.database} failed: ${unexpected.slice(0, 5).join('; ') || firstErrorLine(stderr)}`,
+    );
   }
 }
 
 /** Both steps at once, for a scratch database nobody else uses (the restore drill). */
-export async function restorePostgres(file: string, url: DatabaseUrl, options: PostgresRestoreOptions): Promise<{ warnings: string[] }> {
+export async function restorePostgres(
+  file: string,
+  url: DatabaseUrl,
+  options: PostgresRestoreOptions,
+): Promise<{ warnings: string[] }> {
   await createPostgresDatabase(url);
   return loadPostgres(file, url, options);
 }

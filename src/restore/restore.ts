@@ -49,26 +49,46 @@ export function isSameDatabase(target: Target, url: DatabaseUrl): boolean {
 export async function restore(request: RestoreRequest): Promise<RestoreResult> {
   const { target } = request;
   const parsed = parseDatabaseUrl(request.into);
-  const into = parsed.password === undefined && request.password !== undefined ? { ...parsed, password: request.password } : parsed;
+  const into =
+    parsed.password === undefined && request.password !== undefined
+      ? { ...parsed, password: request.password }
+      : parsed;
   const family = restoreFamilyOf(target.engine);
   if (!family) {
     const info = engineInfo(target.engine);
-    throw new ConfigError(info.restoreHint ?? `${info.label} backups are restored by the server itself (README, "Restore")`);
+    throw new ConfigError(
+      info.restoreHint ?? `${info.label} backups are restored by the server itself (README, "Restore")`,
+    );
   }
-  if (into.family !== family) throw new ConfigError(`--into is a ${into.family} URL, but ${target.name} is a ${target.engine} database`);
+  if (into.family !== family)
+    throw new ConfigError(`--into is a ${into.family} URL, but ${target.name} is a ${target.engine} database`);
   if (isSameDatabase(target, into) && !request.force) {
-    throw new ConfigError(`--into is ${target.name}'s own database (${target.host}:${target.port}/${target.database}); restoring over it needs --force`);
+    throw new ConfigError(
+      `--into is ${target.name}'s own database (${target.host}:${target.port}/${target.database}); restoring over it needs --force`,
+    );
   }
-  const found = await findBackup(request.config, target, request.secrets, { backup: request.backup, ...(request.from && { from: request.from }) });
+  const found = await findBackup(request.config, target, request.secrets, {
+    backup: request.backup,
+    ...(request.from && { from: request.from }),
+  });
   request.onFound?.(found);
   const engine =
     family === 'postgres'
       ? {
           contents: postgresContents,
           create: createPostgresDatabase,
-          load: (file: string) => loadPostgres(file, into, { ...(request.clean && { clean: true }), ...(request.jobs && { jobs: request.jobs }), ...(request.noOwner && { noOwner: true }) }),
+          load: (file: string) =>
+            loadPostgres(file, into, {
+              ...(request.clean && { clean: true }),
+              ...(request.jobs && { jobs: request.jobs }),
+              ...(request.noOwner && { noOwner: true }),
+            }),
         }
-      : { contents: mysqlContents, create: createMysqlDatabase, load: (file: string) => loadMysql(file, into, found.backup.manifest.compression) };
+      : {
+          contents: mysqlContents,
+          create: createMysqlDatabase,
+          load: (file: string) => loadMysql(file, into, found.backup.manifest.compression),
+        };
   const choice = { ...(request.clean && { clean: true }), ...(request.force && { force: true }) };
   checkRestorable(into, await engine.contents(into), choice);
   const work = await mkdtemp(path.join(tmpdir(), 'stepvault-restore-'));

@@ -5,9 +5,20 @@ import { parseDatabaseUrl, redactUrlText } from './url.ts';
 describe('--into URLs', () => {
   it('reads user, password, host, port and database', () => {
     expect(parseDatabaseUrl('postgres://alice:s%40cret@db.internal:5433/orders_restored')).toEqual({
-      family: 'postgres', host: 'db.internal', port: 5433, user: 'alice', password: 's@cret', database: 'orders_restored',
+      family: 'postgres',
+      host: 'db.internal',
+      port: 5433,
+      user: 'alice',
+      password: 's@cret',
+      database: 'orders_restored',
     });
-    expect(parseDatabaseUrl('mariadb://127.0.0.1/shop')).toEqual({ family: 'mysql', host: '127.0.0.1', port: 3306, user: 'root', database: 'shop' });
+    expect(parseDatabaseUrl('mariadb://127.0.0.1/shop')).toEqual({
+      family: 'mysql',
+      host: '127.0.0.1',
+      port: 3306,
+      user: 'root',
+      database: 'shop',
+    });
   });
 
   it.each([
@@ -33,12 +44,16 @@ describe('--into URLs', () => {
     expect(() => parseDatabaseUrl('postgres://alice:Hunter2pw@db.internal:99999/orders')).toThrow(
       '--into "postgres://alice:***@db.internal:99999/orders" is not a URL; write it as postgres://postgres@127.0.0.1:5432/orders_restored',
     );
-    expect(redactUrlText('postgres://alice:Hun@ter2/pw@db.internal:54x/orders')).toBe('postgres://alice:***@db.internal:54x/orders');
+    expect(redactUrlText('postgres://alice:Hun@ter2/pw@db.internal:54x/orders')).toBe(
+      'postgres://alice:***@db.internal:54x/orders',
+    );
     expect(redactUrlText('//alice:Hunter2pw@db:0x/orders')).toBe('//alice:***@db:0x/orders');
   });
 
   it('says which part has a bad %-escape, without the password', () => {
-    expect(() => parseDatabaseUrl('postgres://alice:Hunter2%zz@db/orders')).toThrow('--into "postgres://alice:***@db/orders": the password has a malformed %-escape; write a literal % as %25');
+    expect(() => parseDatabaseUrl('postgres://alice:Hunter2%zz@db/orders')).toThrow(
+      '--into "postgres://alice:***@db/orders": the password has a malformed %-escape; write a literal % as %25',
+    );
   });
 
   it('leaves a URL without a password as it is', () => {

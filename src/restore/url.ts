@@ -1,4 +1,7 @@
-/** `--into` URLs: postgres://user[:password]@host[:port]/database, mysql:// or mariadb:// likewise (each engine says its schemes). */
+/**
+ * `--into` URLs: postgres://user[:password]@host[:port]/database, mysql:// or mariadb:// likewise (each engine says its
+ * schemes).
+ */
 import { engineForScheme, engineInfo, restorableSchemes } from '../engines/registry.ts';
 import type { RestoreFamily } from '../engines/types.ts';
 import { ConfigError } from '../errors.ts';
@@ -39,17 +42,24 @@ export function parseDatabaseUrl(text: string): DatabaseUrl {
   const engine = engineForScheme(url.protocol.replace(/:$/, ''));
   const family = engine && engineInfo(engine).restoreFamily;
   if (!engine || !family) {
-    throw new ConfigError(`--into: "${url.protocol}//" is not a database URL; use ${restorableSchemes().map((s) => `${s}://`).join(', ')}, e.g. ${EXAMPLE}`);
+    throw new ConfigError(
+      `--into: "${url.protocol}//" is not a database URL; use ${restorableSchemes()
+        .map((s) => `${s}://`)
+        .join(', ')}, e.g. ${EXAMPLE}`,
+    );
   }
   const decode = (part: string, what: string) => {
     try {
       return decodeURIComponent(part);
     } catch {
-      throw new ConfigError(`--into "${redactUrlText(text)}": the ${what} has a malformed %-escape; write a literal % as %25`);
+      throw new ConfigError(
+        `--into "${redactUrlText(text)}": the ${what} has a malformed %-escape; write a literal % as %25`,
+      );
     }
   };
   const database = decode(url.pathname.replace(/^\//, ''), 'database name');
-  if (!database || database.includes('/')) throw new ConfigError(`--into: name the database to restore into after the host, e.g. ${EXAMPLE}`);
+  if (!database || database.includes('/'))
+    throw new ConfigError(`--into: name the database to restore into after the host, e.g. ${EXAMPLE}`);
   if (!url.hostname) throw new ConfigError(`--into: the URL has no host; e.g. ${EXAMPLE}`);
   const user = decode(url.username, 'user name');
   const password = decode(url.password, 'password');

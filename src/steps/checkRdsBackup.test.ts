@@ -20,7 +20,11 @@ async function rdsRun() {
   const planned = await plan({ request: { target: 'orders' }, execution: execution(at) }, world.runtime);
   // The schema wants an s3 destination for rds mode; the step only needs a store to read from.
   const target = world.config.targets.orders!;
-  world.config.targets.orders = { ...target, engine: 'mssql', mssql: { mode: 'rds', copyOnly: true, compression: true, verifyOnly: false, timeoutMinutes: 10 } };
+  world.config.targets.orders = {
+    ...target,
+    engine: 'mssql',
+    mssql: { mode: 'rds', copyOnly: true, compression: true, verifyOnly: false, timeoutMinutes: 10 },
+  };
   const key = `rds/${planned.objectKey}`;
   const dump: ServerWritingDump = {
     kind: 'server-writing',
@@ -38,7 +42,10 @@ describe('CheckRdsBackup', () => {
     const { world, input } = await rdsRun();
     rds.status = { lifecycle: 'IN_PROGRESS', percent: 40, info: '' };
     const result = await checkRdsBackup(input, world.runtime);
-    expect(result).toMatchObject({ kind: 'server-writing', task: { lifecycle: 'IN_PROGRESS', percent: 40, attempts: 1 } });
+    expect(result).toMatchObject({
+      kind: 'server-writing',
+      task: { lifecycle: 'IN_PROGRESS', percent: 40, attempts: 1 },
+    });
     expect(result.size).toBeUndefined();
     expect(world.progress).toEqual([{ state: 'CheckRdsBackup', percent: 40 }]);
   });
@@ -53,19 +60,31 @@ describe('CheckRdsBackup', () => {
     rds.status = { lifecycle: 'SUCCESS', percent: 100, info: '' };
     world.clock.now = new Date(at.getTime() + 120_000);
     const result = await checkRdsBackup(input, world.runtime);
-    expect(result).toMatchObject({ kind: 'server-written', size: body.length, sha256, durationSeconds: 120, task: { lifecycle: 'SUCCESS', percent: 100, attempts: 1 } });
+    expect(result).toMatchObject({
+      kind: 'server-written',
+      size: body.length,
+      sha256,
+      durationSeconds: 120,
+      task: { lifecycle: 'SUCCESS', percent: 100, attempts: 1 },
+    });
   });
 
   it('fails with a DumpError when the task ended in error, with what RDS said', async () => {
     const { world, input } = await rdsRun();
     rds.status = { lifecycle: 'ERROR', percent: 12, info: 'Access Denied to the bucket\n' };
-    await expect(checkRdsBackup(input, world.runtime)).rejects.toMatchObject({ name: 'DumpError', message: 'RDS backup task 7 of orders ended ERROR: Access Denied to the bucket' });
+    await expect(checkRdsBackup(input, world.runtime)).rejects.toMatchObject({
+      name: 'DumpError',
+      message: 'RDS backup task 7 of orders ended ERROR: Access Denied to the bucket',
+    });
   });
 
   it('fails with a DumpError when RDS reports success but the object is not there', async () => {
     const { world, input, key } = await rdsRun();
     rds.status = { lifecycle: 'SUCCESS', percent: 100, info: '' };
-    await expect(checkRdsBackup(input, world.runtime)).rejects.toMatchObject({ name: 'DumpError', message: `RDS reports task 7 done, but memory://mem/${key} is not there` });
+    await expect(checkRdsBackup(input, world.runtime)).rejects.toMatchObject({
+      name: 'DumpError',
+      message: `RDS reports task 7 done, but memory://mem/${key} is not there`,
+    });
   });
 
   it('gives up on a task still running after mssql.timeoutMinutes, however few looks it took', async () => {
@@ -74,7 +93,8 @@ describe('CheckRdsBackup', () => {
     world.clock.now = new Date(at.getTime() + 10 * 60_000);
     await expect(checkRdsBackup(input, world.runtime)).rejects.toMatchObject({
       name: 'DumpError',
-      message: 'RDS backup task 7 of orders is still IN_PROGRESS (90%) after 10 minutes; raise mssql.timeoutMinutes or look at rds_task_status',
+      message:
+        'RDS backup task 7 of orders is still IN_PROGRESS (90%) after 10 minutes; raise mssql.timeoutMinutes or look at rds_task_status',
     });
   });
 });

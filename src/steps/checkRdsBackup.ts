@@ -22,14 +22,28 @@ export async function checkRdsBackup(input: CheckRdsBackupInput, runtime: Runtim
     throw new DumpError(`CheckRdsBackup ran for a dump of ${target.name} that no server is writing`);
   }
   const { task } = dump;
-  const password = target.password === undefined ? undefined : await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
+  const password =
+    target.password === undefined
+      ? undefined
+      : await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
   const status = await dumper.status(target, password, task.taskId);
   const attempts = task.attempts + 1;
-  runtime.log.info('server backup task', { runId: plan.runId, target: plan.target, state: 'CheckRdsBackup', taskId: task.taskId, lifecycle: status.lifecycle, percent: status.percent, info: status.info, attempts });
+  runtime.log.info('server backup task', {
+    runId: plan.runId,
+    target: plan.target,
+    state: 'CheckRdsBackup',
+    taskId: task.taskId,
+    lifecycle: status.lifecycle,
+    percent: status.percent,
+    info: status.info,
+    attempts,
+  });
   runtime.progress({ state: 'CheckRdsBackup', percent: status.percent });
 
   if (status.state === 'failed') {
-    throw new DumpError(`RDS backup task ${task.taskId} of ${target.name} ended ${status.lifecycle}: ${status.info.trim() || 'no task_info'}`);
+    throw new DumpError(
+      `RDS backup task ${task.taskId} of ${target.name} ended ${status.lifecycle}: ${status.info.trim() || 'no task_info'}`,
+    );
   }
   if (status.state === 'running') {
     // Bounded in time, not only in looks: slow looks must not stretch the loop past the
@@ -37,7 +51,9 @@ export async function checkRdsBackup(input: CheckRdsBackupInput, runtime: Runtim
     const elapsedSeconds = (runtime.now().getTime() - Date.parse(dump.startedAt)) / 1000;
     const limit = dumper.timeoutSeconds(target);
     if (attempts >= task.maxAttempts || elapsedSeconds >= limit) {
-      throw new DumpError(`RDS backup task ${task.taskId} of ${target.name} is still ${status.lifecycle} (${status.percent}%) after ${limit / 60} minutes; ${dumper.timeoutHint}`);
+      throw new DumpError(
+        `RDS backup task ${task.taskId} of ${target.name} is still ${status.lifecycle} (${status.percent}%) after ${limit / 60} minutes; ${dumper.timeoutHint}`,
+      );
     }
     return { ...dump, task: { ...task, lifecycle: status.lifecycle, percent: status.percent, attempts } };
   }

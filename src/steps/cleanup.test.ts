@@ -15,7 +15,11 @@ describe('Cleanup', () => {
     await writeFile(path.join(planned.stagingDir, planned.fileName), 'dump');
     const neighbour = path.join(world.staging, 'keep-me');
     await writeFile(neighbour, 'x');
-    await expect(cleanup({ run: { target: 'orders', plan: planned } }, world.runtime)).resolves.toEqual({ removed: [planned.stagingDir], aborted: [], abortFailed: [] });
+    await expect(cleanup({ run: { target: 'orders', plan: planned } }, world.runtime)).resolves.toEqual({
+      removed: [planned.stagingDir],
+      aborted: [],
+      abortFailed: [],
+    });
     await expect(stat(planned.stagingDir)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(neighbour)).resolves.toBeDefined();
   });
@@ -33,6 +37,10 @@ describe('Cleanup', () => {
 
   it('has nothing to remove when the run never got a plan', async () => {
     const world = await stepWorld();
-    await expect(cleanup({ run: { target: 'orders' } }, world.runtime)).resolves.toEqual({ removed: [], aborted: [], abortFailed: [] });
+    await expect(cleanup({ run: { target: 'orders' } }, world.runtime)).resolves.toEqual({
+      removed: [],
+      aborted: [],
+      abortFailed: [],
+    });
   });
 });

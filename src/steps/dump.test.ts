@@ -74,6 +74,12 @@ describe('Dump', () => {
     await dump(await planned(world), world.runtime);
     await expect(stat(stale)).rejects.toMatchObject({ code: 'ENOENT' });
     await expect(stat(recent)).resolves.toBeDefined();
-    expect(world.logs).toContainEqual(expect.objectContaining({ level: 'warn', message: 'stale staging removed: runs that never reached Cleanup', folders: [stale] }));
+    expect(world.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'stale staging removed: runs that never reached Cleanup',
+        folders: [stale],
+      }),
+    );
   });
 });

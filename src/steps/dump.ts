@@ -31,7 +31,10 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
   // Private to the run — except that SQL Server writes its .bak into it itself, as its own
   // account, which must share the folder's group.
   await refusePseudoFilesystem(plan.stagingDir, `targets.${target.name}.staging`);
-  const stale = await removeStaleRuns(path.dirname(plan.stagingDir), { maxAgeMs: longestRunMs(executionDefinition(runtime.config)), keep: plan.runId });
+  const stale = await removeStaleRuns(path.dirname(plan.stagingDir), {
+    maxAgeMs: longestRunMs(executionDefinition(runtime.config)),
+    keep: plan.runId,
+  });
   if (stale.length > 0) log.warn('stale staging removed: runs that never reached Cleanup', { folders: stale });
   await mkdir(plan.stagingDir, { recursive: true, mode: dumper.serverWritesFile ? 0o770 : 0o700 });
   const file = path.join(plan.stagingDir, plan.fileName);
@@ -67,19 +70,47 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
   }
 }
 
-/** A server that writes its backup into a destination itself: start the task; the state machine polls it (see checkRdsBackup.ts). */
-async function startServerBackup(plan: PlanResult, target: Target, password: string | undefined, dumper: DestinationDumper, runtime: Runtime): Promise<ServerWritingDump> {
+/**
+ * A server that writes its backup into a destination itself: start the task; the state machine polls it (see
+ * checkRdsBackup.ts).
+ */
+async function startServerBackup(
+  plan: PlanResult,
+  target: Target,
+  password: string | undefined,
+  dumper: DestinationDumper,
+  runtime: Runtime,
+): Promise<ServerWritingDump> {
   // The schema holds such a target to exactly one destination.
   const destinationName = target.destinations[0]!;
   const config = runtime.config.destinations[destinationName]!;
   const key = withPrefix(config.prefix, plan.objectKey);
   const started = runtime.now();
-  const { taskId, ...facts } = await dumper.start({ target, ...(password !== undefined && { password }), destination: { name: destinationName, config }, key });
-  runtime.log.info('server backup task started', { runId: plan.runId, target: plan.target, state: 'Dump', taskId, key });
+  const { taskId, ...facts } = await dumper.start({
+    target,
+    ...(password !== undefined && { password }),
+    destination: { name: destinationName, config },
+    key,
+  });
+  runtime.log.info('server backup task started', {
+    runId: plan.runId,
+    target: plan.target,
+    state: 'Dump',
+    taskId,
+    key,
+  });
   return {
     kind: 'server-writing',
     ...facts,
-    task: { taskId, destination: destinationName, key, lifecycle: 'CREATED', percent: 0, attempts: 0, maxAttempts: Math.ceil(dumper.timeoutSeconds(target) / RDS_POLL_SECONDS) },
+    task: {
+      taskId,
+      destination: destinationName,
+      key,
+      lifecycle: 'CREATED',
+      percent: 0,
+      attempts: 0,
+      maxAttempts: Math.ceil(dumper.timeoutSeconds(target) / RDS_POLL_SECONDS),
+    },
     startedAt: started.toISOString(),
   };
 }

@@ -15,7 +15,11 @@ import type { Runtime } from '../runtime.ts';
 export async function notify(input: NotifyInput, runtime: Runtime): Promise<NotifyResult> {
   const { run, outcome } = input;
   const targetName = run.plan?.target ?? run.target;
-  const log = runtime.log.child({ runId: run.plan?.runId, target: targetName, state: outcome === 'success' ? 'NotifySuccess' : 'NotifyFailure' });
+  const log = runtime.log.child({
+    runId: run.plan?.runId,
+    target: targetName,
+    state: outcome === 'success' ? 'NotifySuccess' : 'NotifyFailure',
+  });
   const message = outcome === 'success' ? successMessage(run, input.execution) : failureMessage(run, input.execution);
   const result: NotifyResult = { sent: [], failed: [] };
 
@@ -47,7 +51,8 @@ export async function notify(input: NotifyInput, runtime: Runtime): Promise<Noti
  * the failure still goes to the default notifiers, or to every notifier when there are none.
  */
 function notifierNames(config: Config, targetName: string | undefined): string[] {
-  const target = targetName !== undefined && Object.hasOwn(config.targets, targetName) ? config.targets[targetName] : undefined;
+  const target =
+    targetName !== undefined && Object.hasOwn(config.targets, targetName) ? config.targets[targetName] : undefined;
   if (target) return target.notify;
   return config.defaultNotify ?? Object.keys(config.notifications);
 }

@@ -27,7 +27,11 @@ export interface OpenWritesOutcome {
   failed: AbortFailure[];
 }
 
-export async function closeOpenWrites(plan: PlanResult, runtime: Runtime, budgetMs = abortBudgetMs(runtime)): Promise<OpenWritesOutcome> {
+export async function closeOpenWrites(
+  plan: PlanResult,
+  runtime: Runtime,
+  budgetMs = abortBudgetMs(runtime),
+): Promise<OpenWritesOutcome> {
   const signal = AbortSignal.timeout(budgetMs);
   const log = runtime.log.child({ runId: plan.runId, target: plan.target, state: 'Cleanup' });
   const outcome: OpenWritesOutcome = { aborted: [], failed: [] };
@@ -43,9 +47,14 @@ export async function closeOpenWrites(plan: PlanResult, runtime: Runtime, budget
             log.info('open writes of the run aborted', { destination: name, key: each, count });
           }
         } catch (error) {
-          const message = signal.aborted ? `gave up after ${budgetMs / 1000} s: ${(error as Error).message}` : (error as Error).message;
+          const message = signal.aborted
+            ? `gave up after ${budgetMs / 1000} s: ${(error as Error).message}`
+            : (error as Error).message;
           outcome.failed.push({ destination: name, key: each, error: `${(error as Error).name}: ${message}` });
-          log.warn('cannot abort the open writes of the run; a lifecycle rule for incomplete multipart uploads is the remaining net', { destination: name, key: each, error: message });
+          log.warn(
+            'cannot abort the open writes of the run; a lifecycle rule for incomplete multipart uploads is the remaining net',
+            { destination: name, key: each, error: message },
+          );
         }
       }
     }),

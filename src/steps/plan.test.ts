@@ -11,7 +11,13 @@ describe('Plan', () => {
     const world = await stepWorld({ destinations: { mem: {}, spare: { required: false } } });
     const run = execution(at);
     const result = await plan({ request: { target: 'orders' }, execution: run }, world.runtime);
-    expect(result).toMatchObject({ target: 'orders', engine: 'postgres', database: 'orders', executionId: run.id, startedAt: at.toISOString() });
+    expect(result).toMatchObject({
+      target: 'orders',
+      engine: 'postgres',
+      database: 'orders',
+      executionId: run.id,
+      startedAt: at.toISOString(),
+    });
     expect(result.stagingDir).toBe(`${world.staging}/${result.runId}`);
     expect(result.objectKey.endsWith(`/${result.fileName}`)).toBe(true);
     expect(result.fileName.startsWith('orders-')).toBe(true);
@@ -35,7 +41,9 @@ describe('Plan', () => {
 
   it('fails fast with a ConfigError naming the known targets when the target is unknown', async () => {
     const world = await stepWorld();
-    await expect(plan({ request: { target: 'ordres' }, execution: execution(at) }, world.runtime)).rejects.toMatchObject({
+    await expect(
+      plan({ request: { target: 'ordres' }, execution: execution(at) }, world.runtime),
+    ).rejects.toMatchObject({
       name: 'ConfigError',
       message: expect.stringMatching(/^unknown target "ordres" in .*; known targets: orders/),
     });
@@ -43,11 +51,16 @@ describe('Plan', () => {
 
   it('fails fast when the target’s password does not resolve, before anything is dumped', async () => {
     const world = await stepWorld({ targetYaml: 'password: "env:STEPVAULT_UNIT_PLAN_PASSWORD"' });
-    await expect(plan({ request: { target: 'orders' }, execution: execution(at) }, world.runtime)).rejects.toMatchObject({
+    await expect(
+      plan({ request: { target: 'orders' }, execution: execution(at) }, world.runtime),
+    ).rejects.toMatchObject({
       name: 'ConfigError',
-      message: 'targets.orders.password: environment variable STEPVAULT_UNIT_PLAN_PASSWORD is not set; export it before the run (env:STEPVAULT_UNIT_PLAN_PASSWORD)',
+      message:
+        'targets.orders.password: environment variable STEPVAULT_UNIT_PLAN_PASSWORD is not set; export it before the run (env:STEPVAULT_UNIT_PLAN_PASSWORD)',
     });
     vi.stubEnv('STEPVAULT_UNIT_PLAN_PASSWORD', 's3cret');
-    await expect(plan({ request: { target: 'orders' }, execution: execution(at) }, world.runtime)).resolves.toMatchObject({ target: 'orders' });
+    await expect(
+      plan({ request: { target: 'orders' }, execution: execution(at) }, world.runtime),
+    ).resolves.toMatchObject({ target: 'orders' });
   });
 });

@@ -40,7 +40,12 @@ export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResu
       return { name, type: destination.type, required: destination.required ?? true };
     }),
   };
-  runtime.log.info('planned', { runId: id, target: target.name, key: result.objectKey, destinations: target.destinations });
+  runtime.log.info('planned', {
+    runId: id,
+    target: target.name,
+    key: result.objectKey,
+    destinations: target.destinations,
+  });
   return result;
 }
 

@@ -32,14 +32,24 @@ describe('Prune', () => {
     expect(result).toEqual({ destinations: [{ destination: 'mem', kept: 1, deleted: [] }] });
     expect(await storage.head(stored(older).key)).toBeDefined();
     expect(await storage.head(stored(older).manifestKey)).toBeDefined();
-    expect(world.logs).toContainEqual(expect.objectContaining({ level: 'warn', message: 'this run’s backup is missing from the listing; nothing pruned', destination: 'mem', key: stored(current).key }));
+    expect(world.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        message: 'this run’s backup is missing from the listing; nothing pruned',
+        destination: 'mem',
+        key: stored(current).key,
+      }),
+    );
   });
 
   it('leaves a destination alone whose upload failed', async () => {
     const world = await stepWorld({ destinations: { mem: {}, spare: {} }, targetYaml: 'retention: { keepLast: 1 }' });
     await storedRun(world, day(1));
     const current = await storedRun(world, day(2));
-    const upload = [current.upload[0]!, { status: 'failed' as const, destination: 'spare', error: 'StorageError', cause: 'unreachable' }];
+    const upload = [
+      current.upload[0]!,
+      { status: 'failed' as const, destination: 'spare', error: 'StorageError', cause: 'unreachable' },
+    ];
     const result = await prune({ plan: current.plan, upload }, world.runtime);
     expect(result.destinations.map((d) => d.destination)).toEqual(['mem']);
     const spare = await world.storage('spare');

@@ -26,7 +26,10 @@ export async function prune(input: PruneInput, runtime: Runtime): Promise<PruneR
     // The backup this run just stored must be among them; if it is not, the listing is not
     // trustworthy (an eventually consistent store, a wrong prefix) and nothing is deleted.
     if (!backups.some((b) => b.key === outcome.key)) {
-      log.warn('this run’s backup is missing from the listing; nothing pruned', { destination: outcome.destination, key: outcome.key });
+      log.warn('this run’s backup is missing from the listing; nothing pruned', {
+        destination: outcome.destination,
+        key: outcome.key,
+      });
       destinations.push({ destination: outcome.destination, kept: backups.length, deleted: [] });
       continue;
     }

@@ -15,10 +15,16 @@ const RUN_FOLDER = /^.+-\d{8}T\d{6}Z-[0-9a-f]{8}$/;
  * The longest a run can last: Step Functions stops an execution at the state machine's
  * TimeoutSeconds. Without one, the sum over Task states of their timeout times their attempts.
  */
-export function longestRunMs(machine: { TimeoutSeconds?: unknown; States: Record<string, unknown> } = definition): number {
+export function longestRunMs(
+  machine: { TimeoutSeconds?: unknown; States: Record<string, unknown> } = definition,
+): number {
   if (typeof machine.TimeoutSeconds === 'number') return machine.TimeoutSeconds * 1000;
   let seconds = 0;
-  for (const state of Object.values(machine.States) as { Type?: string; TimeoutSeconds?: number; Retry?: { MaxAttempts?: number }[] }[]) {
+  for (const state of Object.values(machine.States) as {
+    Type?: string;
+    TimeoutSeconds?: number;
+    Retry?: { MaxAttempts?: number }[];
+  }[]) {
     if (state.Type !== 'Task') continue;
     // The language's defaults: 3 attempts per retrier; a Task without a timeout may run 99999999 s.
     const attempts = 1 + (state.Retry ?? []).reduce((sum, r) => sum + (r.MaxAttempts ?? 3), 0);
@@ -42,7 +48,10 @@ async function lastWritten(folder: string): Promise<number> {
  * current run's). Ages are measured by the file system's clock, as mtimes are. Other entries, and
  * anything that disappears meanwhile, are left alone.
  */
-export async function removeStaleRuns(root: string, options: { maxAgeMs: number; keep?: string; now?: number }): Promise<string[]> {
+export async function removeStaleRuns(
+  root: string,
+  options: { maxAgeMs: number; keep?: string; now?: number },
+): Promise<string[]> {
   const now = options.now ?? Date.now();
   const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
   const removed: string[] = [];

@@ -15,7 +15,9 @@ const root = path.resolve(import.meta.dirname, '../..');
 
 describe('the table of steps', () => {
   it('has one handler in functions/ per step, named after it, and no other', () => {
-    const handlers = readdirSync(path.join(root, 'functions')).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    const handlers = readdirSync(path.join(root, 'functions')).filter(
+      (f) => f.endsWith('.ts') && !f.endsWith('.test.ts'),
+    );
     expect(handlers.map((f) => `functions/${f}`).sort()).toEqual(STEP_NAMES.map(handlerFile).sort());
   });
 
@@ -28,12 +30,17 @@ describe('the table of steps', () => {
     expect([...new Set(tasks.values())].sort()).toEqual(STEP_NAMES.map(substitutionOf).sort());
     for (const [state, substitution] of tasks) {
       // Plan, CheckRdsBackup; NotifySuccess and NotifyFailure; UploadToDestination.
-      expect(state.startsWith(pascalName(stepOfSubstitution(substitution)!)), `${state} calls \${${substitution}}`).toBe(true);
+      expect(
+        state.startsWith(pascalName(stepOfSubstitution(substitution)!)),
+        `${state} calls \${${substitution}}`,
+      ).toBe(true);
     }
   });
 
   it('names each function the way serverless names its resource', () => {
-    const naming = createRequire(import.meta.url)('osls/lib/plugins/aws/lib/naming.js') as { getLambdaLogicalId(name: string): string };
+    const naming = createRequire(import.meta.url)('osls/lib/plugins/aws/lib/naming.js') as {
+      getLambdaLogicalId(name: string): string;
+    };
     for (const name of STEP_NAMES) expect(lambdaLogicalId(name)).toBe(naming.getLambdaLogicalId(name));
   });
 
@@ -43,13 +50,16 @@ describe('the table of steps', () => {
 
   it('is the list of steps the README gives for deploy.functions.<step>', () => {
     const readme = readFileSync(path.join(root, 'README.md'), 'utf8');
-    const sentence = /The\s+steps, whose memory and timeout `deploy\.functions\.<step>` may change, are: ([^.]+)\./.exec(readme);
+    const sentence =
+      /The\s+steps, whose memory and timeout `deploy\.functions\.<step>` may change, are: ([^.]+)\./.exec(readme);
     expect(sentence, 'README names the steps deploy.functions takes').not.toBeNull();
     expect([...sentence![1]!.matchAll(/`(\w+)`/g)].map((m) => m[1])).toEqual([...STEP_NAMES]);
   });
 
-  it('has defaults a config could also write: within what deploy.functions accepts (Lambda\'s own limits)', () => {
-    const functions = Object.fromEntries(STEP_NAMES.map((name) => [name, { memorySize: STEPS[name].memorySize, timeout: STEPS[name].timeout }]));
+  it("has defaults a config could also write: within what deploy.functions accepts (Lambda's own limits)", () => {
+    const functions = Object.fromEntries(
+      STEP_NAMES.map((name) => [name, { memorySize: STEPS[name].memorySize, timeout: STEPS[name].timeout }]),
+    );
     expect(deploySchema.safeParse({ region: 'eu-west-1', functions }).error?.issues ?? []).toEqual([]);
   });
 

@@ -26,7 +26,10 @@ export interface StepSpec {
   iamAuth: boolean;
   /** The staging share: `write` (dump, remove), `read`, or not at all. Touching it puts a step in the VPC. */
   staging: 'write' | 'read' | false;
-  /** What it does to the s3 destinations: `write` (put, look before writing), `read`, `prune` (list, delete), `abort` (list and abort open multipart uploads). */
+  /**
+   * What it does to the s3 destinations: `write` (put, look before writing), `read`, `prune` (list, delete), `abort`
+   * (list and abort open multipart uploads).
+   */
   destinations: 'write' | 'read' | 'prune' | 'abort' | false;
   /** Runs inside the VPC: it reaches the database or the staging share. */
   vpc: boolean;
@@ -40,22 +43,64 @@ export interface StepSpec {
   timeout: number;
 }
 
-const none = { secrets: [], iamAuth: false, staging: false, destinations: false, vpc: false, layer: false, notifies: false } as const;
+const none = {
+  secrets: [],
+  iamAuth: false,
+  staging: false,
+  destinations: false,
+  vpc: false,
+  layer: false,
+  notifies: false,
+} as const;
 
 /** In the order the workflow runs them. */
 export const STEPS = {
   /** Resolves the target and names the run; resolving the target's secrets fails a bad config early. */
   plan: { ...none, secrets: ['targets'], memorySize: 256, timeout: 30 },
-  dump: { ...none, secrets: ['targets'], iamAuth: true, staging: 'write', vpc: true, layer: true, memorySize: 1024, timeout: 900 },
+  dump: {
+    ...none,
+    secrets: ['targets'],
+    iamAuth: true,
+    staging: 'write',
+    vpc: true,
+    layer: true,
+    memorySize: 1024,
+    timeout: 900,
+  },
   /** RDS for SQL Server: asks the server about its backup task, then reads the object RDS wrote. */
   checkRdsBackup: { ...none, secrets: ['targets'], destinations: 'read', vpc: true, memorySize: 512, timeout: 900 },
-  upload: { ...none, secrets: ['destinations'], staging: 'read', destinations: 'write', vpc: true, memorySize: 1024, timeout: 900 },
+  upload: {
+    ...none,
+    secrets: ['destinations'],
+    staging: 'read',
+    destinations: 'write',
+    vpc: true,
+    memorySize: 1024,
+    timeout: 900,
+  },
   /** Reads back what landed; the restore drill runs the layer's restore tools against a scratch database. */
-  verify: { ...none, secrets: ['destinations', 'drill'], staging: 'read', destinations: 'read', vpc: true, layer: true, memorySize: 1024, timeout: 900 },
+  verify: {
+    ...none,
+    secrets: ['destinations', 'drill'],
+    staging: 'read',
+    destinations: 'read',
+    vpc: true,
+    layer: true,
+    memorySize: 1024,
+    timeout: 900,
+  },
   prune: { ...none, secrets: ['destinations'], destinations: 'prune', memorySize: 256, timeout: 300 },
   notify: { ...none, secrets: ['observability'], notifies: true, memorySize: 256, timeout: 60 },
   /** Also aborts the multipart uploads a failed last attempt of Upload left open (its keys are the run's own). */
-  cleanup: { ...none, secrets: ['destinations'], staging: 'write', destinations: 'abort', vpc: true, memorySize: 256, timeout: 120 },
+  cleanup: {
+    ...none,
+    secrets: ['destinations'],
+    staging: 'write',
+    destinations: 'abort',
+    vpc: true,
+    memorySize: 256,
+    timeout: 120,
+  },
 } as const satisfies Record<string, StepSpec>;
 
 export type StepName = keyof typeof STEPS;

@@ -38,7 +38,11 @@ export interface StepWorld {
  * `notifications` is the flow mapping of the config's notifiers (paths are relative to staging).
  */
 export async function stepWorld(
-  options: { destinations?: Record<string, Omit<MemoryDestinationConfig, 'type'>>; targetYaml?: string; notifications?: string } = {},
+  options: {
+    destinations?: Record<string, Omit<MemoryDestinationConfig, 'type'>>;
+    targetYaml?: string;
+    notifications?: string;
+  } = {},
 ): Promise<StepWorld> {
   const staging = await mkdtemp(path.join(tmpdir(), 'stepvault-unit-'));
   const destinations = options.destinations ?? { mem: {} };
@@ -50,7 +54,10 @@ targets:
   orders: { engine: postgres, host: db.internal, database: orders, staging: ${JSON.stringify(staging)}, destinations: [${names.join(', ')}]${options.targetYaml ? `, ${options.targetYaml}` : ''} }
 `;
   const parsed = parseConfig(yaml, `unit-${randomBytes(6).toString('hex')}`, staging);
-  const config: Config = { ...parsed, destinations: Object.fromEntries(names.map((n) => [n, memoryDestination(destinations[n])])) };
+  const config: Config = {
+    ...parsed,
+    destinations: Object.fromEntries(names.map((n) => [n, memoryDestination(destinations[n])])),
+  };
   const logs: Record<string, unknown>[] = [];
   const metrics: Record<string, unknown>[] = [];
   const progress: ProgressEvent[] = [];
@@ -59,15 +66,27 @@ targets:
   const runtime = createRuntime(config, {
     secrets,
     now: () => new Date(clock.now),
-    logger: () => createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
+    logger: () =>
+      createJsonLogger({ level: 'debug', write: (line) => logs.push(JSON.parse(line) as Record<string, unknown>) }),
     emitMetrics: (document) => metrics.push(document),
     progress: (event) => progress.push(event),
   });
-  return { config, runtime, logs, metrics, progress, clock, staging, storage: (name) => storageFor(config, name, secrets) };
+  return {
+    config,
+    runtime,
+    logs,
+    metrics,
+    progress,
+    clock,
+    staging,
+    storage: (name) => storageFor(config, name, secrets),
+  };
 }
 
 /** A dumper that writes `content` (or fails with `error`) and reports what a real one would. */
-export function fakeDumper(options: { content?: string | Buffer; error?: Error; extension?: string } = {}): StagingDumper & { requests: { file: string; password?: string }[] } {
+export function fakeDumper(
+  options: { content?: string | Buffer; error?: Error; extension?: string } = {},
+): StagingDumper & { requests: { file: string; password?: string }[] } {
   const requests: { file: string; password?: string }[] = [];
   return {
     requests,
@@ -92,7 +111,10 @@ export function fakeDumper(options: { content?: string | Buffer; error?: Error; 
   };
 }
 
-export function execution(at: Date, id = `arn:aws:states:eu-west-1:123456789012:execution:backup:${randomBytes(4).toString('hex')}`) {
+export function execution(
+  at: Date,
+  id = `arn:aws:states:eu-west-1:123456789012:execution:backup:${randomBytes(4).toString('hex')}`,
+) {
   return { id, name: id.split(':').pop()!, startTime: at.toISOString() };
 }
 
@@ -103,7 +125,10 @@ export interface StoredRun {
 }
 
 /** The bytes a dump of `content` leaves in the run's staging folder, as Dump would describe them. */
-export async function stagedDump(plan: PlanResult, content: string | Buffer = `dump of ${plan.runId}\n`): Promise<StagedDump> {
+export async function stagedDump(
+  plan: PlanResult,
+  content: string | Buffer = `dump of ${plan.runId}\n`,
+): Promise<StagedDump> {
   const body = Buffer.from(content);
   await mkdir(plan.stagingDir, { recursive: true });
   const file = path.join(plan.stagingDir, plan.fileName);
@@ -128,6 +153,7 @@ export async function storedRun(world: StepWorld, at: Date, content?: string): P
   const planned = await plan({ request: { target: 'orders' }, execution: execution(at) }, world.runtime);
   const dumped = await stagedDump(planned, content);
   const outcomes: DestinationOutcome[] = [];
-  for (const destination of planned.destinations) outcomes.push(await upload({ plan: planned, dump: dumped, destination }, world.runtime));
+  for (const destination of planned.destinations)
+    outcomes.push(await upload({ plan: planned, dump: dumped, destination }, world.runtime));
   return { plan: planned, dump: dumped, upload: outcomes };
 }

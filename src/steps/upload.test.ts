@@ -1,7 +1,7 @@
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
 import type { ServerWrittenDump, StoredBackup } from '../contracts.ts';
-import { MemoryStorage } from '../storage/memory.ts';
+import type { MemoryStorage } from '../storage/memory.ts';
 import { plan } from './plan.ts';
 import { execution, stagedDump, stepWorld } from './testing.ts';
 import { upload } from './upload.ts';
@@ -18,16 +18,33 @@ describe('Upload', () => {
     const world = await stepWorld({ destinations: { mem: { prefix: 'db' } } });
     const input = await plannedRun(world);
     const result = (await upload(input, world.runtime)) as StoredBackup;
-    expect(result).toMatchObject({ status: 'stored', destination: 'mem', type: 'memory', size: input.dump.size, sha256: input.dump.sha256 });
+    expect(result).toMatchObject({
+      status: 'stored',
+      destination: 'mem',
+      type: 'memory',
+      size: input.dump.size,
+      sha256: input.dump.sha256,
+    });
     expect(result.key).toBe(`db/${input.plan.objectKey}`);
     expect(result.location).toBe(`memory://mem/${result.key}`);
     const storage = (await world.storage('mem')) as MemoryStorage;
     expect(await storage.head(result.key)).toEqual({ key: result.key, size: input.dump.size });
     expect(storage.metadata(result.key)).toMatchObject({ sha256: input.dump.sha256 });
     const manifest = JSON.parse(await text((await storage.get(result.manifestKey))!)) as Record<string, unknown>;
-    expect(manifest).toMatchObject({ key: result.key, target: 'orders', size: input.dump.size, sha256: input.dump.sha256, executionId: input.plan.executionId });
+    expect(manifest).toMatchObject({
+      key: result.key,
+      target: 'orders',
+      size: input.dump.size,
+      sha256: input.dump.sha256,
+      executionId: input.plan.executionId,
+    });
     // Progress names the destination, as the map uploads to several side by side.
-    expect(world.progress.at(-1)).toEqual({ state: 'Upload', item: 'mem', bytes: input.dump.size, totalBytes: input.dump.size });
+    expect(world.progress.at(-1)).toEqual({
+      state: 'Upload',
+      item: 'mem',
+      bytes: input.dump.size,
+      totalBytes: input.dump.size,
+    });
   });
 
   it('counts a retry that finds its own earlier attempt stored as stored', async () => {
@@ -37,7 +54,12 @@ describe('Upload', () => {
     world.clock.now = new Date(at.getTime() + 60_000);
     const retry = (await upload(input, world.runtime)) as StoredBackup;
     expect(retry.key).toBe(first.key);
-    expect(world.logs).toContainEqual(expect.objectContaining({ message: 'the manifest of an earlier attempt of this run is already stored', key: first.manifestKey }));
+    expect(world.logs).toContainEqual(
+      expect.objectContaining({
+        message: 'the manifest of an earlier attempt of this run is already stored',
+        key: first.manifestKey,
+      }),
+    );
   });
 
   it('refuses to replace another run’s manifest under its key', async () => {
@@ -48,7 +70,10 @@ describe('Upload', () => {
     // Another execution's bytes and manifest at the same key: nothing of ours may replace them.
     await storage.delete(stored.key);
     const other = { ...input, plan: { ...input.plan, executionId: `${input.plan.executionId}-other` } };
-    await expect(upload(other, world.runtime)).rejects.toMatchObject({ name: 'ObjectExistsError', message: expect.stringMatching(/already exists .*nothing was replaced/) });
+    await expect(upload(other, world.runtime)).rejects.toMatchObject({
+      name: 'ObjectExistsError',
+      message: expect.stringMatching(/already exists .*nothing was replaced/),
+    });
     const manifest = JSON.parse(await text((await storage.get(stored.manifestKey))!)) as { executionId: string };
     expect(manifest.executionId).toBe(input.plan.executionId);
   });
@@ -56,7 +81,10 @@ describe('Upload', () => {
   it('fails with a ConfigError naming a destination that cannot be written, and leaves no manifest', async () => {
     const world = await stepWorld({ destinations: { mem: { readOnly: true } } });
     const input = await plannedRun(world);
-    await expect(upload(input, world.runtime)).rejects.toMatchObject({ name: 'ConfigError', message: expect.stringContaining('destination mem: cannot write') });
+    await expect(upload(input, world.runtime)).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining('destination mem: cannot write'),
+    });
     const storage = await world.storage('mem');
     const keys: string[] = [];
     for await (const object of storage.list('')) keys.push(object.key);
@@ -68,7 +96,11 @@ describe('Upload', () => {
     const { plan: planned, dump: staged, destination } = await plannedRun(world);
     const key = `db/${planned.objectKey}`;
     const storage = (await world.storage('mem')) as MemoryStorage;
-    await storage.putFile(key, staged.file, { size: staged.size, sha256: staged.sha256, metadata: { writer: 'the server' } });
+    await storage.putFile(key, staged.file, {
+      size: staged.size,
+      sha256: staged.sha256,
+      metadata: { writer: 'the server' },
+    });
     const { file: _staged, ...facts } = staged;
     const written: ServerWrittenDump = {
       ...facts,
@@ -79,7 +111,11 @@ describe('Upload', () => {
     expect(result).toMatchObject({ key, size: staged.size, sha256: staged.sha256 });
     // The server's object is left as it wrote it: not stored again over it.
     expect(storage.metadata(key)).toEqual({ writer: 'the server' });
-    expect(JSON.parse(await text((await storage.get(result.manifestKey))!))).toMatchObject({ key, size: staged.size, sha256: staged.sha256 });
+    expect(JSON.parse(await text((await storage.get(result.manifestKey))!))).toMatchObject({
+      key,
+      size: staged.size,
+      sha256: staged.sha256,
+    });
 
     const elsewhere = { ...written, task: { ...written.task, destination: 'offsite' } };
     await expect(upload({ plan: planned, dump: elsewhere, destination }, world.runtime)).rejects.toMatchObject({

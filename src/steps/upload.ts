@@ -14,7 +14,12 @@ import { storageFor } from '../storage/registry.ts';
 
 export async function upload(input: UploadInput, runtime: Runtime): Promise<StoredBackup> {
   const { plan, dump, destination } = input;
-  const log = runtime.log.child({ runId: plan.runId, target: plan.target, state: 'Upload', destination: destination.name });
+  const log = runtime.log.child({
+    runId: plan.runId,
+    target: plan.target,
+    state: 'Upload',
+    destination: destination.name,
+  });
   const started = runtime.now();
   const storage = await storageFor(runtime.config, destination.name, runtime.secrets);
   const key = withPrefix(runtime.config.destinations[destination.name]?.prefix, plan.objectKey);
@@ -23,7 +28,10 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
 
   if (dump.kind === 'server-written') {
     // The server wrote this object itself (CheckRdsBackup measured and hashed it): only its manifest is missing.
-    if (dump.task.destination !== destination.name) throw new DumpError(`the server wrote the backup of ${plan.target} into ${dump.task.destination}, not ${destination.name}`);
+    if (dump.task.destination !== destination.name)
+      throw new DumpError(
+        `the server wrote the backup of ${plan.target} into ${dump.task.destination}, not ${destination.name}`,
+      );
     log.info('describing the object the server wrote', { key });
   } else {
     log.info('storing', { key, size: dump.size });
@@ -66,5 +74,10 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
 }
 
 function isSameRun(stored: Manifest | undefined, ours: Manifest): boolean {
-  return stored?.executionId === ours.executionId && stored.key === ours.key && stored.size === ours.size && stored.sha256 === ours.sha256;
+  return (
+    stored?.executionId === ours.executionId &&
+    stored.key === ours.key &&
+    stored.size === ours.size &&
+    stored.sha256 === ours.sha256
+  );
 }

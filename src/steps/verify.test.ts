@@ -20,7 +20,9 @@ describe('Verify', () => {
   it('with verify.download, downloads each dump and checks its SHA-256', async () => {
     const world = await stepWorld({ targetYaml: 'verify: { download: true }' });
     const run = await storedRun(world, at);
-    await expect(verify(run, world.runtime)).resolves.toEqual({ destinations: [{ destination: 'mem', checked: 'download' }] });
+    await expect(verify(run, world.runtime)).resolves.toEqual({
+      destinations: [{ destination: 'mem', checked: 'download' }],
+    });
   });
 
   it('fails with ChecksumMismatchError when the dump is missing, saying where', async () => {
@@ -28,7 +30,10 @@ describe('Verify', () => {
     const run = await storedRun(world, at);
     const stored = run.upload[0] as StoredBackup;
     await (await world.storage('mem')).delete(stored.key);
-    await expect(verify(run, world.runtime)).rejects.toMatchObject({ name: 'ChecksumMismatchError', message: `verify mem (${stored.location}): the dump is missing` });
+    await expect(verify(run, world.runtime)).rejects.toMatchObject({
+      name: 'ChecksumMismatchError',
+      message: `verify mem (${stored.location}): the dump is missing`,
+    });
   });
 
   it('fails when the manifest is missing, or describes other bytes', async () => {
@@ -36,9 +41,15 @@ describe('Verify', () => {
     const run = await storedRun(world, at);
     const stored = run.upload[0] as StoredBackup;
     const otherBytes = { ...run, dump: { ...run.dump, sha256: 'f'.repeat(64) } };
-    await expect(verify(otherBytes, world.runtime)).rejects.toMatchObject({ name: 'ChecksumMismatchError', message: `verify mem (${stored.location}): the manifest does not describe this dump` });
+    await expect(verify(otherBytes, world.runtime)).rejects.toMatchObject({
+      name: 'ChecksumMismatchError',
+      message: `verify mem (${stored.location}): the manifest does not describe this dump`,
+    });
     await (await world.storage('mem')).delete(stored.manifestKey);
-    await expect(verify(run, world.runtime)).rejects.toMatchObject({ name: 'ChecksumMismatchError', message: `verify mem (${stored.location}): the manifest is missing or unreadable` });
+    await expect(verify(run, world.runtime)).rejects.toMatchObject({
+      name: 'ChecksumMismatchError',
+      message: `verify mem (${stored.location}): the manifest is missing or unreadable`,
+    });
   });
 
   it('fails when the stored dump has another size than the one dumped', async () => {
@@ -46,13 +57,20 @@ describe('Verify', () => {
     const run = await storedRun(world, at);
     const stored = run.upload[0] as StoredBackup;
     const longer = { ...run, dump: { ...run.dump, size: run.dump.size + 1 } };
-    await expect(verify(longer, world.runtime)).rejects.toMatchObject({ message: `verify mem (${stored.location}): the dump has ${run.dump.size} bytes, ${run.dump.size + 1} were dumped` });
+    await expect(verify(longer, world.runtime)).rejects.toMatchObject({
+      message: `verify mem (${stored.location}): the dump has ${run.dump.size} bytes, ${run.dump.size + 1} were dumped`,
+    });
   });
 
   it('skips a destination whose upload failed', async () => {
     const world = await stepWorld();
     const run = await storedRun(world, at);
-    const upload = [...run.upload, { status: 'failed' as const, destination: 'gone', error: 'StorageError', cause: 'unreachable' }];
-    await expect(verify({ ...run, upload }, world.runtime)).resolves.toEqual({ destinations: [{ destination: 'mem', checked: 'manifest' }] });
+    const upload = [
+      ...run.upload,
+      { status: 'failed' as const, destination: 'gone', error: 'StorageError', cause: 'unreachable' },
+    ];
+    await expect(verify({ ...run, upload }, world.runtime)).resolves.toEqual({
+      destinations: [{ destination: 'mem', checked: 'manifest' }],
+    });
   });
 });

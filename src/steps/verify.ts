@@ -41,22 +41,42 @@ export async function verify(input: VerifyInput, runtime: Runtime): Promise<Veri
     if (target.verify?.download && manifest) {
       const work = await mkdtemp(path.join(tmpdir(), 'stepvault-verify-'));
       try {
-        await downloadVerified(storage, { key: outcome.key, manifestKey: outcome.manifestKey, createdAt: new Date(manifest.createdAt), manifest }, path.join(work, 'dump'));
+        await downloadVerified(
+          storage,
+          { key: outcome.key, manifestKey: outcome.manifestKey, createdAt: new Date(manifest.createdAt), manifest },
+          path.join(work, 'dump'),
+        );
       } finally {
         await rm(work, { recursive: true, force: true });
       }
     }
-    result.destinations.push({ destination: outcome.destination, checked: target.verify?.download ? 'download' : 'manifest' });
-    log.info('verified', { destination: outcome.destination, checked: target.verify?.download ? 'download' : 'manifest' });
+    result.destinations.push({
+      destination: outcome.destination,
+      checked: target.verify?.download ? 'download' : 'manifest',
+    });
+    log.info('verified', {
+      destination: outcome.destination,
+      checked: target.verify?.download ? 'download' : 'manifest',
+    });
   }
 
   const drill = target.verify?.drill;
   if (drill) {
     // The schema allows a drill only where the dump passes through staging.
-    if (dump.kind !== 'staged') throw new ConfigError(`targets.${target.name}.verify.drill: the backup was written by the server, not staged; there is nothing to restore from`);
+    if (dump.kind !== 'staged')
+      throw new ConfigError(
+        `targets.${target.name}.verify.drill: the backup was written by the server, not staged; there is nothing to restore from`,
+      );
     const scratch = parseDatabaseUrl(drill.into);
-    const password = drill.password ? await runtime.secrets.resolve(drill.password, `targets.${target.name}.verify.drill.password`) : scratch.password;
-    const outcome = await restoreDrill(dump, dump.file, { ...scratch, ...(password !== undefined && { password }) }, plan.runId);
+    const password = drill.password
+      ? await runtime.secrets.resolve(drill.password, `targets.${target.name}.verify.drill.password`)
+      : scratch.password;
+    const outcome = await restoreDrill(
+      dump,
+      dump.file,
+      { ...scratch, ...(password !== undefined && { password }) },
+      plan.runId,
+    );
     result.drill = outcome;
     log.info('restore drill passed', { ...outcome });
   }

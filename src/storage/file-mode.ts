@@ -16,14 +16,19 @@ export function isValidFileMode(mode: string): boolean {
 
 export function parseFileMode(mode: string | undefined): number {
   if (mode === undefined) return DEFAULT_FILE_MODE;
-  if (!isValidFileMode(mode)) throw new ConfigError(`file mode "${mode}" is not one stepvault writes; use an octal string like "0600" or "0640"`);
+  if (!isValidFileMode(mode))
+    throw new ConfigError(`file mode "${mode}" is not one stepvault writes; use an octal string like "0600" or "0640"`);
   return Number.parseInt(mode, 8);
 }
 
 /** A folder's mode for files of `fileMode`: whoever may read the files may also enter the folder. */
 export function folderMode(fileMode: number): number {
   let mode = fileMode;
-  for (const [read, search] of [[0o400, 0o100], [0o040, 0o010], [0o004, 0o001]] as const) {
+  for (const [read, search] of [
+    [0o400, 0o100],
+    [0o040, 0o010],
+    [0o004, 0o001],
+  ] as const) {
     if (fileMode & read) mode |= search;
   }
   return mode;

@@ -5,7 +5,7 @@
  * never replaces what is there, and a reader never sees half a file under a real key.
  * Files are owner-only (0600 in 0700 folders) unless the destination's `mode` says otherwise.
  */
-import { constants, createReadStream, createWriteStream } from 'node:fs';
+import { constants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { chmod, copyFile, link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createHash, randomBytes } from 'node:crypto';
@@ -65,7 +65,11 @@ export class FilesystemStorage implements StorageProvider {
       target,
       async (partial) => {
         const digest = new DigestStream(options.onProgress, options.size);
-        await pipeline(createReadStream(file), digest, createWriteStream(partial, { flush: true, flags: 'wx', mode: this.fileMode }));
+        await pipeline(
+          createReadStream(file),
+          digest,
+          createWriteStream(partial, { flush: true, flags: 'wx', mode: this.fileMode }),
+        );
         const sha256 = digest.hex();
         if (sha256 !== options.sha256 || digest.bytes !== options.size) {
           throw new ChecksumMismatchError(
@@ -108,7 +112,7 @@ export class FilesystemStorage implements StorageProvider {
 
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     await this.checkRoot();
-    let entries;
+    let entries: Dirent[];
     try {
       entries = await readdir(this.root, { recursive: true, withFileTypes: true });
     } catch (error) {
@@ -161,7 +165,12 @@ export class FilesystemStorage implements StorageProvider {
    * Writes a partial file, then links it to its name. A name already taken is left alone: if
    * `isSame` says it holds what we were writing, that counts as stored; otherwise it is refused.
    */
-  private async publish(key: string, target: string, write: (partial: string) => Promise<void>, isSame: () => Promise<boolean>): Promise<void> {
+  private async publish(
+    key: string,
+    target: string,
+    write: (partial: string) => Promise<void>,
+    isSame: () => Promise<boolean>,
+  ): Promise<void> {
     await this.checkRoot();
     const partial = `${target}${PARTIAL_MARK}${randomBytes(4).toString('hex')}`;
     let taken = false;
@@ -179,7 +188,9 @@ export class FilesystemStorage implements StorageProvider {
       await rm(partial, { force: true }).catch(() => undefined);
     }
     if (taken && !(await isSame().catch(() => false))) {
-      throw new ObjectExistsError(`destination ${this.name}: ${target} already exists and holds something else; nothing was replaced`);
+      throw new ObjectExistsError(
+        `destination ${this.name}: ${target} already exists and holds something else; nothing was replaced`,
+      );
     }
   }
 
@@ -218,14 +229,16 @@ export class FilesystemStorage implements StorageProvider {
 
   private pathOf(key: string): string {
     const resolved = path.resolve(this.root, key);
-    if (!resolved.startsWith(this.root + path.sep)) throw new ConfigError(`${this.name}: key "${key}" leaves the destination folder`);
+    if (!resolved.startsWith(this.root + path.sep))
+      throw new ConfigError(`${this.name}: key "${key}" leaves the destination folder`);
     return resolved;
   }
 
   private failure(action: string, key: string, error: unknown): Error {
     const code = (error as NodeJS.ErrnoException).code ?? '';
     const message = `destination ${this.name}: cannot ${action} ${key} under ${this.root} (${code || (error as Error).message})`;
-    if (PERMANENT_CODES.has(code)) return new ConfigError(`${message}; check destinations.${this.name}.path`, { cause: error });
+    if (PERMANENT_CODES.has(code))
+      return new ConfigError(`${message}; check destinations.${this.name}.path`, { cause: error });
     return new StorageError(message, { cause: error });
   }
 }

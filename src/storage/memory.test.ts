@@ -1,4 +1,6 @@
-/** The in-memory store is for tests only: a config file cannot name it. (Its contract: test/storage-contract.test.ts.) */
+/**
+ * The in-memory store is for tests only: a config file cannot name it. (Its contract: test/storage-contract.test.ts.)
+ */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.ts';
 
@@ -9,7 +11,12 @@ targets:
   orders: { engine: postgres, host: db.internal, database: orders, destinations: [mem] }
 `;
     expect(() => parseConfig(yaml, 'stepvault.config.yml', process.cwd())).toThrow(
-      expect.objectContaining({ name: 'ConfigError', message: expect.stringContaining('destinations.mem.type: "memory" (a string) is not supported; use one of "filesystem", "s3", "r2"') }),
+      expect.objectContaining({
+        name: 'ConfigError',
+        message: expect.stringContaining(
+          'destinations.mem.type: "memory" (a string) is not supported; use one of "filesystem", "s3", "r2"',
+        ),
+      }),
     );
   });
 });

@@ -49,8 +49,8 @@ export class MemoryStorage implements StorageProvider {
   constructor(name: string, config: MemoryDestinationConfig, store: string) {
     this.name = name;
     this.readOnly = config.readOnly ?? false;
-    let objects = stores.get(store);
-    if (!objects) stores.set(store, (objects = new Map()));
+    const objects = stores.get(store) ?? new Map();
+    stores.set(store, objects);
     this.objects = objects;
   }
 
@@ -67,13 +67,22 @@ export class MemoryStorage implements StorageProvider {
       body = Buffer.concat(chunks);
       options.onProgress?.({ bytes: body.length, totalBytes: options.size });
     } catch (error) {
-      throw new StorageError(`destination ${this.name}: cannot read ${file} to store ${key} (${(error as Error).message})`, { cause: error });
+      throw new StorageError(
+        `destination ${this.name}: cannot read ${file} to store ${key} (${(error as Error).message})`,
+        { cause: error },
+      );
     }
     const sha256 = createHash('sha256').update(body).digest('hex');
     if (sha256 !== options.sha256 || body.length !== options.size) {
-      throw new ChecksumMismatchError(`${this.name}: stored ${body.length} bytes with SHA-256 ${sha256}, expected ${options.size} bytes with ${options.sha256}`);
+      throw new ChecksumMismatchError(
+        `${this.name}: stored ${body.length} bytes with SHA-256 ${sha256}, expected ${options.size} bytes with ${options.sha256}`,
+      );
     }
-    this.publish(key, { body, contentType: options.contentType ?? 'application/octet-stream', metadata: { ...options.metadata } });
+    this.publish(key, {
+      body,
+      contentType: options.contentType ?? 'application/octet-stream',
+      metadata: { ...options.metadata },
+    });
   }
 
   async putText(key: string, body: string, contentType: string): Promise<void> {
@@ -123,7 +132,9 @@ export class MemoryStorage implements StorageProvider {
     const existing = this.objects.get(key);
     if (existing) {
       if (existing.body.equals(object.body)) return;
-      throw new ObjectExistsError(`destination ${this.name}: ${this.locate(key)} already exists and holds something else; nothing was replaced`);
+      throw new ObjectExistsError(
+        `destination ${this.name}: ${this.locate(key)} already exists and holds something else; nothing was replaced`,
+      );
     }
     this.objects.set(key, object);
   }

@@ -32,13 +32,21 @@ export async function refusePseudoFilesystem(folder: string, setting: string): P
   const existing = await nearestExisting(resolved);
   const byType = existing ? PSEUDO_TYPES.get(Number((await statfs(existing).catch(() => undefined))?.type)) : undefined;
   if (byName || byType) {
-    throw new ConfigError(`${setting}: ${folder} is on ${byType ?? byName} (a kernel pseudo-filesystem), which cannot hold backups; choose a folder on a disk or share`);
+    throw new ConfigError(
+      `${setting}: ${folder} is on ${byType ?? byName} (a kernel pseudo-filesystem), which cannot hold backups; choose a folder on a disk or share`,
+    );
   }
 }
 
 async function nearestExisting(folder: string): Promise<string | undefined> {
   for (let current = folder; ; current = path.dirname(current)) {
-    if (await stat(current).then(() => true, () => false)) return current;
+    if (
+      await stat(current).then(
+        () => true,
+        () => false,
+      )
+    )
+      return current;
     if (path.dirname(current) === current) return undefined;
   }
 }

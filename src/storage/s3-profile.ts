@@ -32,7 +32,11 @@ const MAX_PARTS = 10_000;
 const MIN_PART = 5 * MIB;
 const DEFAULT_PART = 8 * MIB;
 
-export function s3Profile(name: string, destination: S3DestinationConfig | R2DestinationConfig, env: NodeJS.ProcessEnv = process.env): S3Profile {
+export function s3Profile(
+  name: string,
+  destination: S3DestinationConfig | R2DestinationConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): S3Profile {
   if (destination.type === 'r2') {
     const zone = destination.jurisdiction ? `.${destination.jurisdiction}` : '';
     return {
@@ -61,7 +65,9 @@ export function s3Profile(name: string, destination: S3DestinationConfig | R2Des
     // MinIO and most compatible servers honour If-None-Match; one that ignores it is set to false.
     conditionalWrites: destination.conditionalWrites ?? true,
     ...(destination.storageClass && { storageClass: destination.storageClass }),
-    ...(destination.sse && { sse: { mode: destination.sse, ...(destination.kmsKeyId && { kmsKeyId: destination.kmsKeyId }) } }),
+    ...(destination.sse && {
+      sse: { mode: destination.sse, ...(destination.kmsKeyId && { kmsKeyId: destination.kmsKeyId }) },
+    }),
   };
 }
 

@@ -22,6 +22,8 @@ import {
   PutObjectCommand,
   S3Client,
   type PutObjectCommandInput,
+  type ListMultipartUploadsCommandOutput,
+  type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { awsRequestHandler } from '../aws/http.ts';
@@ -95,7 +97,11 @@ export class S3Storage implements StorageProvider {
     source.once('error', (error) => digest.destroy(error));
     const upload = new Upload({
       client: this.client,
-      params: { ...this.objectParams(key, options.contentType ?? 'application/octet-stream', options.metadata), ...this.ifAbsent(), Body: source.pipe(digest) },
+      params: {
+        ...this.objectParams(key, options.contentType ?? 'application/octet-stream', options.metadata),
+        ...this.ifAbsent(),
+        Body: source.pipe(digest),
+      },
       partSize: choosePartSize(options.size, this.options.partSizeMB),
       queueSize: this.options.concurrency ?? 4,
       leavePartsOnError: false,
@@ -131,7 +137,9 @@ export class S3Storage implements StorageProvider {
       throw this.refusal(key);
     }
     try {
-      await this.client.send(new PutObjectCommand({ ...this.objectParams(key, contentType, {}), ...this.ifAbsent(), Body: body }));
+      await this.client.send(
+        new PutObjectCommand({ ...this.objectParams(key, contentType, {}), ...this.ifAbsent(), Body: body }),
+      );
     } catch (error) {
       if (isPreconditionFailed(error)) {
         if ((await this.readText(key)) === body) return;
@@ -151,22 +159,33 @@ export class S3Storage implements StorageProvider {
     let aborted = 0;
     let marker: { KeyMarker?: string; UploadIdMarker?: string } = {};
     do {
-      let page;
+      let page: ListMultipartUploadsCommandOutput;
       try {
-        page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.profile.bucket, Prefix: key, ...marker }), options);
+        page = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.profile.bucket, Prefix: key, ...marker }),
+          options,
+        );
       } catch (error) {
         throw this.failure('list the open multipart uploads of', key, error);
       }
       for (const stale of page.Uploads ?? []) {
         if (stale.Key !== key || !stale.UploadId) continue;
         try {
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.profile.bucket, Key: key, UploadId: stale.UploadId }), options);
+          await this.client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.profile.bucket, Key: key, UploadId: stale.UploadId }),
+            options,
+          );
           aborted++;
         } catch (error) {
           if (!isNotFound(error)) throw this.failure('abort an open multipart upload of', key, error);
         }
       }
-      marker = page.IsTruncated ? { ...(page.NextKeyMarker && { KeyMarker: page.NextKeyMarker }), ...(page.NextUploadIdMarker && { UploadIdMarker: page.NextUploadIdMarker }) } : {};
+      marker = page.IsTruncated
+        ? {
+            ...(page.NextKeyMarker && { KeyMarker: page.NextKeyMarker }),
+            ...(page.NextUploadIdMarker && { UploadIdMarker: page.NextUploadIdMarker }),
+          }
+        : {};
     } while (marker.KeyMarker || marker.UploadIdMarker);
     return aborted;
   }
@@ -205,7 +224,9 @@ export class S3Storage implements StorageProvider {
   }
 
   private refusal(key: string): ObjectExistsError {
-    return new ObjectExistsError(`destination ${this.name}: an object already exists at ${this.locate(key)} and holds something else; nothing was replaced`);
+    return new ObjectExistsError(
+      `destination ${this.name}: an object already exists at ${this.locate(key)} and holds something else; nothing was replaced`,
+    );
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
@@ -231,9 +252,15 @@ export class S3Storage implements StorageProvider {
   async *list(prefix: string): AsyncIterable<ObjectInfo> {
     let token: string | undefined;
     do {
-      let page;
+      let page: ListObjectsV2CommandOutput;
       try {
-        page = await this.client.send(new ListObjectsV2Command({ Bucket: this.profile.bucket, Prefix: prefix, ...(token && { ContinuationToken: token }) }));
+        page = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.profile.bucket,
+            Prefix: prefix,
+            ...(token && { ContinuationToken: token }),
+          }),
+        );
       } catch (error) {
         throw this.failure('list', prefix, error);
       }
@@ -259,7 +286,10 @@ export class S3Storage implements StorageProvider {
       Metadata: metadata,
       ...(profile.checksums && { ChecksumAlgorithm: 'SHA256' }),
       ...(profile.storageClass && { StorageClass: profile.storageClass as PutObjectCommandInput['StorageClass'] }),
-      ...(profile.sse && { ServerSideEncryption: profile.sse.mode, ...(profile.sse.kmsKeyId && { SSEKMSKeyId: profile.sse.kmsKeyId }) }),
+      ...(profile.sse && {
+        ServerSideEncryption: profile.sse.mode,
+        ...(profile.sse.kmsKeyId && { SSEKMSKeyId: profile.sse.kmsKeyId }),
+      }),
     };
   }
 
@@ -267,9 +297,24 @@ export class S3Storage implements StorageProvider {
     const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: string };
     const where = `destination ${this.name} (${this.locate(key)})`;
     const detail = `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
-    if (e.name === 'NoSuchBucket') return new ConfigError(`${where}: bucket ${this.profile.bucket} does not exist; create it or fix destinations.${this.name}.bucket`, { cause: error });
-    if (['AccessDenied', 'InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AllAccessDisabled', 'InvalidBucketName'].includes(e.name ?? '')) {
-      return new ConfigError(`${where}: cannot ${action}: ${detail}; check the credentials and permissions of destinations.${this.name}`, { cause: error });
+    if (e.name === 'NoSuchBucket')
+      return new ConfigError(
+        `${where}: bucket ${this.profile.bucket} does not exist; create it or fix destinations.${this.name}.bucket`,
+        { cause: error },
+      );
+    if (
+      [
+        'AccessDenied',
+        'InvalidAccessKeyId',
+        'SignatureDoesNotMatch',
+        'AllAccessDisabled',
+        'InvalidBucketName',
+      ].includes(e.name ?? '')
+    ) {
+      return new ConfigError(
+        `${where}: cannot ${action}: ${detail}; check the credentials and permissions of destinations.${this.name}`,
+        { cause: error },
+      );
     }
     return new StorageError(`${where}: cannot ${action}: ${detail}`, { cause: error });
   }

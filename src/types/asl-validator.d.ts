@@ -4,5 +4,8 @@ declare module 'asl-validator' {
     isValid: boolean;
     errors: unknown[];
   }
-  export default function aslValidator(definition: unknown, options?: { checkArn?: boolean; checkPaths?: boolean }): ValidationResult;
+  export default function aslValidator(
+    definition: unknown,
+    options?: { checkArn?: boolean; checkPaths?: boolean },
+  ): ValidationResult;
 }

@@ -14,7 +14,10 @@ export interface CliResult {
 
 export async function runCli(args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): Promise<CliResult> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: options.cwd, env: options.env ?? process.env });
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+    });
     return { code: 0, stdout, stderr };
   } catch (error) {
     const e = error as { code: number; stdout: string; stderr: string };
@@ -28,5 +31,9 @@ export async function runCli(args: string[], options: { cwd: string; env?: NodeJ
  */
 export function slowClockEnv(at: Date, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   const preload = path.join(import.meta.dirname, 'slow-clock.ts');
-  return { ...env, STEPVAULT_TEST_CLOCK: at.toISOString(), NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${preload}`.trim() };
+  return {
+    ...env,
+    STEPVAULT_TEST_CLOCK: at.toISOString(),
+    NODE_OPTIONS: `${env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
+  };
 }

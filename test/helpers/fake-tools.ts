@@ -39,14 +39,17 @@ export async function environmentRecordingTool(dir: string, name: string, log: s
 
 /** What `environmentRecordingTool`s logged: one entry per start, with its arguments and environment. */
 export function recordedStarts(log: string): { tool: string; args: string; env: Record<string, string> }[] {
-  return log.split(/^=== /m).filter(Boolean).map((block) => {
-    const [head = '', ...lines] = block.split('\n');
-    const [tool = '', ...args] = head.split(' ');
-    const env: Record<string, string> = {};
-    for (const line of lines) {
-      const at = line.indexOf('=');
-      if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
-    }
-    return { tool, args: args.join(' '), env };
-  });
+  return log
+    .split(/^=== /m)
+    .filter(Boolean)
+    .map((block) => {
+      const [head = '', ...lines] = block.split('\n');
+      const [tool = '', ...args] = head.split(' ');
+      const env: Record<string, string> = {};
+      for (const line of lines) {
+        const at = line.indexOf('=');
+        if (at > 0) env[line.slice(0, at)] = line.slice(at + 1);
+      }
+      return { tool, args: args.join(' '), env };
+    });
 }

@@ -49,11 +49,21 @@ export async function unmount(dir: string): Promise<void> {
   await run('umount', [dir]).catch(() => undefined);
 }
 
-/** A MariaDB user with a random password, exactly `privileges` on `database`, and `elsewhere` (e.g. "SELECT ON mysql.proc"). */
-export async function mariaUser(database: string, privileges: string, elsewhere: string[] = []): Promise<{ user: string; password: string; drop(): Promise<void> }> {
+/**
+ * A MariaDB user with a random password, exactly `privileges` on `database`, and `elsewhere` (e.g. "SELECT ON
+ * mysql.proc").
+ */
+export async function mariaUser(
+  database: string,
+  privileges: string,
+  elsewhere: string[] = [],
+): Promise<{ user: string; password: string; drop(): Promise<void> }> {
   const user = `sv_${randomBytes(4).toString('hex')}`;
   const password = randomBytes(12).toString('hex');
-  const grants = [`GRANT ${privileges} ON \`${database}\`.* TO '${user}'@'%'`, ...elsewhere.map((g) => `GRANT ${g} TO '${user}'@'%'`)];
+  const grants = [
+    `GRANT ${privileges} ON \`${database}\`.* TO '${user}'@'%'`,
+    ...elsewhere.map((g) => `GRANT ${g} TO '${user}'@'%'`),
+  ];
   await mariadb(undefined, `CREATE USER '${user}'@'%' IDENTIFIED BY '${password}'; ${grants.join('; ')}`);
   return { user, password, drop: () => mariadb(undefined, `DROP USER IF EXISTS '${user}'@'%'`).then(() => undefined) };
 }
@@ -69,7 +79,11 @@ export async function processesMentioning(text: string): Promise<{ pid: number; 
 }
 
 /** Resolves when `check` holds, polling every 50 ms; rejects after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 30_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -15,13 +15,22 @@ export interface HttpRecorder {
   stop(): Promise<void>;
 }
 
-export async function startHttpRecorder(respond: (request: RecordedRequest) => { status: number; body?: string; headers?: Record<string, string> } = () => ({ status: 200 })): Promise<HttpRecorder> {
+export async function startHttpRecorder(
+  respond: (request: RecordedRequest) => { status: number; body?: string; headers?: Record<string, string> } = () => ({
+    status: 200,
+  }),
+): Promise<HttpRecorder> {
   const requests: RecordedRequest[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const request = {
+        method: req.method ?? '',
+        url: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(request);
       const answer = respond(request);
       res.writeHead(answer.status, answer.headers ?? {});

@@ -16,5 +16,8 @@ export function layerFor(arch: 'x86_64' | 'arm64'): Promise<BuiltLayer> {
 /** Runs one of the layer's tools from where it was built, through its own loader. */
 export function layerCommand(layer: BuiltLayer, tool: string, args: string[]): [string, string[]] {
   const lib = path.join(layer.layerDir, 'lib');
-  return [path.join(lib, path.basename(layer.manifest.loader)), ['--library-path', lib, path.join(layer.layerDir, 'bin', tool), ...args]];
+  return [
+    path.join(lib, path.basename(layer.manifest.loader)),
+    ['--library-path', lib, path.join(layer.layerDir, 'bin', tool), ...args],
+  ];
 }

@@ -9,10 +9,22 @@ const run = promisify(execFile);
 
 export const MARIADB = { host: '127.0.0.1', port: 3306, user: 'root' };
 
-const baseArgs = ['--no-defaults', '--default-character-set=utf8mb4', '-h', MARIADB.host, '-P', String(MARIADB.port), '-u', MARIADB.user, '--protocol=TCP'];
+const baseArgs = [
+  '--no-defaults',
+  '--default-character-set=utf8mb4',
+  '-h',
+  MARIADB.host,
+  '-P',
+  String(MARIADB.port),
+  '-u',
+  MARIADB.user,
+  '--protocol=TCP',
+];
 
 export async function mariadb(database: string | undefined, sql: string): Promise<string> {
-  const { stdout } = await run('mariadb', [...baseArgs, '-N', '-B', ...(database ? [database] : []), '-e', sql], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run('mariadb', [...baseArgs, '-N', '-B', ...(database ? [database] : []), '-e', sql], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return stdout.trim();
 }
 
@@ -46,16 +58,29 @@ export function loadRichMariadb(database: string): Promise<void> {
 }
 
 export async function mariaTableDigests(database: string): Promise<Record<string, string>> {
-  const tables = (await mariadb(database, `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1`))
+  const tables = (
+    await mariadb(
+      database,
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1`,
+    )
+  )
     .split('\n')
     .filter(Boolean);
   const digests: Record<string, string> = {};
   for (const table of tables) {
-    const columns = (await mariadb(database, `SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '${table}' ORDER BY ordinal_position`))
+    const columns = (
+      await mariadb(
+        database,
+        `SELECT column_name FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = '${table}' ORDER BY ordinal_position`,
+      )
+    )
       .split('\n')
       .filter(Boolean);
     const row = `CONCAT_WS('|', ${columns.map((c) => `IFNULL(HEX(\`${c}\`), 'NULL')`).join(', ')})`;
-    digests[table] = await mariadb(database, `SELECT CONCAT(COUNT(*), ':', IFNULL(MD5(GROUP_CONCAT(${row} ORDER BY ${row} SEPARATOR '\\n')), '')) FROM \`${table}\``);
+    digests[table] = await mariadb(
+      database,
+      `SELECT CONCAT(COUNT(*), ':', IFNULL(MD5(GROUP_CONCAT(${row} ORDER BY ${row} SEPARATOR '\\n')), '')) FROM \`${table}\``,
+    );
   }
   return digests;
 }
@@ -63,10 +88,20 @@ export async function mariaTableDigests(database: string): Promise<Record<string
 export async function mariaInventory(database: string): Promise<Record<string, string>> {
   const q = (sql: string) => mariadb(database, sql);
   return {
-    routines: await q(`SELECT GROUP_CONCAT(CONCAT(routine_type, ':', routine_name) ORDER BY routine_type, routine_name) FROM information_schema.routines WHERE routine_schema = DATABASE()`),
-    triggers: await q(`SELECT GROUP_CONCAT(trigger_name ORDER BY trigger_name) FROM information_schema.triggers WHERE trigger_schema = DATABASE()`),
-    events: await q(`SELECT GROUP_CONCAT(event_name ORDER BY event_name) FROM information_schema.events WHERE event_schema = DATABASE()`),
-    views: await q(`SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.views WHERE table_schema = DATABASE()`),
-    generated: await q(`SELECT GROUP_CONCAT(CONCAT(table_name, '.', column_name, '=', generation_expression) ORDER BY column_name) FROM information_schema.columns WHERE table_schema = DATABASE() AND is_generated = 'ALWAYS'`),
+    routines: await q(
+      `SELECT GROUP_CONCAT(CONCAT(routine_type, ':', routine_name) ORDER BY routine_type, routine_name) FROM information_schema.routines WHERE routine_schema = DATABASE()`,
+    ),
+    triggers: await q(
+      `SELECT GROUP_CONCAT(trigger_name ORDER BY trigger_name) FROM information_schema.triggers WHERE trigger_schema = DATABASE()`,
+    ),
+    events: await q(
+      `SELECT GROUP_CONCAT(event_name ORDER BY event_name) FROM information_schema.events WHERE event_schema = DATABASE()`,
+    ),
+    views: await q(
+      `SELECT GROUP_CONCAT(table_name ORDER BY table_name) FROM information_schema.views WHERE table_schema = DATABASE()`,
+    ),
+    generated: await q(
+      `SELECT GROUP_CONCAT(CONCAT(table_name, '.', column_name, '=', generation_expression) ORDER BY column_name) FROM information_schema.columns WHERE table_schema = DATABASE() AND is_generated = 'ALWAYS'`,
+    ),
   };
 }

@@ -29,7 +29,18 @@ export async function dropDatabase(name: string, port = PG.port): Promise<void> 
 }
 
 export async function pgRestore(file: string, database: string): Promise<void> {
-  await run('pg_restore', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '--exit-on-error', '-d', database, file]);
+  await run('pg_restore', [
+    '-h',
+    PG.host,
+    '-p',
+    String(PG.port),
+    '-U',
+    PG.user,
+    '--exit-on-error',
+    '-d',
+    database,
+    file,
+  ]);
 }
 
 /** md5 of every table's rows in a stable order, keyed by qualified name. */
@@ -45,7 +56,10 @@ export async function tableDigests(database: string): Promise<Record<string, str
     .filter(Boolean);
   const digests: Record<string, string> = {};
   for (const table of tables) {
-    digests[table] = await psql(database, `SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM ${table} t`);
+    digests[table] = await psql(
+      database,
+      `SELECT count(*) || ':' || md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM ${table} t`,
+    );
   }
   return digests;
 }
@@ -55,17 +69,39 @@ export async function objectInventory(database: string): Promise<Record<string, 
   const q = (sql: string) => psql(database, sql);
   const userSchemas = `n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'`;
   return {
-    relations: await q(`SELECT string_agg(relkind::text || '=' || c, ',' ORDER BY relkind) FROM (SELECT relkind, count(*) c FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE ${userSchemas} GROUP BY relkind) s`),
-    functions: await q(`SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${userSchemas}`),
+    relations: await q(
+      `SELECT string_agg(relkind::text || '=' || c, ',' ORDER BY relkind) FROM (SELECT relkind, count(*) c FROM pg_class r JOIN pg_namespace n ON n.oid = r.relnamespace WHERE ${userSchemas} GROUP BY relkind) s`,
+    ),
+    functions: await q(
+      `SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE ${userSchemas}`,
+    ),
     triggers: await q(`SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal`),
     enums: await q(`SELECT string_agg(enumlabel, ',' ORDER BY enumsortorder) FROM pg_enum`),
     schemas: await q(`SELECT string_agg(nspname, ',' ORDER BY nspname) FROM pg_namespace n WHERE ${userSchemas}`),
-    largeObjects: await q(`SELECT count(*) || ':' || coalesce(md5(string_agg(encode(lo_get(oid), 'hex'), ',' ORDER BY oid)), '') FROM pg_largeobject_metadata`),
-    sequences: await q(`SELECT string_agg(s, ',' ORDER BY s) FROM (SELECT format('%I.%I=%s', schemaname, sequencename, last_value) s FROM pg_sequences) q`),
+    largeObjects: await q(
+      `SELECT count(*) || ':' || coalesce(md5(string_agg(encode(lo_get(oid), 'hex'), ',' ORDER BY oid)), '') FROM pg_largeobject_metadata`,
+    ),
+    sequences: await q(
+      `SELECT string_agg(s, ',' ORDER BY s) FROM (SELECT format('%I.%I=%s', schemaname, sequencename, last_value) s FROM pg_sequences) q`,
+    ),
   };
 }
 
 /** Loads test/fixtures/postgres-rich.sql (schemas, quoting, unicode, large objects, …) into a database. */
 export async function loadRichPostgres(database: string): Promise<void> {
-  await run('psql', ['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-d', database, '-Xq', '-v', 'ON_ERROR_STOP=1', '-f', new URL('../fixtures/postgres-rich.sql', import.meta.url).pathname]);
+  await run('psql', [
+    '-h',
+    PG.host,
+    '-p',
+    String(PG.port),
+    '-U',
+    PG.user,
+    '-d',
+    database,
+    '-Xq',
+    '-v',
+    'ON_ERROR_STOP=1',
+    '-f',
+    new URL('../fixtures/postgres-rich.sql', import.meta.url).pathname,
+  ]);
 }

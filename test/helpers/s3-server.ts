@@ -41,9 +41,19 @@ interface ServerProcess {
 }
 
 function spawnServer(directory: string, port: number, buckets: string[]): Promise<ServerProcess> {
-  const child: ChildProcess = spawn(process.execPath, ['--openssl-legacy-provider', path.join(import.meta.dirname, 's3rver-process.ts'), directory, String(port), ...buckets], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [
+      '--openssl-legacy-provider',
+      path.join(import.meta.dirname, 's3rver-process.ts'),
+      directory,
+      String(port),
+      ...buckets,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise<ServerProcess>((resolve, reject) => {
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => {
@@ -83,11 +93,15 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
     },
     async objectWrites(bucket) {
       const response = await fetch(`${endpoint}/_test/stats`);
-      const { objectWrites } = (await response.json()) as { objectWrites: Record<string, { conditional: number; unconditional: number }> };
+      const { objectWrites } = (await response.json()) as {
+        objectWrites: Record<string, { conditional: number; unconditional: number }>;
+      };
       return objectWrites[bucket] ?? { conditional: 0, unconditional: 0 };
     },
     async hold(bucket, what) {
-      const response = await fetch(`${endpoint}/_test/hold?bucket=${encodeURIComponent(bucket)}&what=${what}`, { method: 'POST' });
+      const response = await fetch(`${endpoint}/_test/hold?bucket=${encodeURIComponent(bucket)}&what=${what}`, {
+        method: 'POST',
+      });
       if (!response.ok) throw new Error(`cannot arm the hold: ${response.status}`);
     },
     async held() {
@@ -126,7 +140,11 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
 }
 
 /** A destination config for a bucket on the test server, with keys as secret references. */
-export function s3Destination(server: S3TestServer, bucket: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function s3Destination(
+  server: S3TestServer,
+  bucket: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     type: 's3',
     bucket,

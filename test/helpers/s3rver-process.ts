@@ -68,7 +68,9 @@ interface Context {
 const store = (server as unknown as { store: { existsObject(bucket: string, key: string): Promise<boolean> } }).store;
 
 // Koa composes its middleware when it starts listening: this one runs before s3rver's router.
-(server as unknown as { middleware: ((ctx: Context, next: () => Promise<void>) => Promise<void>)[] }).middleware.unshift(async (ctx, next) => {
+(
+  server as unknown as { middleware: ((ctx: Context, next: () => Promise<void>) => Promise<void>)[] }
+).middleware.unshift(async (ctx, next) => {
   const [bucket = '', ...keyParts] = ctx.path.split('/').filter(Boolean);
   if (ctx.path === '/_test/stats' && ctx.method === 'GET') {
     ctx.type = 'application/json';
@@ -98,7 +100,8 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
     listsToFail--;
     ctx.status = 500;
     ctx.type = 'application/xml';
-    ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected listing failure</Message></Error>';
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected listing failure</Message></Error>';
     return;
   }
   if (ctx.path === '/_test/fail-uploads' && ctx.method === 'POST') {
@@ -114,7 +117,8 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
   if (ctx.method === 'PUT' && uploadId && ctx.query.partNumber && doomed.has(uploadId)) {
     ctx.status = 500;
     ctx.type = 'application/xml';
-    ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected part failure</Message></Error>';
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>injected part failure</Message></Error>';
     return;
   }
   if (ctx.path === '/_test/crash-after-parts' && ctx.method === 'POST') {
@@ -133,7 +137,8 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
   }
   const isObjectWrite = (ctx.method === 'PUT' && !uploadId) || (ctx.method === 'POST' && uploadId);
   if (isObjectWrite && keyParts.length > 0) {
-    const counts = (objectWrites[bucket] ??= { conditional: 0, unconditional: 0 });
+    objectWrites[bucket] ??= { conditional: 0, unconditional: 0 };
+    const counts = objectWrites[bucket];
     counts[ctx.get('if-none-match') === '*' ? 'conditional' : 'unconditional']++;
   }
   if (isObjectWrite && keyParts.length > 0 && ctx.get('if-none-match') === '*') {
@@ -142,7 +147,8 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
       if (await store.existsObject(bucket, key)) {
         ctx.status = 412;
         ctx.type = 'application/xml';
-        ctx.body = '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>';
+        ctx.body =
+          '<?xml version="1.0" encoding="UTF-8"?><Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition></Error>';
         return;
       }
       await next();
@@ -156,7 +162,9 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
   }
   if (ctx.method === 'GET' && keyParts.length === 0 && 'uploads' in ctx.query) {
     const ids = await readdir(uploadsDir(bucket)).catch(() => [] as string[]);
-    const uploads = await Promise.all(ids.map(async (id) => ({ id, key: await readFile(path.join(uploadsDir(bucket), id, 'key'), 'utf8') })));
+    const uploads = await Promise.all(
+      ids.map(async (id) => ({ id, key: await readFile(path.join(uploadsDir(bucket), id, 'key'), 'utf8') })),
+    );
     ctx.type = 'application/xml';
     ctx.body =
       '<?xml version="1.0" encoding="UTF-8"?><ListMultipartUploadsResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +

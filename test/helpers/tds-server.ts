@@ -57,8 +57,12 @@ export async function startTdsServer(options: TdsServerOptions): Promise<TdsServ
   async function handle(socket: Socket, type: number, payload: Buffer): Promise<void> {
     if (type === TYPE.PRELOGIN) return send(socket, preloginResponse());
     if (type === TYPE.LOGIN7) {
-      if (options.failLogin) return send(socket, Buffer.concat([message(0xaa, 18456, "Login failed for user 'backup'.", 14), done(0x02)]));
-      return send(socket, Buffer.concat([envChange(1, 'master', 'master'), loginAck(), envChange(4, '4096', '4096'), done(0)]));
+      if (options.failLogin)
+        return send(socket, Buffer.concat([message(0xaa, 18456, "Login failed for user 'backup'.", 14), done(0x02)]));
+      return send(
+        socket,
+        Buffer.concat([envChange(1, 'master', 'master'), loginAck(), envChange(4, '4096', '4096'), done(0)]),
+      );
     }
     if (type === TYPE.SQL_BATCH) {
       const headers = payload.readUInt32LE(0);
@@ -77,7 +81,12 @@ export async function startTdsServer(options: TdsServerOptions): Promise<TdsServ
           failed = true;
         } else tokens.push(resultSet(reply.columns, reply.rows));
       }
-      tokens.push(done(failed ? 0x02 : 0x10, replies.filter((r) => r.kind === 'rows').reduce((n, r) => n + (r.kind === 'rows' ? r.rows.length : 0), 0)));
+      tokens.push(
+        done(
+          failed ? 0x02 : 0x10,
+          replies.filter((r) => r.kind === 'rows').reduce((n, r) => n + (r.kind === 'rows' ? r.rows.length : 0), 0),
+        ),
+      );
       return send(socket, Buffer.concat(tokens));
     }
   }
@@ -151,7 +160,15 @@ function envChange(type: number, value: string, old: string): Buffer {
 
 function loginAck(): Buffer {
   const tdsVersion = Buffer.from([0x74, 0x00, 0x00, 0x04]);
-  return withLength(0xad, Buffer.concat([Buffer.from([0x01]), tdsVersion, bVarchar('Microsoft SQL Server'), Buffer.from([16, 0, 0x07, 0xd0])]));
+  return withLength(
+    0xad,
+    Buffer.concat([
+      Buffer.from([0x01]),
+      tdsVersion,
+      bVarchar('Microsoft SQL Server'),
+      Buffer.from([16, 0, 0x07, 0xd0]),
+    ]),
+  );
 }
 
 function message(token: 0xaa | 0xab, number: number, text: string, severity: number): Buffer {

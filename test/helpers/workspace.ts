@@ -91,7 +91,9 @@ export async function createWorkspace(): Promise<Workspace> {
     async outbox() {
       const folder = path.join(dir, 'outbox');
       const files = (await readdir(folder).catch(() => [] as string[])).filter((f) => f.endsWith('.eml')).sort();
-      return Promise.all(files.map(async (f) => parseMail(path.join(folder, f), await readFile(path.join(folder, f), 'utf8'))));
+      return Promise.all(
+        files.map(async (f) => parseMail(path.join(folder, f), await readFile(path.join(folder, f), 'utf8'))),
+      );
     },
     async stagingEntries() {
       return readdir(path.join(dir, 'staging'), { recursive: true }).catch(() => [] as string[]);
@@ -110,18 +112,27 @@ function parseMail(file: string, raw: string): Mail {
   const boundary = /boundary="([^"]+)"/.exec(headers['content-type'] ?? '')?.[1];
   const body = rest.join('\r\n\r\n');
   if (!boundary) return { file, headers, body: body.replace(/\r\n/g, '\n'), html: '', raw };
-  const parts = body.split(`--${boundary}`).slice(1, -1).map((part) => {
-    const [partHead = '', ...content] = part.replace(/^\r\n/, '').split('\r\n\r\n');
-    const text = content.join('\r\n\r\n').replace(/\r\n$/, '');
-    return { head: partHead, text: /base64/.test(partHead) ? Buffer.from(text.replace(/\r\n/g, ''), 'base64').toString('utf8') : text };
-  });
+  const parts = body
+    .split(`--${boundary}`)
+    .slice(1, -1)
+    .map((part) => {
+      const [partHead = '', ...content] = part.replace(/^\r\n/, '').split('\r\n\r\n');
+      const text = content.join('\r\n\r\n').replace(/\r\n$/, '');
+      return {
+        head: partHead,
+        text: /base64/.test(partHead) ? Buffer.from(text.replace(/\r\n/g, ''), 'base64').toString('utf8') : text,
+      };
+    });
   const plain = parts.find((p) => p.head.includes('text/plain'))?.text ?? '';
   const html = parts.find((p) => p.head.includes('text/html'))?.text ?? '';
   return { file, headers, body: plain.replace(/\r\n/g, '\n'), html, raw };
 }
 
 /** A config for one target, writing into the workspace's own folders. */
-export function configFor(target: Record<string, unknown>, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function configFor(
+  target: Record<string, unknown>,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     defaults: { staging: './staging', destinations: ['local'], notify: ['desk'] },
     destinations: { local: { type: 'filesystem', path: './backups', prefix: 'db' } },
@@ -134,6 +145,6 @@ export function configFor(target: Record<string, unknown>, extra: Record<string,
 /** The first destination the run stored into (the tests' single-destination configs). */
 export function storedBackup(record: RunRecord, index = 0): StoredBackup {
   const outcome = record.state.upload?.filter((o) => o.status === 'stored')[index];
-  if (!outcome || outcome.status !== 'stored') throw new Error(`the run stored nothing (${record.status}: ${record.cause ?? ''})`);
+  if (outcome?.status !== 'stored') throw new Error(`the run stored nothing (${record.status}: ${record.cause ?? ''})`);
   return outcome;
 }

@@ -34,8 +34,18 @@ export class PrivateApt {
 
   async prepare(): Promise<void> {
     const { root, mirror, suite, debianArch } = this.options;
-    if (!existsSync(KEYRING)) throw new LayerBuildError(`${KEYRING} is missing: install the debian-archive-keyring package to check the archive's signatures`);
-    for (const dir of ['etc/apt.conf.d', 'etc/preferences.d', 'etc/sources.list.d', 'state/lists/partial', 'cache', 'debs/partial']) {
+    if (!existsSync(KEYRING))
+      throw new LayerBuildError(
+        `${KEYRING} is missing: install the debian-archive-keyring package to check the archive's signatures`,
+      );
+    for (const dir of [
+      'etc/apt.conf.d',
+      'etc/preferences.d',
+      'etc/sources.list.d',
+      'state/lists/partial',
+      'cache',
+      'debs/partial',
+    ]) {
       await mkdir(path.join(root, dir), { recursive: true });
     }
     await writeFile(path.join(root, 'etc/sources.list'), `deb [signed-by=${KEYRING}] ${mirror} ${suite} main\n`);
@@ -64,7 +74,9 @@ export class PrivateApt {
   async update(force: boolean): Promise<void> {
     const lists = path.join(this.options.root, 'state/lists');
     const packages = readdirSync(lists).filter((f) => f.endsWith('_Packages'));
-    const fresh = packages.length > 0 && packages.every((f) => Date.now() - statSync(path.join(lists, f)).mtimeMs < LISTS_FRESH_FOR_MS);
+    const fresh =
+      packages.length > 0 &&
+      packages.every((f) => Date.now() - statSync(path.join(lists, f)).mtimeMs < LISTS_FRESH_FOR_MS);
     if (fresh && !force) {
       this.options.log(`package lists for ${this.where()} are fresh: not fetched again`);
       return;
@@ -73,20 +85,40 @@ export class PrivateApt {
     try {
       await this.apt('apt-get', ['update', '--error-on=any']);
     } catch (error) {
-      throw new LayerBuildError(`cannot read the Debian archive at ${this.options.mirror} (${this.where()}): ${(error as Error).message.split('\n').slice(-2).join(' ')}`, { cause: error });
+      throw new LayerBuildError(
+        `cannot read the Debian archive at ${this.options.mirror} (${this.where()}): ${(error as Error).message.split('\n').slice(-2).join(' ')}`,
+        { cause: error },
+      );
     }
   }
 
   /** Downloads the packages and everything they depend on; returns the .deb files. */
   async download(packages: string[], offline: boolean): Promise<string[]> {
     try {
-      await this.apt('apt-get', ['install', '--download-only', '--yes', '--no-install-recommends', ...(offline ? ['--no-download'] : []), ...packages]);
+      await this.apt('apt-get', [
+        'install',
+        '--download-only',
+        '--yes',
+        '--no-install-recommends',
+        ...(offline ? ['--no-download'] : []),
+        ...packages,
+      ]);
     } catch (error) {
       const text = `${(error as { stdout?: string }).stdout ?? ''}\n${(error as Error).message}`;
-      const missing = [...text.matchAll(/Unable to locate package (\S+)|Package '?([^' ]+)'? has no installation candidate/g)].map((m) => m[1] ?? m[2]);
-      if (missing.length > 0) throw new LayerBuildError(`package ${missing.join(', ')} is not in Debian ${this.where()}`, { cause: error });
-      if (offline) throw new LayerBuildError(`--offline, but the cache lacks packages for ${this.where()}; build once without --offline`, { cause: error });
-      throw new LayerBuildError(`downloading packages from ${this.options.mirror} failed: ${(error as Error).message.split('\n').slice(-2).join(' ')}`, { cause: error });
+      const missing = [
+        ...text.matchAll(/Unable to locate package (\S+)|Package '?([^' ]+)'? has no installation candidate/g),
+      ].map((m) => m[1] ?? m[2]);
+      if (missing.length > 0)
+        throw new LayerBuildError(`package ${missing.join(', ')} is not in Debian ${this.where()}`, { cause: error });
+      if (offline)
+        throw new LayerBuildError(
+          `--offline, but the cache lacks packages for ${this.where()}; build once without --offline`,
+          { cause: error },
+        );
+      throw new LayerBuildError(
+        `downloading packages from ${this.options.mirror} failed: ${(error as Error).message.split('\n').slice(-2).join(' ')}`,
+        { cause: error },
+      );
     }
     const wanted = await this.closureFileNames(packages);
     return wanted.map((file) => path.join(this.debs, file));
@@ -94,8 +126,17 @@ export class PrivateApt {
 
   /** The .deb files of the closure apt chose: a simulated install against the empty status lists it all. */
   private async closureFileNames(packages: string[]): Promise<string[]> {
-    const { stdout } = await this.apt('apt-get', ['install', '--simulate', '--yes', '--no-install-recommends', ...packages]);
-    const chosen = [...stdout.matchAll(/^Inst (\S+) \((\S+) /gm)].map((m) => ({ name: m[1]!.replace(/:.*$/, ''), version: m[2]! }));
+    const { stdout } = await this.apt('apt-get', [
+      'install',
+      '--simulate',
+      '--yes',
+      '--no-install-recommends',
+      ...packages,
+    ]);
+    const chosen = [...stdout.matchAll(/^Inst (\S+) \((\S+) /gm)].map((m) => ({
+      name: m[1]!.replace(/:.*$/, ''),
+      version: m[2]!,
+    }));
     const files = readdirSync(this.debs).filter((f) => f.endsWith('.deb'));
     return chosen.map(({ name, version }) => {
       const prefix = `${name}_${version.replace(/:/g, '%3a')}_`;
@@ -119,7 +160,10 @@ export class PrivateApt {
  * own; `--mirror` or STEPVAULT_DEBIAN_MIRROR override it.
  */
 export function machineDebianMirror(): string | undefined {
-  const files = ['/etc/apt/sources.list', ...safeList('/etc/apt/sources.list.d').map((f) => `/etc/apt/sources.list.d/${f}`)];
+  const files = [
+    '/etc/apt/sources.list',
+    ...safeList('/etc/apt/sources.list.d').map((f) => `/etc/apt/sources.list.d/${f}`),
+  ];
   for (const file of files.filter((f) => /\.(list|sources)$/.test(f))) {
     let text: string;
     try {
@@ -127,7 +171,9 @@ export function machineDebianMirror(): string | undefined {
     } catch {
       continue;
     }
-    const uris = [...text.matchAll(/^\s*URIs:\s*(\S+)/gm), ...text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)/gm)].map((m) => m[1]!);
+    const uris = [...text.matchAll(/^\s*URIs:\s*(\S+)/gm), ...text.matchAll(/^\s*deb\s+(?:\[[^\]]*\]\s+)?(\S+)/gm)].map(
+      (m) => m[1]!,
+    );
     const archive = uris.find((uri) => /\/debian\/?$/.test(uri));
     if (archive) return archive.replace(/\/$/, '');
   }

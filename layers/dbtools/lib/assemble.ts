@@ -55,8 +55,11 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
     await chmod(target, 0o755);
     queue.push(target);
   }
-  const pluginSource = packages.map((p) => ({ pkg: p, dir: path.join(p.dir, pluginFolder(arch)) })).find((p) => existsSync(p.dir));
-  if (!pluginSource) throw new LayerBuildError(`no MariaDB client plugins (${pluginFolder(arch)}) in the downloaded packages`);
+  const pluginSource = packages
+    .map((p) => ({ pkg: p, dir: path.join(p.dir, pluginFolder(arch)) }))
+    .find((p) => existsSync(p.dir));
+  if (!pluginSource)
+    throw new LayerBuildError(`no MariaDB client plugins (${pluginFolder(arch)}) in the downloaded packages`);
   used.add(pluginSource.pkg);
   for (const plugin of readdirSync(pluginSource.dir).filter((f) => f.endsWith('.so'))) {
     await copyFile(path.join(pluginSource.dir, plugin), path.join(plugins, plugin));
@@ -68,7 +71,10 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
     for (const soname of await neededLibraries(queue[i]!)) {
       if (copied.has(soname) || soname === arch.loader) continue;
       const source = libraries.get(soname);
-      if (!source) throw new LayerBuildError(`${soname}, needed by ${path.basename(queue[i]!)}, is in none of the downloaded packages`);
+      if (!source)
+        throw new LayerBuildError(
+          `${soname}, needed by ${path.basename(queue[i]!)}, is in none of the downloaded packages`,
+        );
       used.add(source.pkg);
       await copyFile(source.file, path.join(lib, soname));
       copied.add(soname);
@@ -86,10 +92,15 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
   for (const file of queue) {
     const isBinary = path.dirname(file) === bin;
     if (path.basename(file) === 'libc.so.6') continue;
-    await patch(options.patchelf, file, { rpath: libraryDir, ...(isBinary && { interpreter: `${libraryDir}/${arch.loader}` }) });
+    await patch(options.patchelf, file, {
+      rpath: libraryDir,
+      ...(isBinary && { interpreter: `${libraryDir}/${arch.loader}` }),
+    });
   }
   for (const [name, target] of Object.entries(COMPAT_LINKS)) await symlink(target, path.join(bin, name));
-  log(`layer holds ${queue.filter((f) => path.dirname(f) === bin).length} binaries, ${copied.size + 1} libraries and ${readdirSync(plugins).length} plugins`);
+  log(
+    `layer holds ${queue.filter((f) => path.dirname(f) === bin).length} binaries, ${copied.size + 1} libraries and ${readdirSync(plugins).length} plugins`,
+  );
 
   // 3. Versions and licences of every package that contributed a file.
   const contributing = [...used].sort((a, b) => a.name.localeCompare(b.name));
@@ -166,15 +177,24 @@ function findFile(packages: Unpacked[], relative: string): { pkg: Unpacked; file
 }
 
 /** Follows symbolic links inside the unpacked tree; an absolute link points into any package. */
-function resolveInPackages(packages: Unpacked[], pkg: Unpacked, file: string, depth = 0): { pkg: Unpacked; file: string } | undefined {
+function resolveInPackages(
+  packages: Unpacked[],
+  pkg: Unpacked,
+  file: string,
+  depth = 0,
+): { pkg: Unpacked; file: string } | undefined {
   if (depth > 16) return undefined;
   if (!isLink(file)) return existsSync(file) && lstatSync(file).isFile() ? { pkg, file } : undefined;
   const target = readlinkSync(file);
   if (!path.isAbsolute(target)) {
     const next = path.resolve(path.dirname(file), target);
-    if (next.startsWith(pkg.dir + path.sep) && (existsSync(next) || isLink(next))) return resolveInPackages(packages, pkg, next, depth + 1);
+    if (next.startsWith(pkg.dir + path.sep) && (existsSync(next) || isLink(next)))
+      return resolveInPackages(packages, pkg, next, depth + 1);
     const relative = path.relative(pkg.dir, next);
-    return findFile(packages.filter((p) => p !== pkg), relative);
+    return findFile(
+      packages.filter((p) => p !== pkg),
+      relative,
+    );
   }
   return findFile(packages, target.replace(/^\/+/, ''));
 }

@@ -41,8 +41,18 @@ export async function machine(file: string): Promise<string> {
  * because Lambda sets LD_LIBRARY_PATH, which RUNPATH loses to and RPATH wins over; an RPATH
  * on the executable also covers every library it loads that has no RUNPATH of its own.
  */
-export async function patch(patchelf: string, file: string, options: { interpreter?: string; rpath: string }): Promise<void> {
-  const args = [...(options.interpreter ? ['--set-interpreter', options.interpreter] : []), '--force-rpath', '--set-rpath', options.rpath, file];
+export async function patch(
+  patchelf: string,
+  file: string,
+  options: { interpreter?: string; rpath: string },
+): Promise<void> {
+  const args = [
+    ...(options.interpreter ? ['--set-interpreter', options.interpreter] : []),
+    '--force-rpath',
+    '--set-rpath',
+    options.rpath,
+    file,
+  ];
   try {
     await run(patchelf, args);
   } catch (error) {

@@ -21,8 +21,20 @@ export interface ArchSpec {
 }
 
 export const ARCHES: Record<string, ArchSpec> = {
-  x86_64: { lambda: 'x86_64', debian: 'amd64', triplet: 'x86_64-linux-gnu', loader: 'ld-linux-x86-64.so.2', elfMachine: 'X86-64' },
-  arm64: { lambda: 'arm64', debian: 'arm64', triplet: 'aarch64-linux-gnu', loader: 'ld-linux-aarch64.so.1', elfMachine: 'AArch64' },
+  x86_64: {
+    lambda: 'x86_64',
+    debian: 'amd64',
+    triplet: 'x86_64-linux-gnu',
+    loader: 'ld-linux-x86-64.so.2',
+    elfMachine: 'X86-64',
+  },
+  arm64: {
+    lambda: 'arm64',
+    debian: 'arm64',
+    triplet: 'aarch64-linux-gnu',
+    loader: 'ld-linux-aarch64.so.1',
+    elfMachine: 'AArch64',
+  },
 };
 
 export function packagesFor(postgresMajor: number): string[] {
