@@ -1,0 +1,14 @@
+/** `defaults`: what every target inherits unless it says otherwise. */
+import { z } from 'zod';
+import { name, timezone } from './fields.ts';
+import { retentionSchema } from './retention.ts';
+import { scheduleSchema } from './schedule.ts';
+
+export const defaultsSchema = z.strictObject({
+  timezone: timezone.optional(),
+  staging: z.string().min(1).optional(),
+  destinations: z.array(name).min(1).optional(),
+  notify: z.array(name).optional(),
+  retention: retentionSchema.optional(),
+  schedule: scheduleSchema.optional(),
+});
