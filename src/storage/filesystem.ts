@@ -16,7 +16,8 @@ import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } f
 import { DigestStream } from '../dumpers/stream.ts';
 import { folderMode, parseFileMode } from './file-mode.ts';
 import { refusePseudoFilesystem } from './pseudo-filesystem.ts';
-import type { ObjectInfo, PutFileOptions, StorageProvider } from './types.ts';
+import { discard, streamInto, throwIfAborted } from './stream-body.ts';
+import type { ObjectInfo, PutFileOptions, PutStreamOptions, StorageProvider, StreamWritten } from './types.ts';
 
 const PARTIAL_MARK = '.partial-';
 
@@ -83,6 +84,38 @@ export class FilesystemStorage implements StorageProvider {
         return existing.size === options.size && existing.sha256 === options.sha256;
       },
     );
+  }
+
+  /**
+   * The body goes into a partial file opened O_EXCL beside its name, flushed to disk; once
+   * beforeCommit has passed it is linked into place like any other write.
+   */
+  async putStream(key: string, body: Readable, options: PutStreamOptions): Promise<StreamWritten> {
+    let written: StreamWritten | undefined;
+    try {
+      const target = this.pathOf(key);
+      await this.publish(
+        key,
+        target,
+        async (partial) => {
+          try {
+            const file = createWriteStream(partial, { flush: true, flags: 'wx', mode: this.fileMode });
+            written = await streamInto(body, file, options, (error) => this.failure('write', key, error));
+            await options.beforeCommit?.(written);
+            throwIfAborted(options.signal);
+          } catch (error) {
+            throw new Settled(error);
+          }
+        },
+        async () => {
+          const existing = await hashFile(target);
+          return existing.size === written?.size && existing.sha256 === written.sha256;
+        },
+      );
+    } finally {
+      discard(body);
+    }
+    return written!;
   }
 
   async putText(key: string, body: string): Promise<void> {
@@ -182,6 +215,7 @@ export class FilesystemStorage implements StorageProvider {
       taken = !(await this.linkOrCopy(partial, target));
       if (!taken) await syncFolder(path.dirname(target));
     } catch (error) {
+      if (error instanceof Settled) throw error.error;
       if (error instanceof ChecksumMismatchError) throw error;
       throw this.failure('write', key, error);
     } finally {
@@ -240,6 +274,14 @@ export class FilesystemStorage implements StorageProvider {
     if (PERMANENT_CODES.has(code))
       return new ConfigError(`${message}; check destinations.${this.name}.path`, { cause: error });
     return new StorageError(message, { cause: error });
+  }
+}
+
+/** An error the write already named (or the caller's own): publish passes it on as it is. */
+class Settled {
+  readonly error: unknown;
+  constructor(error: unknown) {
+    this.error = error;
   }
 }
 

@@ -10,10 +10,11 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { Readable } from 'node:stream';
+import { Readable, Writable } from 'node:stream';
 import type { DestinationConfig } from '../config/schema.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
-import type { ObjectInfo, PutFileOptions, StorageProvider } from './types.ts';
+import { discard, streamInto, throwIfAborted } from './stream-body.ts';
+import type { ObjectInfo, PutFileOptions, PutStreamOptions, StorageProvider, StreamWritten } from './types.ts';
 
 export interface MemoryDestinationConfig {
   type: 'memory';
@@ -83,6 +84,39 @@ export class MemoryStorage implements StorageProvider {
       contentType: options.contentType ?? 'application/octet-stream',
       metadata: { ...options.metadata },
     });
+  }
+
+  async putStream(key: string, body: Readable, options: PutStreamOptions): Promise<StreamWritten> {
+    try {
+      this.checkWritable(key);
+    } catch (error) {
+      discard(body);
+      throw error;
+    }
+    const chunks: Buffer[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        chunks.push(chunk);
+        callback();
+      },
+    });
+    const written = await streamInto(
+      body,
+      sink,
+      options,
+      (error) =>
+        new StorageError(`destination ${this.name}: cannot store ${key} (${(error as Error).message})`, {
+          cause: error,
+        }),
+    );
+    await options.beforeCommit?.(written);
+    throwIfAborted(options.signal);
+    this.publish(key, {
+      body: Buffer.concat(chunks),
+      contentType: options.contentType ?? 'application/octet-stream',
+      metadata: { ...options.metadata },
+    });
+    return written;
   }
 
   async putText(key: string, body: string, contentType: string): Promise<void> {

@@ -30,7 +30,8 @@ import { awsRequestHandler } from '../aws/http.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
 import { DigestStream } from '../dumpers/stream.ts';
 import { choosePartSize, type S3Profile } from './s3-profile.ts';
-import type { ObjectInfo, PutFileOptions, StorageProvider } from './types.ts';
+import { discard } from './stream-body.ts';
+import type { ObjectInfo, PutFileOptions, PutStreamOptions, StorageProvider, StreamWritten } from './types.ts';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -128,6 +129,13 @@ export class S3Storage implements StorageProvider {
         `${this.name}: sent ${sent.size} bytes (SHA-256 ${sent.sha256}), stored ${stored?.size ?? 'nothing'}; expected ${options.size} bytes with ${options.sha256}`,
       );
     }
+  }
+
+  async putStream(key: string, body: Readable, _options: PutStreamOptions): Promise<StreamWritten> {
+    discard(body);
+    throw new ConfigError(
+      `destination ${this.name}: cannot store ${key}: streamed uploads to S3 are not supported yet`,
+    );
   }
 
   async putText(key: string, body: string, contentType: string): Promise<void> {

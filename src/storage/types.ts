@@ -3,6 +3,12 @@
  *
  * - putFile makes an object visible under its key only when all of it is there, and only when
  *   the bytes it stored hash to the SHA-256 it was given; otherwise it leaves nothing behind.
+ * - putStream does the same for bytes whose size and SHA-256 are not known beforehand (a dump
+ *   streamed straight from its tool): it counts and hashes them as they pass, lets the caller
+ *   refuse them before they become visible (beforeCommit), and says what it stored. A body error,
+ *   a refusal or an abort leaves nothing under the key and nothing open (no multipart upload, no
+ *   partial file); the body is consumed or destroyed either way, so its producer never hangs.
+ *   A taken key is refused unless the object there provably holds the same bytes.
  * - putText is for small documents (manifests), with the same all-or-nothing rule.
  * - list pages through any number of keys under a prefix; head and get report a missing key as
  *   `undefined`, never as an error.
@@ -23,6 +29,33 @@ export interface PutFileOptions {
   onProgress?: ProgressListener;
 }
 
+/** What a streamed write stored: counted and hashed from the bytes as they passed. */
+export interface StreamWritten {
+  size: number;
+  sha256: string;
+}
+
+export interface PutStreamOptions {
+  metadata: Record<string, string>;
+  contentType?: string;
+  /**
+   * The size when the caller knows it (a copy of a stored object): the total of progress reports,
+   * and the part size of a multipart upload. Only a hint: what is stored is what the body holds.
+   */
+  expectedSize?: number;
+  /** Told the bytes of the body read so far (of `expectedSize`, when given). */
+  onProgress?: ProgressListener;
+  /** Abandons the write: the promise rejects with an AbortError and nothing is left. */
+  signal?: AbortSignal;
+  /**
+   * Called after the last byte was read and before the object becomes visible (S3: before
+   * CompleteMultipartUpload; a folder: before the link). If it throws, the write is abandoned
+   * and its error is rethrown as it is (e.g. the archive check of the dump, run on a tee of the
+   * stream, found it truncated).
+   */
+  beforeCommit?(written: StreamWritten): Promise<void>;
+}
+
 export interface ObjectInfo {
   key: string;
   size: number;
@@ -33,6 +66,7 @@ export interface StorageProvider {
   readonly name: string;
   readonly type: string;
   putFile(key: string, file: string, options: PutFileOptions): Promise<void>;
+  putStream(key: string, body: Readable, options: PutStreamOptions): Promise<StreamWritten>;
   putText(key: string, body: string, contentType: string): Promise<void>;
   head(key: string): Promise<ObjectInfo | undefined>;
   get(key: string): Promise<Readable | undefined>;
