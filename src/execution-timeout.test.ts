@@ -183,7 +183,7 @@ describe('the deployed state machine', () => {
       .Definition;
     expect(deployed.TimeoutSeconds).toBe(timedDefinition(definition, timeoutInputs(config)).TimeoutSeconds);
     expect(JSON.stringify(deployed)).not.toContain('ExecutionTimeoutSeconds');
-    expect(functions.notify.timeout).toBe(300);
+    expect(functions.notify?.timeout).toBe(300);
     expect(deployed.States.NotifySuccess!.TimeoutSeconds).toBe(330);
     expect(deployed.States.NotifyFailure!.TimeoutSeconds).toBe(330);
     expect(resources.Resources.ExecutionsTimedOutAlarm).toMatchObject({

@@ -273,7 +273,8 @@ describe('the packaged template', () => {
       const resource = template.Resources[`${pascalName(step)}LambdaFunction`]!;
       expect(resource.Properties.Handler, step).toBe(`${handlerFile(step).replace(/\.ts$/, '')}.handler`);
       expect(Boolean(resource.Properties.Layers), step).toBe(spec.layer);
-      expect(Boolean(resource.Properties.VpcConfig), step).toBe(spec.vpc);
+      // This config has deploy.vpc and efs targets: the share's steps and the database's are in the VPC.
+      expect(Boolean(resource.Properties.VpcConfig), step).toBe(spec.vpc || Boolean(spec.staging));
       expect(Boolean(resource.Properties.FileSystemConfigs), step).toBe(Boolean(spec.staging));
       expect(Boolean(resource.DependsOn?.includes('StagingMountTarget0')), step).toBe(Boolean(spec.staging));
       // The fixture gives dump 2048 MB; every other function has the table's default.

@@ -10,7 +10,7 @@ import type { DeployConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import { functionTimeouts, timedDefinition, timeoutInputs } from '../execution-timeout.ts';
 import type { StateMachineDefinition } from '../local/definition.ts';
-import { handlerFile, STEP_NAMES, STEPS, type SecretScope, type StepName } from '../steps/table.ts';
+import { handlerFile, STEPS, type SecretScope, type StepName } from '../steps/table.ts';
 import { allow, logsStatement, role, roleLogicalId, VPC_ACCESS, type Resource, type Statement } from './iam.ts';
 import { alarms, dashboard } from './monitoring.ts';
 import {
@@ -23,6 +23,8 @@ import {
   STAGING_MOUNT,
   type Resources,
 } from './resources.ts';
+import { placementOf, type Placement, type Placements } from './placement.ts';
+import { pruneRunners, runnerOf, runnersInUse, stepsCalled } from './runners.ts';
 import { checkSecretUse, secretResource, secretUses, type SecretUse } from './secrets.ts';
 
 export const SERVICE = 'stepvault';
@@ -38,7 +40,7 @@ export interface FunctionDeployment {
   memorySize: number;
   timeout: number;
   layers?: Resource[];
-  vpc?: Deployment['vpc'];
+  vpc?: { subnetIds: string[]; securityGroupIds: Resource[] };
   fileSystemConfig?: { localMountPath: string; arn: Resource };
 }
 
@@ -48,8 +50,8 @@ export interface Deployment {
   region: string;
   architecture: 'arm64' | 'x86_64';
   logRetentionDays: number;
-  functions: Record<StepName, FunctionDeployment>;
-  vpc: { subnetIds: string[]; securityGroupIds: Resource[] };
+  /** Only the functions the runners in use call. */
+  functions: Partial<Record<StepName, FunctionDeployment>>;
   environment: Record<string, string>;
   resources: { Resources: Resources; Outputs: Record<string, unknown>; extensions: Resources };
 }
@@ -58,17 +60,24 @@ export function generateDeployment(config: Config, stage: string, definition: St
   const deploy = config.deploy;
   if (!deploy)
     throw new ConfigError(
-      'the config has no deploy section: add deploy.region, deploy.vpc and deploy.bucket (see stepvault.config.example.yml)',
+      'the config has no deploy section: add deploy.region and, as your targets need them, deploy.vpc and deploy.bucket (see stepvault.config.example.yml)',
     );
   if (!/^[a-z0-9-]{1,16}$/.test(stage))
     throw new ConfigError(`stage "${stage}" must be 1-16 lower-case letters, digits or "-"`);
+  const runners = runnersInUse(config);
   checkDeployable(config, deploy);
-  const vpc = deploy.vpc!;
+  // Only the branches of the runners in use are deployed, and only the functions they call.
+  const runnerDefinition = pruneRunners(definition, runners);
+  const steps = stepsCalled(runnerDefinition);
+  const network = { staging: runners.has('efs'), vpc: Boolean(deploy.vpc) };
+  const placements = Object.fromEntries(steps.map((fn) => [fn, placementOf(fn, network)])) as Placements;
+  const inVpc = steps.filter((fn) => placements[fn].vpc);
+  const vpc = deploy.vpc;
 
-  const lambdaGroups: Resource[] = vpc.securityGroupIds ?? [{ Ref: 'LambdaSecurityGroup' }];
+  const lambdaGroups: Resource[] = vpc?.securityGroupIds ?? [{ Ref: 'LambdaSecurityGroup' }];
   const timeouts = functionTimeouts(config);
   const functions = Object.fromEntries(
-    STEP_NAMES.map((fn) => {
+    steps.map((fn) => {
       const spec = STEPS[fn];
       const settings: FunctionDeployment = {
         name: `${SERVICE}-${stage}-${fn}`,
@@ -77,15 +86,15 @@ export function generateDeployment(config: Config, stage: string, definition: St
         memorySize: deploy.functions?.[fn]?.memorySize ?? spec.memorySize,
         timeout: timeouts[fn],
         ...(spec.layer && { layers: [{ Ref: 'DbtoolsLambdaLayer' }] }),
-        ...(spec.vpc && { vpc: { subnetIds: vpc.subnetIds, securityGroupIds: lambdaGroups } }),
-        ...(spec.staging && {
+        ...(placements[fn].vpc && { vpc: { subnetIds: vpc!.subnetIds, securityGroupIds: lambdaGroups } }),
+        ...(placements[fn].staging && {
           fileSystemConfig: { localMountPath: STAGING_MOUNT, arn: { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] } },
         }),
       };
       return [fn, settings];
     }),
   ) as Deployment['functions'];
-  const functionNames = Object.fromEntries(STEP_NAMES.map((fn) => [fn, functions[fn].name]));
+  const functionNames = Object.fromEntries(steps.map((fn) => [fn, functions[fn]!.name]));
   const { resources: scheduleResources, intervals } = schedules(config, stage);
   const monitoring = {
     stage,
@@ -98,24 +107,23 @@ export function generateDeployment(config: Config, stage: string, definition: St
   };
 
   const Resources: Resources = {
-    ...(vpc.securityGroupIds ? {} : lambdaSecurityGroup(vpc.id)),
-    ...stagingResources(vpc, lambdaGroups),
+    ...(inVpc.length && !vpc?.securityGroupIds ? lambdaSecurityGroup(vpc!.id) : {}),
+    ...(network.staging ? stagingResources(vpc!, lambdaGroups) : {}),
     ...(deploy.bucket ? backupBucket(deploy.bucket) : {}),
     ...scheduleResources,
     // Task and execution timeouts follow the functions' timeouts and the targets this config has.
-    ...stateMachine(timedDefinition(definition, timeoutInputs(config)), stage),
+    ...stateMachine(timedDefinition(runnerDefinition, timeoutInputs(config)), stage, steps),
     ...alarms(monitoring),
     ...dashboard(monitoring),
     ...Object.fromEntries(
-      STEP_NAMES.map((fn) => [roleLogicalId(fn), role(fn, policyFor(fn, config, functions[fn].name))]),
+      steps.map((fn) => [roleLogicalId(fn), role(fn, policyFor(fn, config, functions[fn]!.name, placements[fn]))]),
     ),
   };
   // A function that mounts EFS must wait for the mount targets, or its creation fails.
   const extensions = Object.fromEntries(
-    STEP_NAMES.filter((fn) => STEPS[fn].staging).map((fn) => [
-      lambdaLogicalId(fn),
-      { DependsOn: vpc.subnetIds.map((_, i) => `StagingMountTarget${i}`) },
-    ]),
+    steps
+      .filter((fn) => placements[fn].staging)
+      .map((fn) => [lambdaLogicalId(fn), { DependsOn: vpc!.subnetIds.map((_, i) => `StagingMountTarget${i}`) }]),
   );
   return {
     service: SERVICE,
@@ -124,7 +132,6 @@ export function generateDeployment(config: Config, stage: string, definition: St
     architecture: deploy.architecture,
     logRetentionDays: deploy.logRetentionDays,
     functions,
-    vpc: { subnetIds: vpc.subnetIds, securityGroupIds: lambdaGroups },
     environment: {
       STEPVAULT_CONFIG: PACKAGED_CONFIG,
       STEPVAULT_STAGING: STAGING_MOUNT,
@@ -154,13 +161,17 @@ export function generateDeployment(config: Config, stage: string, definition: St
 /** What cannot work on Lambda, refused with the reason and the fix. */
 function checkDeployable(config: Config, deploy: DeployConfig): void {
   if (!deploy.vpc) {
-    const privateTarget = Object.values(config.targets).find((t) => isPrivateHost(t.host));
-    const why = privateTarget
-      ? `targets.${privateTarget.name}.host ${privateTarget.host} is a private address, which Lambda reaches only inside its VPC`
-      : 'stepvault stages dumps on EFS, which Lambda reaches only inside a VPC';
-    throw new ConfigError(
-      `${why}: add deploy.vpc with id, subnetIds (one per availability zone) and, optionally, securityGroupIds`,
-    );
+    // A dump that runs on Lambda reaches a private address only from inside the VPC.
+    const privateTarget = Object.values(config.targets).find((t) => runnerOf(t) !== 'fargate' && isPrivateHost(t.host));
+    if (privateTarget)
+      throw new ConfigError(
+        `targets.${privateTarget.name}.host ${privateTarget.host} is a private address, which Lambda reaches only inside its VPC: add deploy.vpc with id, subnetIds (one per availability zone) and, optionally, securityGroupIds`,
+      );
+    const staged = Object.values(config.targets).find((t) => runnerOf(t) === 'efs');
+    if (staged)
+      throw new ConfigError(
+        `targets.${staged.name}.runner efs stages its dumps on EFS, which Lambda reaches only inside a VPC: add deploy.vpc with id, subnetIds (one per availability zone) and, optionally, securityGroupIds, or set runner: lambda`,
+      );
   }
   for (const target of Object.values(config.targets)) {
     if (['127.0.0.1', 'localhost', '::1'].includes(target.host)) {
@@ -296,7 +307,7 @@ function s3Statements(config: Config, actions: 'write' | 'read' | 'prune' | 'abo
 }
 
 /** A function's role, from what its row in the step table says it touches. */
-function policyFor(fn: StepName, config: Config, functionName: string): Statement[] {
+function policyFor(fn: StepName, config: Config, functionName: string, placement: Placement): Statement[] {
   const spec = STEPS[fn];
   const uses = secretUses(config);
   const secrets: Record<SecretScope, SecretUse[]> = {
@@ -307,8 +318,8 @@ function policyFor(fn: StepName, config: Config, functionName: string): Statemen
   };
   return [
     logsStatement(functionName),
-    ...(spec.vpc ? [VPC_ACCESS] : []),
-    ...(spec.staging ? [efs(spec.staging === 'write')] : []),
+    ...(placement.vpc ? [VPC_ACCESS] : []),
+    ...(placement.staging ? [efs(placement.staging === 'write')] : []),
     ...(spec.destinations ? s3Statements(config, spec.destinations) : []),
     ...secretStatements(spec.secrets.flatMap((scope) => secrets[scope])),
     ...(spec.iamAuth ? iamAuthStatements(config) : []),

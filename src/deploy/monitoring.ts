@@ -17,6 +17,13 @@ export interface MonitoringInput {
   region: string;
 }
 
+/** The steps that run a dump on Lambda, against its 15-minute limit: each deployed one is watched for nearing it. */
+const DUMPING_STEPS = ['dump', 'streamDump'];
+
+function dumpingSteps(input: MonitoringInput): string[] {
+  return DUMPING_STEPS.filter((step) => step in input.functionNames);
+}
+
 const dimensions = (target: string) => [
   { Name: 'service', Value: 'stepvault' },
   { Name: 'target', Value: target },
@@ -67,23 +74,26 @@ export function alarms(input: MonitoringInput): Resources {
       'ExecutionsTimedOut',
       [{ Name: 'StateMachineArn', Value: { Ref: 'BackupStateMachine' } }],
     ),
-    DumpNearTimeoutAlarm: {
+  };
+  for (const step of dumpingSteps(input)) {
+    const title = `${step[0]!.toUpperCase()}${step.slice(1)}`;
+    resources[`${title}NearTimeoutAlarm`] = {
       Type: 'AWS::CloudWatch::Alarm',
       Properties: {
-        AlarmDescription: `The Dump function ran longer than 80% of its ${input.timeouts.dump} s timeout: give it more time or memory before it fails.`,
+        AlarmDescription: `The ${title} function ran longer than 80% of its ${input.timeouts[step]} s timeout: give it more time or memory before it fails.`,
         Namespace: 'AWS/Lambda',
         MetricName: 'Duration',
-        Dimensions: [{ Name: 'FunctionName', Value: input.functionNames.dump }],
+        Dimensions: [{ Name: 'FunctionName', Value: input.functionNames[step] }],
         Statistic: 'Maximum',
         Period: 300,
         EvaluationPeriods: 1,
-        Threshold: Math.round(input.timeouts.dump! * 1000 * 0.8),
+        Threshold: Math.round(input.timeouts[step]! * 1000 * 0.8),
         ComparisonOperator: 'GreaterThanThreshold',
         TreatMissingData: 'notBreaching',
         AlarmActions: actions,
       },
-    },
-  };
+    };
+  }
   for (const target of input.targets) {
     const id = logicalName(target);
     resources[`BackupFailedAlarm${id}`] = countAlarm(
@@ -244,22 +254,37 @@ export function dashboardBody(input: MonitoringInput): string {
       metrics: Object.values(input.functionNames).map((name) => ['AWS/Lambda', 'Errors', 'FunctionName', name]),
     },
   });
-  widgets.push({
-    type: 'metric',
-    x: 16,
-    y,
-    width: 8,
-    height: 6,
-    properties: {
-      title: 'Dump duration against its timeout (ms)',
-      region: input.region,
-      view: 'timeSeries',
-      period: 3600,
-      stat: 'Maximum',
-      metrics: [['AWS/Lambda', 'Duration', 'FunctionName', input.functionNames.dump!]],
-      annotations: { horizontal: [{ label: 'timeout', value: input.timeouts.dump! * 1000, color: '#d62728' }] },
-    },
-  });
+  // A config whose dumps all run on Fargate has no dump function to watch.
+  if (dumpingSteps(input).length)
+    widgets.push({
+      type: 'metric',
+      x: 16,
+      y,
+      width: 8,
+      height: 6,
+      properties: {
+        title: 'Dump duration against its timeout (ms)',
+        region: input.region,
+        view: 'timeSeries',
+        period: 3600,
+        stat: 'Maximum',
+        metrics: dumpingSteps(input).map((step) => [
+          'AWS/Lambda',
+          'Duration',
+          'FunctionName',
+          input.functionNames[step]!,
+        ]),
+        annotations: {
+          horizontal: [
+            {
+              label: 'timeout',
+              value: Math.max(...dumpingSteps(input).map((step) => input.timeouts[step]!)) * 1000,
+              color: '#d62728',
+            },
+          ],
+        },
+      },
+    });
   return JSON.stringify({ widgets });
 }
 

@@ -5,7 +5,7 @@
 import type { Config } from '../config/load.ts';
 import type { DeployConfig } from '../config/schema.ts';
 import type { StateMachineDefinition } from '../local/definition.ts';
-import { pascalName, STEP_NAMES, substitutionOf, type StepName } from '../steps/table.ts';
+import { pascalName, substitutionOf, type StepName } from '../steps/table.ts';
 import type { Resource } from './iam.ts';
 import { maxIntervalHours, validateSchedule } from './schedule.ts';
 
@@ -237,9 +237,12 @@ export function lambdaLogicalId(step: StepName): string {
   return `${pascalName(step)}LambdaFunction`;
 }
 
-/** The native state machine resource: the ASL file as it is, its ${…} filled by CloudFormation. */
-export function stateMachine(definition: StateMachineDefinition, stage: string): Resources {
-  const functions = STEP_NAMES.map((step) => ({ 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }));
+/**
+ * The native state machine resource: the definition as given, its ${…} filled by CloudFormation
+ * with the ARNs of `steps`, the functions it calls (and the only ones its role may invoke).
+ */
+export function stateMachine(definition: StateMachineDefinition, stage: string, steps: readonly StepName[]): Resources {
+  const functions = steps.map((step) => ({ 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }));
   return {
     BackupStateMachine: {
       Type: 'AWS::StepFunctions::StateMachine',
@@ -248,7 +251,7 @@ export function stateMachine(definition: StateMachineDefinition, stage: string):
         StateMachineType: 'STANDARD',
         Definition: definition,
         DefinitionSubstitutions: Object.fromEntries(
-          STEP_NAMES.map((step) => [substitutionOf(step), { 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }]),
+          steps.map((step) => [substitutionOf(step), { 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }]),
         ),
         RoleArn: { 'Fn::GetAtt': ['StateMachineRole', 'Arn'] },
       },

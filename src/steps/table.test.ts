@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { deploySchema } from '../config/schema.ts';
+import { placementOf } from '../deploy/placement.ts';
 import { lambdaLogicalId } from '../deploy/resources.ts';
 import { readDefinition, taskSubstitutions } from '../local/definition.ts';
 import { handlerFile, pascalName, STEP_NAMES, STEPS, stepOfSubstitution, substitutionOf } from './table.ts';
@@ -44,8 +45,12 @@ describe('the table of steps', () => {
     for (const name of STEP_NAMES) expect(lambdaLogicalId(name)).toBe(naming.getLambdaLogicalId(name));
   });
 
-  it('puts every step that touches the staging share inside the VPC, where EFS is reached', () => {
-    for (const name of STEP_NAMES) if (STEPS[name].staging) expect(STEPS[name].vpc, name).toBe(true);
+  it('puts every step that touches the staging share inside the VPC when the share is deployed, where EFS is reached', () => {
+    for (const name of STEP_NAMES) {
+      const placement = placementOf(name, { staging: true, vpc: false });
+      expect(placement.vpc, name).toBe(Boolean(STEPS[name].staging));
+      expect(placementOf(name, { staging: false, vpc: false }), name).toEqual({ staging: false, vpc: false });
+    }
   });
 
   it('is the list of steps the README gives for deploy.functions.<step>', () => {

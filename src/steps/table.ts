@@ -5,6 +5,12 @@
  * function's role, its place in the VPC and on the staging share, the state machine's
  * `${…FunctionArn}` substitutions, the local runner's handlers and the bundles.
  *
+ * A deployment holds only the steps the state machine calls for the runners its targets use
+ * (src/deploy/runners.ts), and places each from its row (src/deploy/placement.ts): on the staging
+ * share when it touches `staging` and a target uses the efs runner; in the VPC when it mounts
+ * the share, or when it connects to a database (`vpc`) and the config has deploy.vpc; nowhere
+ * near a VPC otherwise.
+ *
  * A step's name is the same in every layer: `functions/<name>.ts` (the handler),
  * `src/steps/<name>.ts` (the domain), the Lambda function `stepvault-<stage>-<name>`, the config
  * key `deploy.functions.<name>`; its PascalCase (`Dump`, `CheckRdsBackup`) names the Task state,
@@ -24,14 +30,20 @@ export interface StepSpec {
   secrets: readonly SecretScope[];
   /** Logs in to the target's database, with RDS IAM authentication where the target asks for it. */
   iamAuth: boolean;
-  /** The staging share: `write` (dump, remove), `read`, or not at all. Touching it puts a step in the VPC. */
+  /**
+   * The staging share: `write` (dump, remove), `read`, or not at all. Mounting it puts a step in the VPC; it is mounted
+   * only where the efs runner is deployed.
+   */
   staging: 'write' | 'read' | false;
   /**
    * What it does to the s3 destinations: `write` (put, look before writing), `read`, `prune` (list, delete), `abort`
    * (list and abort open multipart uploads).
    */
   destinations: 'write' | 'read' | 'prune' | 'abort' | false;
-  /** Runs inside the VPC: it reaches the database or the staging share. */
+  /**
+   * Connects to a database server (the target's, or the restore drill's): inside deploy.vpc when the config has one,
+   * where the databases are reached.
+   */
   vpc: boolean;
   /** Needs the dbtools layer (pg_dump, pg_restore, the MariaDB client). */
   layer: boolean;
@@ -74,7 +86,6 @@ export const STEPS = {
     secrets: ['destinations'],
     staging: 'read',
     destinations: 'write',
-    vpc: true,
     memorySize: 1024,
     timeout: 900,
   },
@@ -97,7 +108,6 @@ export const STEPS = {
     secrets: ['destinations'],
     staging: 'write',
     destinations: 'abort',
-    vpc: true,
     memorySize: 256,
     timeout: 120,
   },

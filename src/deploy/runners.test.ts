@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load.ts';
+import { readDefinition, type StateMachineDefinition } from '../local/definition.ts';
+import { pruneRunners, runnersInUse, stepsCalled } from './runners.ts';
+
+/** A machine shaped like the backup workflow: a choice of runner after Plan, each branch its own dump. */
+function machine(): StateMachineDefinition {
+  const task = (resource: string, next: string) => ({
+    Type: 'Task',
+    Resource: resource,
+    Catch: [{ ErrorEquals: ['States.ALL'], Next: 'Failed' }],
+    Next: next,
+  });
+  return {
+    StartAt: 'Plan',
+    States: {
+      Plan: task('${PlanFunctionArn}', 'ChooseRunner'),
+      ChooseRunner: {
+        Type: 'Choice',
+        Comment: 'where the dump runs',
+        Choices: [
+          { Variable: '$.plan.runner', StringEquals: 'lambda', Next: 'StreamDump' },
+          { Variable: '$.plan.runner', StringEquals: 'fargate', Next: 'FargateDump' },
+        ],
+        Default: 'Dump',
+      },
+      StreamDump: task('${StreamDumpFunctionArn}', 'Prune'),
+      FargateDump: task('arn:aws:states:::ecs:runTask.sync', 'CollectDump'),
+      CollectDump: task('${CollectDumpFunctionArn}', 'Prune'),
+      Dump: task('${DumpFunctionArn}', 'IsRdsBackup'),
+      IsRdsBackup: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.dump.kind', StringEquals: 'server-writing', Next: 'CheckRdsBackup' }],
+        Default: 'Upload',
+      },
+      CheckRdsBackup: task('${CheckRdsBackupFunctionArn}', 'Upload'),
+      Upload: {
+        Type: 'Map',
+        ItemProcessor: {
+          StartAt: 'UploadToDestination',
+          States: {
+            UploadToDestination: { Type: 'Task', Resource: '${UploadFunctionArn}', End: true },
+            Orphan: { Type: 'Pass', End: true },
+          },
+        },
+        Next: 'Prune',
+      },
+      Prune: task('${PruneFunctionArn}', 'Done'),
+      Done: { Type: 'Succeed' },
+      Failed: { Type: 'Fail' },
+    },
+  };
+}
+
+describe('the state machine cut down to the runners in use', () => {
+  it('keeps every branch when every runner is in use, and drops only what nothing reaches', () => {
+    const pruned = pruneRunners(machine(), new Set(['lambda', 'efs', 'fargate']));
+    expect(pruned.States.ChooseRunner).toEqual(machine().States.ChooseRunner);
+    expect(Object.keys(pruned.States)).toEqual(Object.keys(machine().States));
+    // A Map's own states are pruned too.
+    expect(Object.keys(pruned.States.Upload!.ItemProcessor!.States)).toEqual(['UploadToDestination']);
+  });
+
+  it('lambda only: the choice keeps the lambda rule, loses its default, and the other branches are gone', () => {
+    const pruned = pruneRunners(machine(), new Set(['lambda']));
+    expect(pruned.States.ChooseRunner).toEqual({
+      Type: 'Choice',
+      Comment: 'where the dump runs',
+      Choices: [{ Variable: '$.plan.runner', StringEquals: 'lambda', Next: 'StreamDump' }],
+    });
+    expect(Object.keys(pruned.States).sort()).toEqual(
+      ['ChooseRunner', 'Done', 'Failed', 'Plan', 'Prune', 'StreamDump'].sort(),
+    );
+    expect(stepsCalled(pruned)).toEqual(['plan', 'prune']);
+  });
+
+  it('efs only (the default branch): no rule is left, so the choice is a Pass to the default', () => {
+    const pruned = pruneRunners(machine(), new Set(['efs']));
+    expect(pruned.States.ChooseRunner).toEqual({ Type: 'Pass', Comment: 'where the dump runs', Next: 'Dump' });
+    expect(pruned.States).not.toHaveProperty('StreamDump');
+    expect(pruned.States).not.toHaveProperty('FargateDump');
+    expect(pruned.States).not.toHaveProperty('CollectDump');
+    expect(stepsCalled(pruned)).toEqual(['plan', 'dump', 'checkRdsBackup', 'upload', 'prune']);
+  });
+
+  it('auto (lambda and fargate): both rules stay, the efs default goes', () => {
+    const pruned = pruneRunners(machine(), new Set(['lambda', 'fargate']));
+    expect(pruned.States.ChooseRunner!.Choices).toHaveLength(2);
+    expect(pruned.States.ChooseRunner).not.toHaveProperty('Default');
+    expect(Object.keys(pruned.States)).not.toContain('Dump');
+    expect(Object.keys(pruned.States)).not.toContain('CheckRdsBackup');
+    expect(Object.keys(pruned.States)).toContain('FargateDump');
+  });
+
+  it('leaves choices that are not about the runner alone', () => {
+    const pruned = pruneRunners(machine(), new Set(['efs', 'lambda']));
+    expect(pruned.States.IsRdsBackup).toEqual(machine().States.IsRdsBackup);
+  });
+
+  it('refuses a set of runners no branch serves, and a transition to a state that does not exist', () => {
+    const noDefault = machine();
+    delete noDefault.States.ChooseRunner!.Default;
+    expect(() => pruneRunners(noDefault, new Set(['efs']))).toThrow(
+      'no runner in use has a branch in the state machine',
+    );
+    const broken = machine();
+    broken.States.Prune!.Next = 'Gone';
+    expect(() => pruneRunners(broken, new Set(['lambda']))).toThrow(
+      'the state machine goes to Gone, which it does not have',
+    );
+  });
+
+  it('keeps the whole workflow file for every runner in use', () => {
+    const definition = readDefinition();
+    const all = pruneRunners(definition, new Set(['lambda', 'efs', 'fargate']));
+    expect(Object.keys(all.States).sort()).toEqual(Object.keys(definition.States).sort());
+  });
+});
+
+describe('the runners a config uses', () => {
+  const config = (runners: (string | undefined)[]) =>
+    parseConfig(
+      [
+        'destinations: { d: { type: filesystem, path: ./b } }',
+        'targets:',
+        ...runners.map(
+          (runner, i) =>
+            `  t${i}: { engine: postgres, host: db.example.com, database: d, user: u, destinations: [d]${
+              runner ? `, runner: ${runner}` : ''
+            } }`,
+        ),
+      ].join('\n'),
+      '/x/stepvault.config.yml',
+      '/x',
+    );
+
+  it('is efs for a target that names none', () => {
+    expect([...runnersInUse(config([undefined]))]).toEqual(['efs']);
+  });
+});
