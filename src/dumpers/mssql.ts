@@ -13,7 +13,7 @@ import sql from 'mssql';
 import type { Target } from '../config/load.ts';
 import type { MssqlOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
-import { DigestStream } from './stream.ts';
+import { DigestStream } from '../streams/digest.ts';
 import { engineInfo } from '../engines/registry.ts';
 import type { DumpOutput, DumpRequest, StagingDumper } from './types.ts';
 

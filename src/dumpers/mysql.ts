@@ -20,7 +20,8 @@ import {
   type ObjectCounts,
 } from './mysql-objects.ts';
 import { boundedCounts, InsertRowCounter } from './row-counts.ts';
-import { EdgeKeeper, streamDumpToFile } from './stream.ts';
+import { EdgeKeeper } from '../streams/edge-keeper.ts';
+import { streamDumpToFile } from './stream.ts';
 import { resolveTool, toolVersionLine } from './tools.ts';
 import { engineInfo } from '../engines/registry.ts';
 import type { DumpOutput, DumpRequest, StagingDumper } from './types.ts';

@@ -4,13 +4,13 @@
  * is buffered beyond the streams' own high-water marks.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { Transform, type TransformCallback } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { DumpError } from '../errors.ts';
 import type { ProgressListener } from '../observability/progress.ts';
+import { DigestStream } from '../streams/digest.ts';
 import { trackTool } from './running.ts';
 import type { ToolCommand } from './tools.ts';
 
@@ -73,76 +73,6 @@ export function stagingError(error: unknown, file: string): unknown {
     `staging is full: no space left in ${path.dirname(path.dirname(file))} while writing the dump (${code}); give the staging area more room or point staging elsewhere; nothing was published`,
     { cause: error },
   );
-}
-
-/** Counts and hashes what flows through it, and reports progress at most every 250 ms. */
-export class DigestStream extends Transform {
-  bytes = 0;
-  private readonly hash = createHash('sha256');
-  private lastReport = 0;
-  private readonly onProgress: ProgressListener | undefined;
-  private readonly totalBytes: number | undefined;
-
-  /** `totalBytes`, when the size is known beforehand (a download), goes with each report. */
-  constructor(onProgress?: ProgressListener, totalBytes?: number) {
-    super();
-    this.onProgress = onProgress;
-    this.totalBytes = totalBytes;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    const now = Date.now();
-    if (this.onProgress && now - this.lastReport >= 250) {
-      this.lastReport = now;
-      this.report();
-    }
-    callback(null, chunk);
-  }
-
-  override _flush(callback: TransformCallback): void {
-    this.report();
-    callback();
-  }
-
-  private report(): void {
-    this.onProgress?.({ bytes: this.bytes, ...(this.totalBytes !== undefined && { totalBytes: this.totalBytes }) });
-  }
-
-  hex(): string {
-    return this.hash.digest('hex');
-  }
-}
-
-/** Passes bytes through untouched, keeping the first and last few of them for inspection. */
-export class EdgeKeeper extends Transform {
-  private head: Buffer = Buffer.alloc(0);
-  private tail: Buffer = Buffer.alloc(0);
-  private readonly headSize: number;
-  private readonly tailSize: number;
-
-  constructor(headSize: number, tailSize: number) {
-    super();
-    this.headSize = headSize;
-    this.tailSize = tailSize;
-  }
-
-  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    if (this.head.length < this.headSize)
-      this.head = Buffer.concat([this.head, chunk.subarray(0, this.headSize - this.head.length)]);
-    const joined = chunk.length >= this.tailSize ? chunk : Buffer.concat([this.tail, chunk]);
-    this.tail = joined.subarray(Math.max(0, joined.length - this.tailSize));
-    callback(null, chunk);
-  }
-
-  headText(): string {
-    return this.head.toString('utf8');
-  }
-
-  tailText(): string {
-    return this.tail.toString('utf8');
-  }
 }
 
 /** Text kept to a bound: the beginning, and the most recent end. */

@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { getTarget } from '../config/load.ts';
 import type { CheckRdsBackupInput, DumpResult, ServerWrittenDump } from '../contracts.ts';
 import { dumperFor } from '../dumpers/registry.ts';
-import { DigestStream } from '../dumpers/stream.ts';
+import { DigestStream } from '../streams/digest.ts';
 import { DumpError } from '../errors.ts';
 import type { Runtime } from '../runtime.ts';
 import { storageFor } from '../storage/registry.ts';

@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FilesystemDestinationConfig } from '../config/schema.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
-import { DigestStream } from '../dumpers/stream.ts';
+import { DigestStream } from '../streams/digest.ts';
 import { folderMode, parseFileMode } from './file-mode.ts';
 import { refusePseudoFilesystem } from './pseudo-filesystem.ts';
 import { discard, streamInto, throwIfAborted } from './stream-body.ts';

@@ -28,7 +28,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { awsRequestHandler } from '../aws/http.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
-import { DigestStream } from '../dumpers/stream.ts';
+import { DigestStream } from '../streams/digest.ts';
 import { choosePartSize, type S3Profile } from './s3-profile.ts';
 import { discard } from './stream-body.ts';
 import type { ObjectInfo, PutFileOptions, PutStreamOptions, StorageProvider, StreamWritten } from './types.ts';
