@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { formatBytes } from '../src/format.ts';
-import { resolveTool } from '../src/dumpers/tools.ts';
+import { resolveTool } from '../src/tools/resolver.ts';
 
 const { values } = parseArgs({ options: { database: { type: 'string', default: 'stepvault_bench' } } });
 const database = values.database;

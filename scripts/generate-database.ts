@@ -6,7 +6,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { resolveTool } from '../src/dumpers/tools.ts';
+import { resolveTool } from '../src/tools/resolver.ts';
 
 const { values } = parseArgs({
   options: { 'size-mb': { type: 'string', default: '1024' }, database: { type: 'string', default: 'stepvault_bench' } },

@@ -5,7 +5,7 @@
  *   node scripts/sample-database.ts
  */
 import { execFileSync } from 'node:child_process';
-import { resolveTool } from '../src/dumpers/tools.ts';
+import { resolveTool } from '../src/tools/resolver.ts';
 
 const DATABASE = 'stepvault_sample';
 const psql = resolveTool(['psql']);

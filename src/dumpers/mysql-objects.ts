@@ -15,8 +15,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { promisify } from 'node:util';
 import type { Target } from '../config/load.ts';
 import { ConfigError, DumpError } from '../errors.ts';
-import { toolEnvironment } from './child-env.ts';
-import type { ToolCommand } from './tools.ts';
+import { toolEnvironment } from '../tools/environment.ts';
+import type { ToolCommand } from '../tools/resolver.ts';
 
 const execFileAsync = promisify(execFile);
 

@@ -11,7 +11,7 @@ import type { Transform } from 'node:stream';
 import type { Target } from '../config/load.ts';
 import type { Engine, TlsOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError } from '../errors.ts';
-import { firstErrorLine, toolEnvironment } from './child-env.ts';
+import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
 import {
   checkBeforeDump,
   checkDumpHolds,
@@ -22,7 +22,7 @@ import {
 import { boundedCounts, InsertRowCounter } from './row-counts.ts';
 import { EdgeKeeper } from '../streams/edge-keeper.ts';
 import { streamDumpToFile } from './stream.ts';
-import { resolveTool, toolVersionLine } from './tools.ts';
+import { resolveTool, toolVersionLine } from '../tools/resolver.ts';
 import { engineInfo } from '../engines/registry.ts';
 import type { DumpOutput, DumpRequest, StagingDumper } from './types.ts';
 

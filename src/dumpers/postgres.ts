@@ -10,12 +10,12 @@ import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import type { Target } from '../config/load.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError, VersionMismatchError } from '../errors.ts';
-import { firstErrorLine, toolEnvironment } from './child-env.ts';
-import { pgConnectionString } from './pg-conninfo.ts';
+import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
+import { pgConnectionString } from '../tools/pg-conninfo.ts';
 import { boundedCounts, CopyRowCounter, type RowCounts } from './row-counts.ts';
-import { trackTool } from './running.ts';
+import { trackTool } from '../tools/running.ts';
 import { streamDumpToFile } from './stream.ts';
-import { resolveTool, toolVersionLine, type ToolCommand } from './tools.ts';
+import { resolveTool, toolVersionLine, type ToolCommand } from '../tools/resolver.ts';
 import { engineInfo } from '../engines/registry.ts';
 import type { DumpOutput, DumpRequest, StagingDumper } from './types.ts';
 

@@ -11,8 +11,8 @@ import path from 'node:path';
 import { DumpError } from '../errors.ts';
 import type { ProgressListener } from '../observability/progress.ts';
 import { DigestStream } from '../streams/digest.ts';
-import { trackTool } from './running.ts';
-import type { ToolCommand } from './tools.ts';
+import { trackTool } from '../tools/running.ts';
+import type { ToolCommand } from '../tools/resolver.ts';
 
 export interface StreamedDump {
   size: number;

@@ -6,8 +6,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import type { FinishedDump } from '../contracts.ts';
-import { firstErrorLine, toolEnvironment } from '../dumpers/child-env.ts';
-import { resolveTool } from '../dumpers/tools.ts';
+import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
+import { resolveTool } from '../tools/resolver.ts';
 import { ConnectionError, DumpError } from '../errors.ts';
 import { mysqlConnection, restoreMysql } from './mysql.ts';
 import { restorePostgres } from './postgres.ts';

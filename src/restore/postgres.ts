@@ -8,9 +8,9 @@
  */
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { toolEnvironment, firstErrorLine } from '../dumpers/child-env.ts';
-import { pgConnectionString } from '../dumpers/pg-conninfo.ts';
-import { resolveTool } from '../dumpers/tools.ts';
+import { toolEnvironment, firstErrorLine } from '../tools/environment.ts';
+import { pgConnectionString } from '../tools/pg-conninfo.ts';
+import { resolveTool } from '../tools/resolver.ts';
 import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
 import type { DatabaseContents } from './contents.ts';
 import type { DatabaseUrl } from './url.ts';

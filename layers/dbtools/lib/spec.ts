@@ -64,7 +64,7 @@ export function pluginFolder(arch: ArchSpec): string {
 
 /**
  * layer.json: what a built layer says of itself. The build writes it; the tool resolver
- * (src/dumpers/tools.ts) reads it to start the binaries through the layer's own loader.
+ * (src/tools/resolver.ts) reads it to start the binaries through the layer's own loader.
  */
 export interface LayerManifest {
   prefix: string;

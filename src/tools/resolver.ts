@@ -11,7 +11,7 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ConfigError } from '../errors.ts';
-import { toolEnvironment } from './child-env.ts';
+import { toolEnvironment } from './environment.ts';
 import { LAYER_PREFIX, type LayerManifest } from '../../layers/dbtools/lib/spec.ts';
 
 const execFileAsync = promisify(execFile);
