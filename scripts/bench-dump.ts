@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatBytes } from '../src/format.ts';
+import { formatBytes } from '../src/text/format.ts';
 import { resolveTool } from '../src/tools/resolver.ts';
 
 const { values } = parseArgs({ options: { database: { type: 'string', default: 'stepvault_bench' } } });

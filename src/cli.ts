@@ -8,13 +8,13 @@
  */
 import { loadConfig } from './config/load.ts';
 import { ConfigError, StepvaultError } from './errors.ts';
-import { formatBytes } from './format.ts';
+import { formatBytes } from './text/format.ts';
 import { ConsoleReporter, heartbeatMsFromEnvironment, notificationLines } from './local/reporter.ts';
 import { handleInterrupts, type InterruptContext } from './local/interrupt.ts';
 import type { WorkflowEvent } from './local/runner.ts';
 import type { PlanResult } from './contracts.ts';
 import { createJsonLogger } from './observability/log.ts';
-import { readableCause } from './notifiers/message.ts';
+import { readableCause } from './text/cause.ts';
 import { SecretResolver } from './config/secrets.ts';
 import { closest } from './config/issues.ts';
 import { parseOptions } from './commands/options.ts';

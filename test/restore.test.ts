@@ -29,7 +29,7 @@ import { runCli } from './helpers/cli.ts';
 import { restoreCommand } from '../src/commands/restore.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { SecretResolver } from '../src/config/secrets.ts';
-import { formatBytes } from '../src/format.ts';
+import { formatBytes } from '../src/text/format.ts';
 import { configFor, createWorkspace, storedBackup, type RunRecord, type Workspace } from './helpers/workspace.ts';
 
 const pgSource = uniqueName('sv_rs_pg');

@@ -2,7 +2,7 @@
 import { listBackups, targetPrefix } from '../backups.ts';
 import { getTarget, type Config } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../text/format.ts';
 import { storageFor } from '../storage/registry.ts';
 
 export async function list(

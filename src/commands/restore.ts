@@ -1,7 +1,7 @@
 /** `stepvault restore --target NAME [--backup latest|KEY] [--from DEST] --into URL`: see src/restore/restore.ts. */
 import { getTarget, type Config } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../text/format.ts';
 import { describeProgress } from '../observability/progress.ts';
 import { PartialRestoreError } from '../errors.ts';
 import { restore, type RestoreResult } from '../restore/restore.ts';

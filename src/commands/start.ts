@@ -11,7 +11,7 @@ import {
   type HistoryEvent,
 } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../errors.ts';
-import { readableCause } from '../notifiers/message.ts';
+import { readableCause } from '../text/cause.ts';
 import { sfnClient, stateMachineArn } from './state-machine.ts';
 
 export interface StartOptions {

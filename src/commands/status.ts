@@ -1,6 +1,6 @@
 /** `stepvault status [--target NAME]`: the recent executions, newest first. */
 import { DescribeExecutionCommand, ListExecutionsCommand } from '@aws-sdk/client-sfn';
-import { formatSeconds } from '../format.ts';
+import { formatSeconds } from '../text/format.ts';
 import { sfnClient, stateMachineArn } from './state-machine.ts';
 
 export async function status(

@@ -6,8 +6,8 @@
  * heartbeat also goes out as a JSON progress line.
  */
 import type { RunState } from '../contracts.ts';
-import { formatSeconds } from '../format.ts';
-import { readableCause } from '../notifiers/message.ts';
+import { formatSeconds } from '../text/format.ts';
+import { readableCause } from '../text/cause.ts';
 import { describeProgress, progressFields, type ProgressEvent } from '../observability/progress.ts';
 import type { WorkflowEvent } from './runner.ts';
 

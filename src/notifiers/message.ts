@@ -4,8 +4,8 @@
  * why, and (on AWS) a link to the execution.
  */
 import type { ExecutionInfo, Failure, RunState } from '../contracts.ts';
-import { formatBytes, formatSeconds } from '../format.ts';
-import { redact } from '../redact.ts';
+import { formatBytes, formatSeconds } from '../text/format.ts';
+import { readableCause } from '../text/cause.ts';
 import { render } from './render.ts';
 import type { Message, MessageModel } from './types.ts';
 
@@ -179,22 +179,4 @@ export function consoleLink(executionArn: string): { label: string; url: string 
     label: 'Open the execution in the Step Functions console',
     url: `https://${region}.console.aws.amazon.com/states/home?region=${region}#/v2/executions/details/${encodeURIComponent(executionArn)}`,
   };
-}
-
-const MAX_CAUSE = 2000;
-
-/**
- * Step Functions hands a Lambda error over as JSON ({"errorType","errorMessage","trace"}); a
- * person wants only the message. Anything else is shown as it is. Trimmed, and redacted.
- */
-export function readableCause(cause: string): string {
-  let text = cause;
-  try {
-    const parsed = JSON.parse(cause) as { errorMessage?: unknown };
-    if (typeof parsed?.errorMessage === 'string') text = parsed.errorMessage;
-  } catch {
-    // Not JSON: a plain cause.
-  }
-  text = redact(text);
-  return text.length > MAX_CAUSE ? `${text.slice(0, MAX_CAUSE)}… (trimmed)` : text;
 }

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.ts';
-import { readableCause } from './message.ts';
+import { readableCause } from '../text/cause.ts';
 import { OutboxNotifier, renderEml } from './outbox.ts';
 import { notifierFor } from './registry.ts';
 

@@ -6,7 +6,7 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { API_CALL, awsRequestHandler } from '../aws/http.ts';
 import type { ExecutionInfo, Outcome, RunState } from '../contracts.ts';
-import { readableCause } from '../notifiers/message.ts';
+import { readableCause } from '../text/cause.ts';
 
 export interface EventsSettings {
   bus: string;

@@ -5,7 +5,7 @@
  */
 import type { NotifyInput, NotifyResult } from '../contracts.ts';
 import { describeError } from '../errors.ts';
-import { readableCause } from '../notifiers/message.ts';
+import { readableCause } from '../text/cause.ts';
 import type { Runtime } from '../runtime.ts';
 import { publishOutcomeEvent } from './events.ts';
 import { sendToSentry } from './sentry.ts';

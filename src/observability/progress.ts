@@ -6,7 +6,7 @@
  * log). A producer says only what it knows: bytes it counted, a total it was told, a share done
  * it was given. Nothing is invented: a percent-only producer has no bytes, and none are shown.
  */
-import { formatBytes } from '../format.ts';
+import { formatBytes } from '../text/format.ts';
 
 export interface Progress {
   /** Bytes moved so far, when the producer counts them. */
