@@ -13,7 +13,7 @@ import { buildLayer } from '../layers/dbtools/build.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { generateDeployment, PACKAGED_CONFIG } from '../src/deploy/generate.ts';
 import { ConfigError } from '../src/errors.ts';
-import { readDefinition } from '../src/local/definition.ts';
+import { readDefinition } from '../src/statemachine/definition.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 

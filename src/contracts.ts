@@ -195,8 +195,8 @@ export interface Failure {
 
 /**
  * The whole state of a run as it flows through the machine: the execution's input, and each
- * state's result at its `ResultPath`. It is the execution's output too. src/statemachine.test.ts
- * keeps it to what backup.asl.json writes.
+ * state's result at its `ResultPath`. It is the execution's output too.
+ * src/statemachine/contract.test.ts keeps it to what backup.asl.json writes.
  */
 export interface RunState extends BackupRequest {
   plan?: PlanResult;

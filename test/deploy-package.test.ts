@@ -11,8 +11,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TASK_MARGIN_SECONDS } from '../src/execution-timeout.ts';
-import { taskSubstitutions, type StateDefinition, type StateMachineDefinition } from '../src/local/definition.ts';
+import { TASK_MARGIN_SECONDS } from '../src/statemachine/execution-timeout.ts';
+import {
+  taskSubstitutions,
+  type StateDefinition,
+  type StateMachineDefinition,
+} from '../src/statemachine/definition.ts';
 import { handlerFile, pascalName, STEP_NAMES, STEPS } from '../src/steps/table.ts';
 
 const run = promisify(execFile);

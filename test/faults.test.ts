@@ -17,7 +17,7 @@ import { startCluster, type PgCluster } from './helpers/pg-cluster.ts';
 import { stat } from 'node:fs/promises';
 import { pgRestore } from './helpers/postgres.ts';
 import { loadConfig } from '../src/config/load.ts';
-import { executionDefinition } from '../src/execution-timeout.ts';
+import { executionDefinition } from '../src/statemachine/execution-timeout.ts';
 import { createMariaDatabase, dropMariaDatabase, loadRichMariadb, MARIADB, mariadb } from './helpers/mariadb.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { configFor, createWorkspace, type RunRecord, type Workspace } from './helpers/workspace.ts';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.ts';
-import { readDefinition } from '../local/definition.ts';
+import { readDefinition } from '../statemachine/definition.ts';
 import { generateDeployment } from './generate.ts';
 
 const fixture = readFileSync(path.join(import.meta.dirname, '../../test/fixtures/deploy.config.yml'), 'utf8');

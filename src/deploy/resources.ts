@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config/load.ts';
 import type { DeployConfig } from '../config/schema.ts';
-import type { StateMachineDefinition } from '../local/definition.ts';
+import type { StateMachineDefinition } from '../statemachine/definition.ts';
 import { pascalName, substitutionOf, type StepName } from '../steps/table.ts';
 import type { Resource } from './iam.ts';
 import { maxIntervalHours, validateSchedule } from './schedule.ts';

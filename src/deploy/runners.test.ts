@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.ts';
-import { readDefinition, type StateMachineDefinition } from '../local/definition.ts';
+import { readDefinition, type StateMachineDefinition } from '../statemachine/definition.ts';
 import { pruneRunners, runnersInUse, stepsCalled } from './runners.ts';
 
 /** A machine shaped like the backup workflow: a choice of runner after Plan, each branch its own dump. */

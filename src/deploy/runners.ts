@@ -8,8 +8,8 @@
  * task), or `auto`, which Plan turns into lambda or fargate at each run, so it needs both.
  */
 import type { Config } from '../config/load.ts';
-import type { StateDefinition, StateMachineDefinition } from '../local/definition.ts';
-import { taskSubstitutions } from '../local/definition.ts';
+import type { StateDefinition, StateMachineDefinition } from '../statemachine/definition.ts';
+import { taskSubstitutions } from '../statemachine/definition.ts';
 import { STEP_NAMES, substitutionOf, type StepName } from '../steps/table.ts';
 
 /** The runners a deployment can hold; `auto` is not one of them: it is lambda and fargate. */

@@ -15,9 +15,9 @@ import * as pruneFunction from '../../functions/prune.ts';
 import * as checkRdsBackupFunction from '../../functions/checkRdsBackup.ts';
 import * as uploadFunction from '../../functions/upload.ts';
 import * as verifyFunction from '../../functions/verify.ts';
-import { executionDefinition } from '../execution-timeout.ts';
+import { executionDefinition } from '../statemachine/execution-timeout.ts';
 import { stepOfSubstitution, type StepName } from '../steps/table.ts';
-import { localFunctionArn, substitute, taskSubstitutions } from './definition.ts';
+import { localFunctionArn, substitute, taskSubstitutions } from '../statemachine/definition.ts';
 import { invokeLikeLambda, type LocalHandler } from './lambda-emulation.ts';
 
 /**
@@ -120,7 +120,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
   options.signal?.addEventListener('abort', () => execution.abort(), { once: true });
   const events = forwardEvents(execution.eventLogs, options.onEvent);
   try {
-    // The final state as backup.asl.json writes it; src/statemachine.test.ts keeps RunState to that.
+    // The final state as backup.asl.json writes it; src/statemachine/contract.test.ts keeps RunState to that.
     const output = (await execution.result) as unknown as RunState;
     await events;
     return { status: 'SUCCEEDED', executionArn, output };

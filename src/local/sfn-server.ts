@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { Runtime } from '../runtime.ts';
-import { readDefinition, type StateMachineDefinition } from './definition.ts';
+import { readDefinition, type StateMachineDefinition } from '../statemachine/definition.ts';
 import { LOCAL_STATE_MACHINE_ARN, runWorkflow, type WorkflowEvent } from './runner.ts';
 
 interface HistoryEvent {

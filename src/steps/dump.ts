@@ -12,7 +12,7 @@ import { withPrefix } from '../naming.ts';
 import { rdsAuthToken } from '../dumpers/iam-auth.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import type { Runtime } from '../runtime.ts';
-import { executionDefinition, RDS_POLL_SECONDS } from '../execution-timeout.ts';
+import { executionDefinition, RDS_POLL_SECONDS } from '../statemachine/execution-timeout.ts';
 import { longestRunMs, removeStaleRuns } from './stale-staging.ts';
 import { refusePseudoFilesystem } from '../storage/pseudo-filesystem.ts';
 

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { deploySchema } from '../config/schema.ts';
 import { placementOf } from '../deploy/placement.ts';
 import { lambdaLogicalId } from '../deploy/resources.ts';
-import { readDefinition, taskSubstitutions } from '../local/definition.ts';
+import { readDefinition, taskSubstitutions } from '../statemachine/definition.ts';
 import { handlerFile, pascalName, STEP_NAMES, STEPS, stepOfSubstitution, substitutionOf } from './table.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -7,7 +7,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DigestStream } from '../dumpers/stream.ts';
+import { DigestStream } from '../streams/digest.ts';
 import type { PutStreamOptions, StreamWritten } from './types.ts';
 
 export type StreamOptions = Pick<PutStreamOptions, 'onProgress' | 'expectedSize' | 'signal'>;

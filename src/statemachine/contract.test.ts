@@ -5,17 +5,11 @@
  */
 import aslValidator from 'asl-validator';
 import { describe, expect, it } from 'vitest';
-import { RUN_STATE_KEYS, type DumpResult, type Failure } from './contracts.ts';
-import { ERROR_NAMES } from './errors.ts';
+import { RUN_STATE_KEYS, type DumpResult, type Failure } from '../contracts.ts';
+import { ERROR_NAMES } from '../errors.ts';
 import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition } from './execution-timeout.ts';
-import {
-  localFunctionArn,
-  readDefinition,
-  substitute,
-  taskSubstitutions,
-  type StateDefinition,
-} from './local/definition.ts';
-import { STEP_NAMES, substitutionOf } from './steps/table.ts';
+import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type StateDefinition } from './definition.ts';
+import { STEP_NAMES, substitutionOf } from '../steps/table.ts';
 
 const definition = readDefinition();
 const states = Object.entries(definition.States);

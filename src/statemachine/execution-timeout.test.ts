@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from './config/load.ts';
-import { generateDeployment } from './deploy/generate.ts';
+import { parseConfig } from '../config/load.ts';
+import { generateDeployment } from '../deploy/generate.ts';
 import {
   DEFAULT_FUNCTION_TIMEOUTS,
   EXECUTION_MARGIN_SECONDS,
@@ -14,10 +14,10 @@ import {
   worstCaseSeconds,
   type TimeoutInputs,
 } from './execution-timeout.ts';
-import { readDefinition, type StateDefinition, type StateMachineDefinition } from './local/definition.ts';
-import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES, stepOfSubstitution } from './steps/table.ts';
+import { readDefinition, type StateDefinition, type StateMachineDefinition } from './definition.ts';
+import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES, stepOfSubstitution } from '../steps/table.ts';
 
-const fixture = readFileSync(path.join(import.meta.dirname, '../test/fixtures/deploy.config.yml'), 'utf8');
+const fixture = readFileSync(path.join(import.meta.dirname, '../../test/fixtures/deploy.config.yml'), 'utf8');
 const definition = readDefinition();
 
 /** Every Task, at every depth, with its state name. */

@@ -11,10 +11,10 @@
  * set up to 900 s): a Task limit shorter than its function's cuts off work Lambda would still do;
  * a little longer lets Lambda's own timeout, with its clearer error, come first.
  */
-import type { Config } from './config/load.ts';
-import { serverWrites } from './engines/registry.ts';
-import { readDefinition, type StateDefinition, type StateMachineDefinition } from './local/definition.ts';
-import { STEP_NAMES, STEPS, stepOfSubstitution, type StepName } from './steps/table.ts';
+import type { Config } from '../config/load.ts';
+import { serverWrites } from '../engines/registry.ts';
+import { readDefinition, type StateDefinition, type StateMachineDefinition } from './definition.ts';
+import { STEP_NAMES, STEPS, stepOfSubstitution, type StepName } from '../steps/table.ts';
 
 /** Lambda's own timeout of each function, in seconds, unless `deploy.functions.<fn>.timeout` says otherwise. */
 export const DEFAULT_FUNCTION_TIMEOUTS = Object.fromEntries(

@@ -1,7 +1,8 @@
 /**
- * The state machine definition as the local runner uses it: statemachine/backup.asl.json with
- * each `${...FunctionArn}` substitution replaced by a local ARN, and a map from every Task state
- * to the substitution it calls — the same mapping serverless.yml makes with real ARNs.
+ * The state machine definition, statemachine/backup.asl.json, as the deployment and the local
+ * runner read it; for a local run, each `${...FunctionArn}` substitution replaced by a local ARN,
+ * and a map from every Task state to the substitution it calls — the same mapping serverless.yml
+ * makes with real ARNs.
  */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
