@@ -4,11 +4,10 @@
  * and a map from every Task state to the substitution it calls — the same mapping serverless.yml
  * makes with real ARNs.
  */
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { stepOfSubstitution } from '../steps/table.ts';
-
-export const DEFINITION_FILE = fileURLToPath(new URL('../../statemachine/backup.asl.json', import.meta.url));
+// Imported, not read from disk: a bundle (a Lambda function, the task image) carries it inside,
+// where no statemachine/ folder sits beside it.
+import backupDefinition from '../../statemachine/backup.asl.json' with { type: 'json' };
 
 const SUBSTITUTION = /^\$\{([A-Za-z0-9]+)\}$/;
 
@@ -27,8 +26,9 @@ export interface StateDefinition {
   [key: string]: unknown;
 }
 
-export function readDefinition(file = DEFINITION_FILE): StateMachineDefinition {
-  return JSON.parse(readFileSync(file, 'utf8')) as StateMachineDefinition;
+/** statemachine/backup.asl.json, a fresh copy each time (callers change theirs). */
+export function readDefinition(): StateMachineDefinition {
+  return structuredClone(backupDefinition) as unknown as StateMachineDefinition;
 }
 
 /** Task state name → the substitution its Resource names, at every depth (Map, Parallel). */
