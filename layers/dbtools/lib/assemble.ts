@@ -25,7 +25,8 @@ export interface AssembleOptions {
   log: (line: string) => void;
 }
 
-interface Unpacked {
+/** A Debian package unpacked into a folder of its own, so every file is traced to its package. */
+export interface Unpacked {
   name: string;
   version: string;
   dir: string;
@@ -133,7 +134,7 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
   return manifest;
 }
 
-async function unpackAll(debs: string[], root: string): Promise<Unpacked[]> {
+export async function unpackAll(debs: string[], root: string): Promise<Unpacked[]> {
   const unpacked: Unpacked[] = [];
   for (const deb of debs) {
     const { stdout } = await run('dpkg-deb', ['-f', deb, 'Package', 'Version']);
@@ -149,7 +150,7 @@ async function unpackAll(debs: string[], root: string): Promise<Unpacked[]> {
 }
 
 /** soname → the real file that provides it, across every unpacked package's library folders. */
-function indexLibraries(packages: Unpacked[], arch: ArchSpec): Map<string, { pkg: Unpacked; file: string }> {
+export function indexLibraries(packages: Unpacked[], arch: ArchSpec): Map<string, { pkg: Unpacked; file: string }> {
   const index = new Map<string, { pkg: Unpacked; file: string }>();
   for (const pkg of packages) {
     for (const folder of [`lib/${arch.triplet}`, `usr/lib/${arch.triplet}`]) {
@@ -199,7 +200,7 @@ function resolveInPackages(
   return findFile(packages, target.replace(/^\/+/, ''));
 }
 
-function findCopyright(packages: Unpacked[], pkg: Unpacked): string | undefined {
+export function findCopyright(packages: Unpacked[], pkg: Unpacked): string | undefined {
   const own = resolveInPackages(packages, pkg, path.join(pkg.dir, 'usr/share/doc', pkg.name, 'copyright'));
   if (own) return own.file;
   // Some packages share a documentation folder through a link to another package's.
