@@ -8,7 +8,7 @@
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PlanResult } from '../contracts.ts';
-import { stopRunningTools } from '../dumpers/running.ts';
+import { stopRunningTools } from '../tools/running.ts';
 import type { Runtime } from '../runtime.ts';
 import { STEPS, type StepName } from '../steps/table.ts';
 import { TASK_FAILED_ERROR } from './contract.ts';
