@@ -278,10 +278,7 @@ describe.each(providers)('storage contract: %s', (_name, open, openBroken) => {
   });
 });
 
-// Streamed writes to S3 come next; until then only these providers keep putStream.
-const streaming = providers.filter(([name]) => !name.startsWith('s3'));
-
-describe.each(streaming)('storage contract, streams: %s', (_name, open) => {
+describe.each(providers)('storage contract, streams: %s', (_name, open) => {
   it('putStream: stores a body of unknown size, says its size and SHA-256, and reads the same bytes back', async () => {
     const storage = await open();
     const source = randomBody(23 * MIB + 5);
@@ -424,7 +421,7 @@ describe.each(providers.filter(([, , , p]) => p.atomic))('storage contract, raci
   });
 });
 
-describe.each(streaming.filter(([, , , p]) => p.atomic))('storage contract, racing streams: %s', (_name, open) => {
+describe.each(providers.filter(([, , , p]) => p.atomic))('storage contract, racing streams: %s', (_name, open) => {
   it('putStream: lets exactly one of two racing streams of one key win, and keeps the winner’s bytes', async () => {
     const storage = await open();
     const sources = [randomBody(11 * MIB), randomBody(11 * MIB)];

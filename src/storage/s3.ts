@@ -14,6 +14,8 @@ import type { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -30,7 +32,8 @@ import { awsRequestHandler } from '../aws/http.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
 import { DigestStream } from '../streams/digest.ts';
 import { choosePartSize, type S3Profile } from './s3-profile.ts';
-import { discard } from './stream-body.ts';
+import { MultipartSink, type Staged } from './s3-multipart.ts';
+import { discard, streamInto, throwIfAborted } from './stream-body.ts';
 import type { ObjectInfo, PutFileOptions, PutStreamOptions, StorageProvider, StreamWritten } from './types.ts';
 
 export interface S3Credentials {
@@ -131,10 +134,97 @@ export class S3Storage implements StorageProvider {
     }
   }
 
-  async putStream(key: string, body: Readable, _options: PutStreamOptions): Promise<StreamWritten> {
-    discard(body);
-    throw new ConfigError(
-      `destination ${this.name}: cannot store ${key}: streamed uploads to S3 are not supported yet`,
+  /**
+   * Streams the body into a multipart upload (see s3-multipart.ts) and completes it only once
+   * beforeCommit has passed, with `If-None-Match: *` like every write here. Whatever fails before
+   * the completion aborts the upload, so no part stays behind. Unlike putFile it does not first
+   * abort other open uploads of the key: one may be a writer racing for it, and Cleanup closes an
+   * orphan. The object carries no SHA-256 in its metadata unless the caller gives one (the bytes
+   * are hashed as they go, after the upload was started), so a retry finds its own earlier object
+   * the same only when the caller did: the manifest holds the SHA-256 in any case.
+   */
+  async putStream(key: string, body: Readable, options: PutStreamOptions): Promise<StreamWritten> {
+    const contentType = options.contentType ?? 'application/octet-stream';
+    const sink = new MultipartSink({
+      client: this.client,
+      bucket: this.profile.bucket,
+      key,
+      create: async () => {
+        const { UploadId } = await this.client.send(
+          new CreateMultipartUploadCommand(this.objectParams(key, contentType, options.metadata)),
+        );
+        if (!UploadId) throw new Error('the store started a multipart upload without an id');
+        return UploadId;
+      },
+      checksums: this.profile.checksums,
+      basePartSize: choosePartSize(options.expectedSize ?? 0, this.options.partSizeMB),
+      concurrency: this.options.concurrency ?? 4,
+      ...(options.signal && { signal: options.signal }),
+    });
+    let written: StreamWritten;
+    try {
+      written = await streamInto(body, sink, options, (error) => this.failure('upload', key, error));
+      await options.beforeCommit?.(written);
+      throwIfAborted(options.signal);
+      // Without conditional writes this look is the only guard, as in putFile; here it comes after
+      // the bytes are known, so a retry of the same bytes is found the same.
+      if (!this.profile.conditionalWrites && (await this.head(key))) {
+        if (await this.holdsSame(key, written)) {
+          await sink.discard();
+          return written;
+        }
+        throw this.refusal(key);
+      }
+    } catch (error) {
+      await sink.discard();
+      discard(body);
+      throw error;
+    }
+    try {
+      await this.commit(key, contentType, options.metadata, sink.staged());
+    } catch (error) {
+      await sink.discard();
+      if (isPreconditionFailed(error)) {
+        if (await this.holdsSame(key, written)) return written;
+        throw this.refusal(key);
+      }
+      throw this.failure('upload', key, error);
+    }
+    const stored = await this.head(key);
+    if (stored?.size !== written.size) {
+      await this.delete(key).catch(() => undefined);
+      throw new ChecksumMismatchError(
+        `${this.name}: sent ${written.size} bytes (SHA-256 ${written.sha256}), stored ${stored?.size ?? 'nothing'}`,
+      );
+    }
+    return written;
+  }
+
+  /** Makes a streamed body visible: CompleteMultipartUpload, or one PutObject for a small body. */
+  private async commit(
+    key: string,
+    contentType: string,
+    metadata: Record<string, string>,
+    staged: Staged,
+  ): Promise<void> {
+    if ('body' in staged) {
+      await this.client.send(
+        new PutObjectCommand({
+          ...this.objectParams(key, contentType, metadata),
+          ...this.ifAbsent(),
+          Body: staged.body,
+        }),
+      );
+      return;
+    }
+    await this.client.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: this.profile.bucket,
+        Key: key,
+        UploadId: staged.uploadId,
+        MultipartUpload: { Parts: staged.parts },
+        ...this.ifAbsent(),
+      }),
     );
   }
 
@@ -212,7 +302,7 @@ export class S3Storage implements StorageProvider {
   }
 
   /** Whether the object under the key is this dump: same size, same SHA-256 in its metadata. */
-  private async holdsSame(key: string, options: PutFileOptions): Promise<boolean> {
+  private async holdsSame(key: string, options: { size: number; sha256: string }): Promise<boolean> {
     try {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.profile.bucket, Key: key }));
       return head.ContentLength === options.size && head.Metadata?.sha256 === options.sha256;
