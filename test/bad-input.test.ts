@@ -395,6 +395,35 @@ const CASES: BadInput[] = [
     args: RUN,
     says: ['deploy.vpc.id: is not a VPC id (vpc-…)'],
   },
+  {
+    name: 'a fargate section without the image',
+    config: withValue('deploy', { region: 'eu-west-1', fargate: { subnetIds: ['subnet-1a'] } }),
+    args: RUN,
+    says: ['deploy.fargate.image: is required; add "image:" under deploy.fargate'],
+  },
+  {
+    name: 'a fargate image without a tag, which would run whatever latest is at the next start',
+    config: withValue('deploy', {
+      region: 'eu-west-1',
+      fargate: { image: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/stepvault' },
+    }),
+    args: RUN,
+    says: [
+      'deploy.fargate.image: is not an image URI with a tag or digest (<account>.dkr.ecr.<region>.amazonaws.com/stepvault:<tag>)',
+    ],
+  },
+  {
+    name: 'fargate subnets given by name',
+    config: withValue('deploy', {
+      region: 'eu-west-1',
+      fargate: { image: 'ghcr.io/acme/stepvault:1.4.0', subnetIds: ['public-a'], assignPublicIp: 'yes' },
+    }),
+    args: RUN,
+    says: [
+      'deploy.fargate.subnetIds[0]: is not a subnet id (subnet-…)',
+      'deploy.fargate.assignPublicIp: expected a boolean, got "yes" (a string)',
+    ],
+  },
   // Schedules and time zones
   {
     name: 'a cron with four fields',

@@ -10,8 +10,8 @@ import type { DeployConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import { functionTimeouts, timedDefinition, timeoutInputs } from '../statemachine/execution-timeout.ts';
 import type { StateMachineDefinition } from '../statemachine/definition.ts';
-import { handlerFile, STEPS, type SecretScope, type StepName } from '../steps/table.ts';
-import { allow, logsStatement, role, roleLogicalId, VPC_ACCESS, type Resource, type Statement } from './iam.ts';
+import { handlerFile, STEPS, type StepName } from '../steps/table.ts';
+import { role, roleLogicalId, type Resource } from './iam.ts';
 import { alarms, dashboard } from './monitoring.ts';
 import {
   backupBucket,
@@ -23,9 +23,11 @@ import {
   STAGING_MOUNT,
   type Resources,
 } from './resources.ts';
-import { placementOf, type Placement, type Placements } from './placement.ts';
+import { placementOf, type Placements } from './placement.ts';
+import { fargateDeployment, stepsRunByTasks } from './fargate.ts';
+import { dedupeStatements, drillSecrets, functionPolicy, stepStatements } from './policies.ts';
 import { pruneRunners, runnerOf, runnersInUse, stepsCalled } from './runners.ts';
-import { checkSecretUse, secretResource, secretUses, type SecretUse } from './secrets.ts';
+import { checkSecretUse, secretUses } from './secrets.ts';
 
 export const SERVICE = 'stepvault';
 
@@ -96,6 +98,15 @@ export function generateDeployment(config: Config, stage: string, definition: St
   ) as Deployment['functions'];
   const functionNames = Object.fromEntries(steps.map((fn) => [fn, functions[fn]!.name]));
   const { resources: scheduleResources, intervals } = schedules(config, stage);
+  const fargate = runners.has('fargate')
+    ? fargateDeployment({
+        config,
+        deploy,
+        stage,
+        definition: runnerDefinition,
+        taskStatements: dedupeStatements(stepsRunByTasks(runnerDefinition).flatMap((fn) => stepStatements(fn, config))),
+      })
+    : undefined;
   const monitoring = {
     stage,
     region: deploy.region,
@@ -112,11 +123,15 @@ export function generateDeployment(config: Config, stage: string, definition: St
     ...(deploy.bucket ? backupBucket(deploy.bucket) : {}),
     ...scheduleResources,
     // Task and execution timeouts follow the functions' timeouts and the targets this config has.
-    ...stateMachine(timedDefinition(runnerDefinition, timeoutInputs(config)), stage, steps),
+    ...(fargate?.resources ?? {}),
+    ...stateMachine(timedDefinition(runnerDefinition, timeoutInputs(config)), stage, steps, {
+      substitutions: fargate?.substitutions ?? {},
+      statements: fargate?.stateMachineStatements ?? [],
+    }),
     ...alarms(monitoring),
     ...dashboard(monitoring),
     ...Object.fromEntries(
-      steps.map((fn) => [roleLogicalId(fn), role(fn, policyFor(fn, config, functions[fn]!.name, placements[fn]))]),
+      steps.map((fn) => [roleLogicalId(fn), role(fn, functionPolicy(fn, config, functions[fn]!.name, placements[fn]))]),
     ),
   };
   // A function that mounts EFS must wait for the mount targets, or its creation fails.
@@ -204,172 +219,4 @@ function isPrivateHost(host: string): boolean {
   if (isIP(host) === 4) return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|169\.254\.)/.test(host);
   if (isIP(host) === 6) return /^(fc|fd|fe80|::1)/i.test(host);
   return /\.(internal|local|lan|corp)$/i.test(host);
-}
-
-function secretStatements(uses: SecretUse[]): Statement[] {
-  const grouped = new Map<string, Resource[]>();
-  for (const use of uses) {
-    const { action, resource } = secretResource(use.reference);
-    grouped.set(action, [...(grouped.get(action) ?? []), resource]);
-  }
-  return [...grouped].flatMap(([action, resources]) => allow(action, dedupe(resources)));
-}
-
-function dedupe(resources: Resource[]): Resource[] {
-  const seen = new Set<string>();
-  return resources.filter((r) => !seen.has(JSON.stringify(r)) && seen.add(JSON.stringify(r)));
-}
-
-function efs(write: boolean): Statement {
-  return {
-    Effect: 'Allow',
-    Action: ['elasticfilesystem:ClientMount', ...(write ? ['elasticfilesystem:ClientWrite'] : [])],
-    Resource: { 'Fn::GetAtt': ['StagingFileSystem', 'Arn'] },
-    Condition: {
-      StringEquals: { 'elasticfilesystem:AccessPointArn': { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] } },
-    },
-  };
-}
-
-/** The S3 statements for the destinations that are used, on their bucket and prefix only. */
-function drillSecrets(config: Config): SecretUse[] {
-  return Object.values(config.targets).flatMap((t) =>
-    t.verify?.drill?.password
-      ? [{ where: `targets.${t.name}.verify.drill.password`, reference: t.verify.drill.password }]
-      : [],
-  );
-}
-
-function s3Statements(config: Config, actions: 'write' | 'read' | 'prune' | 'abort'): Statement[] {
-  const statements: Statement[] = [];
-  const used = new Set(Object.values(config.targets).flatMap((t) => t.destinations));
-  for (const name of used) {
-    const d = config.destinations[name];
-    if (d?.type !== 's3') continue; // R2 is reached with its own keys, not IAM
-    const prefix = (d.prefix ?? '').replace(/^\/+|\/+$/g, '');
-    const objects = `arn:aws:s3:::${d.bucket}/${prefix ? `${prefix}/` : ''}*`;
-    if (actions === 'write') {
-      statements.push({
-        Effect: 'Allow',
-        Action: ['s3:PutObject', 's3:AbortMultipartUpload', 's3:GetObject', 's3:DeleteObject'],
-        Resource: objects,
-      });
-      // Upload looks before it writes (never replace): without ListBucket a missing key answers 403,
-      // not 404. It also finds and aborts the open multipart uploads an earlier attempt left.
-      statements.push({
-        Effect: 'Allow',
-        Action: ['s3:ListBucket'],
-        Resource: `arn:aws:s3:::${d.bucket}`,
-        ...(prefix && { Condition: { StringLike: { 's3:prefix': [`${prefix}/*`] } } }),
-      });
-      statements.push({
-        Effect: 'Allow',
-        Action: ['s3:ListBucketMultipartUploads'],
-        Resource: `arn:aws:s3:::${d.bucket}`,
-      });
-    } else if (actions === 'abort') {
-      // Cleanup finds the run's open multipart uploads and aborts them; it reads and writes nothing.
-      statements.push({ Effect: 'Allow', Action: ['s3:AbortMultipartUpload'], Resource: objects });
-      statements.push({
-        Effect: 'Allow',
-        Action: ['s3:ListBucketMultipartUploads'],
-        Resource: `arn:aws:s3:::${d.bucket}`,
-      });
-      continue; // no KMS: nothing is encrypted or decrypted
-    } else if (actions === 'read') {
-      statements.push({ Effect: 'Allow', Action: ['s3:GetObject'], Resource: objects });
-    } else {
-      statements.push({ Effect: 'Allow', Action: ['s3:GetObject', 's3:DeleteObject'], Resource: objects });
-      statements.push({
-        Effect: 'Allow',
-        Action: ['s3:ListBucket'],
-        Resource: `arn:aws:s3:::${d.bucket}`,
-        ...(prefix && { Condition: { StringLike: { 's3:prefix': [`${prefix}/*`] } } }),
-      });
-    }
-    if (d.sse === 'aws:kms' && d.kmsKeyId) {
-      statements.push({
-        Effect: 'Allow',
-        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
-        Resource: d.kmsKeyId.startsWith('arn:')
-          ? d.kmsKeyId
-          : { 'Fn::Sub': `arn:\${AWS::Partition}:kms:\${AWS::Region}:\${AWS::AccountId}:key/*` },
-        Condition: {
-          StringEquals: { 'kms:ViaService': { 'Fn::Sub': 's3.${AWS::Region}.amazonaws.com' } },
-          ...(d.kmsKeyId.startsWith('alias/') && {
-            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': [d.kmsKeyId] },
-          }),
-        },
-      });
-    }
-  }
-  return statements;
-}
-
-/** A function's role, from what its row in the step table says it touches. */
-function policyFor(fn: StepName, config: Config, functionName: string, placement: Placement): Statement[] {
-  const spec = STEPS[fn];
-  const uses = secretUses(config);
-  const secrets: Record<SecretScope, SecretUse[]> = {
-    targets: [...uses.targets.values()].flat(),
-    destinations: [...uses.destinations.values()].flat(),
-    drill: drillSecrets(config),
-    observability: uses.observability,
-  };
-  return [
-    logsStatement(functionName),
-    ...(placement.vpc ? [VPC_ACCESS] : []),
-    ...(placement.staging ? [efs(placement.staging === 'write')] : []),
-    ...(spec.destinations ? s3Statements(config, spec.destinations) : []),
-    ...secretStatements(spec.secrets.flatMap((scope) => secrets[scope])),
-    ...(spec.iamAuth ? iamAuthStatements(config) : []),
-    ...(spec.notifies ? [...sesStatements(config), ...eventStatements(config)] : []),
-  ];
-}
-
-/** rds-db:connect for the users of targets with iamAuth (any DB instance: its resource id is not in the config). */
-function iamAuthStatements(config: Config): Statement[] {
-  const users = [
-    ...new Set(
-      Object.values(config.targets)
-        .filter((t) => t.iamAuth)
-        .map((t) => t.user!),
-    ),
-  ];
-  return allow(
-    'rds-db:connect',
-    users.map((user) => ({
-      'Fn::Sub': `arn:\${AWS::Partition}:rds-db:\${AWS::Region}:\${AWS::AccountId}:dbuser:*/${user}`,
-    })),
-  );
-}
-
-function sesStatements(config: Config): Statement[] {
-  const identities = new Set<string>();
-  const sets = new Set<string>();
-  for (const n of Object.values(config.notifications)) {
-    if (n.type !== 'ses') continue;
-    identities.add(n.from);
-    identities.add(n.from.split('@')[1]!);
-    if (n.configurationSet) sets.add(n.configurationSet);
-  }
-  const resources: Resource[] = [
-    ...[...identities].map((i) => ({
-      'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:identity/${i}`,
-    })),
-    ...[...sets].map((s) => ({
-      'Fn::Sub': `arn:\${AWS::Partition}:ses:\${AWS::Region}:\${AWS::AccountId}:configuration-set/${s}`,
-    })),
-  ];
-  return allow('ses:SendEmail', resources);
-}
-
-function eventStatements(config: Config): Statement[] {
-  const bus = config.events?.bus;
-  if (!bus) return [];
-  return allow('events:PutEvents', [
-    bus.startsWith('arn:')
-      ? bus
-      : { 'Fn::Sub': `arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:event-bus/${bus}` },
-  ]);
 }

@@ -6,7 +6,7 @@ import type { Config } from '../config/load.ts';
 import type { DeployConfig } from '../config/schema.ts';
 import type { StateMachineDefinition } from '../statemachine/definition.ts';
 import { pascalName, substitutionOf, type StepName } from '../steps/table.ts';
-import type { Resource } from './iam.ts';
+import type { Resource, Statement } from './iam.ts';
 import { maxIntervalHours, validateSchedule } from './schedule.ts';
 
 export type Resources = Record<string, Record<string, unknown>>;
@@ -237,11 +237,23 @@ export function lambdaLogicalId(step: StepName): string {
   return `${pascalName(step)}LambdaFunction`;
 }
 
+/** What the state machine calls besides its functions: the substitutions and role statements of the ECS task. */
+export interface StateMachineExtras {
+  substitutions: Record<string, Resource>;
+  statements: Statement[];
+}
+
 /**
  * The native state machine resource: the definition as given, its ${…} filled by CloudFormation
- * with the ARNs of `steps`, the functions it calls (and the only ones its role may invoke).
+ * with the ARNs of `steps`, the functions it calls (and the only ones its role may invoke), and
+ * with what `extras` adds for the ECS task.
  */
-export function stateMachine(definition: StateMachineDefinition, stage: string, steps: readonly StepName[]): Resources {
+export function stateMachine(
+  definition: StateMachineDefinition,
+  stage: string,
+  steps: readonly StepName[],
+  extras: StateMachineExtras = { substitutions: {}, statements: [] },
+): Resources {
   const functions = steps.map((step) => ({ 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }));
   return {
     BackupStateMachine: {
@@ -250,16 +262,19 @@ export function stateMachine(definition: StateMachineDefinition, stage: string, 
         StateMachineName: `stepvault-${stage}-backup`,
         StateMachineType: 'STANDARD',
         Definition: definition,
-        DefinitionSubstitutions: Object.fromEntries(
-          steps.map((step) => [substitutionOf(step), { 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }]),
-        ),
+        DefinitionSubstitutions: {
+          ...Object.fromEntries(
+            steps.map((step) => [substitutionOf(step), { 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }]),
+          ),
+          ...extras.substitutions,
+        },
         RoleArn: { 'Fn::GetAtt': ['StateMachineRole', 'Arn'] },
       },
     },
     StateMachineRole: {
       Type: 'AWS::IAM::Role',
       Properties: {
-        Description: 'stepvault state machine: invoke its own functions',
+        Description: 'stepvault state machine: invoke its own functions, run its own task',
         AssumeRolePolicyDocument: {
           Version: '2012-10-17',
           Statement: [{ Effect: 'Allow', Principal: { Service: 'states.amazonaws.com' }, Action: 'sts:AssumeRole' }],
@@ -269,7 +284,10 @@ export function stateMachine(definition: StateMachineDefinition, stage: string, 
             PolicyName: 'invoke-steps',
             PolicyDocument: {
               Version: '2012-10-17',
-              Statement: [{ Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: functions }],
+              Statement: [
+                { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: functions },
+                ...extras.statements,
+              ],
             },
           },
         ],

@@ -19,11 +19,13 @@ function machine(): StateMachineDefinition {
         Type: 'Choice',
         Comment: 'where the dump runs',
         Choices: [
+          { Variable: '$.plan.runner', StringEquals: 'efs', Next: 'Dump' },
           { Variable: '$.plan.runner', StringEquals: 'lambda', Next: 'StreamDump' },
           { Variable: '$.plan.runner', StringEquals: 'fargate', Next: 'FargateDump' },
         ],
-        Default: 'Dump',
+        Default: 'NoSuchRunner',
       },
+      NoSuchRunner: { Type: 'Pass', Next: 'Failed' },
       StreamDump: task('${StreamDumpFunctionArn}', 'Prune'),
       FargateDump: task('arn:aws:states:::ecs:runTask.sync', 'CollectDump'),
       CollectDump: task('${CollectDumpFunctionArn}', 'Prune'),
@@ -61,35 +63,43 @@ describe('the state machine cut down to the runners in use', () => {
     expect(Object.keys(pruned.States.Upload!.ItemProcessor!.States)).toEqual(['UploadToDestination']);
   });
 
-  it('lambda only: the choice keeps the lambda rule, loses its default, and the other branches are gone', () => {
+  it('lambda only: the choice keeps the lambda rule and its default, and the other branches are gone', () => {
     const pruned = pruneRunners(machine(), new Set(['lambda']));
     expect(pruned.States.ChooseRunner).toEqual({
       Type: 'Choice',
       Comment: 'where the dump runs',
       Choices: [{ Variable: '$.plan.runner', StringEquals: 'lambda', Next: 'StreamDump' }],
+      Default: 'NoSuchRunner',
     });
     expect(Object.keys(pruned.States).sort()).toEqual(
-      ['ChooseRunner', 'Done', 'Failed', 'Plan', 'Prune', 'StreamDump'].sort(),
+      ['ChooseRunner', 'Done', 'Failed', 'NoSuchRunner', 'Plan', 'Prune', 'StreamDump'].sort(),
     );
     expect(stepsCalled(pruned)).toEqual(['plan', 'prune']);
   });
 
-  it('efs only (the default branch): no rule is left, so the choice is a Pass to the default', () => {
+  it('efs only: the staged branch, the RDS loop and the upload stay, the streaming and task branches go', () => {
     const pruned = pruneRunners(machine(), new Set(['efs']));
-    expect(pruned.States.ChooseRunner).toEqual({ Type: 'Pass', Comment: 'where the dump runs', Next: 'Dump' });
+    expect(pruned.States.ChooseRunner!.Choices).toEqual([
+      { Variable: '$.plan.runner', StringEquals: 'efs', Next: 'Dump' },
+    ]);
     expect(pruned.States).not.toHaveProperty('StreamDump');
     expect(pruned.States).not.toHaveProperty('FargateDump');
     expect(pruned.States).not.toHaveProperty('CollectDump');
     expect(stepsCalled(pruned)).toEqual(['plan', 'dump', 'checkRdsBackup', 'upload', 'prune']);
   });
 
-  it('auto (lambda and fargate): both rules stay, the efs default goes', () => {
+  it('auto (lambda and fargate): both rules stay, the efs branch goes', () => {
     const pruned = pruneRunners(machine(), new Set(['lambda', 'fargate']));
     expect(pruned.States.ChooseRunner!.Choices).toHaveLength(2);
-    expect(pruned.States.ChooseRunner).not.toHaveProperty('Default');
     expect(Object.keys(pruned.States)).not.toContain('Dump');
     expect(Object.keys(pruned.States)).not.toContain('CheckRdsBackup');
     expect(Object.keys(pruned.States)).toContain('FargateDump');
+  });
+
+  it('turns a choice none of whose runners is in use into a Pass to its default', () => {
+    const pruned = pruneRunners(machine(), new Set(['none-of-these']));
+    expect(pruned.States.ChooseRunner).toEqual({ Type: 'Pass', Comment: 'where the dump runs', Next: 'NoSuchRunner' });
+    expect(stepsCalled(pruned)).toEqual(['plan']);
   });
 
   it('leaves choices that are not about the runner alone', () => {
@@ -100,7 +110,7 @@ describe('the state machine cut down to the runners in use', () => {
   it('refuses a set of runners no branch serves, and a transition to a state that does not exist', () => {
     const noDefault = machine();
     delete noDefault.States.ChooseRunner!.Default;
-    expect(() => pruneRunners(noDefault, new Set(['efs']))).toThrow(
+    expect(() => pruneRunners(noDefault, new Set(['none-of-these']))).toThrow(
       'no runner in use has a branch in the state machine',
     );
     const broken = machine();

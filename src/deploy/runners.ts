@@ -50,9 +50,10 @@ function runnerOfRule(rule: ChoiceRule): string | undefined {
 
 /**
  * The definition with only the branches of `runners`: each Choice rule that tests the runner
- * against one not in use is removed, and the Choice's Default with them when it is left serving
- * no runner in use (a Default takes every runner no rule names). A Choice left with no rule is a
- * Pass to its Default. Then every state nothing reaches any more is dropped, at every depth.
+ * against one not in use is removed (the Choice's Default stays: it is where a runner the
+ * deployment has no branch for goes, such as a target moved to another runner and not deployed
+ * since). A Choice left with no rule is a Pass to its Default. Then every state nothing reaches
+ * any more is dropped, at every depth.
  */
 export function pruneRunners(definition: StateMachineDefinition, runners: ReadonlySet<string>): StateMachineDefinition {
   const States: Record<string, StateDefinition> = {};
@@ -63,21 +64,15 @@ export function pruneRunners(definition: StateMachineDefinition, runners: Readon
 
 function pruneChoice(state: StateDefinition, runners: ReadonlySet<string>): StateDefinition {
   const rules = (state.Choices ?? []) as ChoiceRule[];
-  const named = rules.map(runnerOfRule).filter((r): r is string => r !== undefined);
-  if (named.length === 0) return state; // not a choice of runner
+  if (!rules.some((rule) => runnerOfRule(rule) !== undefined)) return state; // not a choice of runner
   const kept = rules.filter((rule) => {
     const runner = runnerOfRule(rule);
     return runner === undefined || runners.has(runner);
   });
-  const defaultServes = [...runners].some((runner) => !named.includes(runner));
-  const { Choices: _choices, Default: _default, ...rest } = state;
-  if (kept.length === 0) {
-    if (!defaultServes || typeof state.Default !== 'string')
-      throw new Error('no runner in use has a branch in the state machine');
-    const paths = Object.entries(rest).filter(([key]) => ['Comment', 'InputPath', 'OutputPath'].includes(key));
-    return { ...Object.fromEntries(paths), Type: 'Pass', Next: state.Default };
-  }
-  return { ...rest, Choices: kept, ...(defaultServes && state.Default !== undefined && { Default: state.Default }) };
+  if (kept.length > 0) return { ...state, Choices: kept };
+  if (typeof state.Default !== 'string') throw new Error('no runner in use has a branch in the state machine');
+  const paths = Object.entries(state).filter(([key]) => ['Comment', 'InputPath', 'OutputPath'].includes(key));
+  return { ...Object.fromEntries(paths), Type: 'Pass', Next: state.Default };
 }
 
 /** Every state a transition names: Next, Default, the Choice rules' and the Catchers' Next. */

@@ -68,8 +68,13 @@ export function executionDefinition(config: Config): StateMachineDefinition {
   return timedDefinition(readDefinition(), timeoutInputs(config));
 }
 
-/** `${PlanFunctionArn}` → plan, `${CheckRdsBackupFunctionArn}` → checkRdsBackup. */
-function functionOf(state: StateDefinition): StepName {
+/**
+ * `${PlanFunctionArn}` → plan, `${CheckRdsBackupFunctionArn}` → checkRdsBackup; undefined for a
+ * Task that calls a service (an ECS task: `arn:aws:states:::ecs:runTask.sync`), which keeps the
+ * TimeoutSeconds its state gives.
+ */
+function functionOf(state: StateDefinition): StepName | undefined {
+  if (state.Resource?.startsWith('arn:aws:states:::')) return undefined;
   const substitution = /^\$\{([A-Za-z0-9]+)\}$/.exec(state.Resource ?? '')?.[1];
   const fn = substitution && stepOfSubstitution(substitution);
   if (!fn) throw new Error(`Task resource ${state.Resource} names no stepvault function`);
@@ -83,8 +88,8 @@ function functionOf(state: StateDefinition): StepName {
  */
 export function timedDefinition(definition: StateMachineDefinition, inputs: TimeoutInputs): StateMachineDefinition {
   const withTasks = mapStates(definition, (state, name) => {
-    if (state.Type === 'Task')
-      return { ...state, TimeoutSeconds: inputs.functionTimeouts[functionOf(state)] + TASK_MARGIN_SECONDS };
+    const fn = state.Type === 'Task' ? functionOf(state) : undefined;
+    if (fn) return { ...state, TimeoutSeconds: inputs.functionTimeouts[fn] + TASK_MARGIN_SECONDS };
     if (name === RDS_POLL_STATE) return { ...state, Seconds: RDS_POLL_SECONDS };
     return state;
   });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES } from '../../steps/table.ts';
+import { deployFargateSchema, securityGroupId, subnetId, vpcId } from './deploy-fargate.ts';
 import { email } from './fields.ts';
 
 /** How the AWS deployment is shaped (read by `serverless package`/`deploy`, not by a run). */
@@ -9,14 +10,14 @@ export const deploySchema = z.strictObject({
   /** Alarms go to an SNS topic; this address is subscribed to it. */
   alarmEmail: email.optional(),
   /**
-   * Staging is an EFS share, which Lambda reaches only inside a VPC: the subnets (one per AZ) and, optionally, security
-   * groups.
+   * The VPC the databases are reached in, and the EFS staging share of the efs runner: the subnets (one per AZ) and,
+   * optionally, security groups. A config whose targets all run on lambda with public databases needs none.
    */
   vpc: z
     .strictObject({
-      id: z.string().regex(/^vpc-[0-9a-f]+$/, 'is not a VPC id (vpc-…)'),
-      subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id (subnet-…)')).min(1),
-      securityGroupIds: z.array(z.string().regex(/^sg-[0-9a-f]+$/, 'is not a security group id (sg-…)')).optional(),
+      id: vpcId,
+      subnetIds: z.array(subnetId).min(1),
+      securityGroupIds: z.array(securityGroupId).optional(),
     })
     .optional(),
   /** The backup bucket the stack creates (versioned, private, TLS-only, SSE-KMS); s3 destinations may use it. */
@@ -52,6 +53,8 @@ export const deploySchema = z.strictObject({
     )
     .optional(),
   logRetentionDays: z.int().min(1).default(30),
+  /** The ECS task of the fargate runner (targets with runner fargate or auto). */
+  fargate: deployFargateSchema.optional(),
 });
 
 export type DeployConfig = z.output<typeof deploySchema>;
