@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listBackups, targetPrefix } from '../src/backups.ts';
+import { listBackups, targetPrefix } from '../src/backups/listing.ts';
 import type { Config } from '../src/config/load.ts';
 import { loadConfig } from '../src/config/load.ts';
 import { SecretResolver } from '../src/config/secrets.ts';

@@ -1,5 +1,5 @@
 /** `stepvault list --target NAME [--json]`: a target's backups per destination, newest first, from manifests. */
-import { listBackups, targetPrefix } from '../backups.ts';
+import { listBackups, targetPrefix } from '../backups/listing.ts';
 import { getTarget, type Config } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
 import { formatBytes } from '../text/format.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { manifestKey } from '../naming.ts';
+import { manifestKey } from '../backups/naming.ts';
 import { plan } from '../steps/plan.ts';
 import { execution, stepWorld } from '../steps/testing.ts';
 import { closeInterruptedUpload } from './interrupted-upload.ts';

@@ -7,7 +7,7 @@
  * waited for; a lifecycle rule for incomplete multipart uploads is then the remaining net.
  */
 import type { PlanResult } from '../contracts.ts';
-import { manifestKey, withPrefix } from '../naming.ts';
+import { manifestKey, withPrefix } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
 import { closeOpenWrites } from '../steps/open-writes.ts';
 import { storageFor } from '../storage/registry.ts';

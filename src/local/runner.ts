@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { StateMachine } from 'aws-local-stepfunctions';
 import type { BackupRequest, RunState } from '../contracts.ts';
-import { compactTimestamp } from '../naming.ts';
+import { compactTimestamp } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
 import * as cleanupFunction from '../../functions/cleanup.ts';
 import * as dumpFunction from '../../functions/dump.ts';

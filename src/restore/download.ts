@@ -5,7 +5,7 @@
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import type { Backup } from '../backups.ts';
+import type { Backup } from '../backups/listing.ts';
 import { DigestStream } from '../streams/digest.ts';
 import type { ProgressListener } from '../observability/progress.ts';
 import { ChecksumMismatchError, StorageError } from '../errors.ts';

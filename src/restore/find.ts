@@ -1,9 +1,9 @@
 /** Which backup to restore: the newest, or the one named by its key, from a destination. */
-import { listBackups, targetPrefix, type Backup } from '../backups.ts';
+import { listBackups, targetPrefix, type Backup } from '../backups/listing.ts';
 import type { Config, Target } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
-import { MANIFEST_SUFFIX } from '../naming.ts';
+import { MANIFEST_SUFFIX } from '../backups/naming.ts';
 import { storageFor } from '../storage/registry.ts';
 import type { StorageProvider } from '../storage/types.ts';
 

@@ -8,7 +8,7 @@ import { getTarget } from '../config/load.ts';
 import type { DumpResult, PlanResult, ServerWritingDump, StagedDump } from '../contracts.ts';
 import type { Target } from '../config/load.ts';
 import type { DestinationDumper } from '../dumpers/types.ts';
-import { withPrefix } from '../naming.ts';
+import { withPrefix } from '../backups/naming.ts';
 import { rdsAuthToken } from '../dumpers/iam-auth.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import type { Runtime } from '../runtime.ts';

@@ -7,7 +7,7 @@
  * Cleanup result, never thrown, so it can neither fail a good backup nor hide why a run failed.
  */
 import type { AbortedWrites, AbortFailure, PlanResult } from '../contracts.ts';
-import { manifestKey, withPrefix } from '../naming.ts';
+import { manifestKey, withPrefix } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
 import { storageFor } from '../storage/registry.ts';
 import { STEPS } from './table.ts';

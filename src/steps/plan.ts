@@ -8,7 +8,7 @@ import { getTarget } from '../config/load.ts';
 import type { PlanInput, PlanResult } from '../contracts.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import { ConfigError } from '../errors.ts';
-import { dumpFileName, objectKey, runId } from '../naming.ts';
+import { dumpFileName, objectKey, runId } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
 
 export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResult> {

@@ -7,8 +7,8 @@
  */
 import { getTarget } from '../config/load.ts';
 import type { PruneInput, PruneResult, PrunedDestination } from '../contracts.ts';
-import { listBackups, targetPrefix } from '../backups.ts';
-import { applyRetention } from '../retention.ts';
+import { listBackups, targetPrefix } from '../backups/listing.ts';
+import { applyRetention } from '../backups/retention.ts';
 import type { Runtime } from '../runtime.ts';
 import { storageFor } from '../storage/registry.ts';
 

@@ -8,7 +8,7 @@ import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import definition from '../../statemachine/backup.asl.json' with { type: 'json' };
 
-/** A run folder's name, as naming.ts's runId makes it: `<target>-<YYYYMMDDTHHMMSSZ>-<8 hex>`. */
+/** A run folder's name, as backups/naming.ts's runId makes it: `<target>-<YYYYMMDDTHHMMSSZ>-<8 hex>`. */
 const RUN_FOLDER = /^.+-\d{8}T\d{6}Z-[0-9a-f]{8}$/;
 
 /**

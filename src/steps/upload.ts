@@ -5,10 +5,10 @@
  * that finds its own earlier attempt's dump and manifest there counts them as stored.
  */
 import type { StoredBackup, UploadInput } from '../contracts.ts';
-import { readManifest } from '../backups.ts';
+import { readManifest } from '../backups/listing.ts';
 import { DumpError, ObjectExistsError } from '../errors.ts';
-import { buildManifest, objectMetadata, type Manifest } from '../manifest.ts';
-import { manifestKey, withPrefix } from '../naming.ts';
+import { buildManifest, objectMetadata, type Manifest } from '../backups/manifest.ts';
+import { manifestKey, withPrefix } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
 import { storageFor } from '../storage/registry.ts';
 

@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { readManifest } from '../backups.ts';
+import { readManifest } from '../backups/listing.ts';
 import { getTarget } from '../config/load.ts';
 import type { VerifyInput, VerifyResult } from '../contracts.ts';
 import { ChecksumMismatchError, ConfigError } from '../errors.ts';

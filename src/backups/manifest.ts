@@ -2,7 +2,7 @@
  * The manifest: a JSON document written next to each dump, after it. A backup exists only when
  * its manifest does, so listing, retention and restore read manifests, never bare objects.
  */
-import type { FinishedDump, PlanResult } from './contracts.ts';
+import type { FinishedDump, PlanResult } from '../contracts.ts';
 
 export const MANIFEST_FORMAT = 'stepvault.manifest/1';
 

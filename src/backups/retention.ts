@@ -8,7 +8,7 @@
  * - maxAgeDays N: nothing older than N days; alone, it keeps everything younger.
  * - The newest backup is always kept, whatever the policy says.
  */
-import type { RetentionPolicy } from './config/schema.ts';
+import type { RetentionPolicy } from '../config/schema.ts';
 
 export interface Dated {
   createdAt: Date;

@@ -6,7 +6,7 @@
 import { text } from 'node:stream/consumers';
 import { MANIFEST_FORMAT, type Manifest } from './manifest.ts';
 import { MANIFEST_SUFFIX, withPrefix } from './naming.ts';
-import type { StorageProvider } from './storage/types.ts';
+import type { StorageProvider } from '../storage/types.ts';
 
 export interface Backup {
   key: string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RetentionPolicy } from './config/schema.ts';
+import type { RetentionPolicy } from '../config/schema.ts';
 import { applyRetention, periodKey } from './retention.ts';
 
 const at = (iso: string) => ({ id: iso, createdAt: new Date(iso) });
