@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
-import { stepHandler } from '../lambda.ts';
+import { stepHandler } from '../lambda/step-handler.ts';
 import { createJsonLogger } from '../observability/log.ts';
 import { createRuntime } from '../runtime.ts';
 import { invokeLikeLambda, LambdaFunctionError, type LocalHandler } from './lambda-emulation.ts';

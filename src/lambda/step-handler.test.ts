@@ -1,10 +1,10 @@
 /** The handler chain (middy, Powertools' middlewares, namedErrors) as Lambda and the local runner call it. */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Config } from './config/load.ts';
-import { ConfigError } from './errors.ts';
-import { stepHandler, type Step } from './lambda.ts';
-import { createJsonLogger, createLambdaLogger } from './observability/log.ts';
-import { createRuntime, type Runtime } from './runtime.ts';
+import type { Config } from '../config/load.ts';
+import { ConfigError } from '../errors.ts';
+import { stepHandler, type Step } from './step-handler.ts';
+import { createJsonLogger, createLambdaLogger } from '../observability/log.ts';
+import { createRuntime, type Runtime } from '../runtime.ts';
 
 const config: Config = { source: 'handler-test', targets: {}, destinations: {}, notifications: {} };
 

@@ -8,10 +8,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { namedErrors } from './named-errors.ts';
-import { lambdaLogger } from './observability/log.ts';
-import { lambdaMetrics } from './observability/metrics.ts';
-import { runtimeFromEnvironment, type Runtime } from './runtime.ts';
+import { namedErrors } from '../named-errors.ts';
+import { lambdaLogger } from '../observability/log.ts';
+import { lambdaMetrics } from '../observability/metrics.ts';
+import { runtimeFromEnvironment, type Runtime } from '../runtime.ts';
 
 export type Step<In, Out> = (input: In, runtime: Runtime) => Promise<Out>;
 
