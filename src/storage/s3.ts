@@ -23,6 +23,7 @@ import {
   ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
+  type HeadObjectCommandOutput,
   type PutObjectCommandInput,
   type ListMultipartUploadsCommandOutput,
   type ListObjectsV2CommandOutput,
@@ -32,9 +33,18 @@ import { awsRequestHandler } from '../aws/http.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
 import { DigestStream } from '../streams/digest.ts';
 import { choosePartSize, type S3Profile } from './s3-profile.ts';
+import { type CopyLimits, copyInStore, S3_COPY_LIMITS } from './s3-copy.ts';
 import { MultipartSink, type Staged } from './s3-multipart.ts';
-import { discard, streamInto, throwIfAborted } from './stream-body.ts';
-import type { ObjectInfo, PutFileOptions, PutStreamOptions, StorageProvider, StreamWritten } from './types.ts';
+import { abortError, discard, streamInto, throwIfAborted } from './stream-body.ts';
+import type {
+  CopyOptions,
+  CopyResult,
+  ObjectInfo,
+  PutFileOptions,
+  PutStreamOptions,
+  StorageProvider,
+  StreamWritten,
+} from './types.ts';
 
 export interface S3Credentials {
   accessKeyId: string;
@@ -52,6 +62,8 @@ export interface S3StorageOptions {
   client?: S3Client;
   /** How long to wait for a connection, and for a silent connection to say something. */
   timeouts?: S3Timeouts;
+  /** Where a copy inside the store turns multipart, and its parts (tests use small ones). */
+  copyLimits?: CopyLimits;
 }
 
 export interface S3Timeouts {
@@ -198,6 +210,94 @@ export class S3Storage implements StorageProvider {
       );
     }
     return written;
+  }
+
+  /**
+   * A copy the store makes itself, when this destination's client can read the source's bucket:
+   * both on one endpoint (or both AWS) with the same credentials. Before it, the source must have
+   * the expected size (and SHA-256, where its metadata records one); after it, the copy's size is
+   * checked. The store moves the bytes and computes no SHA-256 of the whole to compare, so the
+   * result says the SHA-256 was the source's, not the copy's. The copy records the expected
+   * SHA-256 in its metadata, so a retry that finds it there counts it as stored.
+   */
+  async copyFrom(
+    source: StorageProvider,
+    sourceKey: string,
+    key: string,
+    expected: StreamWritten,
+    options: CopyOptions,
+  ): Promise<CopyResult | undefined> {
+    if (!(source instanceof S3Storage) || !this.reaches(source)) return undefined;
+    let head: HeadObjectCommandOutput;
+    try {
+      head = await this.client.send(new HeadObjectCommand({ Bucket: source.profile.bucket, Key: sourceKey }));
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new StorageError(
+          `cannot copy ${sourceKey} from destination ${source.name} to ${this.name}: ${source.locate(sourceKey)} does not exist`,
+        );
+      }
+      throw source.failure('read', sourceKey, error);
+    }
+    const recorded = head.Metadata?.sha256;
+    if (head.ContentLength !== expected.size || (recorded !== undefined && recorded !== expected.sha256)) {
+      throw new ChecksumMismatchError(
+        `cannot copy ${sourceKey} from destination ${source.name} to ${this.name}: it holds ${head.ContentLength} bytes${recorded ? ` with SHA-256 ${recorded}` : ''}, expected ${expected.size} bytes with ${expected.sha256}; nothing was copied`,
+      );
+    }
+    const result: CopyResult = {
+      ...expected,
+      method: 'server-side',
+      checked: `size (the store copied the bytes itself; the SHA-256 is the source's${recorded ? ', as its metadata records it' : ''})`,
+    };
+    if (!this.profile.conditionalWrites && (await this.head(key))) {
+      if (await this.holdsSame(key, expected)) return result;
+      throw this.refusal(key);
+    }
+    const metadata = { ...head.Metadata, ...options.metadata, sha256: expected.sha256 };
+    try {
+      await copyInStore({
+        client: this.client,
+        sourceBucket: source.profile.bucket,
+        sourceKey,
+        params: {
+          ...this.objectParams(key, options.contentType ?? head.ContentType ?? 'application/octet-stream', metadata),
+          Bucket: this.profile.bucket,
+          Key: key,
+        },
+        size: expected.size,
+        condition: this.ifAbsent(),
+        limits: this.options.copyLimits ?? S3_COPY_LIMITS,
+        concurrency: this.options.concurrency ?? 4,
+        ...(options.onProgress && { onProgress: options.onProgress }),
+        ...(options.signal && { signal: options.signal }),
+      });
+    } catch (error) {
+      if (isPreconditionFailed(error)) {
+        if (await this.holdsSame(key, expected)) return result;
+        throw this.refusal(key);
+      }
+      if (options.signal?.aborted) throw abortError(options.signal);
+      throw this.failure('copy', key, error);
+    }
+    const stored = await this.head(key);
+    if (stored?.size !== expected.size) {
+      await this.delete(key).catch(() => undefined);
+      throw new ChecksumMismatchError(
+        `cannot copy ${sourceKey} from destination ${source.name} to ${this.name}: the copy holds ${stored?.size ?? 'nothing'} bytes, expected ${expected.size}`,
+      );
+    }
+    return result;
+  }
+
+  /** Whether this destination's client reaches the other's bucket: one endpoint, the same keys. */
+  private reaches(other: S3Storage): boolean {
+    return (
+      this.profile.endpoint === other.profile.endpoint &&
+      this.options.credentials?.accessKeyId === other.options.credentials?.accessKeyId &&
+      this.options.credentials?.secretAccessKey === other.options.credentials?.secretAccessKey &&
+      this.options.client === other.options.client
+    );
   }
 
   /** Makes a streamed body visible: CompleteMultipartUpload, or one PutObject for a small body. */

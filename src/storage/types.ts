@@ -15,6 +15,9 @@
  * - abortIncomplete closes what an interrupted putFile or putText of the key left open (an S3
  *   multipart upload, a partial file) and says how many it closed; it never touches a finished
  *   object. A signal bounds how long it may take.
+ * - copyFrom, where a provider has it, copies an object of another destination inside the store
+ *   (no byte passes through stepvault) and answers `undefined` when it cannot reach that one;
+ *   copyBetween (copy.ts) then streams the object instead. A provider without it needs nothing.
  * - A failure that may pass throws StorageError (retried); one that needs a human, ConfigError.
  */
 import type { Readable } from 'node:stream';
@@ -56,6 +59,23 @@ export interface PutStreamOptions {
   beforeCommit?(written: StreamWritten): Promise<void>;
 }
 
+export interface CopyOptions {
+  /** Added to the copy's metadata (which also gets the expected SHA-256 under `sha256`). */
+  metadata?: Record<string, string>;
+  contentType?: string;
+  onProgress?: ProgressListener;
+  signal?: AbortSignal;
+}
+
+/** A finished copy, and what was checked of it. */
+export interface CopyResult {
+  size: number;
+  sha256: string;
+  method: 'server-side' | 'streamed';
+  /** What was held to the expected size and SHA-256, in words for the log and the report. */
+  checked: string;
+}
+
 export interface ObjectInfo {
   key: string;
   size: number;
@@ -73,6 +93,17 @@ export interface StorageProvider {
   list(prefix: string): AsyncIterable<ObjectInfo>;
   delete(key: string): Promise<void>;
   abortIncomplete(key: string, signal?: AbortSignal): Promise<number>;
+  /**
+   * Copies `sourceKey` of `source` to `key` here inside the store, with the rules of putFile, or
+   * answers `undefined` when it cannot reach `source` that way (another store, other credentials).
+   */
+  copyFrom?(
+    source: StorageProvider,
+    sourceKey: string,
+    key: string,
+    expected: StreamWritten,
+    options: CopyOptions,
+  ): Promise<CopyResult | undefined>;
   /** A human-readable address of a key: a path, or an s3:// URL. */
   locate(key: string): string;
 }

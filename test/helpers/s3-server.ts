@@ -19,6 +19,10 @@ export interface S3TestServer {
   objectWrites(bucket: string): Promise<{ conditional: number; unconditional: number }>;
   /** From now on, every part upload (or manifest write) into the bucket gets no answer until its client goes away. */
   hold(bucket: string, what: 'parts' | 'manifests'): Promise<void>;
+  /** Copies the server made into a bucket (CopyObject, UploadPartCopy) so far. */
+  copies(bucket: string): Promise<number>;
+  /** Objects read from a bucket (GetObject) so far. */
+  objectReads(bucket: string): Promise<number>;
   /** How many requests are held so far. */
   held(): Promise<number>;
   /** The next `count` object listings fail with a 500. */
@@ -97,6 +101,14 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
         objectWrites: Record<string, { conditional: number; unconditional: number }>;
       };
       return objectWrites[bucket] ?? { conditional: 0, unconditional: 0 };
+    },
+    async copies(bucket) {
+      const response = await fetch(`${endpoint}/_test/stats`);
+      return ((await response.json()) as { copies: Record<string, number> }).copies[bucket] ?? 0;
+    },
+    async objectReads(bucket) {
+      const response = await fetch(`${endpoint}/_test/stats`);
+      return ((await response.json()) as { objectReads: Record<string, number> }).objectReads[bucket] ?? 0;
     },
     async hold(bucket, what) {
       const response = await fetch(`${endpoint}/_test/hold?bucket=${encodeURIComponent(bucket)}&what=${what}`, {

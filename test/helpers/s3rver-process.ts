@@ -10,6 +10,8 @@
  * It can also crash (SIGKILL itself) right after storing the Nth next part, before answering,
  * and hold requests: every part upload, or every manifest write, into a bucket gets no answer
  * until its client goes away (an upload stalled exactly where a test wants it).
+ * It also does UploadPartCopy (which s3rver lacks) and counts copies (CopyObject, UploadPartCopy) and object
+ * reads (GetObject) per bucket, so a test can tell a copy the server made from one that went through the client.
  * Run as: node --openssl-legacy-provider s3rver-process.ts <dir> <port> <bucket>...
  * (port 0: any free one; s3rver's continuation tokens use DES, which OpenSSL 3 keeps in its legacy
  * provider). It prints "listening <port>" when ready.
@@ -37,6 +39,9 @@ let partsStored = 0;
 let crashAfterParts = 0;
 /** Object writes (PutObject, CompleteMultipartUpload) per bucket, with and without If-None-Match: *. */
 const objectWrites: Record<string, { conditional: number; unconditional: number }> = {};
+/** Copies into a bucket (CopyObject, UploadPartCopy) and object reads (GetObject) from it. */
+const copies: Record<string, number> = {};
+const objectReads: Record<string, number> = {};
 let listsToFail = 0;
 /** Buckets whose part uploads / manifest writes are held, and how many requests are held so far. */
 const holdParts = new Set<string>();
@@ -65,7 +70,45 @@ interface Context {
   type: string;
 }
 
-const store = (server as unknown as { store: { existsObject(bucket: string, key: string): Promise<boolean> } }).store;
+interface Store {
+  existsObject(bucket: string, key: string): Promise<boolean>;
+  getObject(
+    bucket: string,
+    key: string,
+    range: { start: number; end: number },
+  ): Promise<{ content: NodeJS.ReadableStream } | null>;
+  putPart(
+    bucket: string,
+    uploadId: string,
+    partNumber: number,
+    content: NodeJS.ReadableStream,
+  ): Promise<{ md5: string }>;
+}
+
+const store = (server as unknown as { store: Store }).store;
+
+/** UploadPartCopy: a range of a stored object becomes a part of a multipart upload. */
+async function uploadPartCopy(ctx: Context, bucket: string): Promise<void> {
+  const source = decodeURI(ctx.get('x-amz-copy-source')).replace(/^\//, '');
+  const [sourceBucket = '', ...sourceKey] = source.split('/');
+  const range = /^bytes=(\d+)-(\d+)$/.exec(ctx.get('x-amz-copy-source-range'));
+  const object = await store.getObject(sourceBucket, sourceKey.join('/'), {
+    start: Number(range?.[1] ?? 0),
+    end: range ? Number(range[2]) : Number.POSITIVE_INFINITY,
+  });
+  ctx.type = 'application/xml';
+  if (!object) {
+    ctx.status = 404;
+    ctx.body =
+      '<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>no source</Message></Error>';
+    return;
+  }
+  const { md5 } = await store.putPart(bucket, ctx.query.uploadId ?? '', Number(ctx.query.partNumber), object.content);
+  copies[bucket] = (copies[bucket] ?? 0) + 1;
+  ctx.body =
+    '<?xml version="1.0" encoding="UTF-8"?><CopyPartResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
+    `<LastModified>${new Date().toISOString()}</LastModified><ETag>"${md5}"</ETag></CopyPartResult>`;
+}
 
 // Koa composes its middleware when it starts listening: this one runs before s3rver's router.
 (
@@ -74,9 +117,17 @@ const store = (server as unknown as { store: { existsObject(bucket: string, key:
   const [bucket = '', ...keyParts] = ctx.path.split('/').filter(Boolean);
   if (ctx.path === '/_test/stats' && ctx.method === 'GET') {
     ctx.type = 'application/json';
-    ctx.body = JSON.stringify({ partsStored, objectWrites, held });
+    ctx.body = JSON.stringify({ partsStored, objectWrites, held, copies, objectReads });
     return;
   }
+  if (ctx.method === 'PUT' && ctx.query.uploadId && ctx.query.partNumber && ctx.get('x-amz-copy-source')) {
+    await uploadPartCopy(ctx, bucket);
+    return;
+  }
+  if (ctx.method === 'PUT' && !ctx.query.uploadId && keyParts.length > 0 && ctx.get('x-amz-copy-source'))
+    copies[bucket] = (copies[bucket] ?? 0) + 1;
+  if (ctx.method === 'GET' && keyParts.length > 0 && !ctx.query.uploadId && !('tagging' in ctx.query))
+    objectReads[bucket] = (objectReads[bucket] ?? 0) + 1;
   if (ctx.path === '/_test/hold' && ctx.method === 'POST') {
     (ctx.query.what === 'manifests' ? holdManifests : holdParts).add(ctx.query.bucket ?? '');
     ctx.status = 204;
