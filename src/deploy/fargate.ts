@@ -193,6 +193,11 @@ export function fargateDeployment(input: FargateInput): FargateDeployment {
   const { config, deploy, stage } = input;
   const targets = fargateTargets(config);
   const network = taskNetwork(deploy, targets);
+  const taskSteps = stepsRunByTasks(input.definition);
+  if (taskSteps.length === 0)
+    throw new Error(
+      `targets.${targets[0]!.name} runs on fargate, but the state machine has no ECS task state to run it`,
+    );
   const fargate = deploy.fargate!;
   const size = taskSize(targets);
   const cluster = `stepvault-${stage}`;
@@ -217,14 +222,17 @@ export function fargateDeployment(input: FargateInput): FargateDeployment {
     DumpTaskRole: {
       Type: 'AWS::IAM::Role',
       Properties: {
-        Description: `stepvault dump task: only what the ${stepsRunByTasks(input.definition).join(', ')} step does`,
+        Description: `stepvault dump task: only what the ${taskSteps.join(', ')} step does`,
         AssumeRolePolicyDocument: ECS_TASKS_TRUST,
-        Policies: [
-          {
-            PolicyName: 'stepvault-dump-task',
-            PolicyDocument: { Version: '2012-10-17', Statement: input.taskStatements },
-          },
-        ],
+        // IAM refuses a policy without statements: a dump that reads no secret needs none.
+        ...(input.taskStatements.length > 0 && {
+          Policies: [
+            {
+              PolicyName: 'stepvault-dump-task',
+              PolicyDocument: { Version: '2012-10-17', Statement: input.taskStatements },
+            },
+          ],
+        }),
       },
     },
     DumpTaskExecutionRole: {

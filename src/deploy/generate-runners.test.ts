@@ -236,6 +236,25 @@ describe('the fargate runner', () => {
     );
   });
 
+  it('gives a task whose dump reads no secret a role without a policy (IAM refuses an empty one)', () => {
+    const text = withFargate()
+      .replace('    password: "ssm:/prod/orders/db-password"\n', '')
+      .replace(/ {4}password: "secretsmanager:[^\n]*\n/, '');
+    const role = resourcesOf(config(text, { orders: 'fargate', shop: 'fargate' })).DumpTaskRole!;
+    expect(role.Properties).not.toHaveProperty('Policies');
+  });
+
+  it('is refused when the state machine has no ECS task to run it', () => {
+    const c = config(withFargate(), { orders: 'fargate' });
+    const planOnly: StateMachineDefinition = {
+      StartAt: 'Plan',
+      States: { Plan: { Type: 'Task', Resource: '${PlanFunctionArn}', TimeoutSeconds: 60, End: true } },
+    };
+    expect(() => generateDeployment(c, 'ci', planOnly)).toThrow(
+      'targets.orders runs on fargate, but the state machine has no ECS task state to run it',
+    );
+  });
+
   it('has no ECS resource, role or permission when no target runs on fargate', () => {
     const resources = resourcesOf(config(withFargate(), {}));
     expect(Object.keys(resources).filter((id) => id.startsWith('DumpTask'))).toEqual([]);
