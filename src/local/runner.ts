@@ -18,6 +18,7 @@ import * as verifyFunction from '../../functions/verify.ts';
 import { executionDefinition } from '../statemachine/execution-timeout.ts';
 import { stepOfSubstitution, type StepName } from '../steps/table.ts';
 import { localFunctionArn, substitute, taskSubstitutions } from '../statemachine/definition.ts';
+import { ecsTaskStates, LOCAL_TASK_SUBSTITUTIONS, runLocalTask, type RunTaskParameters } from './ecs-task.ts';
 import { invokeLikeLambda, type LocalHandler } from './lambda-emulation.ts';
 
 /**
@@ -54,8 +55,10 @@ export interface RunOptions {
   /** Replaces the duration of every Wait state (the RDS polling loop). */
   waitMs?: number;
   executionName?: string;
-  /** Stops the execution: no further state starts (Ctrl-C of `stepvault run`). */
+  /** Stops the execution: no further state starts (Ctrl-C of `stepvault run`), and a running ECS task is stopped. */
   signal?: AbortSignal;
+  /** Sees each ECS task (the fargate runner's) as its process starts. */
+  onTask?: (task: { pid: number; taskArn: string }) => void;
 }
 
 export interface RunOutcome {
@@ -74,7 +77,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
   const definition = executionDefinition(options.runtime.config);
   const tasks = taskSubstitutions(definition);
   const arns = Object.fromEntries([...new Set(tasks.values())].map((s) => [s, localFunctionArn(s)]));
-  const machine = new StateMachine(substitute(definition, arns) as never);
+  const machine = new StateMachine(substitute(definition, { ...arns, ...LOCAL_TASK_SUBSTITUTIONS }) as never);
 
   type LocalTask = (input: Parameters<typeof machine.run>[0]) => Promise<Parameters<typeof machine.run>[0]>;
   const handlers: Record<string, LocalTask> = {};
@@ -88,6 +91,16 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
     );
     handlers[state] = (input) => handler(withExecutionStart(input, startTime));
   }
+  // The fargate runner's ECS task runs here as a child process of the task's entrypoint.
+  const ecsTasks = ecsTaskStates(definition);
+  for (const state of ecsTasks) {
+    handlers[state] = (input) =>
+      runLocalTask(input as RunTaskParameters, {
+        configFile: options.runtime.config.source,
+        ...(options.signal && { signal: options.signal }),
+        ...(options.onTask && { onStart: options.onTask }),
+      }) as never;
+  }
   const waitStates = Object.entries(definition.States)
     .filter(([, s]) => s.Type === 'Wait')
     .map(([name]) => name);
@@ -96,7 +109,7 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
   const retryIntervalOverrides =
     options.retryDelayMs === undefined
       ? undefined
-      : Object.fromEntries([...tasks.keys()].map((s) => [s, options.retryDelayMs!]));
+      : Object.fromEntries([...tasks.keys(), ...ecsTasks].map((s) => [s, options.retryDelayMs!]));
 
   const name =
     options.executionName ??
