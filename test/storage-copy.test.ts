@@ -50,7 +50,7 @@ const bucket = (name: string) => destination(name, s3Destination(s3, name, { par
 const disk = (name: string) => destination(name, { type: 'filesystem', path: path.join(folder, name) });
 
 /** An S3 destination whose copies turn multipart above 8 MiB, in 5 MiB parts. */
-function smallCopyParts(name: string): S3Storage {
+function smallCopyParts(name: string, conditionalWrites = true): S3Storage {
   return new S3Storage({
     name,
     type: 's3',
@@ -61,7 +61,7 @@ function smallCopyParts(name: string): S3Storage {
       endpoint: s3.endpoint,
       forcePathStyle: true,
       checksums: false,
-      conditionalWrites: true,
+      conditionalWrites,
     },
     credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY },
     partSizeMB: 5,
@@ -92,7 +92,7 @@ describe('copies inside one S3 store', () => {
   it('are made by the server: a CopyObject, no byte read through stepvault, size checked, SHA-256 kept', async () => {
     const [first, second] = [await bucket('first'), await bucket('second')];
     const dump = await stored(first, 'runs/a.dump', 7 * MIB);
-    const before = await serverCounts();
+    const before = { ...(await serverCounts()), writes: await s3.objectWrites('second') };
     const result = await copyBetween(
       { storage: first, key: 'runs/a.dump' },
       { storage: second, key: 'offsite/runs/a.dump' },
@@ -104,8 +104,11 @@ describe('copies inside one S3 store', () => {
       method: 'server-side',
       checked: "size (the store copied the bytes itself; the SHA-256 is the source's)",
     });
-    const after = await serverCounts();
+    const after = { ...(await serverCounts()), writes: await s3.objectWrites('second') };
     expect(after.copies - before.copies).toBe(1);
+    // The CopyObject itself refuses a taken key (If-None-Match: *).
+    expect(after.writes.conditional - before.writes.conditional).toBe(1);
+    expect(after.writes.unconditional - before.writes.unconditional).toBe(0);
     expect(after.reads - before.reads).toBe(0);
     expect(after.parts - before.parts).toBe(0);
     expect(await sha256Of(second, 'offsite/runs/a.dump')).toBe(dump.sha256);
@@ -154,6 +157,37 @@ describe('copies inside one S3 store', () => {
     await expect(
       copyBetween({ storage: first, key: 'runs/b.dump' }, { storage: second, key: 'runs/b.dump' }, dump),
     ).resolves.toMatchObject({ method: 'server-side' });
+  });
+
+  it('into a store without conditional writes: a HEAD first refuses a taken key, and finds a retry the same', async () => {
+    const [first, third] = [await bucket('first'), smallCopyParts('third', false)];
+    const dump = await stored(first, 'runs/u.dump', 4 * MIB);
+    const other = await stored(third, 'taken/u.dump', 4 * MIB);
+    const before = await s3.objectWrites('third');
+    await expect(
+      copyBetween({ storage: first, key: 'runs/u.dump' }, { storage: third, key: 'taken/u.dump' }, dump),
+    ).rejects.toMatchObject({ name: 'ObjectExistsError' });
+    expect(await s3.objectWrites('third')).toEqual(before);
+    expect(await sha256Of(third, 'taken/u.dump')).toBe(other.sha256);
+    await copyBetween({ storage: first, key: 'runs/u.dump' }, { storage: third, key: 'runs/u.dump' }, dump);
+    await expect(
+      copyBetween({ storage: first, key: 'runs/u.dump' }, { storage: third, key: 'runs/u.dump' }, dump),
+    ).resolves.toMatchObject({ method: 'server-side' });
+    expect((await s3.objectWrites('third')).unconditional - before.unconditional).toBe(1);
+  });
+
+  it('aborted midway: an AbortError, no object and no open upload', async () => {
+    const [first, second] = [await bucket('first'), smallCopyParts('second')];
+    const dump = await stored(first, 'runs/abort.dump', 12 * MIB);
+    const controller = new AbortController();
+    await expect(
+      copyBetween({ storage: first, key: 'runs/abort.dump' }, { storage: second, key: 'runs/abort.dump' }, dump, {
+        signal: controller.signal,
+        onProgress: () => controller.abort(new Error('SIGTERM')),
+      }),
+    ).rejects.toMatchObject({ name: 'AbortError', message: 'the write was aborted (SIGTERM)' });
+    expect(await second.head('runs/abort.dump')).toBeUndefined();
+    expect(await s3.openMultipartUploads('second')).toEqual([]);
   });
 
   it('refuse a source that is not the dump, before copying anything', async () => {
@@ -254,6 +288,33 @@ describe('copies the bytes pass through', () => {
       copyBetween({ storage: first, key: 'runs/g.dump' }, { storage: target, key: 'runs/g.dump' }, dump),
     ).rejects.toMatchObject({ name: 'ObjectExistsError', message: expect.stringMatching(/nothing was replaced$/) });
     expect(await sha256Of(target, 'runs/g.dump')).toBe(other.sha256);
+  });
+
+  it('a source that fails midway is a StorageError naming it, and nothing is stored', async () => {
+    const [a, b] = [await destination('mem-a', memoryDestination()), await bucket('third')];
+    const dump = await stored(a, 'runs/flaky.dump', 12 * MIB);
+    // The same store, whose reads break after 7 MiB like a connection that drops.
+    const flaky: StorageProvider = Object.assign(Object.create(a) as StorageProvider, {
+      get: async () => {
+        let sent = 0;
+        return new Readable({
+          read() {
+            if (sent >= 7 * MIB) return void this.destroy(new Error('read ECONNRESET'));
+            sent += MIB;
+            this.push(randomBytes(MIB));
+          },
+        });
+      },
+    });
+    await expect(
+      copyBetween({ storage: flaky, key: 'runs/flaky.dump' }, { storage: b, key: 'runs/flaky.dump' }, dump),
+    ).rejects.toMatchObject({
+      name: 'StorageError',
+      message:
+        'cannot copy runs/flaky.dump from destination mem-a to third: reading memory://mem-a/runs/flaky.dump failed (read ECONNRESET); nothing was stored',
+    });
+    expect(await b.head('runs/flaky.dump')).toBeUndefined();
+    expect(await s3.openMultipartUploads('third')).not.toContain('runs/flaky.dump');
   });
 
   it('between stores without a server-side copy (memory): streamed, and a missing source is named', async () => {

@@ -31,19 +31,33 @@ export async function copyBetween(
       `cannot copy ${from.key} from destination ${source.name} to ${target.name}: ${source.locate(from.key)} does not exist`,
     );
   }
-  const written = await target.putStream(key, body, {
-    metadata: { ...options.metadata, sha256: expected.sha256 },
-    ...(options.contentType && { contentType: options.contentType }),
-    expectedSize: expected.size,
-    ...(options.onProgress && { onProgress: options.onProgress }),
-    ...(options.signal && { signal: options.signal }),
-    beforeCommit: async (copied) => {
-      if (copied.size !== expected.size || copied.sha256 !== expected.sha256) {
-        throw new ChecksumMismatchError(
-          `cannot copy ${from.key} from destination ${source.name} to ${target.name}: read ${copied.size} bytes with SHA-256 ${copied.sha256}, expected ${expected.size} bytes with ${expected.sha256}; nothing was stored`,
-        );
-      }
-    },
+  // The source failing midway (a dropped connection) is a storage failure of the source, which
+  // putStream would pass on as the body's own error, unnamed: it is named here.
+  let readError: unknown;
+  body.once('error', (error) => {
+    readError = error;
   });
+  const written = await target
+    .putStream(key, body, {
+      metadata: { ...options.metadata, sha256: expected.sha256 },
+      ...(options.contentType && { contentType: options.contentType }),
+      expectedSize: expected.size,
+      ...(options.onProgress && { onProgress: options.onProgress }),
+      ...(options.signal && { signal: options.signal }),
+      beforeCommit: async (copied) => {
+        if (copied.size !== expected.size || copied.sha256 !== expected.sha256) {
+          throw new ChecksumMismatchError(
+            `cannot copy ${from.key} from destination ${source.name} to ${target.name}: read ${copied.size} bytes with SHA-256 ${copied.sha256}, expected ${expected.size} bytes with ${expected.sha256}; nothing was stored`,
+          );
+        }
+      },
+    })
+    .catch((error: unknown) => {
+      if (error !== readError) throw error;
+      throw new StorageError(
+        `cannot copy ${from.key} from destination ${source.name} to ${target.name}: reading ${source.locate(from.key)} failed (${(error as Error).message}); nothing was stored`,
+        { cause: error },
+      );
+    });
   return { ...written, method: 'streamed', checked: 'size and SHA-256 of the bytes copied' };
 }

@@ -67,6 +67,7 @@ export async function copyInStore(copy: InStoreCopy): Promise<void> {
   const { Bucket, Key } = copy.params;
   try {
     const parts = await copyParts(copy, copySource, UploadId!, sendOptions);
+    copy.signal?.throwIfAborted();
     // Not abortable: once it is sent the object may be there, and the caller must know which.
     await copy.client.send(
       new CompleteMultipartUploadCommand({
