@@ -7,10 +7,12 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { build, type BuildOptions } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildFunctions } from '../scripts/build.ts';
-import { STEP_NAMES } from '../src/steps/table.ts';
+import { handlerFile, STEP_NAMES } from '../src/steps/table.ts';
 
+const root = path.join(import.meta.dirname, '..');
 let outdir: string;
 
 beforeAll(async () => {
@@ -68,5 +70,23 @@ describe('bundled Lambda handlers', () => {
       name: 'ConfigError',
       message: expect.stringContaining('unknown target "nope"'),
     });
+  });
+});
+
+describe('a bundled CLI', () => {
+  it('has every step’s handler, although the local runner loads them by name', async () => {
+    const { outputFileExtension: _, ...settings } = createRequire(import.meta.url)(
+      '../scripts/serverless/esbuild.cjs',
+    ) as BuildOptions & { outputFileExtension: string };
+    const result = await build({
+      ...settings,
+      entryPoints: [path.join(root, 'src/cli.ts')],
+      outfile: path.join(outdir, 'cli', 'index.mjs'),
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const inputs = Object.keys(result.metafile.inputs);
+    for (const step of STEP_NAMES) expect(inputs, step).toContain(handlerFile(step));
   });
 });

@@ -7,33 +7,26 @@ import { StateMachine } from 'aws-local-stepfunctions';
 import type { BackupRequest, RunState } from '../contracts.ts';
 import { compactTimestamp } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
-import * as cleanupFunction from '../../functions/cleanup.ts';
-import * as dumpFunction from '../../functions/dump.ts';
-import * as notifyFunction from '../../functions/notify.ts';
-import * as planFunction from '../../functions/plan.ts';
-import * as pruneFunction from '../../functions/prune.ts';
-import * as checkRdsBackupFunction from '../../functions/checkRdsBackup.ts';
-import * as uploadFunction from '../../functions/upload.ts';
-import * as verifyFunction from '../../functions/verify.ts';
 import { executionDefinition } from '../statemachine/execution-timeout.ts';
 import { stepOfSubstitution, type StepName } from '../steps/table.ts';
 import { localFunctionArn, substitute, taskSubstitutions } from '../statemachine/definition.ts';
 import { ecsTaskStates, LOCAL_TASK_SUBSTITUTIONS, runLocalTask, type RunTaskParameters } from './ecs-task.ts';
 import { invokeLikeLambda, type LocalHandler } from './lambda-emulation.ts';
 
+/** What the local runner needs of a handler module, functions/<step>.ts. */
+export interface LocalFunction {
+  createHandler: (runtime: () => Runtime) => unknown;
+}
+
 /**
- * Each step's handler module (imported statically, so that a bundled CLI has them all); the type makes it every step.
+ * A step's handler module, found by the step's name where the table of steps puts it (`handlerFile`): a new step needs
+ * no line here. The path stays a template literal with a fixed folder and extension, so that a bundler (esbuild) sees
+ * every module it can name and bundles them all. src/local/runner.test.ts holds it to `handlerFile`, and
+ * test/lambda-bundle.test.ts checks that a bundled CLI has every handler.
  */
-const LOCAL_FUNCTIONS: Record<StepName, { createHandler: (runtime: () => Runtime) => unknown }> = {
-  plan: planFunction,
-  dump: dumpFunction,
-  checkRdsBackup: checkRdsBackupFunction,
-  upload: uploadFunction,
-  verify: verifyFunction,
-  prune: pruneFunction,
-  notify: notifyFunction,
-  cleanup: cleanupFunction,
-};
+export async function localFunction(step: StepName): Promise<LocalFunction> {
+  return (await import(`../../functions/${step}.ts`)) as LocalFunction;
+}
 
 export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:stepvault-local-backup';
 
@@ -84,8 +77,8 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
   const startTime = options.runtime.now();
   for (const [state, substitution] of tasks) {
     const step = stepOfSubstitution(substitution);
-    const module = step && LOCAL_FUNCTIONS[step];
-    if (!module) throw new Error(`no local function for \${${substitution}} (state ${state})`);
+    if (!step) throw new Error(`no local function for \${${substitution}} (state ${state})`);
+    const module = await localFunction(step);
     const handler = invokeLikeLambda<Parameters<typeof machine.run>[0]>(
       module.createHandler(() => options.runtime) as LocalHandler,
     );
