@@ -424,6 +424,50 @@ const CASES: BadInput[] = [
       'deploy.fargate.assignPublicIp: expected a boolean, got "yes" (a string)',
     ],
   },
+  {
+    name: 'a fargate CPU setting Fargate does not have',
+    config: withValue('targets.orders.fargate', { cpu: 3000, memory: 4096 }),
+    args: RUN,
+    says: [
+      'targets.orders.fargate.cpu: 3000 is not a Fargate CPU setting: use one of 256, 512, 1024, 2048, 4096, 8192, 16384',
+    ],
+  },
+  {
+    name: 'fargate memory that does not go with its CPU',
+    config: withValue('targets.orders.fargate', { cpu: 1024, memory: 1536 }),
+    args: RUN,
+    says: [
+      'targets.orders.fargate.memory: 1536 MiB does not go with cpu 1024: Fargate gives it 2048 to 8192 MiB in steps of 1024',
+    ],
+  },
+  {
+    name: 'fargate memory above what its CPU gets, under defaults',
+    config: withValue('defaults.fargate', { cpu: 256, memory: 4096 }),
+    args: RUN,
+    says: [
+      'defaults.fargate.memory: 4096 MiB does not go with cpu 256: Fargate gives it 512 to 2048 MiB in steps of 512',
+    ],
+  },
+  {
+    name: 'fargate memory without a CPU setting',
+    config: withValue('targets.orders.fargate', { memory: 4096 }),
+    args: RUN,
+    says: [
+      'targets.orders.fargate.cpu: is required with memory: Fargate sizes memory per CPU setting (256, 512, 1024, 2048, 4096, 8192, 16384)',
+    ],
+  },
+  {
+    name: 'fargate ephemeral storage outside 21 to 200 GiB',
+    config: withValue('targets.orders.fargate', { ephemeralStorageGiB: 500 }),
+    args: RUN,
+    says: ["targets.orders.fargate.ephemeralStorageGiB: must be at most 200 (Fargate's largest disk)"],
+  },
+  {
+    name: 'fargate ephemeral storage no more than the 20 GiB every task gets',
+    config: withValue('targets.orders.fargate', { ephemeralStorageGiB: 20 }),
+    args: RUN,
+    says: ['targets.orders.fargate.ephemeralStorageGiB: must be at least 21 (Fargate gives 20 GiB without it)'],
+  },
   // Schedules and time zones
   {
     name: 'a cron with four fields',

@@ -70,6 +70,20 @@ describe('config', () => {
     expect(config.notifications.desk).toMatchObject({ path: '/etc/stepvault/outbox' });
   });
 
+  it('gives a target its own fargate size, else the defaults’ whole section', () => {
+    const yaml = VALID.replace(
+      '  retention: { keepLast: 7 }\n',
+      '  retention: { keepLast: 7 }\n  fargate: { cpu: 512, memory: 4096 }\n',
+    ).replace(
+      '    database: shop\n',
+      '    database: shop\n    fargate: { cpu: 4096, memory: 30720, ephemeralStorageGiB: 200 }\n',
+    );
+    const config = parseConfig(yaml, '/etc/stepvault/stepvault.config.yml', '/etc/stepvault');
+    expect(getTarget(config, 'orders').fargate).toEqual({ cpu: 512, memory: 4096 });
+    expect(getTarget(config, 'shop').fargate).toEqual({ cpu: 4096, memory: 30720, ephemeralStorageGiB: 200 });
+    expect(getTarget(parseConfig(VALID, '/x/stepvault.config.yml', '/x'), 'orders').fargate).toBeUndefined();
+  });
+
   it('names the path and what to add for a missing field', () => {
     expect(problems(VALID.replace('    database: orders\n', ''))).toBe(
       'stepvault.config.yml has a problem:\n  targets.orders.database: is required; add "database:" under targets.orders',

@@ -25,6 +25,7 @@ import {
   type MssqlOptions,
 } from './schema.ts';
 import { EMBEDDED_CONFIG_YAML } from './embedded.ts';
+import type { FargateSize } from './schema/fargate.ts';
 import { engineInfo } from '../engines/registry.ts';
 
 export const DEFAULT_CONFIG_FILE = 'stepvault.config.yml';
@@ -55,6 +56,8 @@ export interface Target {
   destinations: string[];
   notify: string[];
   retention: RetentionPolicy;
+  /** The ECS task's size on the fargate runner: the target's section, else the defaults' (whole, not merged). */
+  fargate?: FargateSize;
 }
 
 export interface Config {
@@ -178,6 +181,7 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
       destinations: t.destinations ?? defaults.destinations ?? [],
       notify: t.notify ?? defaults.notify ?? [],
       retention: t.retention ?? defaults.retention ?? DEFAULT_RETENTION,
+      ...((t.fargate ?? defaults.fargate) && { fargate: t.fargate ?? defaults.fargate }),
     };
   }
   const destinations: Record<string, DestinationConfig> = {};

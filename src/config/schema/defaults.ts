@@ -1,5 +1,6 @@
 /** `defaults`: what every target inherits unless it says otherwise. */
 import { z } from 'zod';
+import { fargateSchema } from './fargate.ts';
 import { name, timezone } from './fields.ts';
 import { retentionSchema } from './retention.ts';
 import { scheduleSchema } from './schedule.ts';
@@ -11,4 +12,5 @@ export const defaultsSchema = z.strictObject({
   notify: z.array(name).optional(),
   retention: retentionSchema.optional(),
   schedule: scheduleSchema.optional(),
+  fargate: fargateSchema.optional(),
 });

@@ -10,6 +10,7 @@ import {
   serverWrites,
 } from '../../engines/registry.ts';
 import { mssqlOptionsSchema } from '../../engines/mssql.ts';
+import { fargateSchema } from './fargate.ts';
 import { host, name, secretReference, timezone, toolName } from './fields.ts';
 import { retentionSchema } from './retention.ts';
 import { scheduleSchema } from './schedule.ts';
@@ -85,6 +86,8 @@ export const targetSchema = z
     destinations: z.array(name).min(1).optional(),
     notify: z.array(name).optional(),
     retention: retentionSchema.optional(),
+    /** The ECS task's size when the dump runs on fargate. */
+    fargate: fargateSchema.optional(),
   })
   .superRefine((target, ctx) => {
     const dump = target.dump ?? {};
