@@ -64,6 +64,7 @@ export class MultipartSink extends Writable {
   private failure: { error: unknown } | undefined;
   private small: Buffer | undefined;
   private createdId: string | undefined;
+  private discarded = false;
 
   constructor(target: MultipartTarget) {
     super();
@@ -92,7 +93,8 @@ export class MultipartSink extends Writable {
    * error says more than this one would).
    */
   async discard(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    this.discarded = true;
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     const uploadId = await this.uploadId?.catch(() => undefined);
     if (!uploadId) return;
     await this.target.client
@@ -121,6 +123,8 @@ export class MultipartSink extends Writable {
   private async send(part: Buffer): Promise<void> {
     while (this.inFlight.size >= this.target.concurrency) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure.error;
+    // A write still waiting for a slot when the upload was given up must not start a part after its abort.
+    if (this.discarded || this.destroyed) throw new Error('the upload was abandoned');
     const partNumber = ++this.partNumber;
     if (partNumber > MAX_PARTS) {
       throw new Error(
