@@ -53,7 +53,7 @@ export interface LocalTaskOptions {
   configFile: string;
   /** Stops the task (an interrupted run). */
   signal?: AbortSignal;
-  /** Sees each task as it starts (tests kill it). */
+  /** Sees each task as it starts (tests kill it: `process.kill(-pid)` kills its whole container). */
   onStart?: (task: { pid: number; taskArn: string }) => void;
   /** Each line the task writes to stdout (its JSON log). */
   onLog?: (line: string) => void;
@@ -72,9 +72,12 @@ export function runLocalTask(parameters: RunTaskParameters, options: LocalTaskOp
   const override = parameters.Overrides?.ContainerOverrides?.find((o) => o.Name === TASK_CONTAINER_NAME);
   const overrides = Object.fromEntries((override?.Environment ?? []).map((e) => [e.Name, e.Value]));
   const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/stepvault-local/${randomBytes(16).toString('hex')}`;
+  // A process group of its own stands for the container: when the task ends, whatever it left
+  // running (a dump tool of a killed task) goes with it, as it would with the container.
   const child = spawn(process.execPath, [ENTRYPOINT], {
     env: { ...process.env, STEPVAULT_CONFIG: options.configFile, ...overrides },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
   });
   let stderr = '';
   let stdout = '';
@@ -99,6 +102,7 @@ export function runLocalTask(parameters: RunTaskParameters, options: LocalTaskOp
     child.on('error', (error) => reject(taskFailed(`the task could not be started: ${error.message}`)));
     child.on('close', (code, signal) => {
       options.signal?.removeEventListener('abort', stop);
+      if (child.pid !== undefined) killGroup(child.pid);
       if (stdout) options.onLog?.(stdout);
       if (code === 0) {
         resolve({
@@ -123,6 +127,14 @@ export function runLocalTask(parameters: RunTaskParameters, options: LocalTaskOp
       reject(taskFailed(`the ${TASK_CONTAINER_NAME} container of task ${taskArn} ${how} before it finished${said}`));
     });
   });
+}
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is gone already: nothing was left running.
+  }
 }
 
 function taskFailed(message: string): LambdaFunctionError {

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../../src/config/load.ts';
 import type { RunState, StoredBackup } from '../../src/contracts.ts';
-import { runWorkflow, type RunOutcome, type WorkflowEvent } from '../../src/local/runner.ts';
+import { type RunOptions, runWorkflow, type RunOutcome, type WorkflowEvent } from '../../src/local/runner.ts';
 import { createJsonLogger } from '../../src/observability/log.ts';
 import { createRuntime, type ProgressEvent } from '../../src/runtime.ts';
 
@@ -16,7 +16,10 @@ export interface Workspace {
   dir: string;
   configFile: string;
   writeConfig(config: unknown): Promise<void>;
-  run(target: string, options?: { retryDelayMs?: number; now?: () => Date }): Promise<RunRecord>;
+  run(
+    target: string,
+    options?: { retryDelayMs?: number; now?: () => Date; onTask?: RunOptions['onTask'] },
+  ): Promise<RunRecord>;
   outbox(): Promise<Mail[]>;
   stagingEntries(): Promise<string[]>;
   remove(): Promise<void>;
@@ -83,6 +86,7 @@ export async function createWorkspace(): Promise<Workspace> {
         }),
         onEvent: (event) => events.push(event),
         retryDelayMs: options.retryDelayMs ?? 10,
+        ...(options.onTask && { onTask: options.onTask }),
         waitMs: 10,
       });
       const state = outcome.output ?? { target };
