@@ -314,10 +314,11 @@ export function fargateDeployment(input: FargateInput): FargateDeployment {
   const substitutions: Record<string, Resource> = {
     [TASK_SUBSTITUTIONS.cluster]: { 'Fn::GetAtt': ['DumpTaskCluster', 'Arn'] },
     [TASK_SUBSTITUTIONS.taskDefinition]: { Ref: 'DumpTaskDefinition' },
-    [TASK_SUBSTITUTIONS.subnets]: JSON.stringify(network.subnetIds),
+    // Comma-separated: the definition splits them (a JSON array's quotes would break the JSON string they go in).
+    [TASK_SUBSTITUTIONS.subnets]: network.subnetIds.join(','),
     [TASK_SUBSTITUTIONS.securityGroups]: network.securityGroupIds
-      ? JSON.stringify(network.securityGroupIds)
-      : { 'Fn::Sub': '["${DumpTaskSecurityGroup.GroupId}"]' },
+      ? network.securityGroupIds.join(',')
+      : { 'Fn::GetAtt': ['DumpTaskSecurityGroup', 'GroupId'] },
     [TASK_SUBSTITUTIONS.assignPublicIp]: network.assignPublicIp ? 'ENABLED' : 'DISABLED',
   };
   const stateMachineStatements: Statement[] = [

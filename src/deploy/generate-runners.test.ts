@@ -189,8 +189,8 @@ describe('the fargate runner', () => {
     expect(substitutions[TASK_SUBSTITUTIONS.taskDefinition]).toEqual({ Ref: 'DumpTaskDefinition' });
     expect(resources.DumpTaskDefinition!.Type).toBe('AWS::ECS::TaskDefinition');
     // deploy.vpc's network, its groups, no public IP.
-    expect(substitutions[TASK_SUBSTITUTIONS.subnets]).toBe('["subnet-0aaa1111","subnet-0bbb2222"]');
-    expect(substitutions[TASK_SUBSTITUTIONS.securityGroups]).toBe('["sg-0db11111"]');
+    expect(substitutions[TASK_SUBSTITUTIONS.subnets]).toBe('subnet-0aaa1111,subnet-0bbb2222');
+    expect(substitutions[TASK_SUBSTITUTIONS.securityGroups]).toBe('sg-0db11111');
     expect(substitutions[TASK_SUBSTITUTIONS.assignPublicIp]).toBe('DISABLED');
     // The definition names only functions that exist: the dump runs in the task, so no Dump function.
     expect(machine.Definition.States).not.toHaveProperty('Dump');
@@ -215,10 +215,10 @@ describe('the fargate runner', () => {
     });
     const resources = resourcesOf(c);
     const substitutions = resources.BackupStateMachine!.Properties.DefinitionSubstitutions;
-    expect(substitutions[TASK_SUBSTITUTIONS.subnets]).toBe('["subnet-0ccc3333"]');
+    expect(substitutions[TASK_SUBSTITUTIONS.subnets]).toBe('subnet-0ccc3333');
     expect(substitutions[TASK_SUBSTITUTIONS.assignPublicIp]).toBe('ENABLED');
     expect(substitutions[TASK_SUBSTITUTIONS.securityGroups]).toEqual({
-      'Fn::Sub': '["${DumpTaskSecurityGroup.GroupId}"]',
+      'Fn::GetAtt': ['DumpTaskSecurityGroup', 'GroupId'],
     });
     expect(resources.DumpTaskSecurityGroup).toMatchObject({
       Type: 'AWS::EC2::SecurityGroup',
