@@ -1,9 +1,12 @@
 /**
  * An object copied inside an S3 store, without its bytes passing through stepvault: one
- * CopyObject up to S3's 5 GiB limit for it, above that a multipart upload whose parts are
+ * CopyObject up to S3's 5 GiB limit for it, else a multipart upload whose parts are
  * UploadPartCopy ranges of the source. The new object appears only with the last request (the
  * CopyObject or the CompleteMultipartUpload), which carries the caller's `If-None-Match`; a
- * failure before then aborts the multipart upload, so no part stays behind.
+ * failure before then aborts the multipart upload, so no part stays behind. A store that may not
+ * honour If-None-Match on CopyObject (R2 wants a header of its own there; compatible servers vary)
+ * gets the multipart form at any size: every store that refuses a taken key does so on
+ * CompleteMultipartUpload.
  */
 import {
   AbortMultipartUploadCommand,
@@ -39,6 +42,8 @@ export interface InStoreCopy {
   size: number;
   /** `{ IfNoneMatch: '*' }` where the store refuses a taken key itself. */
   condition: { IfNoneMatch?: string };
+  /** The store honours If-None-Match on CopyObject (AWS S3). */
+  conditionalCopyObject: boolean;
   limits: CopyLimits;
   concurrency: number;
   onProgress?: ProgressListener;
@@ -49,7 +54,8 @@ export interface InStoreCopy {
 export async function copyInStore(copy: InStoreCopy): Promise<void> {
   const sendOptions = copy.signal ? { abortSignal: copy.signal } : {};
   const copySource = `${copy.sourceBucket}/${copy.sourceKey.split('/').map(encodeURIComponent).join('/')}`;
-  if (copy.size <= copy.limits.singleCopyMax) {
+  const conditionHeld = copy.conditionalCopyObject || !copy.condition.IfNoneMatch;
+  if (copy.size <= copy.limits.singleCopyMax && conditionHeld) {
     const { Body: _body, ...params } = copy.params;
     await copy.client.send(
       new CopyObjectCommand({

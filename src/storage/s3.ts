@@ -267,6 +267,8 @@ export class S3Storage implements StorageProvider {
         },
         size: expected.size,
         condition: this.ifAbsent(),
+        // AWS documents If-None-Match on CopyObject; R2 and the compatible servers get part copies.
+        conditionalCopyObject: this.profile.kind === 'aws',
         limits: this.options.copyLimits ?? S3_COPY_LIMITS,
         concurrency: this.options.concurrency ?? 4,
         ...(options.onProgress && { onProgress: options.onProgress }),

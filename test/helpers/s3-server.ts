@@ -19,8 +19,8 @@ export interface S3TestServer {
   objectWrites(bucket: string): Promise<{ conditional: number; unconditional: number }>;
   /** From now on, every part upload (or manifest write) into the bucket gets no answer until its client goes away. */
   hold(bucket: string, what: 'parts' | 'manifests'): Promise<void>;
-  /** Copies the server made into a bucket (CopyObject, UploadPartCopy) so far. */
-  copies(bucket: string): Promise<number>;
+  /** Copies the server made into a bucket so far: whole objects (CopyObject) and parts (UploadPartCopy). */
+  copies(bucket: string): Promise<{ objects: number; parts: number }>;
   /** Objects read from a bucket (GetObject) so far. */
   objectReads(bucket: string): Promise<number>;
   /** How many requests are held so far. */
@@ -104,7 +104,8 @@ export async function startS3Server(buckets: string[]): Promise<S3TestServer> {
     },
     async copies(bucket) {
       const response = await fetch(`${endpoint}/_test/stats`);
-      return ((await response.json()) as { copies: Record<string, number> }).copies[bucket] ?? 0;
+      const { copies } = (await response.json()) as { copies: Record<string, { objects: number; parts: number }> };
+      return copies[bucket] ?? { objects: 0, parts: 0 };
     },
     async objectReads(bucket) {
       const response = await fetch(`${endpoint}/_test/stats`);

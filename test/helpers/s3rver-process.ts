@@ -40,7 +40,7 @@ let crashAfterParts = 0;
 /** Object writes (PutObject, CompleteMultipartUpload) per bucket, with and without If-None-Match: *. */
 const objectWrites: Record<string, { conditional: number; unconditional: number }> = {};
 /** Copies into a bucket (CopyObject, UploadPartCopy) and object reads (GetObject) from it. */
-const copies: Record<string, number> = {};
+const copies: Record<string, { objects: number; parts: number }> = {};
 const objectReads: Record<string, number> = {};
 let listsToFail = 0;
 /** Buckets whose part uploads / manifest writes are held, and how many requests are held so far. */
@@ -104,7 +104,8 @@ async function uploadPartCopy(ctx: Context, bucket: string): Promise<void> {
     return;
   }
   const { md5 } = await store.putPart(bucket, ctx.query.uploadId ?? '', Number(ctx.query.partNumber), object.content);
-  copies[bucket] = (copies[bucket] ?? 0) + 1;
+  copies[bucket] ??= { objects: 0, parts: 0 };
+  copies[bucket].parts++;
   ctx.body =
     '<?xml version="1.0" encoding="UTF-8"?><CopyPartResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">' +
     `<LastModified>${new Date().toISOString()}</LastModified><ETag>"${md5}"</ETag></CopyPartResult>`;
@@ -124,8 +125,10 @@ async function uploadPartCopy(ctx: Context, bucket: string): Promise<void> {
     await uploadPartCopy(ctx, bucket);
     return;
   }
-  if (ctx.method === 'PUT' && !ctx.query.uploadId && keyParts.length > 0 && ctx.get('x-amz-copy-source'))
-    copies[bucket] = (copies[bucket] ?? 0) + 1;
+  if (ctx.method === 'PUT' && !ctx.query.uploadId && keyParts.length > 0 && ctx.get('x-amz-copy-source')) {
+    copies[bucket] ??= { objects: 0, parts: 0 };
+    copies[bucket].objects++;
+  }
   if (ctx.method === 'GET' && keyParts.length > 0 && !ctx.query.uploadId && !('tagging' in ctx.query))
     objectReads[bucket] = (objectReads[bucket] ?? 0) + 1;
   if (ctx.path === '/_test/hold' && ctx.method === 'POST') {
