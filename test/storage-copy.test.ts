@@ -209,6 +209,22 @@ describe('copies inside one S3 store', () => {
     expect(await s3.openMultipartUploads('second')).toEqual([]);
   });
 
+  it('of an empty object stream it (no range to copy), and still never replace', async () => {
+    const [first, second] = [await bucket('first'), await bucket('second')];
+    const dump = await stored(first, 'runs/empty.dump', 0);
+    const result = await copyBetween(
+      { storage: first, key: 'runs/empty.dump' },
+      { storage: second, key: 'runs/empty.dump' },
+      dump,
+    );
+    expect(result).toMatchObject({ method: 'streamed', size: 0 });
+    expect(await second.head('runs/empty.dump')).toEqual({ key: 'runs/empty.dump', size: 0 });
+    await stored(second, 'taken/empty.dump', 1);
+    await expect(
+      copyBetween({ storage: first, key: 'runs/empty.dump' }, { storage: second, key: 'taken/empty.dump' }, dump),
+    ).rejects.toMatchObject({ name: 'ObjectExistsError' });
+  });
+
   it('refuse a source that is not the dump, before copying anything', async () => {
     const [first, second] = [await bucket('first'), await bucket('second')];
     const dump = await stored(first, 'runs/c.dump', 3 * MIB);

@@ -228,6 +228,8 @@ export class S3Storage implements StorageProvider {
     options: CopyOptions,
   ): Promise<CopyResult | undefined> {
     if (!(source instanceof S3Storage) || !this.reaches(source)) return undefined;
+    // An empty object has no range to copy as a part; streamed, it is one conditional PutObject.
+    if (expected.size === 0) return undefined;
     let head: HeadObjectCommandOutput;
     try {
       head = await this.client.send(new HeadObjectCommand({ Bucket: source.profile.bucket, Key: sourceKey }));
