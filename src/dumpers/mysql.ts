@@ -21,10 +21,10 @@ import {
 } from './mysql-objects.ts';
 import { boundedCounts, InsertRowCounter } from './row-counts.ts';
 import { EdgeKeeper } from '../streams/edge-keeper.ts';
-import { streamDumpToFile } from './stream.ts';
+import { runDumpTool } from './stream.ts';
 import { resolveTool, toolVersionLine } from '../tools/resolver.ts';
 import { engineInfo } from '../engines/registry.ts';
-import type { DumpOutput, DumpRequest, StagingDumper } from './types.ts';
+import type { DumpOutput, DumpRequest, DumpSink, StagingDumper } from './types.ts';
 
 /** The same for MySQL and MariaDB. */
 export const MYSQL_DEFAULT_USER = engineInfo('mysql').defaultUser;
@@ -245,56 +245,66 @@ export function mysqlDumper(engine: 'mysql' | 'mariadb'): StagingDumper {
     writes: 'staging',
     extension: (target) => COMPRESSIONS[compressionOf(target)],
 
-    async dump(request: DumpRequest): Promise<DumpOutput> {
-      const { target } = request;
-      const tool = resolveTool(TOOL_NAMES[engine]);
-      const versionLine = await toolVersionLine(tool);
-      const flavor = clientFlavor(versionLine);
+    dump: (request) => dumpMysql(engine, request, { file: request.file }),
+    dumpInto: (request) => dumpMysql(engine, request, { stream: request.sink }),
+  };
+}
 
-      // The password lives in a 0600 file in a private folder for the life of the dump only.
-      const secretDir = await mkdtemp(path.join(tmpdir(), 'stepvault-'));
-      const optionFile = path.join(secretDir, 'client.cnf');
-      try {
-        await writeFile(optionFile, optionFileText(request.password, `the password of targets.${target.name}`), {
-          mode: 0o600,
-        });
-        const visible = await objectsBeforeDump(target, engine, flavor, optionFile);
-        const objects = new DumpedObjectCounter();
-        const edges = new EdgeKeeper(4096, 512);
-        const counter = new InsertRowCounter();
-        const compression = compressor(target);
-        const compressionName = compressionOf(target);
-        const result = await streamDumpToFile({
-          tool,
-          args: mysqlDumpArgs(target, engine, flavor, optionFile, tool.pluginDir),
-          env: toolEnvironment({}),
-          file: request.file,
-          transforms: [edges, counter, objects, compression],
-          ...(request.onProgress && { onProgress: request.onProgress }),
-        });
-        if (result.signal)
-          throw new DumpError(`${tool.name} of ${target.name} was killed by ${result.signal}; nothing was published`);
-        if (result.exitCode !== 0) throw classifyMysqlDumpFailure(result.stderr, target);
+/** One dump, into a staging file or a stream: the same tool, the same checks. */
+async function dumpMysql(
+  engine: 'mysql' | 'mariadb',
+  request: Omit<DumpRequest, 'file'>,
+  sink: DumpSink,
+): Promise<DumpOutput> {
+  const { target } = request;
+  const tool = resolveTool(TOOL_NAMES[engine]);
+  const versionLine = await toolVersionLine(tool);
+  const flavor = clientFlavor(versionLine);
+
+  // The password lives in a 0600 file in a private folder for the life of the dump only.
+  const secretDir = await mkdtemp(path.join(tmpdir(), 'stepvault-'));
+  const optionFile = path.join(secretDir, 'client.cnf');
+  try {
+    await writeFile(optionFile, optionFileText(request.password, `the password of targets.${target.name}`), {
+      mode: 0o600,
+    });
+    const visible = await objectsBeforeDump(target, engine, flavor, optionFile);
+    const objects = new DumpedObjectCounter();
+    const edges = new EdgeKeeper(4096, 512);
+    const counter = new InsertRowCounter();
+    const compression = compressor(target);
+    const compressionName = compressionOf(target);
+    const run = await runDumpTool({
+      tool,
+      args: mysqlDumpArgs(target, engine, flavor, optionFile, tool.pluginDir),
+      env: toolEnvironment({}),
+      sink,
+      transforms: [edges, counter, objects, compression],
+      ...(request.onProgress && { onProgress: request.onProgress }),
+      async check(finished) {
+        if (finished.signal)
+          throw new DumpError(`${tool.name} of ${target.name} was killed by ${finished.signal}; nothing was published`);
+        if (finished.exitCode !== 0) throw classifyMysqlDumpFailure(finished.stderr, target);
         if (!edges.tailText().includes(COMPLETION_MARK)) {
           throw new DumpError(
             `the dump of ${target.name} is incomplete: ${tool.name} exited 0 but its output does not end with "${COMPLETION_MARK}"; nothing was published`,
           );
         }
         checkDumpHolds(visible, objects.counts, target);
-        const rowCounts = boundedCounts(counter.counts);
-        return {
-          ...(rowCounts && { rowCounts }),
-          size: result.size,
-          sha256: result.sha256,
-          compression: compressionName,
-          tool: { name: tool.name, version: parseMysqlToolVersion(versionLine) },
-          serverVersion: parseServerVersion(edges.headText()) ?? 'unknown',
-        };
-      } finally {
-        await rm(secretDir, { recursive: true, force: true });
-      }
-    },
-  };
+      },
+    });
+    const rowCounts = boundedCounts(counter.counts);
+    return {
+      ...(rowCounts && { rowCounts }),
+      size: run.size,
+      sha256: run.sha256,
+      compression: compressionName,
+      tool: { name: tool.name, version: parseMysqlToolVersion(versionLine) },
+      serverVersion: parseServerVersion(edges.headText()) ?? 'unknown',
+    };
+  } finally {
+    await rm(secretDir, { recursive: true, force: true });
+  }
 }
 
 /**

@@ -1,25 +1,24 @@
 /**
  * PostgreSQL: pg_dump in custom format (compressed, restorable table by table with pg_restore),
- * streamed to the staging file. A dump counts as complete only when pg_dump exits 0 *and*
- * pg_restore can read the archive end to end: an exit code alone has been known to lie when a
- * wrapper resolved on the first chunk.
+ * streamed into the staging file or straight into a destination. A dump counts as complete only
+ * when pg_dump exits 0 *and* pg_restore, reading a copy of the bytes as they pass, can read the
+ * archive end to end: an exit code alone has been known to lie when a wrapper resolved on the
+ * first chunk.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { promisify } from 'node:util';
 import type { Target } from '../config/load.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError, VersionMismatchError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
 import { pgConnectionString } from '../tools/pg-conninfo.ts';
 import { boundedCounts, CopyRowCounter, type RowCounts } from './row-counts.ts';
 import { trackTool } from '../tools/running.ts';
-import { streamDumpToFile } from './stream.ts';
+import { runDumpTool, type ToolRun } from './stream.ts';
+import { TeeStream } from '../streams/tee.ts';
 import { resolveTool, toolVersionLine, type ToolCommand } from '../tools/resolver.ts';
 import { engineInfo } from '../engines/registry.ts';
-import type { DumpOutput, DumpRequest, StagingDumper } from './types.ts';
-
-const execFileAsync = promisify(execFile);
+import type { DumpOutput, DumpRequest, DumpSink, StagingDumper } from './types.ts';
 
 export const PG_DEFAULT_USER = engineInfo('postgres').defaultUser;
 
@@ -130,80 +129,119 @@ export function classifyPgDumpFailure(stderr: string, target: Target, toolVersio
   return new DumpError(`pg_dump of ${where} failed: ${line}`);
 }
 
-async function archiveCheck(
+/**
+ * The archive check, reading a copy of the dump as it passes: `pg_restore --list` reads its table
+ * of contents (the server's version, the entries), and `pg_restore --data-only` reads every data
+ * block to the end, which proves the archive whole, not just its header; the rows it holds are
+ * counted on the way, for the restore drill. `result` says what they found once the dump has
+ * ended; `stop` ends whatever still runs when the dump is abandoned.
+ */
+function startArchiveCheck(
   pgRestore: ToolCommand,
-  file: string,
+  tee: TeeStream,
   target: Target,
-): Promise<{ serverVersion?: string; rowCounts: RowCounts }> {
+): { result(): Promise<{ serverVersion?: string; rowCounts: RowCounts }>; stop(): void } {
+  const start = (args: string[]) => {
+    const child = trackTool(
+      spawn(pgRestore.file, [...pgRestore.prefixArgs, ...args], {
+        env: toolEnvironment({}),
+        stdio: ['pipe', 'pipe', 'pipe'],
+      }),
+      'pg_restore',
+    );
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-8192)));
+    const exited = new Promise<number | null>((resolve) => {
+      child.once('error', (error) => {
+        stderr += String(error);
+        resolve(null);
+      });
+      child.once('close', resolve);
+    });
+    tee.add(child.stdin);
+    return { child, exited, stderr: () => stderr };
+  };
+  const list = start(['--list']);
+  let listing = '';
+  list.child.stdout.setEncoding('utf8').on('data', (c: string) => {
+    // A table of contents past 64 MiB is not read further: the header is at its start.
+    if (listing.length < 64 * 1024 * 1024) listing += c;
+  });
+  const data = start(['--data-only', '--file=-']);
+  const counter = new CopyRowCounter();
+  const counted = pipeline(data.child.stdout, counter, new Writable({ write: (_chunk, _encoding, done) => done() }));
+  counted.catch(() => undefined);
+
   const incomplete = (stderr: string) =>
     new DumpError(
       `the dump of ${target.name} is incomplete or unreadable (${firstErrorLine(stderr)}); nothing was published`,
     );
-  let listing: string;
+  return {
+    async result() {
+      if ((await list.exited) !== 0) throw incomplete(list.stderr());
+      const header = parseArchiveHeader(listing);
+      if (header.entries === 0)
+        throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
+      const code = await data.exited;
+      await counted.catch(() => undefined);
+      if (code !== 0) throw incomplete(data.stderr());
+      return { ...(header.serverVersion && { serverVersion: header.serverVersion }), rowCounts: counter.counts };
+    },
+    stop() {
+      for (const { child } of [list, data])
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
+}
+
+/** One dump, into a staging file or a stream: the same tool, the same checks. */
+async function dumpPostgres(request: Omit<DumpRequest, 'file'>, sink: DumpSink): Promise<DumpOutput> {
+  const { target } = request;
+  const pgDump = resolveTool(['pg_dump']);
+  const pgRestore = resolveTool(['pg_restore']);
+  const version = parsePgToolVersion(await toolVersionLine(pgDump));
+
+  const tee = new TeeStream();
+  let archive: ReturnType<typeof startArchiveCheck> | undefined;
+  let header: { serverVersion?: string; rowCounts: RowCounts } | undefined;
+  let run: ToolRun;
   try {
-    ({ stdout: listing } = await execFileAsync(pgRestore.file, [...pgRestore.prefixArgs, '--list', file], {
-      env: toolEnvironment({}),
-      maxBuffer: 64 * 1024 * 1024,
-    }));
-  } catch (error) {
-    throw incomplete((error as { stderr?: string }).stderr ?? String(error));
+    run = await runDumpTool({
+      tool: pgDump,
+      args: pgDumpArgs(target),
+      env: toolEnvironment(pgEnvironment(target, request.password)),
+      sink,
+      tee,
+      onStarted: () => {
+        archive = startArchiveCheck(pgRestore, tee, target);
+      },
+      ...(request.onProgress && { onProgress: request.onProgress }),
+      async check(finished) {
+        if (finished.signal)
+          throw new DumpError(
+            `pg_dump of ${target.name} was killed by ${finished.signal} (out of memory or timeout?); nothing was published`,
+          );
+        if (finished.exitCode !== 0) throw classifyPgDumpFailure(finished.stderr, target, version);
+        header = await archive!.result();
+      },
+    });
+  } finally {
+    archive?.stop();
   }
-  const header = parseArchiveHeader(listing);
-  if (header.entries === 0)
-    throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
-  // Reading every data block to the end proves the archive is whole, not just its header; the
-  // rows it holds are counted on the way, for the restore drill.
-  const child = trackTool(
-    spawn(pgRestore.file, [...pgRestore.prefixArgs, '--data-only', '--file=-', file], {
-      env: toolEnvironment({}),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
-    'pg_restore',
-  );
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-8192)));
-  const exited = new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', resolve);
-  });
-  const counter = new CopyRowCounter();
-  await pipeline(child.stdout, counter, new Writable({ write: (_chunk, _encoding, done) => done() }));
-  if ((await exited) !== 0) throw incomplete(stderr);
-  return { ...(header.serverVersion && { serverVersion: header.serverVersion }), rowCounts: counter.counts };
+  const rowCounts = boundedCounts(header!.rowCounts);
+  return {
+    ...(rowCounts && { rowCounts }),
+    size: run.size,
+    sha256: run.sha256,
+    compression: 'custom',
+    tool: { name: 'pg_dump', version },
+    serverVersion: header!.serverVersion ?? 'unknown',
+  };
 }
 
 export const postgresDumper: StagingDumper = {
   writes: 'staging',
   extension: () => '.dump',
-
-  async dump(request: DumpRequest): Promise<DumpOutput> {
-    const { target } = request;
-    const pgDump = resolveTool(['pg_dump']);
-    const pgRestore = resolveTool(['pg_restore']);
-    const version = parsePgToolVersion(await toolVersionLine(pgDump));
-
-    const result = await streamDumpToFile({
-      tool: pgDump,
-      args: pgDumpArgs(target),
-      env: toolEnvironment(pgEnvironment(target, request.password)),
-      file: request.file,
-      ...(request.onProgress && { onProgress: request.onProgress }),
-    });
-    if (result.signal)
-      throw new DumpError(
-        `pg_dump of ${target.name} was killed by ${result.signal} (out of memory or timeout?); nothing was published`,
-      );
-    if (result.exitCode !== 0) throw classifyPgDumpFailure(result.stderr, target, version);
-
-    const header = await archiveCheck(pgRestore, request.file, target);
-    const rowCounts = boundedCounts(header.rowCounts);
-    return {
-      ...(rowCounts && { rowCounts }),
-      size: result.size,
-      sha256: result.sha256,
-      compression: 'custom',
-      tool: { name: 'pg_dump', version },
-      serverVersion: header.serverVersion ?? 'unknown',
-    };
-  },
+  dump: (request) => dumpPostgres(request, { file: request.file }),
+  dumpInto: (request) => dumpPostgres(request, { stream: request.sink }),
 };

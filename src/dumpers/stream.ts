@@ -1,20 +1,23 @@
 /**
- * Runs a dump tool and streams its standard output into a file, computing the size and SHA-256
- * of exactly the bytes written as they pass. Memory stays flat whatever the dump's size: nothing
- * is buffered beyond the streams' own high-water marks.
+ * Runs a dump tool and streams its standard output into a sink: a file in staging, or a writer
+ * that takes the bytes as a stream (a destination's putStream, for the runners that stage
+ * nothing). The size and SHA-256 are computed from exactly the bytes that pass. Memory stays flat
+ * whatever the dump's size: nothing is buffered beyond the streams' own high-water marks.
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import type { Transform } from 'node:stream';
+import { pipeline as pipelineCallback, type Readable, type Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { DumpError } from '../errors.ts';
 import type { ProgressListener } from '../observability/progress.ts';
 import { DigestStream } from '../streams/digest.ts';
+import type { TeeStream } from '../streams/tee.ts';
 import { trackTool } from '../tools/running.ts';
 import type { ToolCommand } from '../tools/resolver.ts';
+import type { DumpSink } from './types.ts';
 
-export interface StreamedDump {
+export interface ToolRun {
   size: number;
   sha256: string;
   exitCode: number | null;
@@ -23,17 +26,27 @@ export interface StreamedDump {
   stderr: string;
 }
 
-export interface StreamDumpOptions {
+export interface RunDumpToolOptions {
   tool: ToolCommand;
   args: string[];
   env: NodeJS.ProcessEnv;
-  file: string;
+  sink: DumpSink;
   /** Stages between the tool's output and the hash, e.g. a tail check and a compressor. */
   transforms?: Transform[];
+  /** Readers of a copy of the dump's bytes as they pass (the archive check); see TeeStream. */
+  tee?: TeeStream;
+  /** Called once the tool runs: starts the tee's readers after it, so an interruption lists the tool first. */
+  onStarted?(): void;
+  /**
+   * Judges the finished run (exit code, completion mark, archive check) and throws to refuse the
+   * dump. Into a stream it runs before the object becomes visible, so a refused dump is never
+   * published; into a file, once the file is whole.
+   */
+  check(run: ToolRun): Promise<void>;
   onProgress?: ProgressListener;
 }
 
-export async function streamDumpToFile(options: StreamDumpOptions): Promise<StreamedDump> {
+export async function runDumpTool(options: RunDumpToolOptions): Promise<ToolRun> {
   const child = trackTool(
     spawn(options.tool.file, [...options.tool.prefixArgs, ...options.args], {
       env: options.env,
@@ -41,6 +54,7 @@ export async function streamDumpToFile(options: StreamDumpOptions): Promise<Stre
     }),
     options.tool.name,
   );
+  options.onStarted?.();
   const stderr = new BoundedText(16_384);
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => stderr.append(chunk));
 
@@ -49,17 +63,54 @@ export async function streamDumpToFile(options: StreamDumpOptions): Promise<Stre
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
   const digest = new DigestStream(options.onProgress);
-  try {
-    const stages: NodeJS.ReadWriteStream[] = [...(options.transforms ?? []), digest];
-    await pipeline([child.stdout, ...stages, createWriteStream(options.file, { mode: 0o600 })]);
-  } catch (error) {
-    // The file side failed (disk full, a compressor error): stop the tool, then report it.
-    child.kill('SIGTERM');
-    await exited.catch(() => undefined);
-    throw stagingError(error, options.file);
+  const stages: Transform[] = [...(options.transforms ?? []), digest, ...(options.tee ? [options.tee] : [])];
+  const finished = async (): Promise<ToolRun> => {
+    const { code, signal } = await exited;
+    const run = { size: digest.bytes, sha256: digest.hex(), exitCode: code, signal, stderr: stderr.text() };
+    await options.check(run);
+    return run;
+  };
+
+  const sink = options.sink;
+  if ('file' in sink) {
+    try {
+      await pipeline([child.stdout, ...stages, createWriteStream(sink.file, { mode: 0o600 })]);
+    } catch (error) {
+      // The file side failed (disk full, a compressor error): stop the tool, then report it.
+      await stop(child, exited);
+      throw stagingError(error, sink.file);
+    }
+    return finished();
   }
-  const { code, signal } = await exited;
-  return { size: digest.bytes, sha256: digest.hex(), exitCode: code, signal, stderr: stderr.text() };
+
+  // The stages as one readable body; its errors reach the writer, which abandons the write.
+  const body = pipelineCallback([child.stdout, ...stages], () => undefined) as unknown as Readable;
+  let run: ToolRun | undefined;
+  try {
+    await sink.stream(body, async (passed) => {
+      run = await finished();
+      if (passed.size !== run.size || passed.sha256 !== run.sha256)
+        throw new DumpError(
+          `the destination counted ${passed.size} bytes with SHA-256 ${passed.sha256}, the dump was ${run.size} bytes with ${run.sha256}; nothing was published`,
+        );
+    });
+    // A writer that skipped the check would have published an unjudged dump: refuse to call it one.
+    if (!run) throw new DumpError('the destination stored the dump without letting it be checked; it is not a backup');
+    return run;
+  } catch (error) {
+    // The destination failed, or the check refused the dump: the tool must not go on reading the database.
+    await stop(child, exited);
+    throw error;
+  }
+}
+
+/** Stops the tool if it still runs and waits for it to be gone. */
+async function stop(
+  child: { kill(signal: NodeJS.Signals): boolean; exitCode: number | null; signalCode: NodeJS.Signals | null },
+  exited: Promise<unknown>,
+): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+  await exited.catch(() => undefined);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Target } from '../config/load.ts';
 import type { DestinationConfig } from '../config/schema.ts';
 import type { DumpFacts, ToolInfo } from '../contracts.ts';
@@ -10,6 +11,31 @@ export interface DumpRequest {
   /** Where the dump goes; the folder exists and is private to the run. */
   file: string;
   onProgress?: ProgressListener;
+}
+
+/** What a writer stored from a stream: counted and hashed from the bytes as they passed. */
+export interface StreamWritten {
+  size: number;
+  sha256: string;
+}
+
+/**
+ * Takes a dump's bytes as a stream and stores them (a destination's putStream). `beforeCommit`
+ * is called once the last byte has passed and before the object becomes visible: it throws when
+ * the dump must not be published (the tool failed, the archive check refused it), and the writer
+ * then abandons the write and rethrows.
+ */
+export type StreamSink = (
+  body: Readable,
+  beforeCommit: (written: StreamWritten) => Promise<void>,
+) => Promise<StreamWritten>;
+
+/** Where a dump tool's output goes: a file in staging, or a writer that takes it as a stream. */
+export type DumpSink = { file: string } | { stream: StreamSink };
+
+/** A dump that goes straight into a writer, with nothing staged (the lambda runner). */
+export interface StreamDumpRequest extends Omit<DumpRequest, 'file'> {
+  sink: StreamSink;
 }
 
 /** What a dumper learns about its dump; the Dump step adds where and when. */
@@ -27,6 +53,12 @@ export interface StagingDumper {
   /** The file extension of the dump, with the leading dot. */
   extension(target: Target): string;
   dump(request: DumpRequest): Promise<DumpOutput>;
+  /**
+   * The same dump streamed into a writer instead of a file, judged before it is published: for
+   * the runners that stage nothing. Absent where the tool cannot stream (SQL Server writes a file
+   * itself).
+   */
+  dumpInto?(request: StreamDumpRequest): Promise<DumpOutput>;
 }
 
 /** Where a server-written backup goes: one destination the server writes to itself. */
