@@ -851,6 +851,61 @@ const CASES: BadInput[] = [
     args: ['run', '--target', 'orders\nDROP'],
     says: ['unknown target "orders\\nDROP"'],
   },
+  // Where the dump runs
+  {
+    name: 'an unknown runner',
+    config: withValue('targets.orders.runner', 'docker'),
+    args: RUN,
+    says: ['targets.orders.runner: "docker" (a string) is not allowed; use one of "lambda", "efs", "fargate", "auto"'],
+  },
+  {
+    name: 'runner lambda on SQL Server',
+    config: withTarget('erp', { ...mssqlTarget(), runner: 'lambda' }),
+    args: ['run', '--target', 'erp'],
+    says: [
+      'targets.erp.runner: is lambda, but engine mssql writes its backup file itself, which only efs stages (target erp); set targets.erp.runner: efs, or leave runner out',
+    ],
+  },
+  {
+    name: 'defaults.runner auto over a SQL Server target',
+    config: withValue('defaults.runner', 'auto', withTarget('erp', mssqlTarget())),
+    args: ['run', '--target', 'erp'],
+    says: [
+      'defaults.runner: is auto, which may move the dump to fargate, but engine mssql writes its backup file itself, which only efs stages (target erp); set targets.erp.runner: efs',
+    ],
+  },
+  {
+    name: 'runner lambda with a restore drill',
+    config: withValue(
+      'targets.orders.verify',
+      { drill: { into: 'postgres://postgres@127.0.0.1:5432/drill' } },
+      withValue('targets.orders.runner', 'lambda'),
+    ),
+    args: RUN,
+    says: [
+      'targets.orders.runner: is lambda, but target orders has verify.drill, which restores the staged dump only efs keeps; set targets.orders.runner: efs, or leave runner out, or remove verify.drill',
+    ],
+  },
+  {
+    name: 'runnerAuto without runner auto',
+    config: withValue('targets.orders.runnerAuto', { fargateAbove: 0.5 }),
+    args: RUN,
+    says: [
+      'targets.orders.runnerAuto: applies only with runner: auto (target orders names no runner); set runner: auto, or remove it',
+    ],
+  },
+  {
+    name: 'runnerAuto.fargateAbove of 0',
+    config: withValue('targets.orders.runnerAuto', { fargateAbove: 0 }, withValue('targets.orders.runner', 'auto')),
+    args: RUN,
+    says: ['targets.orders.runnerAuto.fargateAbove: must be a share of the Lambda time limit above 0, e.g. 0.5'],
+  },
+  {
+    name: 'defaults.runnerAuto.fargateAbove above 1',
+    config: withValue('defaults.runnerAuto', { fargateAbove: 1.5 }, withValue('defaults.runner', 'auto')),
+    args: RUN,
+    says: ['defaults.runnerAuto.fargateAbove: must be at most 1, the whole Lambda time limit (0.5 is half of it)'],
+  },
   {
     name: 'no --target with two targets',
     config: withValue('targets.shop', { engine: 'mariadb', host: '127.0.0.1', database: 'shop' }),

@@ -43,6 +43,8 @@ function target(overrides: Partial<Target>): Target {
     destinations: ['local'],
     notify: [],
     retention: { keepLast: 1 },
+    runner: 'efs',
+    runnerReason: 'host 127.0.0.1 is a private address, reached only from inside its network',
     ...overrides,
   };
 }

@@ -27,6 +27,8 @@ import {
 import { EMBEDDED_CONFIG_YAML } from './embedded.ts';
 import type { FargateSize } from './schema/fargate.ts';
 import { engineInfo } from '../engines/registry.ts';
+import { defaultRunner, type RunnerDecision } from '../runners/default.ts';
+import { DEFAULT_FARGATE_ABOVE, type RunnerChoice } from '../runners/types.ts';
 
 export const DEFAULT_CONFIG_FILE = 'stepvault.config.yml';
 
@@ -58,6 +60,12 @@ export interface Target {
   retention: RetentionPolicy;
   /** The ECS task's size on the fargate runner: the target's section, else the defaults' (whole, not merged). */
   fargate?: FargateSize;
+  /** Where the dump runs; Plan resolves `auto` (src/runners/). */
+  runner: RunnerChoice;
+  /** Why this runner: the config said so, or the default rule's reason. */
+  runnerReason: string;
+  /** With runner auto: above which share of the Lambda time limit the dump moves to fargate, and the runner below. */
+  runnerAuto?: { fargateAbove: number; below: RunnerDecision };
 }
 
 export interface Config {
@@ -182,6 +190,7 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
       notify: t.notify ?? defaults.notify ?? [],
       retention: t.retention ?? defaults.retention ?? DEFAULT_RETENTION,
       ...((t.fargate ?? defaults.fargate) && { fargate: t.fargate ?? defaults.fargate }),
+      ...runnerOf(name, t, raw),
     };
   }
   const destinations: Record<string, DestinationConfig> = {};
@@ -202,6 +211,32 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
     ...(raw.observability && { observability: raw.observability }),
     ...(raw.deploy && { deploy: raw.deploy }),
   };
+}
+
+/** The target's runner: its own, the defaults', or the default rule's (src/runners/default.ts), with why. */
+function runnerOf(
+  name: string,
+  t: RawConfig['targets'][string],
+  raw: RawConfig,
+): Pick<Target, 'runner' | 'runnerReason' | 'runnerAuto'> {
+  const rule = defaultRunner({
+    engine: t.engine,
+    host: t.host,
+    streams: engineInfo(t.engine).streams,
+    drill: t.verify?.drill !== undefined,
+    vpcNamed: raw.deploy?.vpc !== undefined,
+  });
+  const asked = t.runner ?? raw.defaults?.runner;
+  const runner = asked ?? rule.runner;
+  const runnerReason =
+    t.runner !== undefined
+      ? `targets.${name}.runner is ${t.runner}`
+      : asked !== undefined
+        ? `defaults.runner is ${asked}`
+        : rule.reason;
+  if (runner !== 'auto') return { runner, runnerReason };
+  const fargateAbove = t.runnerAuto?.fargateAbove ?? raw.defaults?.runnerAuto?.fargateAbove ?? DEFAULT_FARGATE_ABOVE;
+  return { runner, runnerReason, runnerAuto: { fargateAbove, below: rule } };
 }
 
 /** The named target, or a ConfigError that lists the known ones. */

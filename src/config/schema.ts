@@ -5,7 +5,7 @@
  * (a name used in one section must be defined in another).
  */
 import { z } from 'zod';
-import { serverWrites, ENGINES, type Engine } from '../engines/registry.ts';
+import { engineInfo, serverWrites, ENGINES, type Engine } from '../engines/registry.ts';
 import { name } from './schema/fields.ts';
 import { deploySchema } from './schema/deploy.ts';
 import { defaultsSchema } from './schema/defaults.ts';
@@ -45,6 +45,7 @@ export {
   type NotificationEvent,
 } from './schema/notifications.ts';
 export { defaultsSchema } from './schema/defaults.ts';
+export { runnerAutoSchema, runnerSchema, type RunnerAutoConfig } from './schema/runner.ts';
 export {
   eventsSchema,
   observabilitySchema,
@@ -119,6 +120,7 @@ export const configSchema = z
           });
         }
       }
+      checkRunner(targetName, target, config.defaults, ctx);
       if (!target.destinations && !config.defaults?.destinations) {
         ctx.addIssue({
           code: 'custom',
@@ -130,3 +132,41 @@ export const configSchema = z
   });
 
 export type RawConfig = z.output<typeof configSchema>;
+
+/**
+ * A runner asked for (by the target, or by defaults for it) must be able to run the target's dump:
+ * only efs stages, which SQL Server's own backup file and the restore drill need; `runnerAuto`
+ * says how `auto` decides, so it means nothing on a target that asks for another runner.
+ */
+function checkRunner(
+  targetName: string,
+  target: z.output<typeof targetSchema>,
+  defaults: z.output<typeof defaultsSchema> | undefined,
+  ctx: z.RefinementCtx,
+): void {
+  const runner = target.runner ?? defaults?.runner;
+  if (target.runnerAuto && runner !== 'auto') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['targets', targetName, 'runnerAuto'],
+      message: `applies only with runner: auto (target ${targetName} ${runner ? `runs on ${runner}` : 'names no runner'}); set runner: auto, or remove it`,
+    });
+  }
+  if (runner === undefined) return;
+  const path = target.runner === undefined ? ['defaults', 'runner'] : ['targets', targetName, 'runner'];
+  const fix = `set targets.${targetName}.runner: efs${target.runner === undefined ? '' : ', or leave runner out'}`;
+  const moves = runner === 'auto' ? 'is auto, which may move the dump to fargate' : `is ${runner}`;
+  if (runner !== 'efs' && !engineInfo(target.engine).streams) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `${moves}, but engine ${target.engine} writes its backup file itself, which only efs stages (target ${targetName}); ${fix}`,
+    });
+  } else if (runner !== 'efs' && target.verify?.drill) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `${moves}, but target ${targetName} has verify.drill, which restores the staged dump only efs keeps; ${fix}, or remove verify.drill`,
+    });
+  }
+}

@@ -23,6 +23,8 @@ const target: Target = {
   destinations: ['local'],
   notify: [],
   retention: { keepLast: 7 },
+  runner: 'efs',
+  runnerReason: 'host db.internal is a private name, reached only from inside its network',
 };
 
 describe('grants a complete MySQL/MariaDB dump needs', () => {

@@ -25,6 +25,8 @@ const target: Target = {
   destinations: ['local'],
   notify: [],
   retention: { keepLast: 7 },
+  runner: 'efs',
+  runnerReason: 'host db.internal is a private name, reached only from inside its network',
 };
 
 describe('mariadb-dump / mysqldump command', () => {

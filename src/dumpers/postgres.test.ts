@@ -22,6 +22,8 @@ const target: Target = {
   destinations: ['local'],
   notify: [],
   retention: { keepLast: 7 },
+  runner: 'efs',
+  runnerReason: 'host db.internal is a private name, reached only from inside its network',
 };
 
 describe('pg_dump command', () => {

@@ -41,6 +41,8 @@ export const mssql: EngineInfo = {
   defaultUser: 'sa',
   urlSchemes: [],
   restoreFamily: undefined,
+  // BACKUP DATABASE writes a file onto the share (or RDS into S3): there is no output to stream.
+  streams: false,
   restoreHint:
     'SQL Server backups are restored by SQL Server itself: copy the .bak onto a share it reads and run RESTORE DATABASE … FROM DISK (README, "Restore")',
   dumpOptions: [],

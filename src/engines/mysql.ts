@@ -10,6 +10,7 @@ function mysqlLike(label: string, scheme: string): EngineInfo {
     defaultUser: 'root',
     urlSchemes: [scheme],
     restoreFamily: 'mysql',
+    streams: true,
     dumpOptions: ['tables', 'excludeTables', 'compression', 'compressionLevel'],
     dumpOptionFixes: {
       schemas: POSTGRES_ONLY,

@@ -6,6 +6,7 @@ export const postgres: EngineInfo = {
   defaultUser: 'postgres',
   urlSchemes: ['postgres', 'postgresql'],
   restoreFamily: 'postgres',
+  streams: true,
   dumpOptions: [
     'schemas',
     'excludeSchemas',

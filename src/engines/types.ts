@@ -26,6 +26,11 @@ export interface EngineInfo {
   dumpOptions: readonly DumpOptionName[];
   /** For a dump.* option it does not read: what to do instead (the message says "remove it" otherwise). */
   dumpOptionFixes?: Partial<Record<DumpOptionName, string>>;
+  /**
+   * Its dump tool's output can be streamed straight into a destination (the lambda and fargate
+   * runners); false where the server writes a backup file itself.
+   */
+  streams: boolean;
   /** Its own section of a target (e.g. mssql:), required for it and refused on every other engine. */
   section?: 'mssql';
   /**

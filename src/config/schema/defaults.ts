@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { fargateSchema } from './fargate.ts';
 import { name, timezone } from './fields.ts';
+import { runnerAutoSchema, runnerSchema } from './runner.ts';
 import { retentionSchema } from './retention.ts';
 import { scheduleSchema } from './schedule.ts';
 
@@ -13,4 +14,6 @@ export const defaultsSchema = z.strictObject({
   retention: retentionSchema.optional(),
   schedule: scheduleSchema.optional(),
   fargate: fargateSchema.optional(),
+  runner: runnerSchema.optional(),
+  runnerAuto: runnerAutoSchema.optional(),
 });

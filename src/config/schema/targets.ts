@@ -13,6 +13,7 @@ import { mssqlOptionsSchema } from '../../engines/mssql.ts';
 import { fargateSchema } from './fargate.ts';
 import { host, name, secretReference, timezone, toolName } from './fields.ts';
 import { retentionSchema } from './retention.ts';
+import { runnerAutoSchema, runnerSchema } from './runner.ts';
 import { scheduleSchema } from './schedule.ts';
 
 export const tlsSchema = z.strictObject({
@@ -88,6 +89,9 @@ export const targetSchema = z
     retention: retentionSchema.optional(),
     /** The ECS task's size when the dump runs on fargate. */
     fargate: fargateSchema.optional(),
+    /** Where the dump runs: lambda, efs, fargate or auto; by default as src/runners/default.ts decides. */
+    runner: runnerSchema.optional(),
+    runnerAuto: runnerAutoSchema.optional(),
   })
   .superRefine((target, ctx) => {
     const dump = target.dump ?? {};
