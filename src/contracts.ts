@@ -3,6 +3,7 @@
  * keys, sizes and checksums, never data or secrets (Step Functions caps a payload at 256 KB).
  */
 import type { Engine } from './config/schema.ts';
+import type { Runner } from './runners/types.ts';
 
 /** The input of an execution: which target to back up. */
 export interface BackupRequest {
@@ -36,6 +37,10 @@ export interface PlanResult {
   /** `<target>/<YYYYMMDD>/<file>`; each destination puts its prefix before it. */
   objectKey: string;
   destinations: DestinationRef[];
+  /** Where the dump runs (the ChooseRunner state branches on it); `auto` is resolved here. */
+  runner: Runner;
+  /** Why that runner, in a sentence for the mail and `stepvault run`. */
+  runnerReason: string;
 }
 
 /** A destination as the Upload map iterates it. */
@@ -96,10 +101,24 @@ export interface ServerWrittenDump extends DumpFacts {
   task: ServerBackupTask;
 }
 
-/** A dump whose bytes are all there: what Upload and Verify are given. */
-export type FinishedDump = StagedDump | ServerWrittenDump;
+/**
+ * A dump streamed straight into one destination, nothing staged (the lambda runner; the fargate
+ * runner's task publishes the same): the dump and its manifest are there already, checked before
+ * they became visible. Upload copies them from there to every other destination.
+ */
+export interface StreamedDump extends DumpFacts {
+  kind: 'streamed';
+  /** The destination that holds the dump and its manifest. */
+  destination: string;
+  /** The dump's key in that destination, with its prefix. */
+  key: string;
+  manifestKey: string;
+}
 
-/** Dump's result, which CheckRdsBackup replaces on each look until it is finished. */
+/** A dump whose bytes are all there: what Upload and Verify are given. */
+export type FinishedDump = StagedDump | ServerWrittenDump | StreamedDump;
+
+/** Dump's (or StreamDump's) result, which CheckRdsBackup replaces on each look until it is finished. */
 export type DumpResult = FinishedDump | ServerWritingDump;
 
 /** A server's backup task, as Dump started it and each CheckRdsBackup last saw it. */
@@ -200,7 +219,7 @@ export interface Failure {
  */
 export interface RunState extends BackupRequest {
   plan?: PlanResult;
-  /** Dump's result; CheckRdsBackup replaces it on each look. */
+  /** Dump's or StreamDump's result; CheckRdsBackup replaces it on each look. */
   dump?: DumpResult;
   upload?: UploadResult;
   verify?: VerifyResult;

@@ -44,6 +44,9 @@ describe('stepvault run', () => {
       expect(stdout).toContain(`→ ${state}\n`);
       expect(stdout).toMatch(new RegExp(`✓ ${state}\\s+\\d+\\.\\d+s`));
     }
+    expect(stdout).toContain(
+      '  runner efs: host 127.0.0.1 is a private address, reached only from inside its network\n',
+    );
     expect(stdout).toMatch(/Backup of main succeeded: [\d.]+ KB, sha256 [0-9a-f]{64}/);
     expect(stdout).toContain(path.join(workspace.dir, 'backups', 'db', 'main'));
   });

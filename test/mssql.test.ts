@@ -274,8 +274,9 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     const entered = record.events
       .filter((e) => e.type === 'state-entered' && e.index === undefined)
       .map((e) => e.state);
-    expect(entered.slice(0, 9)).toEqual([
+    expect(entered.slice(0, 10)).toEqual([
       'Plan',
+      'ChooseRunner',
       'Dump',
       'IsRdsBackup',
       'WaitForRdsBackup',

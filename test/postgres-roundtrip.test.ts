@@ -47,6 +47,7 @@ describe('PostgreSQL backup through the workflow', () => {
       .map((e) => e.state);
     expect(entered).toEqual([
       'Plan',
+      'ChooseRunner',
       'Dump',
       'IsRdsBackup',
       'Upload',

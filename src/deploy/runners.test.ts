@@ -74,7 +74,7 @@ describe('the state machine cut down to the runners in use', () => {
     expect(Object.keys(pruned.States).sort()).toEqual(
       ['ChooseRunner', 'Done', 'Failed', 'NoSuchRunner', 'Plan', 'Prune', 'StreamDump'].sort(),
     );
-    expect(stepsCalled(pruned)).toEqual(['plan', 'prune']);
+    expect(stepsCalled(pruned)).toEqual(['plan', 'streamDump', 'prune']);
   });
 
   it('efs only: the staged branch, the RDS loop and the upload stay, the streaming and task branches go', () => {
@@ -144,7 +144,7 @@ describe('the runners a config uses', () => {
       '/x',
     );
 
-  it('is efs for a target that names none', () => {
-    expect([...runnersInUse(config([undefined]))]).toEqual(['efs']);
+  it('is the default rule’s for a target that names none: lambda for a public host with no deploy.vpc', () => {
+    expect([...runnersInUse(config([undefined]))]).toEqual(['lambda']);
   });
 });

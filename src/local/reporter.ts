@@ -82,6 +82,7 @@ export class ConsoleReporter {
         this.line(
           `${caught ? '✗' : '✓'} ${label.padEnd(22)} ${formatSeconds(event.durationMs / 1000)}${caught ? '  (failed: taking the failure branch)' : ''}`,
         );
+        if (event.state === 'Plan' && !caught) for (const text of runnerLines(event.output)) this.line(text);
         for (const text of openWritesLines(event.output)) this.line(text);
         break;
       }
@@ -194,6 +195,12 @@ function itemLabel(input: unknown): string {
 }
 
 /** What Cleanup closed on the destinations, and what it could not (those parts stay, and are billed). */
+/** Where the dump runs and why, as Plan decided it. */
+function runnerLines(output: unknown): string[] {
+  const plan = (output as Pick<RunState, 'plan'> | undefined)?.plan;
+  return plan?.runner ? [`  runner ${plan.runner}: ${plan.runnerReason}`] : [];
+}
+
 function openWritesLines(output: unknown): string[] {
   const cleanup = (output as Pick<RunState, 'cleanup'> | undefined)?.cleanup;
   if (!cleanup?.aborted || !cleanup.abortFailed) return [];

@@ -37,6 +37,7 @@ export function successModel(run: RunState, execution: ExecutionInfo): MessageMo
       ['Engine', plan?.engine ?? '?'],
       ['Database', plan?.database ?? '?'],
       ['Started', plan?.startedAt ?? execution.startTime],
+      ...runnerFact(run),
       ['Size', dump ? `${size} (${dump.size} bytes)` : '?'],
       [
         'Duration',
@@ -84,6 +85,7 @@ export function failureModel(run: RunState, execution: ExecutionInfo): MessageMo
             ['Database', run.plan.database],
           ] as [string, string][])
         : []),
+      ...runnerFact(run),
       ['Failed in', failure.state],
       ['Error', failure.error],
       ['Cause', readableCause(failure.cause)],
@@ -102,7 +104,10 @@ export function failureModel(run: RunState, execution: ExecutionInfo): MessageMo
 
 /** What a failure leaves behind, by how far the run got. The failure mail goes out before the staging cleanup runs. */
 function failureMeaning(run: RunState, failure: Failure, stored: boolean): string[] {
-  const staging = 'Staging is removed next.';
+  const staging =
+    run.plan && run.plan.runner !== 'efs'
+      ? 'Nothing was staged; any upload the run left open is aborted next.'
+      : 'Staging is removed next.';
   if (failure.state === 'Verify') {
     const check = /drill/i.test(failure.cause)
       ? 'the restore drill'
@@ -127,6 +132,11 @@ function failureMeaning(run: RunState, failure: Failure, stored: boolean): strin
     ];
   }
   return ['This run did not complete a backup; earlier backups are untouched.', staging];
+}
+
+/** Where the dump ran and why (Plan's words), once the run was planned. */
+function runnerFact(run: RunState): [string, string][] {
+  return run.plan ? [['Runner', `${run.plan.runner} (${run.plan.runnerReason})`]] : [];
 }
 
 function storedLines(run: RunState): string[] {

@@ -9,6 +9,7 @@ import { RUN_STATE_KEYS, type DumpResult, type Failure } from '../contracts.ts';
 import { ERROR_NAMES } from '../errors.ts';
 import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition } from './execution-timeout.ts';
 import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type StateDefinition } from './definition.ts';
+import type { Runner } from '../runners/types.ts';
 import { STEP_NAMES, substitutionOf } from '../steps/table.ts';
 
 const definition = readDefinition();
@@ -50,17 +51,26 @@ describe('statemachine/backup.asl.json', () => {
     expect(isValid).toBe(true);
   });
 
-  it('runs Plan → Dump → Upload → Verify → Prune → NotifySuccess → Cleanup → Done on success', () => {
+  /** The states a successful run passes, with Plan's runner deciding ChooseRunner. */
+  function successPath(runner: Runner): string[] {
     const path: string[] = [];
     let current: string | undefined = definition.StartAt;
     while (current) {
       path.push(current);
-      // A Choice's default is the path of every engine but RDS for SQL Server.
       const state: StateDefinition | undefined = definition.States[current];
-      current = (state?.Type === 'Choice' ? state.Default : state?.Next) as string | undefined;
+      const chosen = ((state?.Choices ?? []) as { Variable: string; StringEquals: string; Next: string }[]).find(
+        (c) => c.Variable === '$.plan.runner' && c.StringEquals === runner,
+      );
+      // Any other Choice's default is the path of every engine but RDS for SQL Server.
+      current = (state?.Type === 'Choice' ? (chosen?.Next ?? state.Default) : state?.Next) as string | undefined;
     }
-    expect(path).toEqual([
+    return path;
+  }
+
+  it('runs Plan → Dump → Upload → Verify → Prune → NotifySuccess → Cleanup → Done on success with runner efs', () => {
+    expect(successPath('efs')).toEqual([
       'Plan',
+      'ChooseRunner',
       'Dump',
       'IsRdsBackup',
       'Upload',
@@ -70,6 +80,28 @@ describe('statemachine/backup.asl.json', () => {
       'Cleanup',
       'Done',
     ]);
+  });
+
+  it('runs Plan → StreamDump → the same Upload map and on with runner lambda', () => {
+    expect(successPath('lambda')).toEqual([
+      'Plan',
+      'ChooseRunner',
+      'StreamDump',
+      'Upload',
+      'Verify',
+      'Prune',
+      'NotifySuccess',
+      'Cleanup',
+      'Done',
+    ]);
+    // A runner the machine has no branch for fails through the failure mail, never into another runner's path.
+    expect(definition.States.ChooseRunner?.Default).toBe('NoSuchRunner');
+    expect(definition.States.NoSuchRunner).toMatchObject({
+      Type: 'Pass',
+      ResultPath: '$.failure',
+      Next: 'NotifyFailure',
+      Parameters: { state: 'ChooseRunner', error: 'ConfigError' },
+    });
   });
 
   it('matches only error names that exist in src/errors.ts, Lambda or Step Functions', () => {
@@ -101,7 +133,7 @@ describe('statemachine/backup.asl.json', () => {
   });
 
   it('sends every failure of the success path through NotifyFailure → CleanupAfterFailure → BackupFailed', () => {
-    for (const name of ['Plan', 'Dump', 'CheckRdsBackup', 'Verify', 'Cleanup']) {
+    for (const name of ['Plan', 'Dump', 'StreamDump', 'CheckRdsBackup', 'Verify', 'Cleanup']) {
       const recorder = catchers(definition.States[name]!)[0]!.Next;
       expect(definition.States[recorder]).toMatchObject({
         Type: 'Pass',

@@ -43,4 +43,18 @@ describe('Cleanup', () => {
       abortFailed: [],
     });
   });
+
+  it('looks for no staging folder when the dump was streamed (runner lambda), and leaves the share alone', async () => {
+    const world = await stepWorld({ targetYaml: 'runner: lambda' });
+    const planned = await plan({ request: { target: 'orders' }, execution: execution(at) }, world.runtime);
+    expect(planned.runner).toBe('lambda');
+    // Even a folder of the run's name is not the lambda runner's: it staged nothing.
+    await mkdir(planned.stagingDir, { recursive: true });
+    await expect(cleanup({ run: { target: 'orders', plan: planned } }, world.runtime)).resolves.toEqual({
+      removed: [],
+      aborted: [],
+      abortFailed: [],
+    });
+    await expect(stat(planned.stagingDir)).resolves.toBeDefined();
+  });
 });

@@ -9,20 +9,16 @@ import type { DumpResult, PlanResult, ServerWritingDump, StagedDump } from '../c
 import type { Target } from '../config/load.ts';
 import type { DestinationDumper } from '../dumpers/types.ts';
 import { withPrefix } from '../backups/naming.ts';
-import { rdsAuthToken } from '../dumpers/iam-auth.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import type { Runtime } from '../runtime.ts';
 import { executionDefinition, RDS_POLL_SECONDS } from '../statemachine/execution-timeout.ts';
 import { longestRunMs, removeStaleRuns } from './stale-staging.ts';
 import { refusePseudoFilesystem } from '../storage/pseudo-filesystem.ts';
+import { targetPassword } from './target-password.ts';
 
 export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResult> {
   const target = getTarget(runtime.config, plan.target);
-  const password = target.iamAuth
-    ? await rdsAuthToken(target)
-    : target.password === undefined
-      ? undefined
-      : await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
+  const password = await targetPassword(target, runtime);
   const log = runtime.log.child({ runId: plan.runId, target: plan.target, state: 'Dump' });
 
   const dumper = dumperFor(target);

@@ -1,6 +1,7 @@
 /**
  * Plan: decide everything about the run before touching the database. Resolves the target,
- * checks that its secrets resolve (and forgets them), and names the run, the file and the key.
+ * checks that its secrets resolve (and forgets them), names the run, the file and the key, and
+ * decides where the dump runs (the runner; see src/runners/).
  * A bad config fails here, fast, with nothing dumped.
  */
 import path from 'node:path';
@@ -9,6 +10,7 @@ import type { PlanInput, PlanResult } from '../contracts.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import { ConfigError } from '../errors.ts';
 import { dumpFileName, objectKey, runId } from '../backups/naming.ts';
+import { chooseRunner } from '../runners/choose.ts';
 import type { Runtime } from '../runtime.ts';
 
 export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResult> {
@@ -24,6 +26,7 @@ export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResu
   const startedAt = parseStartTime(input.execution.startTime, runtime.now);
   const extension = dumperFor(target).extension(target);
   const id = runId(target.name, startedAt, input.execution.id);
+  const runner = await chooseRunner(target, runtime);
   const result: PlanResult = {
     runId: id,
     target: target.name,
@@ -39,12 +42,16 @@ export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResu
       const destination = runtime.config.destinations[name]!;
       return { name, type: destination.type, required: destination.required ?? true };
     }),
+    runner: runner.runner,
+    runnerReason: runner.reason,
   };
   runtime.log.info('planned', {
     runId: id,
     target: target.name,
     key: result.objectKey,
     destinations: target.destinations,
+    runner: runner.runner,
+    runnerReason: runner.reason,
   });
   return result;
 }

@@ -67,13 +67,30 @@ const none = {
 
 /** In the order the workflow runs them. */
 export const STEPS = {
-  /** Resolves the target and names the run; resolving the target's secrets fails a bad config early. */
-  plan: { ...none, secrets: ['targets'], memorySize: 256, timeout: 30 },
+  /**
+   * Resolves the target and names the run; resolving the target's secrets fails a bad config early. For `runner:
+   * auto` it reads the newest manifest in the first destination (how long the last dump took).
+   */
+  plan: { ...none, secrets: ['targets', 'destinations'], destinations: 'read', memorySize: 256, timeout: 30 },
   dump: {
     ...none,
     secrets: ['targets'],
     iamAuth: true,
     staging: 'write',
+    vpc: true,
+    layer: true,
+    memorySize: 1024,
+    timeout: 900,
+  },
+  /**
+   * The lambda runner: dumps and streams straight into the first destination (archive check on the stream, manifest
+   * after it), nothing staged, so no share to mount.
+   */
+  streamDump: {
+    ...none,
+    secrets: ['targets', 'destinations'],
+    iamAuth: true,
+    destinations: 'write',
     vpc: true,
     layer: true,
     memorySize: 1024,

@@ -7,6 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Readable } from 'node:stream';
 import { parseConfig, type Config } from '../config/load.ts';
 import { SecretResolver } from '../config/secrets.ts';
 import type { DestinationOutcome, PlanResult, StagedDump } from '../contracts.ts';
@@ -83,13 +84,33 @@ targets:
   };
 }
 
-/** A dumper that writes `content` (or fails with `error`) and reports what a real one would. */
+/**
+ * A dumper that writes `content` (or fails with `error`) and reports what a real one would. Into
+ * a stream (dumpInto) it sends half, then the rest, and fails with `error` where a real one's
+ * check does: before the object becomes visible.
+ */
 export function fakeDumper(
   options: { content?: string | Buffer; error?: Error; extension?: string } = {},
-): StagingDumper & { requests: { file: string; password?: string }[] } {
-  const requests: { file: string; password?: string }[] = [];
+): StagingDumper & { requests: { file?: string; password?: string }[] } {
+  const requests: { file?: string; password?: string }[] = [];
   return {
     requests,
+    async dumpInto(request) {
+      requests.push({ ...(request.password !== undefined && { password: request.password }) });
+      const body = Buffer.from(options.content ?? 'fake dump\n');
+      const half = Math.floor(body.length / 2);
+      const written = await request.sink(Readable.from([body.subarray(0, half), body.subarray(half)]), async () => {
+        if (options.error) throw options.error;
+      });
+      request.onProgress?.({ bytes: written.size });
+      return {
+        size: written.size,
+        sha256: written.sha256,
+        compression: 'custom',
+        tool: { name: 'fake_dump', version: '1.0' },
+        serverVersion: '18.1',
+      };
+    },
     writes: 'staging',
     extension: () => options.extension ?? '.dump',
     async dump(request) {

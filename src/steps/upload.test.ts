@@ -1,10 +1,19 @@
 import { text } from 'node:stream/consumers';
-import { describe, expect, it } from 'vitest';
-import type { ServerWrittenDump, StoredBackup } from '../contracts.ts';
+import { describe, expect, it, vi } from 'vitest';
+import type { DestinationRef, ServerWrittenDump, StoredBackup } from '../contracts.ts';
+import type { Dumper } from '../dumpers/types.ts';
 import type { MemoryStorage } from '../storage/memory.ts';
 import { plan } from './plan.ts';
-import { execution, stagedDump, stepWorld } from './testing.ts';
+import { streamDump } from './streamDump.ts';
+import { execution, fakeDumper, stagedDump, stepWorld } from './testing.ts';
 import { upload } from './upload.ts';
+
+// Only the dumper is faked, and only where a test streams a dump; the rest is the real step.
+const dumpers = vi.hoisted(() => ({ current: undefined as Dumper | undefined }));
+vi.mock('../dumpers/registry.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../dumpers/registry.ts')>();
+  return { dumperFor: (target: Parameters<typeof real.dumperFor>[0]) => dumpers.current ?? real.dumperFor(target) };
+});
 
 const at = new Date('2026-11-22T03:00:07Z');
 
@@ -121,6 +130,71 @@ describe('Upload', () => {
     await expect(upload({ plan: planned, dump: elsewhere, destination }, world.runtime)).rejects.toMatchObject({
       name: 'DumpError',
       message: 'the server wrote the backup of orders into offsite, not mem',
+    });
+  });
+
+  describe('a streamed dump', () => {
+    /** Plan and StreamDump with a fake dumper: the dump and its manifest are in the first destination. */
+    async function streamedRun(world: Awaited<ReturnType<typeof stepWorld>>) {
+      dumpers.current = fakeDumper({ content: 'streamed dump\n' });
+      const planned = await plan({ request: { target: 'orders' }, execution: execution(at) }, world.runtime);
+      return { plan: planned, dump: await streamDump(planned, world.runtime) };
+    }
+
+    it('is checked where it was streamed, and copied with its own manifest everywhere else', async () => {
+      const world = await stepWorld({
+        destinations: { first: {}, second: { prefix: 'copies' } },
+        targetYaml: 'runner: lambda',
+      });
+      const { plan: planned, dump } = await streamedRun(world);
+      const [first, second] = planned.destinations as [DestinationRef, DestinationRef];
+      const there = (await upload({ plan: planned, dump, destination: first }, world.runtime)) as StoredBackup;
+      expect(there).toMatchObject({ destination: 'first', key: dump.key, manifestKey: dump.manifestKey, seconds: 0 });
+      const copied = (await upload({ plan: planned, dump, destination: second }, world.runtime)) as StoredBackup;
+      expect(copied).toMatchObject({ destination: 'second', key: `copies/${planned.objectKey}`, size: dump.size });
+      const storage = (await world.storage('second')) as MemoryStorage;
+      expect(await text((await storage.get(copied.key))!)).toBe('streamed dump\n');
+      expect(storage.metadata(copied.key)).toMatchObject({ sha256: dump.sha256 });
+      expect(JSON.parse(await text((await storage.get(copied.manifestKey))!))).toMatchObject({
+        key: copied.key,
+        sha256: dump.sha256,
+        executionId: planned.executionId,
+      });
+      // A retry of the copy finds its own earlier attempt there and counts it as stored.
+      await expect(upload({ plan: planned, dump, destination: second }, world.runtime)).resolves.toMatchObject({
+        key: copied.key,
+      });
+    });
+
+    it('refuses a copy that is not the dump, and stores nothing', async () => {
+      const world = await stepWorld({ destinations: { first: {}, second: {} }, targetYaml: 'runner: lambda' });
+      const { plan: planned, dump } = await streamedRun(world);
+      const wrong = { ...dump, sha256: '0'.repeat(64) };
+      await expect(
+        upload({ plan: planned, dump: wrong, destination: planned.destinations[1]! }, world.runtime),
+      ).rejects.toMatchObject({
+        name: 'ChecksumMismatchError',
+        message: `the copy from first to second has ${dump.size} bytes with SHA-256 ${dump.sha256}, the dump had ${dump.size} bytes with ${'0'.repeat(64)}; nothing was stored`,
+      });
+      expect(await (await world.storage('second')).head(planned.objectKey)).toBeUndefined();
+      await expect(
+        upload({ plan: planned, dump: wrong, destination: planned.destinations[0]! }, world.runtime),
+      ).rejects.toMatchObject({
+        name: 'ChecksumMismatchError',
+        message: `first (memory://first/${planned.objectKey}), where the dump was streamed: its manifest does not describe this dump`,
+      });
+    });
+
+    it('fails with a StorageError when the object it copies from is gone', async () => {
+      const world = await stepWorld({ destinations: { first: {}, second: {} }, targetYaml: 'runner: lambda' });
+      const { plan: planned, dump } = await streamedRun(world);
+      await (await world.storage('first')).delete(dump.key);
+      await expect(
+        upload({ plan: planned, dump, destination: planned.destinations[1]! }, world.runtime),
+      ).rejects.toMatchObject({
+        name: 'StorageError',
+        message: `destination first: memory://first/${planned.objectKey} is gone, so there is nothing to copy to second`,
+      });
     });
   });
 });

@@ -3,6 +3,10 @@
  * then its manifest. The manifest goes last: a backup without one does not exist, so a failure
  * in between publishes nothing. Nothing already stored is ever replaced; a retry of this step
  * that finds its own earlier attempt's dump and manifest there counts them as stored.
+ *
+ * A streamed dump (lambda and fargate runners) is in its first destination already, manifest and
+ * all: there it is only checked; every other destination gets a copy of that object, checked
+ * against the dump's size and SHA-256 before it becomes visible, then its own manifest.
  */
 import type { StoredBackup, UploadInput } from '../contracts.ts';
 import { readManifest } from '../backups/listing.ts';
@@ -11,6 +15,7 @@ import { buildManifest, objectMetadata, type Manifest } from '../backups/manifes
 import { manifestKey, withPrefix } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
 import { storageFor } from '../storage/registry.ts';
+import { checkStreamedCopy, copyStreamed } from './streamed-copy.ts';
 
 export async function upload(input: UploadInput, runtime: Runtime): Promise<StoredBackup> {
   const { plan, dump, destination } = input;
@@ -25,8 +30,31 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
   const key = withPrefix(runtime.config.destinations[destination.name]?.prefix, plan.objectKey);
   const metaKey = manifestKey(key);
   const manifest = buildManifest(plan, dump, key, runtime.now());
+  const stored = (seconds: number): StoredBackup => ({
+    status: 'stored',
+    destination: destination.name,
+    type: storage.type,
+    location: storage.locate(key),
+    key,
+    manifestKey: metaKey,
+    size: dump.size,
+    sha256: dump.sha256,
+    seconds,
+  });
 
-  if (dump.kind === 'server-written') {
+  if (dump.kind === 'streamed' && dump.destination === destination.name) {
+    await checkStreamedCopy(storage, dump);
+    log.info('the dump was streamed here: its object and manifest are in place', { key });
+    return stored(0);
+  }
+  if (dump.kind === 'streamed') {
+    log.info('copying from the destination the dump was streamed into', { from: dump.destination, key });
+    const source = await storageFor(runtime.config, dump.destination, runtime.secrets);
+    await copyStreamed(source, dump, storage, key, {
+      metadata: objectMetadata(manifest),
+      onProgress: (progress) => runtime.progress({ state: 'Upload', item: destination.name, ...progress }),
+    });
+  } else if (dump.kind === 'server-written') {
     // The server wrote this object itself (CheckRdsBackup measured and hashed it): only its manifest is missing.
     if (dump.task.destination !== destination.name)
       throw new DumpError(
@@ -54,23 +82,13 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
       }
     } else {
       // Without its manifest the dump is not a backup; do not leave it looking like one.
-      if (dump.kind === 'staged') await storage.delete(key).catch(() => undefined);
+      if (dump.kind !== 'server-written') await storage.delete(key).catch(() => undefined);
       throw error;
     }
   }
   const seconds = (runtime.now().getTime() - started.getTime()) / 1000;
   log.info('stored', { key, seconds });
-  return {
-    status: 'stored',
-    destination: destination.name,
-    type: storage.type,
-    location: storage.locate(key),
-    key,
-    manifestKey: metaKey,
-    size: dump.size,
-    sha256: dump.sha256,
-    seconds,
-  };
+  return stored(seconds);
 }
 
 function isSameRun(stored: Manifest | undefined, ours: Manifest): boolean {

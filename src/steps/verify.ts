@@ -65,7 +65,7 @@ export async function verify(input: VerifyInput, runtime: Runtime): Promise<Veri
     // The schema allows a drill only where the dump passes through staging.
     if (dump.kind !== 'staged')
       throw new ConfigError(
-        `targets.${target.name}.verify.drill: the backup was written by the server, not staged; there is nothing to restore from`,
+        `targets.${target.name}.verify.drill: the backup was ${dump.kind === 'streamed' ? 'streamed into its destination' : 'written by the server'}, not staged; there is nothing to restore from`,
       );
     const scratch = parseDatabaseUrl(drill.into);
     const password = drill.password

@@ -1,0 +1,258 @@
+/**
+ * The lambda runner through the real state machine: the dump streamed straight into the first
+ * destination (nothing staged: the staging path is a file, so anything staged would fail), copied
+ * to the others, restored from the copy into a fresh database and compared; and its failure
+ * branches, each leaving nothing published and nothing half-written in the destination.
+ */
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { truncatingTool } from './helpers/fake-tools.ts';
+import { mountTmpfs, publishedBackups, unmount } from './helpers/faults.ts';
+import {
+  createMariaDatabase,
+  dropMariaDatabase,
+  loadRichMariadb,
+  MARIADB,
+  mariaInventory,
+  mariaTableDigests,
+  restoreGzipDump,
+} from './helpers/mariadb.ts';
+import {
+  createDatabase,
+  dropDatabase,
+  loadRichPostgres,
+  objectInventory,
+  PG,
+  pgRestore,
+  psql,
+  tableDigests,
+  uniqueName,
+} from './helpers/postgres.ts';
+import { configFor, type RunRecord, storedBackup, type Workspace, workspacePool } from './helpers/workspace.ts';
+
+const pgSource = uniqueName('sv_lambda_pg');
+const mariaSource = uniqueName('sv_lambda_maria');
+const restored: string[] = [];
+const workspaces = workspacePool();
+const mounts: string[] = [];
+let toolsDir: string | undefined;
+
+beforeAll(async () => {
+  await createDatabase(pgSource);
+  await loadRichPostgres(pgSource);
+  await createMariaDatabase(mariaSource);
+  await loadRichMariadb(mariaSource);
+});
+
+afterAll(async () => {
+  await dropDatabase(pgSource);
+  await dropMariaDatabase(mariaSource);
+  for (const database of restored) {
+    await dropDatabase(database).catch(() => undefined);
+    await dropMariaDatabase(database).catch(() => undefined);
+  }
+  for (const dir of mounts) await unmount(dir);
+  await workspaces.removeAll();
+});
+
+afterEach(async () => {
+  delete process.env.STEPVAULT_TOOLS_DIR;
+  if (toolsDir) await rm(toolsDir, { recursive: true, force: true });
+  toolsDir = undefined;
+});
+
+const pgTarget = { engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: pgSource };
+const mariaTarget = {
+  engine: 'mariadb',
+  host: MARIADB.host,
+  port: MARIADB.port,
+  user: MARIADB.user,
+  database: mariaSource,
+};
+
+/** A lambda-runner config whose staging path is a file: a run that stages anything fails. */
+async function lambdaWorkspace(target: Record<string, unknown>, extra: Record<string, unknown> = {}) {
+  const workspace = await workspaces.withConfig(
+    configFor(
+      { ...target, runner: 'lambda' },
+      {
+        defaults: { staging: './not-a-folder/staging', destinations: ['local', 'copy'], notify: ['desk'] },
+        destinations: {
+          local: { type: 'filesystem', path: './backups', prefix: 'db' },
+          copy: { type: 'filesystem', path: './copies' },
+        },
+        ...extra,
+      },
+    ),
+  );
+  await writeFile(path.join(workspace.dir, 'not-a-folder'), 'staging here would fail');
+  return workspace;
+}
+
+function entered(record: RunRecord): string[] {
+  return record.events.filter((e) => e.type === 'state-entered' && e.index === undefined).map((e) => e.state);
+}
+
+/** Every file under a destination folder, temporary ones included. */
+async function filesIn(workspace: Workspace, folder: string): Promise<string[]> {
+  const entries = await readdir(path.join(workspace.dir, folder), { recursive: true, withFileTypes: true }).catch(
+    () => [],
+  );
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(workspace.dir, path.join(e.parentPath, e.name)));
+}
+
+async function expectSuccess(workspace: Workspace, record: RunRecord): Promise<void> {
+  expect(record.status, record.cause).toBe('SUCCEEDED');
+  expect(entered(record)).toEqual([
+    'Plan',
+    'ChooseRunner',
+    'StreamDump',
+    'Upload',
+    'Verify',
+    'Prune',
+    'NotifySuccess',
+    'Cleanup',
+    'Done',
+  ]);
+  expect(record.state.plan).toMatchObject({ runner: 'lambda', runnerReason: 'targets.main.runner is lambda' });
+  expect(record.state.dump).toMatchObject({ kind: 'streamed', destination: 'local' });
+  expect(record.state.cleanup).toEqual({ removed: [], aborted: [], abortFailed: [] });
+  // The same bytes in both destinations, each with a manifest that describes them.
+  for (const folder of ['backups', 'copies']) {
+    const { backups, orphans } = await publishedBackups(path.join(workspace.dir, folder));
+    expect(orphans, folder).toEqual([]);
+    expect(backups, folder).toHaveLength(1);
+    expect(backups[0]!.sha256).toBe(record.state.dump!.sha256);
+    expect(backups[0]!.manifestSha256).toBe(record.state.dump!.sha256);
+  }
+  expect(record.progress.filter((p) => p.state === 'StreamDump').at(-1)?.bytes).toBe(record.state.dump!.size);
+  const mails = await workspace.outbox();
+  expect(mails).toHaveLength(1);
+  expect(mails[0]!.body).toMatch(/Runner: +lambda \(targets\.main\.runner is lambda\)\n/);
+}
+
+describe('runner lambda, PostgreSQL', () => {
+  it('streams the dump into the first destination, copies it, and restores it with identical contents', async () => {
+    const workspace = await lambdaWorkspace(pgTarget);
+    const record = await workspace.run('main');
+    await expectSuccess(workspace, record);
+    const copy = storedBackup(record, 1);
+    expect(copy.destination).toBe('copy');
+    const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'copies', copy.manifestKey), 'utf8'));
+    expect(manifest).toMatchObject({ engine: 'postgres', compression: 'custom', tool: { name: 'pg_dump' } });
+    expect(manifest.server.version).toMatch(/^\d+\.\d+/);
+    // The archive check read the stream: its row counts are in the manifest, as for a staged dump.
+    expect(manifest.rowCounts['sales.orders']).toBeGreaterThan(0);
+
+    const database = uniqueName('sv_lambda_pg_restored');
+    restored.push(database);
+    await createDatabase(database);
+    await pgRestore(path.join(workspace.dir, 'copies', copy.key), database);
+    const [before, after] = await Promise.all([tableDigests(pgSource), tableDigests(database)]);
+    expect(Object.keys(before)).toContain('sales.orders');
+    expect(after).toEqual(before);
+    expect(await objectInventory(database)).toEqual(await objectInventory(pgSource));
+  });
+});
+
+describe('runner lambda, MariaDB', () => {
+  it('streams the dump into the first destination, copies it, and restores it with identical contents', async () => {
+    const workspace = await lambdaWorkspace(mariaTarget);
+    const record = await workspace.run('main');
+    await expectSuccess(workspace, record);
+    const stored = storedBackup(record, 0);
+    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z-[0-9a-f]{8}\.sql\.gz$/);
+
+    const database = uniqueName('sv_lambda_maria_restored');
+    restored.push(database);
+    await createMariaDatabase(database);
+    await restoreGzipDump(path.join(workspace.dir, 'backups', stored.key), database);
+    expect(await mariaTableDigests(database)).toEqual(await mariaTableDigests(mariaSource));
+    expect(await mariaInventory(database)).toEqual(await mariaInventory(mariaSource));
+  });
+});
+
+describe('runner lambda, failure branches', () => {
+  async function expectFailed(workspace: Workspace, record: RunRecord, error: string, cause: RegExp) {
+    expect(record.status).toBe('FAILED');
+    expect(record.failedState).toBe('StreamDump');
+    expect(record.error).toBe(error);
+    expect(entered(record).slice(-4)).toEqual([
+      'StreamDumpFailed',
+      'NotifyFailure',
+      'CleanupAfterFailure',
+      'BackupFailed',
+    ]);
+    // Nothing published, nothing half-written, in either destination.
+    expect(await filesIn(workspace, 'backups')).toEqual([]);
+    expect(await filesIn(workspace, 'copies')).toEqual([]);
+    const mails = await workspace.outbox();
+    expect(mails).toHaveLength(1);
+    expect(mails[0]!.headers.subject).toContain(`backup FAILED in StreamDump (${error})`);
+    expect(mails[0]!.body).toMatch(/Runner: +lambda \(targets\.main\.runner is lambda\)\n/);
+    expect(mails[0]!.body).toMatch(cause);
+    expect(mails[0]!.body).toContain('Nothing was staged; any upload the run left open is aborted next.');
+  }
+
+  async function useFakeTools(setup: (dir: string) => Promise<void>): Promise<void> {
+    toolsDir = await mkdtemp(path.join(tmpdir(), 'stepvault-tools-'));
+    await setup(toolsDir);
+    process.env.STEPVAULT_TOOLS_DIR = toolsDir;
+  }
+
+  it('a database that is down is retried, then reported', async () => {
+    const workspace = await lambdaWorkspace({ ...pgTarget, port: 1 });
+    const record = await workspace.run('main');
+    await expectFailed(workspace, record, 'ConnectionError', /cannot reach PostgreSQL for target main/);
+    expect(record.events.filter((e) => e.type === 'state-retried' && e.state === 'StreamDump')).toHaveLength(3);
+  });
+
+  it('a pg_dump that dies halfway publishes nothing', async () => {
+    await useFakeTools((dir) => truncatingTool(dir, 'pg_dump', 4096, 1));
+    const workspace = await lambdaWorkspace(pgTarget);
+    const record = await workspace.run('main');
+    await expectFailed(workspace, record, 'DumpError', /pg_dump of main/);
+  });
+
+  it('a pg_dump that exits 0 with a truncated archive is refused by the archive check on the stream', async () => {
+    await useFakeTools((dir) => truncatingTool(dir, 'pg_dump', 8192, 0));
+    const workspace = await lambdaWorkspace(pgTarget);
+    const record = await workspace.run('main');
+    await expectFailed(workspace, record, 'DumpError', /the dump of main is incomplete or unreadable/);
+  });
+
+  it('a mariadb-dump that exits 0 without its completion line publishes nothing', async () => {
+    await useFakeTools(async (dir) => {
+      await truncatingTool(dir, 'mariadb-dump', 8192, 0);
+      await truncatingTool(dir, 'mysqldump', 8192, 0);
+    });
+    const workspace = await lambdaWorkspace(mariaTarget);
+    const record = await workspace.run('main');
+    await expectFailed(workspace, record, 'DumpError', /does not end with "-- Dump completed"/);
+  });
+
+  it('a destination that fills up mid-stream publishes nothing and leaves no partial file', async () => {
+    const big = uniqueName('sv_lambda_big');
+    restored.push(big);
+    await createDatabase(big);
+    // Random text compresses poorly: the dump is several times the 1 MiB the destination has.
+    await psql(
+      big,
+      `CREATE TABLE t AS SELECT g AS id, md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 100000) g`,
+    );
+    const workspace = await lambdaWorkspace({ ...pgTarget, database: big });
+    const small = path.join(workspace.dir, 'backups');
+    await mountTmpfs(small, '1m');
+    mounts.push(small);
+    const record = await workspace.run('main');
+    expect(record.status).toBe('FAILED');
+    expect(record.failedState).toBe('StreamDump');
+    expect(await filesIn(workspace, 'backups')).toEqual([]);
+    expect(await filesIn(workspace, 'copies')).toEqual([]);
+    const mails = await workspace.outbox();
+    expect(mails[0]!.headers.subject).toContain('backup FAILED in StreamDump');
+  });
+});
