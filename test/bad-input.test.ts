@@ -387,7 +387,9 @@ const CASES: BadInput[] = [
     name: 'a function the deployment does not have (the RDS check was once rdsStatus)',
     config: withValue('deploy', { region: 'eu-west-1', functions: { rdsStatus: { timeout: 60 } } }),
     args: RUN,
-    says: ['deploy.functions.rdsStatus: unknown key; remove it; allowed here: plan, dump, checkRdsBackup, upload'],
+    says: [
+      'deploy.functions.rdsStatus: unknown key; remove it; allowed here: plan, dump, streamDump, checkRdsBackup, upload',
+    ],
   },
   {
     name: 'a bad VPC id',
