@@ -8,7 +8,7 @@
 import { getTarget } from '../config/load.ts';
 import type { PlanResult, StreamedDump } from '../contracts.ts';
 import { dumperFor } from '../dumpers/registry.ts';
-import { ConfigError, ObjectExistsError } from '../errors.ts';
+import { ConfigError, ObjectExistsError, StepvaultError, StorageError } from '../errors.ts';
 import { buildManifest } from '../backups/manifest.ts';
 import { manifestKey, withPrefix } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
@@ -43,7 +43,10 @@ export async function streamDump(plan: PlanResult, runtime: Runtime): Promise<St
     target,
     ...(password !== undefined && { password }),
     onProgress: (progress) => runtime.progress({ state: 'StreamDump', ...progress }),
-    sink: (body, beforeCommit) => storage.putStream(key, body, { metadata: streamMetadata(plan), beforeCommit }),
+    sink: (body, beforeCommit) =>
+      storage.putStream(key, body, { metadata: streamMetadata(plan), beforeCommit }).catch((error: unknown) => {
+        throw destinationFailure(error, storage.locate(key), destination);
+      }),
   });
   const finished = runtime.now();
   const result: StreamedDump = {
@@ -75,4 +78,18 @@ export async function streamDump(plan: PlanResult, runtime: Runtime): Promise<St
     seconds: result.durationSeconds,
   });
   return result;
+}
+
+/**
+ * The errors of the dump and of its check are named already (DumpError, ConnectionError…) and pass
+ * as they are. An unnamed one is the store's: a part the server refused can reach the caller as
+ * the stream's own error, since the failing upload tears the whole stream down. It is named a
+ * StorageError (retried), with the destination it came from.
+ */
+function destinationFailure(error: unknown, location: string, destination: string): unknown {
+  if (error instanceof StepvaultError) return error;
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new StorageError(`destination ${destination} (${location}): cannot store the dump: ${message}`, {
+    cause: error,
+  });
 }

@@ -4,9 +4,10 @@
  */
 import { readManifest } from '../backups/listing.ts';
 import type { StreamedDump } from '../contracts.ts';
-import { ChecksumMismatchError, StorageError } from '../errors.ts';
+import { ChecksumMismatchError } from '../errors.ts';
 import type { ProgressListener } from '../observability/progress.ts';
-import type { StorageProvider } from '../storage/types.ts';
+import { copyBetween } from '../storage/copy.ts';
+import type { CopyResult, StorageProvider } from '../storage/types.ts';
 
 /** The first destination holds the dump as StreamDump published it: there, and described by its manifest. */
 export async function checkStreamedCopy(storage: StorageProvider, dump: StreamedDump): Promise<void> {
@@ -27,28 +28,21 @@ export async function checkStreamedCopy(storage: StorageProvider, dump: Streamed
     );
 }
 
-/** Copies the streamed dump from its destination into `target` under `key`, refused unless it is the dump. */
+/**
+ * Copies the streamed dump from its destination into `target` under `key`: server-side where both
+ * are in one store, else streamed; either way refused unless it is the dump (src/storage/copy.ts).
+ */
 export async function copyStreamed(
   source: StorageProvider,
   dump: StreamedDump,
   target: StorageProvider,
   key: string,
   options: { metadata: Record<string, string>; onProgress?: ProgressListener },
-): Promise<void> {
-  const body = await source.get(dump.key);
-  if (!body)
-    throw new StorageError(
-      `destination ${dump.destination}: ${source.locate(dump.key)} is gone, so there is nothing to copy to ${target.name}`,
-    );
-  await target.putStream(key, body, {
-    metadata: options.metadata,
-    expectedSize: dump.size,
-    ...(options.onProgress && { onProgress: options.onProgress }),
-    async beforeCommit(written) {
-      if (written.size !== dump.size || written.sha256 !== dump.sha256)
-        throw new ChecksumMismatchError(
-          `the copy from ${dump.destination} to ${target.name} has ${written.size} bytes with SHA-256 ${written.sha256}, the dump had ${dump.size} bytes with ${dump.sha256}; nothing was stored`,
-        );
-    },
-  });
+): Promise<CopyResult> {
+  return copyBetween(
+    { storage: source, key: dump.key },
+    { storage: target, key },
+    { size: dump.size, sha256: dump.sha256 },
+    options,
+  );
 }

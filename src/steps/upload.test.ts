@@ -174,7 +174,7 @@ describe('Upload', () => {
         upload({ plan: planned, dump: wrong, destination: planned.destinations[1]! }, world.runtime),
       ).rejects.toMatchObject({
         name: 'ChecksumMismatchError',
-        message: `the copy from first to second has ${dump.size} bytes with SHA-256 ${dump.sha256}, the dump had ${dump.size} bytes with ${'0'.repeat(64)}; nothing was stored`,
+        message: `cannot copy ${planned.objectKey} from destination first to second: read ${dump.size} bytes with SHA-256 ${dump.sha256}, expected ${dump.size} bytes with ${'0'.repeat(64)}; nothing was stored`,
       });
       expect(await (await world.storage('second')).head(planned.objectKey)).toBeUndefined();
       await expect(
@@ -193,7 +193,7 @@ describe('Upload', () => {
         upload({ plan: planned, dump, destination: planned.destinations[1]! }, world.runtime),
       ).rejects.toMatchObject({
         name: 'StorageError',
-        message: `destination first: memory://first/${planned.objectKey} is gone, so there is nothing to copy to second`,
+        message: `cannot copy ${planned.objectKey} from destination first to second: memory://first/${planned.objectKey} does not exist`,
       });
     });
   });

@@ -50,10 +50,11 @@ export async function upload(input: UploadInput, runtime: Runtime): Promise<Stor
   if (dump.kind === 'streamed') {
     log.info('copying from the destination the dump was streamed into', { from: dump.destination, key });
     const source = await storageFor(runtime.config, dump.destination, runtime.secrets);
-    await copyStreamed(source, dump, storage, key, {
+    const copied = await copyStreamed(source, dump, storage, key, {
       metadata: objectMetadata(manifest),
       onProgress: (progress) => runtime.progress({ state: 'Upload', item: destination.name, ...progress }),
     });
+    log.info('copied', { key, method: copied.method, checked: copied.checked });
   } else if (dump.kind === 'server-written') {
     // The server wrote this object itself (CheckRdsBackup measured and hashed it): only its manifest is missing.
     if (dump.task.destination !== destination.name)
