@@ -185,7 +185,8 @@ async function runCommand(
 function followRun(event: WorkflowEvent, seen: ReturnType<InterruptContext['progress']>): void {
   if (event.type !== 'state-entered') return;
   if (event.index === undefined) seen.state = event.state;
-  if (event.state.startsWith('Upload')) seen.uploadStarted = true;
+  // StreamDump writes into the first destination as it dumps: an upload under way too.
+  if (event.state.startsWith('Upload') || event.state === 'StreamDump') seen.uploadStarted = true;
   const plan = (event.input as { plan?: Partial<PlanResult> } | null)?.plan;
   if (typeof plan?.stagingDir === 'string' && typeof plan.runId === 'string') {
     seen.stagingDir = plan.stagingDir;

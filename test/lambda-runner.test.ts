@@ -10,7 +10,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { truncatingTool } from './helpers/fake-tools.ts';
-import { mountTmpfs, publishedBackups, unmount } from './helpers/faults.ts';
+import { spawn } from 'node:child_process';
+import { CLI } from './helpers/cli.ts';
+import { mountTmpfs, processesMentioning, publishedBackups, unmount, waitFor } from './helpers/faults.ts';
 import {
   createMariaDatabase,
   dropMariaDatabase,
@@ -255,4 +257,65 @@ describe('runner lambda, failure branches', () => {
     const mails = await workspace.outbox();
     expect(mails[0]!.headers.subject).toContain('backup FAILED in StreamDump');
   });
+
+  it('SIGINT during StreamDump stops pg_dump, closes the write, exits 130 and publishes nothing', async () => {
+    const locked = uniqueName('sv_lambda_locked');
+    restored.push(locked);
+    await createDatabase(locked);
+    await psql(locked, 'CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 1000) g');
+    // Another session's exclusive lock: a real pg_dump waits on the table, mid-dump, until the test lets go.
+    const locker = spawn(
+      'psql',
+      [
+        '-h',
+        PG.host,
+        '-p',
+        String(PG.port),
+        '-U',
+        PG.user,
+        '-d',
+        locked,
+        '-Xq',
+        '-c',
+        'BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(600)',
+      ],
+      { stdio: 'ignore' },
+    );
+    try {
+      await waitFor(
+        'the lock',
+        async () =>
+          (await psql(
+            locked,
+            `SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.granted AND l.mode = 'AccessExclusiveLock'`,
+          )) === '1',
+      );
+      const workspace = await lambdaWorkspace({ ...pgTarget, database: locked });
+      const child = spawn(process.execPath, [CLI, 'run', '--config', workspace.configFile, '--target', 'main'], {
+        cwd: workspace.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+      const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+      const dumping = await waitFor('pg_dump to start', async () =>
+        (await processesMentioning(locked)).find((p) => /pg_dump/.test(p.args)),
+      );
+      // The write is under way: its partial file is open in the destination.
+      await waitFor('the partial file', async () => (await filesIn(workspace, 'backups')).length > 0 || undefined);
+      child.kill('SIGINT');
+      expect(await exited).toBe(130);
+      expect(stdout).toContain('Interrupted by SIGINT during StreamDump.');
+      expect(stdout).toContain(`stopped pg_dump (pid ${dumping.pid})`);
+      expect(stdout).toContain('the upload had started: closing what it left on the destinations');
+      expect(
+        await processesMentioning(locked).then((ps) => ps.filter((p) => /pg_dump|pg_restore/.test(p.args))),
+      ).toEqual([]);
+      expect(await filesIn(workspace, 'backups')).toEqual([]);
+      expect(await filesIn(workspace, 'copies')).toEqual([]);
+    } finally {
+      locker.kill('SIGKILL');
+      await psql('postgres', `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '${locked}'`);
+    }
+  }, 60_000);
 });

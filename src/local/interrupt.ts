@@ -54,8 +54,9 @@ async function interrupt(signal: Signal, context: InterruptContext): Promise<voi
   try {
     const stopped = await stopRunningTools(TOOL_GRACE_MS);
     if (stopped.length > 0) said.push(`  stopped ${stopped.map((t) => `${t.name} (pid ${t.pid})`).join(', ')}`);
-    // Only ever the folder named after this run, as Cleanup does.
-    if (run.stagingDir && run.runId && path.basename(path.resolve(run.stagingDir)) === run.runId) {
+    // Only ever the folder named after this run, as Cleanup does; a streamed dump (any runner but efs) staged nothing.
+    const staged = !run.plan || run.plan.runner === 'efs';
+    if (staged && run.stagingDir && run.runId && path.basename(path.resolve(run.stagingDir)) === run.runId) {
       await rm(run.stagingDir, { recursive: true, force: true });
       said.push(`  removed the run's staging folder ${run.stagingDir}`);
     }
