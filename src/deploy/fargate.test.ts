@@ -5,7 +5,8 @@ import type { StateMachineDefinition } from '../statemachine/definition.ts';
 import { ecrRepositoryArn, stepsRunByTasks, taskNetwork, taskSize } from './fargate.ts';
 
 type Target = Config['targets'][string];
-const target = (name: string, fargate?: Record<string, number>) => ({ name, fargate }) as unknown as Target;
+const target = (name: string, fargate?: Record<string, number>) =>
+  ({ name, runner: 'auto', fargate }) as unknown as Target;
 const deploy = (fargate: Record<string, unknown> | undefined, vpc?: Record<string, unknown>) =>
   deploySchema.parse({ region: 'eu-west-1', ...(fargate && { fargate }), ...(vpc && { vpc }) });
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/stepvault:1.4.0';
@@ -64,7 +65,7 @@ describe("the task's network", () => {
 
   it('is refused without an image, subnets, or a security group', () => {
     expect(() => taskNetwork(deploy(undefined, vpc), [target('big')])).toThrow(
-      'targets.big.runner efs runs its dump as an ECS task: add deploy.fargate.image',
+      'targets.big.runner auto runs its dump as an ECS task: add deploy.fargate.image',
     );
     expect(() => taskNetwork(deploy({ image: IMAGE }), [target('a')])).toThrow(
       'deploy.fargate: an ECS task runs in subnets of a VPC: add deploy.fargate.subnetIds (public subnets with assignPublicIp: true when they have no NAT gateway), or deploy.vpc',

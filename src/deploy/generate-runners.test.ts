@@ -14,14 +14,18 @@ import { generateDeployment } from './generate.ts';
 const fixture = readFileSync(path.join(import.meta.dirname, '../../test/fixtures/deploy.config.yml'), 'utf8');
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/stepvault:1.4.0';
 
+/** The config with each named target on its runner; `fargate` sets a target's task options. */
 function config(
   text: string,
   runners: Record<string, string>,
   fargate?: Record<string, Record<string, number>>,
 ): Config {
-  const parsed = parseConfig(text, '/x/stepvault.config.yml', '/x');
+  let withRunners = text;
   for (const [name, runner] of Object.entries(runners))
-    Object.assign(parsed.targets[name]!, { runner, ...(fargate?.[name] && { fargate: fargate[name] }) });
+    withRunners = withRunners.replace(`\n  ${name}:\n`, `\n  ${name}:\n    runner: ${runner}\n`);
+  const parsed = parseConfig(withRunners, '/x/stepvault.config.yml', '/x');
+  for (const [name, options] of Object.entries(fargate ?? {}))
+    Object.assign(parsed.targets[name]!, { fargate: options });
   return parsed;
 }
 

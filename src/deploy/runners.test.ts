@@ -128,14 +128,14 @@ describe('the state machine cut down to the runners in use', () => {
 });
 
 describe('the runners a config uses', () => {
-  const config = (runners: (string | undefined)[]) =>
+  const config = (runners: (string | undefined)[], host = 'db.example.com') =>
     parseConfig(
       [
         'destinations: { d: { type: filesystem, path: ./b } }',
         'targets:',
         ...runners.map(
           (runner, i) =>
-            `  t${i}: { engine: postgres, host: db.example.com, database: d, user: u, destinations: [d]${
+            `  t${i}: { engine: postgres, host: ${host}, database: d, user: u, destinations: [d]${
               runner ? `, runner: ${runner}` : ''
             } }`,
         ),
@@ -146,5 +146,14 @@ describe('the runners a config uses', () => {
 
   it('is the default rule’s for a target that names none: lambda for a public host with no deploy.vpc', () => {
     expect([...runnersInUse(config([undefined]))]).toEqual(['lambda']);
+  });
+
+  it('is each runner the targets name, once', () => {
+    expect([...runnersInUse(config(['efs', 'lambda', 'efs'], '10.0.3.17'))].sort()).toEqual(['efs', 'lambda']);
+  });
+
+  it('counts auto as fargate and the runner below its line: lambda for a public host, efs for a private one', () => {
+    expect([...runnersInUse(config(['auto']))].sort()).toEqual(['fargate', 'lambda']);
+    expect([...runnersInUse(config(['auto'], '10.0.3.17'))].sort()).toEqual(['efs', 'fargate']);
   });
 });

@@ -5,34 +5,32 @@
  *
  * A target's runner says where its dump runs: `lambda` (streamed straight into the first
  * destination, no staging), `efs` (staged on the EFS share, inside the VPC), `fargate` (an ECS
- * task), or `auto`, which Plan turns into lambda or fargate at each run, so it needs both.
+ * task), or `auto`, which Plan turns into fargate or the runner below its line at each run, so it
+ * needs both.
  */
-import type { Config } from '../config/load.ts';
+import type { Config, Target } from '../config/load.ts';
+import type { Runner, RunnerChoice } from '../runners/types.ts';
 import type { StateDefinition, StateMachineDefinition } from '../statemachine/definition.ts';
 import { taskSubstitutions } from '../statemachine/definition.ts';
 import { STEP_NAMES, substitutionOf, type StepName } from '../steps/table.ts';
 
-/** The runners a deployment can hold; `auto` is not one of them: it is lambda and fargate. */
-export const DEPLOYED_RUNNERS = ['lambda', 'efs', 'fargate'] as const;
-export type DeployedRunner = (typeof DEPLOYED_RUNNERS)[number];
-
-/** A target's runner when its config names none: today's shape, staged on EFS. */
-export const DEFAULT_RUNNER = 'efs';
-
-/** The runner each target asks for, as the config says it. */
-export function runnerOf(target: Config['targets'][string]): string {
-  return (target as { runner?: string }).runner ?? DEFAULT_RUNNER;
+/** The runner a target asked for, or the default rule gave it (src/runners/default.ts). */
+export function runnerOf(target: Target): RunnerChoice {
+  return target.runner;
 }
 
-/** The runners the config's targets use, with `auto` counted as both of the runners it picks from. */
-export function runnersInUse(config: Config): Set<DeployedRunner> {
-  const runners = new Set<DeployedRunner>();
+/**
+ * The runners the config's targets use. `auto` counts as fargate and as the runner it picks below
+ * its line (the default rule's: lambda, or efs for a private database), since Plan may pick
+ * either at any run.
+ */
+export function runnersInUse(config: Config): Set<Runner> {
+  const runners = new Set<Runner>();
   for (const target of Object.values(config.targets)) {
-    const runner = runnerOf(target);
-    if (runner === 'auto') {
-      runners.add('lambda');
+    if (target.runner === 'auto') {
       runners.add('fargate');
-    } else runners.add(runner as DeployedRunner);
+      runners.add(target.runnerAuto?.below.runner ?? 'lambda');
+    } else runners.add(target.runner);
   }
   return runners;
 }
