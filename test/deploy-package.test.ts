@@ -435,6 +435,65 @@ describe('configs that cannot be deployed', () => {
   });
 });
 
+describe('a config whose dumps all run on Lambda, against public databases', () => {
+  // biome-ignore lint/suspicious/noExplicitAny: resource properties are free-form CloudFormation
+  let lambdaOnly: { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+
+  beforeAll(async () => {
+    // Packaged into a folder of its own: the template above stays where the bundle test reads it.
+    const out = path.join(scratch, 'lambda-only');
+    await run('npm', ['run', '-s', 'package', '--', '--stage', 'ci', '--package', out], {
+      cwd: root,
+      env: offlineEnv({
+        STEPVAULT_CONFIG: path.join(import.meta.dirname, 'fixtures/deploy-lambda.config.yml'),
+        STEPVAULT_LAYER_ARTIFACT: path.join(scratch, 'layer.zip'),
+      }),
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    lambdaOnly = JSON.parse(await readFile(path.join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+  }, 300_000);
+
+  it('has no VPC, EFS or ECS resource, and no function in a VPC or on a share', () => {
+    const types = Object.values(lambdaOnly.Resources).map((r) => r.Type);
+    expect(types.filter((t) => /^AWS::(EC2|EFS|ECS)::/.test(t))).toEqual([]);
+    const functions = Object.entries(lambdaOnly.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(0);
+    for (const [id, fn] of functions) {
+      expect(fn.Properties.VpcConfig, id).toBeUndefined();
+      expect(fn.Properties.FileSystemConfigs, id).toBeUndefined();
+    }
+    const statements = JSON.stringify(Object.values(lambdaOnly.Resources).filter((r) => r.Type === 'AWS::IAM::Role'));
+    expect(statements).not.toMatch(/"ec2:|"elasticfilesystem:|"ecs:|"iam:PassRole"/);
+  });
+
+  it('deploys StreamDump and not Dump, nor the staging and RDS steps only the efs runner calls', () => {
+    const ids = Object.keys(lambdaOnly.Resources);
+    expect(ids).toContain('StreamDumpLambdaFunction');
+    expect(lambdaOnly.Resources.StreamDumpLambdaFunction!.Properties.Layers).toEqual([{ Ref: 'DbtoolsLambdaLayer' }]);
+    for (const id of ['DumpLambdaFunction', 'DumpFunctionRole', 'CheckRdsBackupLambdaFunction', 'DumpNearTimeoutAlarm'])
+      expect(ids, id).not.toContain(id);
+    expect(ids).toContain('StreamDumpNearTimeoutAlarm');
+  });
+
+  it('has a state machine with only the lambda branch, naming only functions that exist, its timeouts derived', () => {
+    const machine = lambdaOnly.Resources.BackupStateMachine!.Properties;
+    const definition = machine.Definition as StateMachineDefinition;
+    expect(definition.States.ChooseRunner!.Choices).toEqual([
+      expect.objectContaining({ StringEquals: 'lambda', Next: 'StreamDump' }),
+    ]);
+    for (const state of ['Dump', 'IsRdsBackup', 'WaitForRdsBackup', 'CheckRdsBackup'])
+      expect(definition.States, state).not.toHaveProperty(state);
+    const placeholders = new Set([...JSON.stringify(definition).matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+    expect(new Set(Object.keys(machine.DefinitionSubstitutions))).toEqual(placeholders);
+    for (const value of Object.values(machine.DefinitionSubstitutions) as { 'Fn::GetAtt': [string, string] }[])
+      expect(lambdaOnly.Resources[value['Fn::GetAtt'][0]]?.Type).toBe('AWS::Lambda::Function');
+    expect(definition.States.StreamDump!.TimeoutSeconds).toBe(900 + TASK_MARGIN_SECONDS);
+    expect(definition.TimeoutSeconds).toBeGreaterThan(900);
+    const invoked = lambdaOnly.Resources.StateMachineRole!.Properties.Policies[0].PolicyDocument.Statement[0];
+    expect(invoked.Resource).toHaveLength(placeholders.size);
+  });
+});
+
 /** A state by name, at any depth (the Upload map's iteration too). */
 function findState(machine: StateMachineDefinition, name: string): StateDefinition | undefined {
   for (const [key, state] of Object.entries(machine.States)) {
