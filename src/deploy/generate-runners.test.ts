@@ -57,7 +57,7 @@ function definition(): StateMachineDefinition {
         TaskDefinition: `\${${TASK_SUBSTITUTIONS.taskDefinition}}`,
         LaunchType: 'FARGATE',
         Overrides: {
-          ContainerOverrides: [{ Name: 'stepvault', Environment: [{ Name: 'STEPVAULT_STEP', Value: 'dump' }] }],
+          ContainerOverrides: [{ Name: 'stepvault', Environment: [{ Name: 'STEPVAULT_STEP', Value: 'streamDump' }] }],
         },
       },
       TimeoutSeconds: 7200,
@@ -125,14 +125,28 @@ describe('the fargate runner', () => {
   it("gives the task role what the step it runs does, and no network, staging or log access (the execution role's)", () => {
     const task = statementsOf(fargateOnly(), 'DumpTaskRole');
     const actions = task.flatMap((s) => s.Action).sort();
-    // The dump step: its database's secrets (SSM and Secrets Manager); it touches no destination.
-    expect(actions).toEqual(['secretsmanager:GetSecretValue', 'ssm:GetParameter']);
+    // streamDump: its database's secrets, the destinations' (R2 keys), and the writes of the s3 destination.
+    expect(actions).toEqual(
+      [
+        'kms:Decrypt',
+        'kms:GenerateDataKey',
+        's3:AbortMultipartUpload',
+        's3:DeleteObject',
+        's3:GetObject',
+        's3:ListBucket',
+        's3:ListBucketMultipartUploads',
+        's3:PutObject',
+        'secretsmanager:GetSecretValue',
+        'ssm:GetParameter',
+      ].sort(),
+    );
     expect(task.find((s) => s.Action.includes('ssm:GetParameter'))!.Resource).toEqual([
       { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/prod/orders/db-password' },
     ]);
-    expect(task.find((s) => s.Action.includes('secretsmanager:GetSecretValue'))!.Resource).toEqual([
-      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-db-AbC123',
-    ]);
+    expect(task.find((s) => s.Action.includes('s3:PutObject'))!.Resource).toBe('arn:aws:s3:::acme-backups/db/*');
+    expect(JSON.stringify(task.find((s) => s.Action.includes('secretsmanager:GetSecretValue'))!.Resource)).toContain(
+      'secret:shop-db-AbC123',
+    );
   });
 
   it('gives the execution role the pull from its one ECR repository and the writes to its log group, nothing else', () => {
@@ -240,11 +254,16 @@ describe('the fargate runner', () => {
     );
   });
 
-  it('gives a task whose dump reads no secret a role without a policy (IAM refuses an empty one)', () => {
+  it('gives a task whose step reads no secret and writes nowhere a role without a policy (IAM refuses an empty one)', () => {
     const text = withFargate()
       .replace('    password: "ssm:/prod/orders/db-password"\n', '')
       .replace(/ {4}password: "secretsmanager:[^\n]*\n/, '');
-    const role = resourcesOf(config(text, { orders: 'fargate', shop: 'fargate' })).DumpTaskRole!;
+    // A task that runs the staging dump: without passwords it needs no permission at all.
+    const staging = JSON.parse(
+      JSON.stringify(definition()).replace('"Value":"streamDump"', '"Value":"dump"'),
+    ) as StateMachineDefinition;
+    const c = config(text, { orders: 'fargate', shop: 'fargate' });
+    const role = (generateDeployment(c, 'ci', staging).resources.Resources as Resources).DumpTaskRole!;
     expect(role.Properties).not.toHaveProperty('Policies');
   });
 
