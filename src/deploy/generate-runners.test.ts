@@ -278,6 +278,22 @@ describe('the fargate runner', () => {
     );
   });
 
+  it('auto on a public database: both the lambda branch and the task, and neither EFS nor a Dump function', () => {
+    const text = withFargate(', subnetIds: [subnet-0ccc3333], vpcId: vpc-0def5678, assignPublicIp: true')
+      .replace(/ {2}vpc:\n( {4}.*\n)+/, '')
+      .replace('host: 10.0.3.17', 'host: shop.db.acme.example');
+    const c = config(text, { orders: 'auto', shop: 'lambda' });
+    const resources = resourcesOf(c);
+    const choices = resources.BackupStateMachine!.Properties.Definition.States.ChooseRunner.Choices as {
+      StringEquals: string;
+    }[];
+    expect(choices.map((rule) => rule.StringEquals).sort()).toEqual(['fargate', 'lambda']);
+    expect(Object.keys(generated(c).functions)).toContain('streamDump');
+    expect(Object.keys(generated(c).functions)).not.toContain('dump');
+    expect(resources.DumpTaskDefinition!.Type).toBe('AWS::ECS::TaskDefinition');
+    expect(Object.values(resources).filter((r) => r.Type.startsWith('AWS::EFS::'))).toEqual([]);
+  });
+
   it('has no ECS resource, role or permission when no target runs on fargate', () => {
     const resources = resourcesOf(config(withFargate(), {}));
     expect(Object.keys(resources).filter((id) => id.startsWith('DumpTask'))).toEqual([]);
