@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from '../errors.ts';
-import { closest, formatConfigIssues } from './issues.ts';
+import { formatConfigIssues } from './issues.ts';
+import { closest } from '../text/closest.ts';
 import { stringIssues } from './strings.ts';
 import {
   configSchema,

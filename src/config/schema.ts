@@ -4,7 +4,7 @@
  * has its own file under schema/; this one assembles them and checks what crosses sections
  * (a name used in one section must be defined in another).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { engineInfo, serverWrites, ENGINES, type Engine } from '../engines/registry.ts';
 import { name } from './schema/fields.ts';
 import { deploySchema } from './schema/deploy.ts';

@@ -1,5 +1,5 @@
 /** SQL Server writes its own backup (onto the staging share, or on RDS straight to S3): no dump.* option applies. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EngineInfo } from './types.ts';
 
 /**

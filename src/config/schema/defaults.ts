@@ -1,5 +1,5 @@
 /** `defaults`: what every target inherits unless it says otherwise. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { fargateSchema } from './fargate.ts';
 import { name, timezone } from './fields.ts';
 import { runnerAutoSchema, runnerSchema } from './runner.ts';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const subnetId = z.string().regex(/^subnet-[0-9a-f]+$/, 'is not a subnet id (subnet-…)');
 export const securityGroupId = z.string().regex(/^sg-[0-9a-f]+$/, 'is not a security group id (sg-…)');

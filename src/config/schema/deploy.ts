@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { LAMBDA_MAX_TIMEOUT_SECONDS, STEP_NAMES } from '../../steps/table.ts';
 import { deployFargateSchema, securityGroupId, subnetId, vpcId } from './deploy-fargate.ts';
 import { email } from './fields.ts';

@@ -1,5 +1,5 @@
 /** `destinations.<name>`: where backups are stored, one schema per provider type. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isValidFileMode } from '../../storage/file-mode.ts';
 import { endpoint, prefix, secretReference } from './fields.ts';
 

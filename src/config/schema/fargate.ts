@@ -3,7 +3,7 @@
  * runner is fargate (or auto picks fargate). Fargate offers fixed CPU and memory pairs; a pair it
  * does not offer is refused here, at load, not by RunTask at two in the morning.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** CPU units (1024 = one vCPU) → the memory (MiB) Fargate pairs with it: from, to, in steps of. */
 export const FARGATE_MEMORY: Readonly<Record<number, readonly [number, number, number]>> = {

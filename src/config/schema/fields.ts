@@ -2,7 +2,7 @@
  * The field shapes several sections share: names, hosts, folders, secret references, time
  * zones, URLs and addresses. Each carries the message a user sees when the value is wrong.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { looksLikeSecretReference, SECRET_REFERENCE_HELP, secretReferenceProblem } from '../secrets.ts';
 
 export const name = z

@@ -1,5 +1,5 @@
 /** `notifications.<name>`: who hears of a run, one schema per notifier type. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { email } from './fields.ts';
 
 const notificationEvent = z.enum(['success', 'failure']);

@@ -1,5 +1,5 @@
 /** `events` and `observability`: where a run's events, errors and logs go besides the logs of the function. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { isSecretReference } from '../secrets.ts';
 import { endpoint, secretReference } from './fields.ts';
 

@@ -1,5 +1,5 @@
 /** How long backups are kept: `retention` of a target or of `defaults`. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const retentionSchema = z
   .strictObject({

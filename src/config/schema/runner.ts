@@ -1,5 +1,5 @@
 /** `runner` and `runnerAuto` of a target or of `defaults`: where the dump runs (see src/runners/). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { RUNNER_CHOICES } from '../../runners/types.ts';
 
 export const runnerSchema = z.enum(RUNNER_CHOICES);

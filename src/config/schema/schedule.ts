@@ -1,5 +1,5 @@
 /** When a target is backed up: `schedule` of a target or of `defaults`. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { validateSchedule } from '../../deploy/schedule.ts';
 import { timezone } from './fields.ts';
 

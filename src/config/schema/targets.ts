@@ -1,5 +1,5 @@
 /** `targets.<name>`: a database, how it is reached and dumped, and where its backups go. */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DumpOptionName } from '../../engines/types.ts';
 import {
   engineForScheme,
