@@ -13,7 +13,6 @@ const ENDED: Record<string, ServerTaskStatus['state']> = { SUCCESS: 'succeeded',
 
 export const mssqlRdsDumper: DestinationDumper = {
   writes: 'destination',
-  extension: () => '.bak',
 
   async start({ target, password, destination, key }) {
     if (destination.config.type !== 's3') {

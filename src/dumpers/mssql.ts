@@ -160,7 +160,6 @@ export async function serverVersion(pool: sql.ConnectionPool): Promise<string> {
 export const mssqlDumper: StagingDumper = {
   writes: 'staging',
   serverWritesFile: true,
-  extension: () => '.bak',
 
   async dump(request: DumpRequest): Promise<DumpOutput> {
     const { target } = request;

@@ -22,6 +22,7 @@ import {
 import { boundedCounts, InsertRowCounter } from './row-counts.ts';
 import { EdgeKeeper } from '../streams/edge-keeper.ts';
 import { runDumpTool } from './stream.ts';
+import { compressionOf } from './extension.ts';
 import { resolveTool, toolVersionLine } from '../tools/resolver.ts';
 import { engineInfo } from '../engines/registry.ts';
 import type { DumpOutput, DumpRequest, DumpSink, StagingDumper } from './types.ts';
@@ -224,13 +225,6 @@ function tlsLine(stderr: string, fallback: string): string {
   );
 }
 
-/** How a MySQL dump is compressed, and the extension that says so. */
-const COMPRESSIONS = { gzip: '.sql.gz', zstd: '.sql.zst' } as const;
-
-function compressionOf(target: Target): keyof typeof COMPRESSIONS {
-  return target.dump.compression === 'zstd' ? 'zstd' : 'gzip';
-}
-
 function compressor(target: Target): Transform {
   const level = target.dump.compressionLevel;
   if (compressionOf(target) === 'zstd') {
@@ -243,7 +237,6 @@ function compressor(target: Target): Transform {
 export function mysqlDumper(engine: 'mysql' | 'mariadb'): StagingDumper {
   return {
     writes: 'staging',
-    extension: (target) => COMPRESSIONS[compressionOf(target)],
 
     dump: (request) => dumpMysql(engine, request, { file: request.file }),
     dumpInto: (request) => dumpMysql(engine, request, { stream: request.sink }),

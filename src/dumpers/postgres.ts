@@ -241,7 +241,6 @@ async function dumpPostgres(request: Omit<DumpRequest, 'file'>, sink: DumpSink):
 
 export const postgresDumper: StagingDumper = {
   writes: 'staging',
-  extension: () => '.dump',
   dump: (request) => dumpPostgres(request, { file: request.file }),
   dumpInto: (request) => dumpPostgres(request, { stream: request.sink }),
 };

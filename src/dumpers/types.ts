@@ -50,8 +50,6 @@ export interface StagingDumper {
   writes: 'staging';
   /** The database server writes the file itself, as its own account, which must share the staging folder's group. */
   serverWritesFile?: boolean;
-  /** The file extension of the dump, with the leading dot. */
-  extension(target: Target): string;
   dump(request: DumpRequest): Promise<DumpOutput>;
   /**
    * The same dump streamed into a writer instead of a file, judged before it is published: for
@@ -86,7 +84,6 @@ export interface ServerTaskStatus {
  */
 export interface DestinationDumper {
   writes: 'destination';
-  extension(target: Target): string;
   /** Refuses a destination it cannot write to (ConfigError), then starts the task. */
   start(
     request: ServerBackupRequest,

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { getTarget } from '../config/load.ts';
 import type { PlanInput, PlanResult } from '../contracts.ts';
-import { dumperFor } from '../dumpers/registry.ts';
+import { dumpExtension } from '../dumpers/extension.ts';
 import { ConfigError } from '../errors.ts';
 import { dumpFileName, objectKey, runId } from '../backups/naming.ts';
 import { chooseRunner } from '../runners/choose.ts';
@@ -24,7 +24,7 @@ export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResu
   }
 
   const startedAt = parseStartTime(input.execution.startTime, runtime.now);
-  const extension = dumperFor(target).extension(target);
+  const extension = dumpExtension(target);
   const id = runId(target.name, startedAt, input.execution.id);
   const runner = await chooseRunner(target, runtime);
   const result: PlanResult = {

@@ -90,7 +90,7 @@ targets:
  * check does: before the object becomes visible.
  */
 export function fakeDumper(
-  options: { content?: string | Buffer; error?: Error; extension?: string } = {},
+  options: { content?: string | Buffer; error?: Error } = {},
 ): StagingDumper & { requests: { file?: string; password?: string }[] } {
   const requests: { file?: string; password?: string }[] = [];
   return {
@@ -112,7 +112,6 @@ export function fakeDumper(
       };
     },
     writes: 'staging',
-    extension: () => options.extension ?? '.dump',
     async dump(request) {
       requests.push({ file: request.file, ...(request.password !== undefined && { password: request.password }) });
       const body = Buffer.from(options.content ?? 'fake dump\n');
