@@ -14,6 +14,7 @@ import { handlerFile, STEP_NAMES } from '../src/steps/table.ts';
 
 const root = path.join(import.meta.dirname, '..');
 let outdir: string;
+const MB = 1024 * 1024;
 
 beforeAll(async () => {
   outdir = await mkdtemp(path.join(tmpdir(), 'stepvault-bundle-'));
@@ -41,6 +42,16 @@ describe('bundled Lambda handlers', () => {
       expect((await readFile(path.join(outdir, name, 'index.mjs'), 'utf8')).split('\n')[0], name).toBe(
         settings.banner.js,
       );
+    }
+  });
+
+  it('keeps every bundle under 1 MB, but those that carry SQL Server’s driver', async () => {
+    // Dump and CheckRdsBackup talk to SQL Server through mssql (tedious, its Azure identity and
+    // charset tables): about 1.7 MB minified that no function connecting to SQL Server can leave out.
+    const budgets: Record<string, number> = { dump: 3 * MB, checkRdsBackup: 3 * MB };
+    for (const name of STEP_NAMES) {
+      const { size } = await stat(path.join(outdir, name, 'index.mjs'));
+      expect(size, name).toBeLessThanOrEqual(budgets[name] ?? 1 * MB);
     }
   });
 

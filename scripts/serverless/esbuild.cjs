@@ -3,9 +3,21 @@
 // (`custom.esbuild`), and scripts/build.ts builds the same bundles with it outside serverless.
 module.exports = {
   bundle: true,
-  minify: false,
+  // Smaller files parse faster: a cold start reads the whole bundle before the handler runs.
+  minify: true,
+  // Names survive minification: some libraries read a class's or function's name at run time, and
+  // stack traces stay readable. It costs about 5 % of a bundle.
+  keepNames: true,
+  // A separate index.mjs.map; Lambda never loads it unless NODE_OPTIONS asks for --enable-source-maps.
   sourcemap: true,
   format: 'esm',
+  // The ES module builds of the AWS SDK clients can be tree-shaken: a function carries the
+  // commands it sends, not every command of the service (the CommonJS build is one file with all).
+  mainFields: ['module', 'main'],
+  // The AWS SDK v3 is bundled, at the versions package-lock.json pins, although nodejs24.x ships
+  // one: the same bundle then behaves the same in Lambda, in the task image (which has no SDK of
+  // its own) and in tests, and a runtime update cannot change a client under a deployed function.
+  // Tree-shaken and minified, it is a few hundred KB of a bundle.
   // Lambda loads index.mjs as an ES module without a package.json saying "type": "module".
   outputFileExtension: '.mjs',
   platform: 'node',
