@@ -3,7 +3,7 @@
  * mistyped config key, and every parsing mistake is a ConfigError: exit 2, nothing started.
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { closest } from '../config/issues.ts';
+import { closest } from '../text/closest.ts';
 import { ConfigError } from '../errors.ts';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
