@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import sql from 'mssql';
+import type sql from 'mssql';
 import type { Target } from '../config/load.ts';
 import type { MssqlOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
@@ -122,7 +122,10 @@ export async function withConnection<T>(
   work: (pool: sql.ConnectionPool) => Promise<T>,
   { requestTimeoutMs = MSSQL_REQUEST_TIMEOUT_MS }: { requestTimeoutMs?: number } = {},
 ): Promise<T> {
-  const pool = new sql.ConnectionPool({
+  // Loaded on first use: evaluating the driver (tedious and its Azure identity) at import would
+  // add a few hundred ms to every cold start of a function that carries it, SQL Server or not.
+  const { default: mssql } = await import('mssql');
+  const pool = new mssql.ConnectionPool({
     server: target.host,
     port: target.port,
     user: target.user ?? MSSQL_DEFAULT_USER,
