@@ -9,7 +9,9 @@ import { RUN_STATE_KEYS, type DumpResult, type Failure } from '../contracts.ts';
 import { ERROR_NAMES } from '../errors.ts';
 import { DEFAULT_FUNCTION_TIMEOUTS, timedDefinition } from './execution-timeout.ts';
 import { localFunctionArn, readDefinition, substitute, taskSubstitutions, type StateDefinition } from './definition.ts';
+import { LOCAL_TASK_SUBSTITUTIONS } from '../local/ecs-task.ts';
 import type { Runner } from '../runners/types.ts';
+import { ECS_RUN_TASK_SYNC, TASK_CONTAINER_NAME, TASK_ENV, TASK_SUBSTITUTIONS } from '../task/contract.ts';
 import { STEP_NAMES, substitutionOf } from '../steps/table.ts';
 
 const definition = readDefinition();
@@ -43,7 +45,7 @@ describe('statemachine/backup.asl.json', () => {
           loopSeconds: { WaitForRdsBackup: 14_400 },
           mapItems: 1,
         }),
-        arns,
+        { ...arns, ...LOCAL_TASK_SUBSTITUTIONS },
       ),
       { checkArn: true, checkPaths: true },
     );
@@ -107,7 +109,12 @@ describe('statemachine/backup.asl.json', () => {
   it('matches only error names that exist in src/errors.ts, Lambda or Step Functions', () => {
     const names = tasks.flatMap(([, s]) => [...retriers(s), ...catchers(s)].flatMap((r) => r.ErrorEquals));
     for (const name of names) {
-      const known = Object.hasOwn(ERROR_NAMES, name) || name.startsWith('Lambda.') || name.startsWith('States.');
+      // ECS.*: what the ECS service integration throws when RunTask itself fails (throttled, a server error).
+      const known =
+        Object.hasOwn(ERROR_NAMES, name) ||
+        name.startsWith('Lambda.') ||
+        name.startsWith('States.') ||
+        name.startsWith('ECS.');
       expect(known, `${name} is not a known error name`).toBe(true);
     }
     // Retries are for errors that may pass; a config or dump error is never retried.
@@ -174,7 +181,8 @@ describe('statemachine/backup.asl.json', () => {
   it("writes the run's state as RunState describes it: each result at its own key, the failure as a Failure", () => {
     const resultPaths = states.flatMap(([name, s]) =>
       [s.ResultPath, ...catchers(s).map((c) => (c as { ResultPath?: unknown }).ResultPath)]
-        .filter((p) => p !== undefined)
+        // null: the result is dropped (the ECS task's description, which CollectDump replaces).
+        .filter((p) => p !== undefined && p !== null)
         .map((p) => [name, p] as const),
     );
     const written = resultPaths.map(([name, p]) => {
@@ -200,6 +208,43 @@ describe('statemachine/backup.asl.json', () => {
   it('calls functions only through the substitutions of the table of steps, which the local runner serves', () => {
     const substitutions = new Set(taskSubstitutions(definition).values());
     expect([...substitutions].sort()).toEqual(STEP_NAMES.map(substitutionOf).sort());
-    expect(taskSubstitutions(definition).size).toBe(tasks.length);
+    const ecsTasks = tasks.filter(([, s]) => s.Resource === ECS_RUN_TASK_SYNC);
+    expect(taskSubstitutions(definition).size).toBe(tasks.length - ecsTasks.length);
+  });
+
+  it('runs Plan → FargateDump → CollectDump → the same Upload map with runner fargate', () => {
+    expect(successPath('fargate')).toEqual([
+      'Plan',
+      'ChooseRunner',
+      'FargateDump',
+      'CollectDump',
+      'Upload',
+      'Verify',
+      'Prune',
+      'NotifySuccess',
+      'Cleanup',
+      'Done',
+    ]);
+    const task = definition.States.FargateDump!;
+    expect(task.Resource).toBe(ECS_RUN_TASK_SYNC);
+    // Every value the deployment fills, and the container's step and input as the entrypoint reads them.
+    const text = JSON.stringify(task.Parameters);
+    for (const name of Object.values(TASK_SUBSTITUTIONS)) expect(text).toContain(`\${${name}}`);
+    expect(task.Parameters).toMatchObject({
+      LaunchType: 'FARGATE',
+      Overrides: {
+        ContainerOverrides: [
+          {
+            Name: TASK_CONTAINER_NAME,
+            Environment: [
+              { Name: TASK_ENV.step, Value: 'streamDump' },
+              { Name: TASK_ENV.input, 'Value.$': 'States.JsonToString($.plan)' },
+            ],
+          },
+        ],
+      },
+    });
+    expect(catchers(task)[0]!.Next).toBe('FargateDumpFailed');
+    expect(catchers(definition.States.CollectDump!)[0]!.Next).toBe('CollectDumpFailed');
   });
 });

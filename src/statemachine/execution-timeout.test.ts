@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { pruneRunners, runnersInUse } from '../deploy/runners.ts';
+import { ECS_RUN_TASK_SYNC } from '../task/contract.ts';
 import { parseConfig } from '../config/load.ts';
 import { generateDeployment } from '../deploy/generate.ts';
 import {
@@ -45,12 +47,14 @@ function task(timeout: number, retries: number, interval: number): number {
 function longestByHand(t: Record<string, number>, rdsSeconds: number, destinations: number): number {
   const m = TASK_MARGIN_SECONDS;
   const check = RDS_POLL_SECONDS + task(t.checkRdsBackup! + m, 3, 15); // Wait, then one look
+  // The longest of the runners' branches: Dump with the RDS polling loop, StreamDump, or the ECS
+  // task (its own 2 h timeout) and CollectDump.
+  const staged = task(t.dump! + m, 3, 15) + check + rdsSeconds + check; // the polling loop, and one more look
+  const streamed = task(t.streamDump! + m, 3, 15);
+  const fargate = task(FARGATE_TASK_SECONDS, 3, 15) + task(t.collectDump! + m, 3, 2);
   return (
     task(t.plan! + m, 3, 2) +
-    task(t.dump! + m, 3, 15) +
-    check +
-    rdsSeconds +
-    check + // the polling loop: looks until the limit, and one more that finds it is up
+    Math.max(staged, streamed, fargate) +
     Math.ceil(destinations / 4) * task(t.upload! + m, 4, 10) +
     task(t.verify! + m, 4, 10) +
     task(t.prune! + m, 4, 10) +
@@ -60,6 +64,9 @@ function longestByHand(t: Record<string, number>, rdsSeconds: number, destinatio
     task(t.cleanup! + m, 3, 2) // CleanupAfterFailure
   );
 }
+
+/** The ECS task's TimeoutSeconds in statemachine/backup.asl.json. */
+const FARGATE_TASK_SECONDS = 7200;
 
 const MAX_TIMEOUTS = Object.fromEntries(STEP_NAMES.map((fn) => [fn, LAMBDA_MAX_TIMEOUT_SECONDS]));
 
@@ -130,6 +137,11 @@ describe('Task timeouts', () => {
         mapItems: 1,
       });
       for (const [name, state] of tasks(timed)) {
+        // The ECS task keeps its own timeout: no Lambda limit applies to it.
+        if (state.Resource === ECS_RUN_TASK_SYNC) {
+          expect(state.TimeoutSeconds, name).toBe(FARGATE_TASK_SECONDS);
+          continue;
+        }
         const step = stepOfSubstitution(/^\$\{(\w+)\}$/.exec(state.Resource!)![1]!)!;
         expect(state.TimeoutSeconds, name).toBe(timeouts[step] + TASK_MARGIN_SECONDS);
       }
@@ -181,7 +193,11 @@ describe('the deployed state machine', () => {
     const { resources, functions } = generateDeployment(config, 'ci', definition);
     const deployed = (resources.Resources.BackupStateMachine!.Properties as { Definition: StateMachineDefinition })
       .Definition;
-    expect(deployed.TimeoutSeconds).toBe(timedDefinition(definition, timeoutInputs(config)).TimeoutSeconds);
+    // Derived from the branches this config deploys (its targets stage on EFS: no ECS task).
+    const runners = runnersInUse(config);
+    expect(deployed.TimeoutSeconds).toBe(
+      timedDefinition(pruneRunners(definition, runners), timeoutInputs(config)).TimeoutSeconds,
+    );
     expect(JSON.stringify(deployed)).not.toContain('ExecutionTimeoutSeconds');
     expect(functions.notify?.timeout).toBe(300);
     expect(deployed.States.NotifySuccess!.TimeoutSeconds).toBe(330);

@@ -96,6 +96,11 @@ export const STEPS = {
     memorySize: 1024,
     timeout: 900,
   },
+  /**
+   * The fargate runner: after the ECS task ran streamDump, reads the manifest it published in the first destination
+   * and returns the same streamed result (`.sync` returns the task's description, not the container's output).
+   */
+  collectDump: { ...none, secrets: ['destinations'], destinations: 'read', memorySize: 256, timeout: 60 },
   /** RDS for SQL Server: asks the server about its backup task, then reads the object RDS wrote. */
   checkRdsBackup: { ...none, secrets: ['targets'], destinations: 'read', vpc: true, memorySize: 512, timeout: 900 },
   upload: {

@@ -17,7 +17,10 @@ export const TASK_ENV = {
 /**
  * The substitutions of statemachine/backup.asl.json that the deployment fills for the ECS task:
  * the cluster's ARN, the task definition's ARN, the subnets and security groups of the task's
- * awsvpc network (JSON arrays of IDs), and whether it gets a public IP (`ENABLED` / `DISABLED`).
+ * awsvpc network, and whether it gets a public IP (`ENABLED` / `DISABLED`). Subnets and security
+ * groups are comma-separated IDs (`subnet-0aaa,subnet-0bbb`), which the state turns into lists
+ * with States.StringSplit: a substitution is text put inside a JSON string of the definition, so a
+ * JSON array (its quotes) would break the definition.
  */
 export const TASK_SUBSTITUTIONS = {
   cluster: 'DumpTaskClusterArn',

@@ -4,13 +4,12 @@
  * than 15 minutes, more disk) belong here.
  */
 import type { Runtime } from '../runtime.ts';
-import { dump } from '../steps/dump.ts';
-import { plan } from '../steps/plan.ts';
+import { streamDump } from '../steps/streamDump.ts';
 import type { StepName } from '../steps/table.ts';
 
 export type TaskStep = (input: never, runtime: Runtime) => Promise<unknown>;
 
-export const TASK_STEPS = { plan, dump } as const satisfies Partial<Record<StepName, TaskStep>>;
+export const TASK_STEPS = { streamDump } as const satisfies Partial<Record<StepName, TaskStep>>;
 
 export type TaskStepName = keyof typeof TASK_STEPS;
 

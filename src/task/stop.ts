@@ -5,6 +5,7 @@
  * has what it left there closed (open multipart uploads aborted, a dump without its manifest
  * removed). The last stderr line names the stop, as a failure's does.
  */
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PlanResult } from '../contracts.ts';
@@ -26,7 +27,7 @@ export async function stopTask(
     if (stopped.length > 0) said.push(`stopped ${stopped.map((t) => `${t.name} (pid ${t.pid})`).join(', ')}`);
     const plan = planOf(current?.input);
     // Only ever the folder named after this run, as Cleanup does.
-    if (plan && path.basename(path.resolve(plan.stagingDir)) === plan.runId) {
+    if (plan && path.basename(path.resolve(plan.stagingDir)) === plan.runId && existsSync(plan.stagingDir)) {
       await rm(plan.stagingDir, { recursive: true, force: true });
       said.push(`removed the run's staging folder ${plan.stagingDir}`);
     }
