@@ -14,7 +14,11 @@ import { stringify } from 'yaml';
 import { buildImage, type BuiltImage } from '../image/build.ts';
 import { ENTRYPOINT_FILE, IMAGE_USER, NODE_PATH } from '../image/lib/spec.ts';
 import { machine } from '../layers/dbtools/lib/elf.ts';
-import type { PlanResult, StagedDump } from '../src/contracts.ts';
+import { loadConfig } from '../src/config/load.ts';
+import type { PlanResult, StreamedDump } from '../src/contracts.ts';
+import { createJsonLogger } from '../src/observability/log.ts';
+import { createRuntime } from '../src/runtime.ts';
+import { plan as planStep } from '../src/steps/plan.ts';
 import { TASK_EXIT_CODES } from '../src/task/contract.ts';
 import { layerCommand, layerFor } from './helpers/layer.ts';
 import {
@@ -61,12 +65,13 @@ const IMAGE_CONFIG = {
 };
 
 let built: BuiltImage;
+let configFile: string;
 let image: UnpackedImage;
 
 beforeAll(async () => {
   const scratch = await imageScratch();
   cleanups.push(() => removeScratch(scratch));
-  const configFile = path.join(scratch, 'stepvault.config.yml');
+  configFile = path.join(scratch, 'stepvault.config.yml');
   await writeFile(configFile, stringify(IMAGE_CONFIG));
   const layer = await layerFor('x86_64');
   built = await buildImage({
@@ -94,14 +99,19 @@ async function runStep(step: string, input: unknown) {
   return { ...outcome, result: lines.find((l) => l.message === 'task finished')?.result };
 }
 
-async function planAndDump(target: string): Promise<{ plan: PlanResult; dump: StagedDump }> {
+/** Plans in this process (Plan runs on Lambda), then streams the dump through the image's entrypoint. */
+async function planOf(target: string): Promise<PlanResult> {
+  const runtime = createRuntime(loadConfig(configFile), { logger: () => createJsonLogger({ write: () => undefined }) });
   const execution = { id: `arn:local:execution:${target}`, name: target, startTime: new Date().toISOString() };
-  const planned = await runStep('plan', { request: { target }, execution });
-  expect(planned.code, planned.stderr.join('\n')).toBe(0);
-  const plan = planned.result as PlanResult;
-  const dumped = await runStep('dump', plan);
+  return planStep({ request: { target }, execution }, runtime);
+}
+
+async function planAndDump(target: string): Promise<{ plan: PlanResult; dump: StreamedDump; file: string }> {
+  const plan = await planOf(target);
+  const dumped = await runStep('streamDump', plan);
   expect(dumped.code, dumped.stderr.join('\n')).toBe(0);
-  return { plan, dump: dumped.result as StagedDump };
+  const dump = dumped.result as StreamedDump;
+  return { plan, dump, file: path.join(image.rootfs, IMAGE_USER.home, 'backups', dump.key) };
 }
 
 describe('the x86_64 image archive', () => {
@@ -156,16 +166,12 @@ describe('the entrypoint in a bare chroot of the image', () => {
     );
     await createDatabase(databases.pg);
     await loadRichPostgres(databases.pg);
-    const { dump } = await planAndDump('pg');
+    const { dump, file: dumpFile } = await planAndDump('pg');
     expect(dump.tool).toEqual({ name: 'pg_dump', version: expect.stringMatching(/^18\./) });
 
     await createDatabase(restored);
     const layer = await layerFor('x86_64');
-    const [restoreFile, restoreArgs] = layerCommand(layer, 'pg_restore', [
-      '-f',
-      '-',
-      path.join(image.rootfs, dump.file),
-    ]);
+    const [restoreFile, restoreArgs] = layerCommand(layer, 'pg_restore', ['-f', '-', dumpFile]);
     const [psqlFile, psqlArgs] = layerCommand(layer, 'psql', [
       ...['-h', PG.host, '-p', String(PG.port), '-U', PG.user, '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-d', restored],
     ]);
@@ -187,7 +193,7 @@ describe('the entrypoint in a bare chroot of the image', () => {
     );
     await createMariaDatabase(databases.maria);
     await loadRichMariadb(databases.maria);
-    const { dump } = await planAndDump('maria');
+    const { dump, file: dumpFile } = await planAndDump('maria');
     expect(dump.tool.version).toMatch(/^11\.\d+\.\d+-MariaDB/);
 
     await createMariaDatabase(restored);
@@ -199,15 +205,13 @@ describe('the entrypoint in a bare chroot of the image', () => {
       '--default-character-set=utf8mb4',
       ...['-h', MARIADB.host, '-u', MARIADB.user, '--protocol=TCP', restored],
     ]);
-    await exec('sh', ['-c', 'gunzip -c "$0" | "$@"', path.join(image.rootfs, dump.file), file, ...args]);
+    await exec('sh', ['-c', 'gunzip -c "$0" | "$@"', dumpFile, file, ...args]);
     expect(await mariaTableDigests(restored)).toEqual(await mariaTableDigests(databases.maria));
     expect(await mariaInventory(restored)).toEqual(await mariaInventory(databases.maria));
   });
 
   it('exits with the error’s code and names it on its last stderr line when the database is down', async () => {
-    const execution = { id: 'arn:local:execution:down', name: 'down', startTime: new Date().toISOString() };
-    const planned = await runStep('plan', { request: { target: 'down' }, execution });
-    const dumped = await runStep('dump', planned.result);
+    const dumped = await runStep('streamDump', await planOf('down'));
     expect(dumped.code).toBe(TASK_EXIT_CODES.ConnectionError);
     expect(JSON.parse(dumped.stderr.at(-1)!)).toEqual({
       errorType: 'ConnectionError',
@@ -220,10 +224,10 @@ describe('the entrypoint in a bare chroot of the image', () => {
     expect(unknown.code).toBe(TASK_EXIT_CODES.ConfigError);
     expect(JSON.parse(unknown.stderr.at(-1)!)).toEqual({
       errorType: 'ConfigError',
-      errorMessage: 'STEPVAULT_STEP is "upload": a task runs one of plan, dump',
+      errorMessage: 'STEPVAULT_STEP is "upload": a task runs one of streamDump',
     });
     const garbled = await runInImage(image, image.config.config.Entrypoint, {
-      STEPVAULT_STEP: 'dump',
+      STEPVAULT_STEP: 'streamDump',
       STEPVAULT_STEP_INPUT: '{plan',
     });
     expect(garbled.code).toBe(TASK_EXIT_CODES.ConfigError);
