@@ -388,7 +388,7 @@ const CASES: BadInput[] = [
     config: withValue('deploy', { region: 'eu-west-1', functions: { rdsStatus: { timeout: 60 } } }),
     args: RUN,
     says: [
-      'deploy.functions.rdsStatus: unknown key; remove it; allowed here: plan, dump, streamDump, checkRdsBackup, upload',
+      'deploy.functions.rdsStatus: unknown key; remove it; allowed here: plan, dump, streamDump, collectDump, checkRdsBackup, upload',
     ],
   },
   {

@@ -75,8 +75,11 @@ const roleOf = (fn: string) =>
   template.Resources[`${fn[0]!.toUpperCase()}${fn.slice(1)}FunctionRole`]!.Properties.Policies[0].PolicyDocument
     .Statement as { Action: string[]; Resource: unknown; Condition?: unknown }[];
 const actionsOf = (fn: string) => roleOf(fn).flatMap((s) => s.Action);
-/** The fixture's targets both run on efs (a private address, a name with deploy.vpc): StreamDump is not deployed. */
-const deployedSteps = STEP_NAMES.filter((step) => step !== 'streamDump');
+/**
+ * The fixture's targets both run on efs (a private address, a name with deploy.vpc): the steps only the
+ * lambda and fargate runners call (StreamDump, CollectDump) are not deployed.
+ */
+const deployedSteps = STEP_NAMES.filter((step) => step !== 'streamDump' && step !== 'collectDump');
 
 describe('the packaged template', () => {
   it('has the functions on nodejs24.x arm64, the layer on Dump, and EFS and the VPC on the staging steps', () => {
