@@ -8,12 +8,11 @@
 import { constants, createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { chmod, copyFile, link, mkdir, open, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import type { FilesystemDestinationConfig } from '../config/schema.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
-import { DigestStream } from '../streams/digest.ts';
+import { copyFileHashing, hashFile } from './file-copy.ts';
 import { folderMode, parseFileMode } from './file-mode.ts';
 import { refusePseudoFilesystem } from './pseudo-filesystem.ts';
 import { discard, streamInto, throwIfAborted } from './stream-body.ts';
@@ -65,23 +64,21 @@ export class FilesystemStorage implements StorageProvider {
       key,
       target,
       async (partial) => {
-        const digest = new DigestStream(options.onProgress, options.size);
-        await pipeline(
-          createReadStream(file),
-          digest,
-          createWriteStream(partial, { flush: true, flags: 'wx', mode: this.fileMode }),
-        );
-        const sha256 = digest.hex();
-        if (sha256 !== options.sha256 || digest.bytes !== options.size) {
+        const copied = await copyFileHashing(file, partial, {
+          mode: this.fileMode,
+          ...(options.onProgress && { onProgress: options.onProgress }),
+          totalBytes: options.size,
+        });
+        if (copied.sha256 !== options.sha256 || copied.bytes !== options.size) {
           throw new ChecksumMismatchError(
-            `${this.name}: stored ${digest.bytes} bytes with SHA-256 ${sha256}, expected ${options.size} bytes with ${options.sha256}`,
+            `${this.name}: stored ${copied.bytes} bytes with SHA-256 ${copied.sha256}, expected ${options.size} bytes with ${options.sha256}`,
           );
         }
       },
       // The same bytes already there: this run's own earlier attempt, stored before it failed.
       async () => {
         const existing = await hashFile(target);
-        return existing.size === options.size && existing.sha256 === options.sha256;
+        return existing.bytes === options.size && existing.sha256 === options.sha256;
       },
     );
   }
@@ -109,7 +106,7 @@ export class FilesystemStorage implements StorageProvider {
         },
         async () => {
           const existing = await hashFile(target);
-          return existing.size === written?.size && existing.sha256 === written.sha256;
+          return written !== undefined && existing.bytes === written.size && existing.sha256 === written.sha256;
         },
       );
     } finally {
@@ -283,16 +280,6 @@ class Settled {
   constructor(error: unknown) {
     this.error = error;
   }
-}
-
-async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { size, sha256: hash.digest('hex') };
 }
 
 /** A link is durable only once the folder that holds it is flushed too. */

@@ -16,6 +16,10 @@ const SAMPLES: { [Type in DestinationConfig['type']]: string } = {
   filesystem: '{ type: filesystem, path: ./backups }',
   s3: '{ type: s3, bucket: backups, region: eu-west-1, accessKeyId: ssm:/s3/id, secretAccessKey: ssm:/s3/key }',
   r2: `{ type: r2, accountId: ${'a'.repeat(32)}, bucket: backups, accessKeyId: ssm:/r2/id, secretAccessKey: ssm:/r2/key }`,
+  dropbox:
+    '{ type: dropbox, appKey: ssm:/dbx/key, appSecret: ssm:/dbx/secret, refreshToken: ssm:/dbx/refresh, folder: /Backups/db }',
+  gdrive: '{ type: gdrive, folderId: 0AbCdEfGhIjKlMnOpQ, serviceAccountKey: ssm:/gdrive/key }',
+  supabase: `{ type: supabase, projectRef: ${'abcdefghij'.repeat(2)}, region: eu-central-1, bucket: backups, accessKeyId: ssm:/sb/id, secretAccessKey: ssm:/sb/key }`,
 };
 
 function configWith(type: DestinationConfig['type']) {

@@ -92,6 +92,37 @@ describe('S3 profiles', () => {
   });
 });
 
+describe('Supabase Storage profile', () => {
+  const base = {
+    type: 'supabase' as const,
+    projectRef: 'abcdefghijklmnopqrst',
+    region: 'eu-central-1',
+    bucket: 'backups',
+    accessKeyId: 'env:A',
+    secretAccessKey: 'env:B',
+  };
+
+  it('the endpoint from the project ref, the project region, path-style, no checksum headers, a look before writing', () => {
+    expect(s3Profile('supa', base, { AWS_ENDPOINT_URL_S3: 'http://ignored.example' })).toEqual({
+      kind: 'supabase',
+      bucket: 'backups',
+      region: 'eu-central-1',
+      endpoint: 'https://abcdefghijklmnopqrst.storage.supabase.co/storage/v1/s3',
+      forcePathStyle: true,
+      checksums: false,
+      conditionalWrites: false,
+    });
+  });
+
+  it('a self-hosted Supabase: the endpoint given replaces the hosted one', () => {
+    expect(s3Profile('supa', { ...base, endpoint: 'https://supabase.internal/storage/v1/s3' }, {})).toMatchObject({
+      endpoint: 'https://supabase.internal/storage/v1/s3',
+      region: 'eu-central-1',
+      forcePathStyle: true,
+    });
+  });
+});
+
 describe('part sizes', () => {
   it.each([
     [10 * MIB, undefined, 8 * MIB],

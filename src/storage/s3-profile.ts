@@ -5,10 +5,10 @@
  * so only AWS gets them (as per-part SHA-256, which S3 verifies); the others get checksums only
  * where an API requires one, and stepvault checks the bytes itself.
  */
-import type { R2DestinationConfig, S3DestinationConfig } from '../config/schema.ts';
+import type { R2DestinationConfig, S3DestinationConfig, SupabaseDestinationConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 
-export type S3Kind = 'aws' | 'r2' | 'compatible';
+export type S3Kind = 'aws' | 'r2' | 'supabase' | 'compatible';
 
 export interface S3Profile {
   kind: S3Kind;
@@ -34,9 +34,10 @@ const DEFAULT_PART = 8 * MIB;
 
 export function s3Profile(
   name: string,
-  destination: S3DestinationConfig | R2DestinationConfig,
+  destination: S3DestinationConfig | R2DestinationConfig | SupabaseDestinationConfig,
   env: NodeJS.ProcessEnv = process.env,
 ): S3Profile {
+  if (destination.type === 'supabase') return supabaseProfile(destination);
   if (destination.type === 'r2') {
     const zone = destination.jurisdiction ? `.${destination.jurisdiction}` : '';
     return {
@@ -68,6 +69,25 @@ export function s3Profile(
     ...(destination.sse && {
       sse: { mode: destination.sse, ...(destination.kmsKeyId && { kmsKeyId: destination.kmsKeyId }) },
     }),
+  };
+}
+
+/**
+ * Supabase Storage's S3 endpoint is https://<ref>.storage.supabase.co/storage/v1/s3, in the
+ * project's region, path-style only (the bucket is a path segment after the /s3 root). Its
+ * compatibility table marks the x-amz-checksum-* headers unsupported, so the SDK sends none it
+ * is not made to; and it does not document If-None-Match on writes, so a HEAD before each write
+ * guards the key (the run's own key makes the window a retry of the same run).
+ */
+function supabaseProfile(destination: SupabaseDestinationConfig): S3Profile {
+  return {
+    kind: 'supabase',
+    bucket: destination.bucket,
+    region: destination.region,
+    endpoint: destination.endpoint ?? `https://${destination.projectRef}.storage.supabase.co/storage/v1/s3`,
+    forcePathStyle: true,
+    checksums: false,
+    conditionalWrites: false,
   };
 }
 

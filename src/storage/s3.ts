@@ -1,10 +1,11 @@
 /**
- * S3, R2 and any S3-compatible store as a destination. Uploads stream from staging through
- * @aws-sdk/lib-storage (multipart, several parts in flight, aborted on failure so no orphan
- * parts stay behind), while the bytes read are hashed: what was sent must be what was dumped.
+ * S3, R2 and any S3-compatible store as a destination. A staged file and a streamed body alike go
+ * through the multipart sink of s3-multipart.ts (several parts in flight in reused buffers,
+ * aborted on failure so no orphan parts stay behind), while the bytes read are hashed: what was
+ * sent must be what was dumped, or the upload is aborted before the object becomes visible.
  *
  * Never replace: every write is conditional (`If-None-Match: *` on PutObject and on
- * CompleteMultipartUpload, which lib-storage's Upload passes through from its params), so an
+ * CompleteMultipartUpload), so an
  * object already under the key stays as it is. A retry of this run finds its own earlier attempt
  * there (same size, same SHA-256 in the metadata) and counts it as stored; anything else is an
  * ObjectExistsError.
@@ -28,10 +29,8 @@ import {
   type ListMultipartUploadsCommandOutput,
   type ListObjectsV2CommandOutput,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { awsRequestHandler } from '../aws/http.ts';
-import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
-import { DigestStream } from '../streams/digest.ts';
+import { ChecksumMismatchError, ConfigError, ObjectExistsError, StepvaultError, StorageError } from '../errors.ts';
 import { choosePartSize, type S3Profile } from './s3-profile.ts';
 import { type CopyLimits, copyInStore, S3_COPY_LIMITS } from './s3-copy.ts';
 import { MultipartSink, type Staged } from './s3-multipart.ts';
@@ -46,6 +45,9 @@ import type {
   StreamWritten,
 } from './types.ts';
 
+/** The destination types an S3 client serves; each names its addresses (s3://, r2://, supabase://). */
+export type S3StorageType = 's3' | 'r2' | 'supabase';
+
 export interface S3Credentials {
   accessKeyId: string;
   secretAccessKey: string;
@@ -53,7 +55,7 @@ export interface S3Credentials {
 
 export interface S3StorageOptions {
   name: string;
-  type: 's3' | 'r2';
+  type: S3StorageType;
   profile: S3Profile;
   credentials?: S3Credentials;
   partSizeMB?: number;
@@ -80,7 +82,7 @@ export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectMs: 10_000, idleMs: 60_0
 
 export class S3Storage implements StorageProvider {
   readonly name: string;
-  readonly type: 's3' | 'r2';
+  readonly type: S3StorageType;
   private readonly profile: S3Profile;
   private readonly client: S3Client;
   private readonly options: S3StorageOptions;
@@ -97,7 +99,7 @@ export class S3Storage implements StorageProvider {
   }
 
   locate(key: string): string {
-    return `${this.type === 'r2' ? 'r2' : 's3'}://${this.profile.bucket}/${key}`;
+    return `${this.type}://${this.profile.bucket}/${key}`;
   }
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<void> {
@@ -106,43 +108,40 @@ export class S3Storage implements StorageProvider {
     // crashed Lambda, a server that died mid-upload): the key is the run's own, and its parts
     // would be billed forever.
     await this.abortIncomplete(key);
+    // Through putStream's sink rather than lib-storage's Upload, which holds each part in a new
+    // buffer that the garbage collector frees late: the file is read once in order to hash it, and
+    // each part is sent as a range read again from the file (see s3-multipart.ts).
     const source = createReadStream(file);
-    const digest = new DigestStream(options.onProgress, options.size);
-    // A staged file that cannot be read (gone, unreadable) must fail this upload, not the process:
-    // pipe() alone would leave the read error unhandled and the upload waiting for bytes forever.
-    source.once('error', (error) => digest.destroy(error));
-    const upload = new Upload({
-      client: this.client,
-      params: {
-        ...this.objectParams(key, options.contentType ?? 'application/octet-stream', options.metadata),
-        ...this.ifAbsent(),
-        Body: source.pipe(digest),
-      },
-      partSize: choosePartSize(options.size, this.options.partSizeMB),
-      queueSize: this.options.concurrency ?? 4,
-      leavePartsOnError: false,
-    });
     try {
-      await upload.done();
+      await this.upload(key, source, file, {
+        metadata: options.metadata,
+        contentType: options.contentType ?? 'application/octet-stream',
+        expectedSize: options.size,
+        ...(options.onProgress && { onProgress: options.onProgress }),
+        // The bytes that went out must be the bytes that were dumped, all of them, before the
+        // object becomes visible: a mismatch aborts the upload and leaves nothing.
+        beforeCommit: async (sent) => {
+          if (sent.size !== options.size || sent.sha256 !== options.sha256) {
+            throw new ChecksumMismatchError(
+              `${this.name}: sent ${sent.size} bytes (SHA-256 ${sent.sha256}) of ${file}; expected ${options.size} bytes with ${options.sha256}; nothing was stored`,
+            );
+          }
+        },
+      });
     } catch (error) {
-      if (isPreconditionFailed(error)) {
-        if (await this.holdsSame(key, options)) return;
-        throw this.refusal(key);
+      if (error instanceof StepvaultError) throw error;
+      // A failing part tears the pipeline down and reaches here as the file stream's error too:
+      // only an error about the file itself is a read error.
+      if ((error as NodeJS.ErrnoException).path === file) {
+        throw new StorageError(`${this.where(key)}: cannot upload: cannot read ${file}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       throw this.failure('upload', key, error);
     } finally {
       // Whatever happened, this upload no longer reads the staged file (a failed upload stops
       // reading midway): close it now, before Cleanup removes staging underneath it.
       await closeStream(source);
-    }
-    // The bytes that went out must be the bytes that were dumped, and all of them must be there.
-    const sent = { size: digest.bytes, sha256: digest.hex() };
-    const stored = await this.head(key);
-    if (sent.sha256 !== options.sha256 || sent.size !== options.size || stored?.size !== options.size) {
-      await this.delete(key).catch(() => undefined);
-      throw new ChecksumMismatchError(
-        `${this.name}: sent ${sent.size} bytes (SHA-256 ${sent.sha256}), stored ${stored?.size ?? 'nothing'}; expected ${options.size} bytes with ${options.sha256}`,
-      );
     }
   }
 
@@ -155,7 +154,17 @@ export class S3Storage implements StorageProvider {
    * are hashed as they go, after the upload was started), so a retry finds its own earlier object
    * the same only when the caller did: the manifest holds the SHA-256 in any case.
    */
-  async putStream(key: string, body: Readable, options: PutStreamOptions): Promise<StreamWritten> {
+  putStream(key: string, body: Readable, options: PutStreamOptions): Promise<StreamWritten> {
+    return this.upload(key, body, undefined, options);
+  }
+
+  /** putStream of a body that is the given file, when it is one: its parts are read again from there. */
+  private async upload(
+    key: string,
+    body: Readable,
+    file: string | undefined,
+    options: PutStreamOptions,
+  ): Promise<StreamWritten> {
     const contentType = options.contentType ?? 'application/octet-stream';
     const sink = new MultipartSink({
       client: this.client,
@@ -172,10 +181,14 @@ export class S3Storage implements StorageProvider {
       basePartSize: choosePartSize(options.expectedSize ?? 0, this.options.partSizeMB),
       concurrency: this.options.concurrency ?? 4,
       ...(options.signal && { signal: options.signal }),
+      ...(file && { file }),
     });
     let written: StreamWritten;
     try {
-      written = await streamInto(body, sink, options, (error) => this.failure('upload', key, error));
+      // A part whose bytes were not those hashed fails as the ChecksumMismatchError it is.
+      written = await streamInto(body, sink, options, (error) =>
+        error instanceof StepvaultError ? error : this.failure('upload', key, error),
+      );
       await options.beforeCommit?.(written);
       throwIfAborted(options.signal);
       // Without conditional writes this look is the only guard, as in putFile; here it comes after
@@ -495,9 +508,13 @@ export class S3Storage implements StorageProvider {
     };
   }
 
+  private where(key: string): string {
+    return `destination ${this.name} (${this.locate(key)})`;
+  }
+
   private failure(action: string, key: string, error: unknown): Error {
     const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: string };
-    const where = `destination ${this.name} (${this.locate(key)})`;
+    const where = this.where(key);
     const detail = `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
     if (e.name === 'NoSuchBucket')
       return new ConfigError(

@@ -2,6 +2,10 @@
 import * as z from 'zod';
 import { isValidFileMode } from '../../storage/file-mode.ts';
 import { endpoint, prefix, secretReference } from './fields.ts';
+import { dropboxDestinationSchema } from './dropbox.ts';
+import { gdriveDestinationSchema } from './gdrive.ts';
+import { supabaseDestinationSchema } from './supabase.ts';
+import { transferOptions } from './transfer.ts';
 
 export const filesystemDestinationSchema = z.strictObject({
   type: z.literal('filesystem'),
@@ -17,16 +21,6 @@ export const filesystemDestinationSchema = z.strictObject({
     })
     .optional(),
 });
-
-/** Upload tuning shared by the S3-speaking destinations. */
-const transferOptions = {
-  /** Part size of multipart uploads; by default chosen from the file size (8 MiB or more). */
-  partSizeMB: z.int().min(5).max(5120).optional(),
-  /** Parts in flight at once. */
-  concurrency: z.int().min(1).max(16).optional(),
-  required: z.boolean().optional(),
-  prefix: prefix.optional(),
-};
 
 export const S3_STORAGE_CLASSES = [
   'STANDARD',
@@ -96,9 +90,15 @@ export const destinationSchema = z.discriminatedUnion('type', [
   filesystemDestinationSchema,
   s3DestinationSchema,
   r2DestinationSchema,
+  supabaseDestinationSchema,
+  dropboxDestinationSchema,
+  gdriveDestinationSchema,
 ]);
 
 export type DestinationConfig = z.output<typeof destinationSchema>;
 export type FilesystemDestinationConfig = z.output<typeof filesystemDestinationSchema>;
 export type S3DestinationConfig = z.output<typeof s3DestinationSchema>;
 export type R2DestinationConfig = z.output<typeof r2DestinationSchema>;
+export type DropboxDestinationConfig = z.output<typeof dropboxDestinationSchema>;
+export type GdriveDestinationConfig = z.output<typeof gdriveDestinationSchema>;
+export type SupabaseDestinationConfig = z.output<typeof supabaseDestinationSchema>;

