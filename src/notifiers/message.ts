@@ -3,6 +3,7 @@
  * opening anything else: which database, what happened, where the backup is or what failed and
  * why, and (on AWS) a link to the execution.
  */
+import { describeSizeAnomaly } from '../backups/size-anomaly.ts';
 import type { ExecutionInfo, Failure, RunState } from '../contracts.ts';
 import { formatBytes, formatSeconds } from '../text/format.ts';
 import { readableCause } from '../text/cause.ts';
@@ -26,12 +27,17 @@ export function successModel(run: RunState, execution: ExecutionInfo): MessageMo
   const outcomes = run.upload ?? [];
   const skipped = outcomes.filter((o) => o.status === 'failed');
   const link = consoleLink(execution.id);
+  const anomaly = run.verify?.sizeAnomaly;
+  // Said in the subject, where a mail filter or a glance at the inbox sees it: every step succeeded.
+  const anomalyWords = anomaly
+    ? `; SIZE ANOMALY: ${Number.isFinite(anomaly.changePercent) ? `${anomaly.changePercent}%` : 'far'} ${anomaly.direction} than the previous`
+    : '';
   return {
     outcome: 'success',
     subject: skipped.length
-      ? `[stepvault] ${target}: backup succeeded (${size}); ${skipped.map((o) => o.destination).join(', ')} FAILED`
-      : `[stepvault] ${target}: backup succeeded (${size})`,
-    headline: `Backup of ${target} succeeded${skipped.length ? `, but ${skipped.length} optional destination${skipped.length > 1 ? 's' : ''} failed` : ''}.`,
+      ? `[stepvault] ${target}: backup succeeded (${size}); ${skipped.map((o) => o.destination).join(', ')} FAILED${anomalyWords}`
+      : `[stepvault] ${target}: backup succeeded (${size})${anomalyWords}`,
+    headline: `Backup of ${target} succeeded${skipped.length ? `, but ${skipped.length} optional destination${skipped.length > 1 ? 's' : ''} failed` : ''}${anomaly ? `, but it is ${anomaly.direction} than expected: check that the right database was dumped` : ''}.`,
     facts: [
       ['Target', target],
       ['Engine', plan?.engine ?? '?'],
@@ -54,6 +60,7 @@ export function successModel(run: RunState, execution: ExecutionInfo): MessageMo
         code: true,
         lines: storedLines(run),
       },
+      ...(anomaly ? [{ title: 'Size anomaly', lines: [describeSizeAnomaly(anomaly, formatBytes)] }] : []),
       { title: 'Verified', lines: verifyLines(run) },
       { title: 'Retention', lines: retentionLines(run), code: true },
     ],
@@ -160,6 +167,7 @@ function verifyLines(run: RunState): string[] {
       `restore drill passed: ${drill.tables} tables, ${drill.rows} rows restored into ${drill.database} and compared, in ${formatSeconds(drill.seconds)}`,
     );
   }
+  if (verified.drillSkipped) lines.push(`restore drill skipped: ${verified.drillSkipped}`);
   return lines;
 }
 

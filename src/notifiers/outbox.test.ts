@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load.ts';
 import { readableCause } from '../text/cause.ts';
 import { OutboxNotifier, renderEml } from './outbox.ts';
+import { SecretResolver } from '../config/secrets.ts';
 import { notifierFor } from './registry.ts';
 
 describe('outbox messages', () => {
@@ -69,7 +70,7 @@ describe('outbox permissions', () => {
     folders.push(await mkdtemp(path.join(tmpdir(), 'stepvault-outbox-')));
     const previous = process.umask(0o022);
     try {
-      const { notifier } = notifierFor(config(''), 'desk');
+      const { notifier } = notifierFor(config(''), 'desk', new SecretResolver());
       const file = await notifier.send(message);
       expect(await modeOf(file)).toBe(0o600);
       expect(await modeOf(path.dirname(file))).toBe(0o700);
@@ -82,7 +83,7 @@ describe('outbox permissions', () => {
     folders.push(await mkdtemp(path.join(tmpdir(), 'stepvault-outbox-')));
     const previous = process.umask(0o077);
     try {
-      const { notifier } = notifierFor(config(`/nested, mode: "0640"`), 'desk');
+      const { notifier } = notifierFor(config(`/nested, mode: "0640"`), 'desk', new SecretResolver());
       const file = await notifier.send(message);
       expect(await modeOf(file)).toBe(0o640);
       expect(await modeOf(path.dirname(file))).toBe(0o750);

@@ -2,7 +2,7 @@
  * The outbox: each message becomes one RFC 5322 .eml file in a folder, which any mail client
  * opens. It is how local runs "send" mail, and what the tests read back.
  */
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -34,6 +34,23 @@ export class OutboxNotifier implements Notifier {
     this.name = name;
     this.options = options;
     this.now = now;
+  }
+
+  /** The folder takes a file: one is written and removed (and the folder too, if this made it). */
+  async check(): Promise<string> {
+    const folder = this.options.path;
+    let created: string | undefined;
+    try {
+      created = await mkdir(folder, { recursive: true, mode: folderMode(this.options.mode ?? 0o600) });
+      const probe = path.join(folder, `.check-${randomBytes(6).toString('hex')}`);
+      await writeFile(probe, '', { mode: 0o600 });
+      await rm(probe, { force: true });
+      return `${folder} takes mail files`;
+    } catch (error) {
+      throw new StorageError(`outbox ${this.name}: cannot write into ${folder}: ${(error as Error).message}`);
+    } finally {
+      if (created) await rm(created, { recursive: true, force: true });
+    }
   }
 
   async send(message: Message): Promise<string> {

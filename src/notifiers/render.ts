@@ -6,7 +6,7 @@
 import type { Message, MessageModel } from './types.ts';
 
 export function render(model: MessageModel): Message {
-  return { outcome: model.outcome, subject: model.subject, text: renderText(model), html: renderHtml(model) };
+  return { outcome: model.outcome, subject: model.subject, text: renderText(model), html: renderHtml(model), model };
 }
 
 export function renderText(model: MessageModel): string {

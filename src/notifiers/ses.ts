@@ -3,7 +3,7 @@
  * process; its endpoint follows the SDK's AWS_ENDPOINT_URL_SESV2, which is how a local SES
  * server is reached.
  */
-import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { GetEmailIdentityCommand, SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { API_CALL, awsErrorDetail, awsRequestHandler } from '../aws/http.ts';
 import { ConfigError, TransientError } from '../errors.ts';
 import type { Message, Notifier } from './types.ts';
@@ -82,5 +82,47 @@ export class SesNotifier implements Notifier {
       }
       throw new TransientError(`SES notification ${this.name} could not be sent: ${detail}`, { cause: error });
     }
+  }
+
+  /**
+   * SES sends from a verified identity: the address itself, or its domain. Asked with
+   * GetEmailIdentity (ses:GetEmailIdentity), which sends nothing.
+   */
+  async check(): Promise<string> {
+    const { from } = this.settings;
+    const address = /<([^>]+)>/.exec(from)?.[1] ?? from;
+    const domain = address.slice(address.lastIndexOf('@') + 1);
+    const asked: string[] = [];
+    for (const identity of [address, domain]) {
+      asked.push(identity);
+      try {
+        const found = await this.client.send(new GetEmailIdentityCommand({ EmailIdentity: identity }));
+        if (found.VerifiedForSendingStatus) return `${identity} is a verified SES identity`;
+        throw new ConfigError(
+          `SES identity ${identity} is not verified for sending (status ${found.VerificationStatus ?? 'unknown'}); finish its verification in SES`,
+        );
+      } catch (error) {
+        if ((error as { name?: string }).name !== 'NotFoundException') {
+          if (error instanceof ConfigError) throw error;
+          const status = (error as { $response?: { statusCode?: number } }).$response?.statusCode;
+          if (/Deserialization error|is not valid JSON/.test((error as Error).message ?? '')) {
+            // An endpoint that speaks some of SESv2 but not this call (a local SES server).
+            throw new TransientError(
+              `SES notification ${this.name}: the SES endpoint does not answer GetEmailIdentity as SES does${status ? ` (HTTP ${status})` : ''}; the identity of ${identity} could not be checked`,
+              { cause: error },
+            );
+          }
+          throw new TransientError(
+            `SES notification ${this.name}: cannot ask SES about ${identity}: ${awsErrorDetail(error)}`,
+            {
+              cause: error,
+            },
+          );
+        }
+      }
+    }
+    throw new ConfigError(
+      `neither ${asked.join(' nor ')} is an SES identity; verify ${address} or its domain in SES (in the region the mail is sent from)`,
+    );
   }
 }

@@ -23,10 +23,17 @@ export interface Message {
   text: string;
   /** The same, as a small self-contained HTML page that reads well on a phone. */
   html: string;
+  /** What it was rendered from: chat formats lay the facts out in their own way. */
+  model?: MessageModel;
 }
 
 export interface Notifier {
   readonly name: string;
   /** Returns an id of what was sent (a message id, a file name). */
   send(message: Message): Promise<string>;
+  /**
+   * Whether a message could be sent now, without sending one (SMTP login, SES identity); says
+   * what it found, throws what stops it. Absent where only sending would tell.
+   */
+  check?(): Promise<string>;
 }
