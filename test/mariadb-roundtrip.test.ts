@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { zstdDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   createMariaDatabase,
@@ -13,7 +13,7 @@ import {
   MARIADB,
   mariaInventory,
   mariaTableDigests,
-  restoreGzipDump,
+  restoreSqlDump,
   loadRichMariadb,
 } from './helpers/mariadb.ts';
 import { uniqueName } from './helpers/postgres.ts';
@@ -41,18 +41,19 @@ afterAll(async () => {
 });
 
 describe('MariaDB backup through the workflow', () => {
-  it('succeeds and stores a gzip-compressed SQL dump that ends with the completion mark', async () => {
+  it('succeeds and stores a zstd-compressed SQL dump (the default) that ends with the completion mark', async () => {
     expect(record.status, record.cause).toBe('SUCCEEDED');
     const stored = storedBackup(record);
-    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z-[0-9a-f]{8}\.sql\.gz$/);
+    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z-[0-9a-f]{8}\.sql\.zst$/);
     const bytes = await readFile(path.join(workspace.dir, 'backups', stored.key));
     expect(createHash('sha256').update(bytes).digest('hex')).toBe(stored.sha256);
-    const sql = gunzipSync(bytes).toString('utf8');
+    const sql = zstdDecompressSync(bytes).toString('utf8');
     expect(sql.trimEnd()).toMatch(/-- Dump completed on .*$/);
     const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'backups', stored.manifestKey), 'utf8'));
     expect(manifest).toMatchObject({
       engine: 'mariadb',
-      compression: 'gzip',
+      compression: 'zstd',
+      compressionLevel: 1,
       size: bytes.length,
       sha256: stored.sha256,
     });
@@ -62,7 +63,7 @@ describe('MariaDB backup through the workflow', () => {
 
   it('restores into a fresh database with identical contents and objects', async () => {
     await createMariaDatabase(restored);
-    await restoreGzipDump(path.join(workspace.dir, 'backups', storedBackup(record).key), restored);
+    await restoreSqlDump(path.join(workspace.dir, 'backups', storedBackup(record).key), restored);
 
     const [before, after] = await Promise.all([mariaTableDigests(source), mariaTableDigests(restored)]);
     expect(Object.keys(before)).toEqual(['customers', 'log table']);
@@ -97,7 +98,7 @@ describe('MariaDB backup through the workflow', () => {
     const copy = uniqueName('sv_mysql_restored');
     await createMariaDatabase(copy);
     try {
-      await restoreGzipDump(path.join(mysqlWorkspace.dir, 'backups', storedBackup(mysqlRecord).key), copy);
+      await restoreSqlDump(path.join(mysqlWorkspace.dir, 'backups', storedBackup(mysqlRecord).key), copy);
       expect(await mariaTableDigests(copy)).toEqual(await mariaTableDigests(source));
     } finally {
       await dropMariaDatabase(copy);

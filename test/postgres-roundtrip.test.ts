@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import {
   createDatabase,
+  defaultPgCompression,
   dropDatabase,
   objectInventory,
   PG,
@@ -46,6 +47,7 @@ describe('PostgreSQL backup through the workflow', () => {
       .filter((e) => e.type === 'state-entered' && e.index === undefined)
       .map((e) => e.state);
     expect(entered).toEqual([
+      'IsDoctor',
       'Plan',
       'ChooseRunner',
       'Dump',
@@ -76,7 +78,7 @@ describe('PostgreSQL backup through the workflow', () => {
       key: stored.key,
       size: bytes.length,
       sha256: createHash('sha256').update(bytes).digest('hex'),
-      compression: 'custom',
+      compression: defaultPgCompression(),
       tool: { name: 'pg_dump' },
     });
     expect(manifest.tool.version).toMatch(/^\d+\.\d+/);

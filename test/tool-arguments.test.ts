@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Target } from '../src/config/load.ts';
+import type { ConnectedTarget } from '../src/config/load.ts';
 import { mysqlDumper } from '../src/dumpers/mysql.ts';
 import { postgresDumper } from '../src/dumpers/postgres.ts';
 import { restorePostgres } from '../src/restore/postgres.ts';
@@ -28,7 +28,7 @@ let dir: string;
 const run = promisify(execFile);
 const pgIdentifier = (s: string) => `"${s.replace(/"/g, '""')}"`;
 
-function target(overrides: Partial<Target>): Target {
+function target(overrides: Partial<ConnectedTarget>): ConnectedTarget {
   return {
     name: 'main',
     engine: 'postgres',
@@ -45,6 +45,8 @@ function target(overrides: Partial<Target>): Target {
     retention: { keepLast: 1 },
     runner: 'efs',
     runnerReason: 'host 127.0.0.1 is a private address, reached only from inside its network',
+    // A drill makes the dumpers count rows per table: the counts tell which database was dumped.
+    verify: { drill: { into: `postgres://${PG.user}@${PG.host}:${PG.port}/sv_unused_drill` } },
     ...overrides,
   };
 }
@@ -121,7 +123,7 @@ describe('pg_dump: the database name is only a name', () => {
 });
 
 describe('mariadb-dump: names after "--", the password quoted in the option file', () => {
-  const mariaTarget = (overrides: Partial<Target>) =>
+  const mariaTarget = (overrides: Partial<ConnectedTarget>) =>
     target({
       engine: 'mariadb',
       host: MARIADB.host,

@@ -3,7 +3,7 @@
  * msdb.dbo.rds_backup_database, as a task whose progress rds_task_status reports. The state
  * machine polls it (Wait → CheckRdsBackup → Choice) until SUCCESS, ERROR or its time is up.
  */
-import type { Target } from '../config/load.ts';
+import type { ConnectedTarget } from '../config/load.ts';
 import { DumpError } from '../errors.ts';
 import { quoteString, serverVersion, withConnection } from './mssql.ts';
 
@@ -17,7 +17,7 @@ export function rdsStatusStatement(taskId: number): string {
 }
 
 export async function startRdsBackup(
-  target: Target,
+  target: ConnectedTarget,
   password: string | undefined,
   s3Arn: string,
 ): Promise<{ taskId: number; version: string }> {
@@ -37,7 +37,7 @@ export interface RdsTaskStatus {
 }
 
 export async function rdsTaskStatus(
-  target: Target,
+  target: ConnectedTarget,
   password: string | undefined,
   taskId: number,
 ): Promise<RdsTaskStatus> {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type sql from 'mssql';
-import type { Target } from '../config/load.ts';
+import type { ConnectedTarget } from '../config/load.ts';
 import type { MssqlOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
 import { DigestStream } from '../streams/digest.ts';
@@ -63,7 +63,7 @@ export function verifyStatement(disk: string): string {
 }
 
 /** TLS as libpq's sslmode says it, in tedious' words. */
-export function tlsOptions(target: Target): { encrypt: boolean; trustServerCertificate: boolean } {
+export function tlsOptions(target: ConnectedTarget): { encrypt: boolean; trustServerCertificate: boolean } {
   const mode = target.tls.mode;
   return {
     encrypt: mode !== 'disable',
@@ -71,7 +71,7 @@ export function tlsOptions(target: Target): { encrypt: boolean; trustServerCerti
   };
 }
 
-export function classifyMssqlError(error: unknown, target: Target): Error {
+export function classifyMssqlError(error: unknown, target: ConnectedTarget): Error {
   const e = error as {
     code?: string;
     number?: number;
@@ -117,7 +117,7 @@ export const MSSQL_REQUEST_TIMEOUT_MS = 60_000;
  * answers must not hold the step until its Lambda is killed.
  */
 export async function withConnection<T>(
-  target: Target,
+  target: ConnectedTarget,
   password: string | undefined,
   work: (pool: sql.ConnectionPool) => Promise<T>,
   { requestTimeoutMs = MSSQL_REQUEST_TIMEOUT_MS }: { requestTimeoutMs?: number } = {},

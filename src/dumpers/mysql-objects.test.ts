@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Target } from '../config/load.ts';
+import type { ConnectedTarget } from '../config/load.ts';
 import {
   checkBeforeDump,
   checkDumpHolds,
@@ -9,7 +9,7 @@ import {
   parseServerView,
 } from './mysql-objects.ts';
 
-const target: Target = {
+const target: ConnectedTarget = {
   name: 'shop',
   engine: 'mariadb',
   host: 'shop.internal',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Target } from '../config/load.ts';
+import type { ConnectedTarget } from '../config/load.ts';
 import {
   classifyMysqlDumpFailure,
   clientFlavor,
@@ -8,9 +8,10 @@ import {
   optionFileText,
   parseMysqlToolVersion,
   parseServerVersion,
+  restoreClientsFor,
 } from './mysql.ts';
 
-const target: Target = {
+const target: ConnectedTarget = {
   name: 'shop',
   engine: 'mariadb',
   host: 'shop.internal',
@@ -159,5 +160,15 @@ describe('versions and failures', () => {
         : `lacks the ${privilege} privilege`,
     );
     expect(error.message).not.toContain('check user and password');
+  });
+});
+
+describe('restoreClientsFor', () => {
+  it("loads MySQL's dump with MySQL's client and MariaDB's with MariaDB's (the sandbox line)", () => {
+    expect(restoreClientsFor({ name: 'mysqldump', version: '9.7.4-2' })).toEqual(['mysql', 'mariadb']);
+    expect(restoreClientsFor({ name: 'mariadb-dump', version: '11.8.9-MariaDB' })).toEqual(['mariadb', 'mysql']);
+    // MariaDB's compatibility link under MySQL's name still writes MariaDB's dump.
+    expect(restoreClientsFor({ name: 'mysqldump', version: '10.11.19-MariaDB' })).toEqual(['mariadb', 'mysql']);
+    expect(restoreClientsFor(undefined)).toEqual(['mariadb', 'mysql']);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Target } from '../config/load.ts';
+import type { ConnectedTarget } from '../config/load.ts';
 import {
   classifyPgDumpFailure,
   parseArchiveHeader,
@@ -8,7 +8,7 @@ import {
   pgEnvironment,
 } from './postgres.ts';
 
-const target: Target = {
+const target: ConnectedTarget = {
   name: 'orders',
   engine: 'postgres',
   host: 'db.internal',
@@ -28,29 +28,32 @@ const target: Target = {
 
 describe('pg_dump command', () => {
   it('uses the custom format, always names a user, includes large objects and never prompts', () => {
-    expect(pgDumpArgs(target)).toEqual([
+    expect(pgDumpArgs(target, ['--compress=zstd:1'])).toEqual([
       '--format=custom',
       "--dbname=dbname='orders' host='db.internal' port='5433' user='postgres' sslmode='verify-full' sslrootcert='/opt/certs/rds.pem'",
       '--no-password',
       '-b',
+      '--compress=zstd:1',
     ]);
   });
 
   it('maps dump options to flags, one argument each (never a shell string)', () => {
-    const args = pgDumpArgs({
-      ...target,
-      user: 'backup',
-      dump: {
-        schemas: ['sales'],
-        excludeTables: ['sales.tmp_*'],
-        excludeTableData: ['logs'],
-        noOwner: true,
-        compressionLevel: 9,
+    const args = pgDumpArgs(
+      {
+        ...target,
+        user: 'backup',
+        dump: {
+          schemas: ['sales'],
+          excludeTables: ['sales.tmp_*'],
+          excludeTableData: ['logs'],
+          noOwner: true,
+        },
       },
-    });
+      ['--compress=gzip:9'],
+    );
     expect(args).toEqual(
       expect.arrayContaining([
-        '--compress=9',
+        '--compress=gzip:9',
         '--no-owner',
         '--schema=sales',
         '--exclude-table=sales.tmp_*',
@@ -61,14 +64,14 @@ describe('pg_dump command', () => {
   });
 
   it('quotes the database name inside its own connection string, so it cannot add settings', () => {
-    const args = pgDumpArgs({ ...target, database: "x' sslmode='disable \\", tls: { mode: 'require' } });
+    const args = pgDumpArgs({ ...target, database: "x' sslmode='disable \\", tls: { mode: 'require' } }, []);
     expect(args[1]).toBe(
       "--dbname=dbname='x\\' sslmode=\\'disable \\\\' host='db.internal' port='5433' user='postgres' sslmode='require'",
     );
   });
 
   it('glues every configured name to its option', () => {
-    const args = pgDumpArgs({ ...target, dump: { tables: ['--where=1=0'], schemas: ['-n'] } });
+    const args = pgDumpArgs({ ...target, dump: { tables: ['--where=1=0'], schemas: ['-n'] } }, []);
     expect(args).toContain('--table=--where=1=0');
     expect(args).toContain('--schema=-n');
   });
@@ -79,7 +82,7 @@ describe('pg_dump command', () => {
       PGSSLMODE: 'verify-full',
       PGSSLROOTCERT: '/opt/certs/rds.pem',
     });
-    expect(pgDumpArgs(target).join(' ')).not.toContain('s3cret');
+    expect(pgDumpArgs(target, ['--compress=zstd:1']).join(' ')).not.toContain('s3cret');
   });
 });
 
@@ -110,6 +113,7 @@ describe('pg_dump failures', () => {
     ],
     ['pg_dump: error: connection to server failed: FATAL:  database "orders" does not exist', 'ConfigError'],
     ['pg_dump: error: query failed: ERROR:  canceling statement due to lock timeout', 'TransientError'],
+    ['pg_dump: error: query failed: ERROR:  invalid snapshot identifier: "00000003-00000021-1"', 'TransientError'],
     ['pg_dump: error: query failed: ERROR:  permission denied for table secrets', 'ConfigError'],
     [
       'pg_dump: error: connection to server at "127.0.0.1", port 5432 failed: server does not support SSL, but SSL was required',

@@ -6,13 +6,14 @@
  * first chunk.
  */
 import { spawn } from 'node:child_process';
-import { Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import type { Target } from '../config/load.ts';
+import type { ConnectedTarget } from '../config/load.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError, VersionMismatchError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
 import { pgConnectionString } from '../tools/pg-conninfo.ts';
-import { boundedCounts, CopyRowCounter, type RowCounts } from './row-counts.ts';
+import { pgCompressArgs, pgDumpCompression } from './postgres-compression.ts';
+import { parsePgToolVersion, pgMajor } from '../tools/pg-version.ts';
+import { boundedCounts, countsRows, type RowCounts } from './row-counts.ts';
+import { pgDataPass } from './pg-data-pass.ts';
 import { trackTool } from '../tools/running.ts';
 import { runDumpTool, type ToolRun } from './stream.ts';
 import { TeeStream } from '../streams/tee.ts';
@@ -23,29 +24,43 @@ import type { DumpOutput, DumpRequest, DumpSink, StagingDumper } from './types.t
 export const PG_DEFAULT_USER = engineInfo('postgres').defaultUser;
 
 /**
- * pg_dump's arguments for a target: no secrets here, they travel in the environment. Every
- * value is glued to its option (`--table=…`) and the connection is one quoted connection
- * string, so no configured name can be read as an option or as connection settings.
+ * The target's connection as one `--dbname=` argument (host, port, user, database, TLS mode and CA), for every libpq
+ * tool that connects to it: pg_dump, and psql when doctor asks what the dump's user may read.
  */
-export function pgDumpArgs(target: Target): string[] {
+export function pgTargetDbnameArg(target: ConnectedTarget): string {
+  return `--dbname=${pgConnectionString({
+    host: target.host,
+    port: target.port,
+    // Always: on Lambda the process's uid has no passwd entry to take a default user from.
+    user: target.user ?? PG_DEFAULT_USER,
+    database: target.database,
+    sslmode: target.tls.mode,
+    ...(target.tls.ca !== undefined && { sslrootcert: target.tls.ca }),
+  })}`;
+}
+
+/**
+ * pg_dump's arguments for a target, with the `--compress` flag pgCompressArgs built for the
+ * pg_dump at hand: no secrets here, they travel in the environment. Every
+ * value is glued to its option (`--table=…`) and the connection is one quoted connection
+ * string, so no configured name can be read as an option or as connection settings. `format` is
+ * `directory` for a parallel dump (postgres-directory.ts), which adds its own --jobs and --file.
+ */
+export function pgDumpArgs(
+  target: ConnectedTarget,
+  compressArgs: readonly string[],
+  format: 'custom' | 'directory' = 'custom',
+): string[] {
   const dump = target.dump;
   const args = [
-    '--format=custom',
-    `--dbname=${pgConnectionString({
-      host: target.host,
-      port: target.port,
-      // Always: on Lambda the process's uid has no passwd entry to take a default user from.
-      user: target.user ?? PG_DEFAULT_USER,
-      database: target.database,
-      sslmode: target.tls.mode,
-      ...(target.tls.ca !== undefined && { sslrootcert: target.tls.ca }),
-    })}`,
+    `--format=${format}`,
+    pgTargetDbnameArg(target),
     '--no-password',
     // Large objects are included by default for a whole database, but not with --schema or
     // --table; -b (spelled the same in every version) keeps them in either way.
     '-b',
+    ...compressArgs,
   ];
-  if (dump.compressionLevel !== undefined) args.push(`--compress=${dump.compressionLevel}`);
   if (dump.noOwner) args.push('--no-owner');
   for (const s of dump.schemas ?? []) args.push(`--schema=${s}`);
   for (const s of dump.excludeSchemas ?? []) args.push(`--exclude-schema=${s}`);
@@ -56,7 +71,10 @@ export function pgDumpArgs(target: Target): string[] {
 }
 
 /** libpq settings by environment: the password never appears in a process's arguments. */
-export function pgEnvironment(target: Target, password: string | undefined): Record<string, string | undefined> {
+export function pgEnvironment(
+  target: ConnectedTarget,
+  password: string | undefined,
+): Record<string, string | undefined> {
   return {
     PGPASSWORD: password,
     PGSSLMODE: target.tls.mode,
@@ -66,10 +84,7 @@ export function pgEnvironment(target: Target, password: string | undefined): Rec
   };
 }
 
-/** `pg_dump (PostgreSQL) 15.20 (Debian 15.20-0+deb12u1)` → `15.20`. */
-export function parsePgToolVersion(line: string): string {
-  return /\)\s+(\d+(?:\.\d+)*)/.exec(line)?.[1] ?? line;
-}
+export { parsePgToolVersion } from '../tools/pg-version.ts';
 
 /** Reads the versions from a `pg_restore --list` header. */
 export function parseArchiveHeader(listing: string): { serverVersion?: string; dumpVersion?: string; entries: number } {
@@ -80,7 +95,7 @@ export function parseArchiveHeader(listing: string): { serverVersion?: string; d
 }
 
 /** Turns pg_dump's complaint into the error the state machine should see. */
-export function classifyPgDumpFailure(stderr: string, target: Target, toolVersion: string): Error {
+export function classifyPgDumpFailure(stderr: string, target: ConnectedTarget, toolVersion: string): Error {
   const where = `${target.name} (${target.host}:${target.port}/${target.database})`;
   const line = firstErrorLine(stderr);
   const mismatch = /server version:\s*([\d.]+\S*);\s*pg_dump version:\s*([\d.]+\S*)/.exec(stderr);
@@ -116,7 +131,11 @@ export function classifyPgDumpFailure(stderr: string, target: Target, toolVersio
   if (/database "[^"]*" does not exist/.test(stderr)) {
     return new ConfigError(`${line}; check targets.${target.name}.database`);
   }
-  if (/lock timeout|could not obtain lock|deadlock detected|canceling statement/.test(stderr)) {
+  // A parallel dump's workers import the leader's snapshot: when the leader's session is gone
+  // (its server stopped under it), a worker's import fails. The next attempt finds out why.
+  if (
+    /lock timeout|could not obtain lock|deadlock detected|canceling statement|invalid snapshot identifier/.test(stderr)
+  ) {
     return new TransientError(`pg_dump of ${where} was interrupted: ${line}`);
   }
   if (
@@ -139,8 +158,8 @@ export function classifyPgDumpFailure(stderr: string, target: Target, toolVersio
 function startArchiveCheck(
   pgRestore: ToolCommand,
   tee: TeeStream,
-  target: Target,
-): { result(): Promise<{ serverVersion?: string; rowCounts: RowCounts }>; stop(): void } {
+  target: ConnectedTarget,
+): { result(): Promise<{ serverVersion?: string; rowCounts?: RowCounts }>; stop(): void } {
   const start = (args: string[]) => {
     const child = trackTool(
       spawn(pgRestore.file, [...pgRestore.prefixArgs, ...args], {
@@ -167,10 +186,9 @@ function startArchiveCheck(
     // A table of contents past 64 MiB is not read further: the header is at its start.
     if (listing.length < 64 * 1024 * 1024) listing += c;
   });
-  const data = start(['--data-only', '--file=-']);
-  const counter = new CopyRowCounter();
-  const counted = pipeline(data.child.stdout, counter, new Writable({ write: (_chunk, _encoding, done) => done() }));
-  counted.catch(() => undefined);
+  const pass = pgDataPass(countsRows(target));
+  const data = start(pass.args);
+  pass.attach(data.child.stdout);
 
   const incomplete = (stderr: string) =>
     new DumpError(
@@ -183,9 +201,9 @@ function startArchiveCheck(
       if (header.entries === 0)
         throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
       const code = await data.exited;
-      await counted.catch(() => undefined);
+      const rowCounts = await pass.counts();
       if (code !== 0) throw incomplete(data.stderr());
-      return { ...(header.serverVersion && { serverVersion: header.serverVersion }), rowCounts: counter.counts };
+      return { ...(header.serverVersion && { serverVersion: header.serverVersion }), rowCounts };
     },
     stop() {
       for (const { child } of [list, data])
@@ -200,18 +218,21 @@ async function dumpPostgres(request: Omit<DumpRequest, 'file'>, sink: DumpSink):
   const pgDump = resolveTool(['pg_dump']);
   const pgRestore = resolveTool(['pg_restore']);
   const version = parsePgToolVersion(await toolVersionLine(pgDump));
+  const { compression, note } = pgDumpCompression(target, version);
+  if (note) request.onWarning?.(note);
 
   const tee = new TeeStream();
   let archive: ReturnType<typeof startArchiveCheck> | undefined;
-  let header: { serverVersion?: string; rowCounts: RowCounts } | undefined;
+  let header: { serverVersion?: string; rowCounts?: RowCounts } | undefined;
   let run: ToolRun;
   try {
     run = await runDumpTool({
       tool: pgDump,
-      args: pgDumpArgs(target),
+      args: pgDumpArgs(target, pgCompressArgs(compression, pgMajor(version))),
       env: toolEnvironment(pgEnvironment(target, request.password)),
       sink,
       tee,
+      ...(request.encryption && { encryption: request.encryption }),
       onStarted: () => {
         archive = startArchiveCheck(pgRestore, tee, target);
       },
@@ -233,7 +254,9 @@ async function dumpPostgres(request: Omit<DumpRequest, 'file'>, sink: DumpSink):
     ...(rowCounts && { rowCounts }),
     size: run.size,
     sha256: run.sha256,
-    compression: 'custom',
+    ...(run.encryption && { encryption: run.encryption }),
+    compression: compression.method,
+    ...(compression.level !== undefined && { compressionLevel: compression.level }),
     tool: { name: 'pg_dump', version },
     serverVersion: header!.serverVersion ?? 'unknown',
   };

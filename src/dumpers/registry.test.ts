@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../config/load.ts';
+import { configuredConnection, parseConfig } from '../config/load.ts';
 import { serverWrites } from '../engines/registry.ts';
 import { dumperFor } from './registry.ts';
+import { serverDumper } from './server.ts';
 
 // One target of every engine, and SQL Server in both its modes.
 const config = parseConfig(
@@ -27,8 +28,25 @@ describe('dumpers', () => {
       const dumper = dumperFor(target);
       expect(dumper.writes === 'destination', target.name).toBe(serverWrites(target) !== undefined);
       if (dumper.writes === 'destination')
-        expect(dumper.timeoutSeconds(target)).toBe(serverWrites(target)!.timeoutSeconds);
+        expect(dumper.timeoutSeconds(configuredConnection(target))).toBe(serverWrites(target)!.timeoutSeconds);
     }
     expect(serverWrites(config.targets.rds!)).toMatchObject({ timeoutSeconds: 30 * 60, destinationTypes: ['s3'] });
+  });
+});
+
+describe('a whole server', () => {
+  it('is dumped database by database on every engine that offers it', () => {
+    const servers = parseConfig(
+      `destinations: { local: { type: filesystem, path: ./b } }
+targets:
+  pg: { engine: postgres, host: h, databases: all, destinations: [local] }
+  my: { engine: mysql, host: h, databases: [a, b], destinations: [local] }
+  maria: { engine: mariadb, host: h, databases: all, destinations: [local] }
+`,
+      '/x/stepvault.config.yml',
+      '/x',
+    );
+    for (const target of Object.values(servers.targets)) expect(dumperFor(target), target.name).toBe(serverDumper);
+    for (const target of Object.values(config.targets)) expect(dumperFor(target), target.name).not.toBe(serverDumper);
   });
 });

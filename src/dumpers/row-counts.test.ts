@@ -16,6 +16,16 @@ async function count(
   return counter.counts;
 }
 
+/** Splits the UTF-8 bytes themselves, so that a chunk can end inside a character. */
+async function countBytes(counter: CopyRowCounter | InsertRowCounter, text: string, size: number) {
+  const bytes = Buffer.from(text);
+  const chunks = Array.from({ length: Math.ceil(bytes.length / size) }, (_, i) =>
+    bytes.subarray(i * size, (i + 1) * size),
+  );
+  await pipeline(Readable.from(chunks), counter, new Writable({ write: (_c, _e, cb) => cb() }));
+  return counter.counts;
+}
+
 describe('row counts from the dump', () => {
   it('counts COPY rows per table, quoted names included, across chunk boundaries', async () => {
     const text = [
@@ -38,6 +48,35 @@ describe('row counts from the dump', () => {
     });
   });
 
+  it('counts the same whatever bytes the chunks split at, inside a character, a row or the end mark', async () => {
+    const text = Buffer.from(
+      [
+        "SET client_encoding = 'UTF8';",
+        'COPY "Ünïcode"."tä" (a) FROM stdin;',
+        'é',
+        '\\\\.',
+        '\\.x',
+        'x\\.',
+        '\\N',
+        '',
+        '\\.',
+        "SELECT pg_catalog.lowrite(0, '\\x2e');",
+        'COPY public.last (id) FROM stdin;',
+        '1',
+        '2',
+      ].join('\n'),
+    );
+    for (let size = 1; size <= text.length; size++) {
+      const counter = new CopyRowCounter();
+      const chunks = Array.from({ length: Math.ceil(text.length / size) }, (_, i) =>
+        text.subarray(i * size, (i + 1) * size),
+      );
+      await pipeline(Readable.from(chunks), counter, new Writable({ write: (_c, _e, cb) => cb() }));
+      // The last row has no newline: a dump cut short there still counts what it holds.
+      expect(counter.counts, `chunks of ${size} bytes`).toEqual({ '"Ünïcode"."tä"': 6, 'public.last': 2 });
+    }
+  });
+
   it('counts INSERT tuples, ignoring parentheses and quotes inside strings', async () => {
     const text = [
       'CREATE TABLE `t` (',
@@ -54,5 +93,30 @@ describe('row counts from the dump', () => {
       '',
     ].join('\n');
     expect(await count(new InsertRowCounter(), text, 5)).toEqual({ t: 6, 'empty `one': 0 });
+  });
+
+  it('reads the same counts whatever the byte boundaries, inside multi-byte characters too', async () => {
+    const copy = [
+      'COPY "Ü" (a) FROM stdin;',
+      'ü\\.',
+      '\\.x',
+      '',
+      '\\.',
+      'COPY public.t (a) FROM stdin;',
+      '\\.',
+      '',
+    ].join('\n');
+    const insert = [
+      'CREATE TABLE `é` (',
+      ');',
+      "INSERT INTO `ü` VALUES ('ü(',1),('\\'',2);",
+      'INSERT INTO `é` VALUES',
+      '(1);',
+      '',
+    ].join('\n');
+    for (let size = 1; size <= 9; size++) {
+      expect(await countBytes(new CopyRowCounter(), copy, size)).toEqual({ '"Ü"': 3, 'public.t': 0 });
+      expect(await countBytes(new InsertRowCounter(), insert, size)).toEqual({ é: 1, ü: 2 });
+    }
   });
 });

@@ -12,6 +12,13 @@ import path from 'node:path';
 import { DumpError } from '../errors.ts';
 import type { ProgressListener } from '../observability/progress.ts';
 import { DigestStream } from '../streams/digest.ts';
+import {
+  ByteCounter,
+  encryptingStream,
+  keyFingerprints,
+  type EncryptionFacts,
+  type EncryptionKeys,
+} from '../encryption/age.ts';
 import type { TeeStream } from '../streams/tee.ts';
 import { trackTool } from '../tools/running.ts';
 import type { ToolCommand } from '../tools/resolver.ts';
@@ -24,6 +31,8 @@ export interface ToolRun {
   signal: NodeJS.Signals | null;
   /** The end of the tool's standard error (the start is kept too when it is long). */
   stderr: string;
+  /** With encryption: size and sha256 are the ciphertext's; this says for whom, and the plaintext's size. */
+  encryption?: EncryptionFacts;
 }
 
 export interface RunDumpToolOptions {
@@ -44,9 +53,16 @@ export interface RunDumpToolOptions {
    */
   check(run: ToolRun): Promise<void>;
   onProgress?: ProgressListener;
+  /**
+   * Encrypt with age after the transforms and the tee (the archive check reads plaintext) and
+   * before the hash: what is hashed, counted and written is the ciphertext, and only that.
+   */
+  encryption?: EncryptionKeys;
 }
 
 export async function runDumpTool(options: RunDumpToolOptions): Promise<ToolRun> {
+  // Before the tool starts: a key the library refuses is refused with nothing running.
+  const encryptor = options.encryption ? await encryptingStream(options.encryption) : undefined;
   const child = trackTool(
     spawn(options.tool.file, [...options.tool.prefixArgs, ...options.args], {
       env: options.env,
@@ -63,10 +79,28 @@ export async function runDumpTool(options: RunDumpToolOptions): Promise<ToolRun>
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
   const digest = new DigestStream(options.onProgress);
-  const stages: Transform[] = [...(options.transforms ?? []), digest, ...(options.tee ? [options.tee] : [])];
+  const plaintext = options.encryption ? new ByteCounter() : undefined;
+  const stages: Transform[] = options.encryption
+    ? [
+        ...(options.transforms ?? []),
+        ...(options.tee ? [options.tee] : []),
+        plaintext!,
+        encryptor as unknown as Transform,
+        digest,
+      ]
+    : [...(options.transforms ?? []), digest, ...(options.tee ? [options.tee] : [])];
   const finished = async (): Promise<ToolRun> => {
     const { code, signal } = await exited;
-    const run = { size: digest.bytes, sha256: digest.hex(), exitCode: code, signal, stderr: stderr.text() };
+    const run: ToolRun = {
+      size: digest.bytes,
+      sha256: digest.hex(),
+      exitCode: code,
+      signal,
+      stderr: stderr.text(),
+      ...(options.encryption && {
+        encryption: { format: 'age', recipients: keyFingerprints(options.encryption), plaintextSize: plaintext!.bytes },
+      }),
+    };
     await options.check(run);
     return run;
   };

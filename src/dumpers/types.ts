@@ -1,16 +1,21 @@
 import type { Readable } from 'node:stream';
-import type { Target } from '../config/load.ts';
+import type { ConnectedTarget } from '../config/load.ts';
 import type { DestinationConfig } from '../config/schema.ts';
 import type { DumpFacts, ToolInfo } from '../contracts.ts';
+import type { EncryptionKeys } from '../encryption/age.ts';
 import type { ProgressListener } from '../observability/progress.ts';
 
 export interface DumpRequest {
-  target: Target;
+  target: ConnectedTarget;
   /** The resolved password, if the target has one; it goes to the tool by env or a 0600 file. */
   password?: string;
   /** Where the dump goes; the folder exists and is private to the run. */
   file: string;
   onProgress?: ProgressListener;
+  /** Told what the log should say of a dump that succeeds but differs from what the config implied. */
+  onWarning?: (message: string) => void;
+  /** Encrypt the dump with age before anything is written (the target's encryption, its passphrase resolved). */
+  encryption?: EncryptionKeys;
 }
 
 /** What a writer stored from a stream: counted and hashed from the bytes as they passed. */
@@ -39,7 +44,18 @@ export interface StreamDumpRequest extends Omit<DumpRequest, 'file'> {
 }
 
 /** What a dumper learns about its dump; the Dump step adds where and when. */
-export type DumpOutput = Pick<DumpFacts, 'size' | 'sha256' | 'compression' | 'tool' | 'serverVersion' | 'rowCounts'>;
+export type DumpOutput = Pick<
+  DumpFacts,
+  | 'size'
+  | 'sha256'
+  | 'compression'
+  | 'compressionLevel'
+  | 'tool'
+  | 'serverVersion'
+  | 'rowCounts'
+  | 'layout'
+  | 'encryption'
+>;
 
 /**
  * One database engine's way of dumping, which writes its dump into the run's staging folder.
@@ -61,7 +77,7 @@ export interface StagingDumper {
 
 /** Where a server-written backup goes: one destination the server writes to itself. */
 export interface ServerBackupRequest {
-  target: Target;
+  target: ConnectedTarget;
   password?: string;
   destination: { name: string; config: DestinationConfig };
   /** The object's key in the destination, with its prefix. */
@@ -88,9 +104,9 @@ export interface DestinationDumper {
   start(
     request: ServerBackupRequest,
   ): Promise<{ taskId: number; compression: string; tool: ToolInfo; serverVersion: string }>;
-  status(target: Target, password: string | undefined, taskId: number): Promise<ServerTaskStatus>;
+  status(target: ConnectedTarget, password: string | undefined, taskId: number): Promise<ServerTaskStatus>;
   /** How long a task may run before the run gives up on it. */
-  timeoutSeconds(target: Target): number;
+  timeoutSeconds(target: ConnectedTarget): number;
   /** What the user can change when a task outlives timeoutSeconds. */
   timeoutHint: string;
 }

@@ -51,6 +51,7 @@ export const mssql: EngineInfo = {
     compressionLevel: 'SQL Server compresses its own backup; use mssql.compression: true (the default)',
     tables: 'SQL Server backs up the whole database; remove it',
     excludeTables: 'SQL Server backs up the whole database; remove it',
+    jobs: 'SQL Server writes its backup itself, with its own parallelism; remove it',
   },
   section: 'mssql',
   serverWrites: (target) =>

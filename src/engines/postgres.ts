@@ -7,6 +7,7 @@ export const postgres: EngineInfo = {
   urlSchemes: ['postgres', 'postgresql'],
   restoreFamily: 'postgres',
   streams: true,
+  wholeServer: { connectTo: 'postgres', skipped: ['template0', 'template1'] },
   dumpOptions: [
     'schemas',
     'excludeSchemas',
@@ -14,7 +15,8 @@ export const postgres: EngineInfo = {
     'excludeTables',
     'excludeTableData',
     'noOwner',
+    'compression',
     'compressionLevel',
+    'jobs',
   ],
-  dumpOptionFixes: { compression: 'PostgreSQL compresses its own custom format; set only dump.compressionLevel (0-9)' },
 };

@@ -31,6 +31,12 @@ export interface EngineInfo {
    * runners); false where the server writes a backup file itself.
    */
   streams: boolean;
+  /**
+   * Whole-server backups (a target's `databases`): the database the tools connect to in order to
+   * list the others, and the databases never backed up as such (templates, system schemas, whose
+   * users and grants go into the globals); undefined where the engine has none.
+   */
+  wholeServer?: { connectTo: string; skipped: readonly string[] };
   /** Its own section of a target (e.g. mssql:), required for it and refused on every other engine. */
   section?: 'mssql';
   /**

@@ -1,16 +1,22 @@
 /**
  * The restore drill: the staged dump (the bytes that were just stored, checksums verified) is
  * restored into a scratch database, its rows per table are compared with the counts taken from
- * the dump, and the scratch database is dropped again, whatever happened.
+ * the dump, and the scratch database is dropped again, whatever happened. A parallel dump (a tar
+ * of pg_dump's folder) is unpacked beside the staged file first and restored with as many jobs.
  */
 import { execFile } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import type { FinishedDump } from '../contracts.ts';
 import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
 import { resolveTool } from '../tools/resolver.ts';
 import { ConnectionError, DumpError } from '../errors.ts';
 import { mysqlConnection, restoreMysql } from './mysql.ts';
-import { restorePostgres } from './postgres.ts';
+import { unpackDirectoryDump } from './directory.ts';
+import { createScratch, removeScratch } from '../tools/scratch.ts';
+import { checkPgRestoreReads, restorePostgres } from './postgres.ts';
 import type { DatabaseUrl } from './url.ts';
 
 const run = promisify(execFile);
@@ -22,11 +28,16 @@ export interface DrillOutcome {
   seconds: number;
 }
 
+/**
+ * `open`, for an encrypted dump: the staged file decrypted as it is read, straight into the
+ * restore tool, so no plaintext is written to staging.
+ */
 export async function restoreDrill(
   dump: FinishedDump,
   file: string,
   scratch: DatabaseUrl,
   runId: string,
+  open: (file: string) => Promise<string | Readable> = async (f) => f,
 ): Promise<DrillOutcome> {
   const started = Date.now();
   const database = `${scratch.database}_${runId.replace(/[^A-Za-z0-9]/g, '_').slice(-40)}`.toLowerCase();
@@ -35,11 +46,15 @@ export async function restoreDrill(
     throw new DumpError(
       'the restore drill needs the row counts of the dump, which are not kept for more than 2000 tables',
     );
+  if (scratch.family === 'postgres')
+    await checkPgRestoreReads({ compression: dump.compression, pgDumpVersion: dump.tool.version });
   const sql = scratch.family === 'postgres' ? postgresClient(into) : await mysqlClient(into);
   try {
     await sql.drop();
-    if (scratch.family === 'postgres') await restorePostgres(file, into, { noOwner: true });
-    else await restoreMysql(file, into, dump.compression);
+    if (scratch.family === 'postgres' && dump.layout?.kind === 'directory-tar')
+      await restoreDirectoryDump(file, into, dump.layout.jobs);
+    else if (scratch.family === 'postgres') await restorePostgres(await open(file), into, { noOwner: true });
+    else await restoreMysql(await open(file), into, dump.compression, dump.tool);
     const restored = await sql.counts(Object.keys(dump.rowCounts));
     const differences = Object.entries(dump.rowCounts)
       .filter(([table, rows]) => restored[table] !== rows)
@@ -53,6 +68,17 @@ export async function restoreDrill(
   } finally {
     await sql.drop().catch(() => undefined);
     await sql.close();
+  }
+}
+
+/** Unpacks the staged tar into a private folder beside it, restores from there, and removes the folder. */
+async function restoreDirectoryDump(file: string, into: DatabaseUrl, jobs: number): Promise<void> {
+  const work = await createScratch(path.dirname(file), '.drill-');
+  try {
+    const folder = await unpackDirectoryDump(createReadStream(file), work, path.basename(file));
+    await restorePostgres(folder, into, { noOwner: true, jobs });
+  } finally {
+    await removeScratch(work);
   }
 }
 

@@ -7,11 +7,15 @@
  * is harmless and expected; any other error fails the restore.
  */
 import { execFile } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { toolEnvironment, firstErrorLine } from '../tools/environment.ts';
 import { pgConnectionString } from '../tools/pg-conninfo.ts';
-import { resolveTool } from '../tools/resolver.ts';
-import { ConfigError, ConnectionError, DumpError } from '../errors.ts';
+import { resolveTool, toolVersionLine } from '../tools/resolver.ts';
+import { ConfigError, ConnectionError, DumpError, StepvaultError, VersionMismatchError } from '../errors.ts';
+import { parsePgToolVersion } from '../tools/pg-version.ts';
+import { pgRestoreCannotRead } from '../dumpers/postgres-compression.ts';
 import type { DatabaseContents } from './contents.ts';
 import type { DatabaseUrl } from './url.ts';
 
@@ -31,13 +35,14 @@ function connectionArgs(url: DatabaseUrl, database: string): string[] {
   ];
 }
 
-export function pgRestoreArgs(url: DatabaseUrl, file: string, options: PostgresRestoreOptions): string[] {
+/** `file` undefined: pg_restore reads the archive from its standard input. */
+export function pgRestoreArgs(url: DatabaseUrl, file: string | undefined, options: PostgresRestoreOptions): string[] {
   return [
     ...connectionArgs(url, url.database),
     ...(options.clean ? ['--clean', '--if-exists'] : []),
     ...(options.jobs && options.jobs > 1 ? ['--jobs', String(options.jobs)] : []),
     ...(options.noOwner ? ['--no-owner', '--no-acl'] : []),
-    file,
+    ...(file === undefined ? [] : [file]),
   ];
 }
 
@@ -116,20 +121,42 @@ export async function createPostgresDatabase(url: DatabaseUrl): Promise<boolean>
   return true;
 }
 
+/**
+ * Fails before anything is downloaded or changed when the pg_restore at hand cannot read the
+ * backup (its compression, or the archive format of the pg_dump that wrote it), naming the
+ * version that can.
+ */
+export async function checkPgRestoreReads(archive: { compression: string; pgDumpVersion: string }): Promise<void> {
+  const pgRestore = resolveTool(['pg_restore']);
+  const version = parsePgToolVersion(await toolVersionLine(pgRestore));
+  const problem = pgRestoreCannotRead(archive, version);
+  if (problem) throw new VersionMismatchError(`${problem}; pg_restore was found in ${pgRestore.origin}`);
+}
+
 /** Loads the archive into the (existing) database with pg_restore. */
 export async function loadPostgres(
-  file: string,
+  source: string | Readable,
   url: DatabaseUrl,
   options: PostgresRestoreOptions,
 ): Promise<{ warnings: string[] }> {
   const pgRestore = resolveTool(['pg_restore']);
+  const file = typeof source === 'string' ? source : undefined;
   try {
-    await run(pgRestore.file, [...pgRestore.prefixArgs, ...pgRestoreArgs(url, file, options)], {
+    const restoring = run(pgRestore.file, [...pgRestore.prefixArgs, ...pgRestoreArgs(url, file, options)], {
       env: libpqEnvironment(url),
       maxBuffer: 64 * 1024 * 1024,
     });
+    // A stream (a backup decrypted as it is read) goes in on standard input; its own failure
+    // (an altered ciphertext) is the one to report, not the broken pipe it leaves pg_restore.
+    if (typeof source !== 'string') {
+      const fed = pipeline(source, restoring.child.stdin!);
+      const [feeding, restored] = await Promise.allSettled([fed, restoring]);
+      if (feeding.status === 'rejected') throw feeding.reason;
+      if (restored.status === 'rejected') throw restored.reason;
+    } else await restoring;
     return { warnings: [] };
   } catch (error) {
+    if (error instanceof StepvaultError) throw error;
     const stderr = (error as { stderr?: string }).stderr ?? String(error);
     const unexpected = unexpectedRestoreErrors(stderr);
     if (unexpected.length === 0 && /transaction_timeout/.test(stderr)) {
@@ -147,10 +174,53 @@ export async function loadPostgres(
 
 /** Both steps at once, for a scratch database nobody else uses (the restore drill). */
 export async function restorePostgres(
-  file: string,
+  file: string | Readable,
   url: DatabaseUrl,
   options: PostgresRestoreOptions,
 ): Promise<{ warnings: string[] }> {
   await createPostgresDatabase(url);
   return loadPostgres(file, url, options);
+}
+
+/**
+ * A whole server's roles (pg_dumpall --globals-only) run through psql against the server's
+ * postgres database. Roles the server has already (postgres itself, at least) make their CREATE
+ * ROLE fail: that is expected, and their attributes are still set as in the backup by the ALTER
+ * ROLE that follows. Any other error fails the restore.
+ */
+export async function loadPostgresGlobals(file: string, url: DatabaseUrl): Promise<{ warnings: string[] }> {
+  const psql = resolveTool(['psql']);
+  const args = [...connectionArgs(url, 'postgres'), '-X', '-q', '-v', 'ON_ERROR_STOP=0', '-f', file];
+  let stderr: string;
+  try {
+    stderr = (
+      await run(psql.file, [...psql.prefixArgs, ...args], { env: libpqEnvironment(url), maxBuffer: 16 * 1024 * 1024 })
+    ).stderr;
+  } catch (error) {
+    stderr = (error as { stderr?: string }).stderr ?? String(error);
+    if (/could not connect|Connection refused|timeout expired|could not translate host/i.test(stderr))
+      throw new ConnectionError(`cannot reach ${url.host}:${url.port}: ${firstErrorLine(stderr)}`);
+    throw new DumpError(`restoring the roles into ${url.host}:${url.port} failed: ${firstErrorLine(stderr)}`);
+  }
+  const errors = stderr.split('\n').filter((line) => /\bERROR:/.test(line));
+  const existing = errors.filter((line) => /role "[^"]*" already exists/.test(line));
+  const unexpected = errors.filter((line) => !existing.includes(line));
+  if (unexpected.length > 0)
+    throw new DumpError(
+      `restoring the roles into ${url.host}:${url.port} failed: ${unexpected
+        .slice(0, 5)
+        .map((line) => line.replace(/^psql:[^:]*:\d+:\s*/, ''))
+        .join('; ')}`,
+    );
+  return {
+    warnings:
+      existing.length > 0
+        ? [
+            `${existing.length} role(s) existed already (${existing
+              .slice(0, 5)
+              .map((line) => /role "([^"]*)"/.exec(line)?.[1])
+              .join(', ')}${existing.length > 5 ? ', …' : ''}): kept, with their attributes set as in the backup`,
+          ]
+        : [],
+  };
 }

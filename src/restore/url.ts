@@ -32,7 +32,11 @@ export function redactUrlText(text: string): string {
   return `${text.slice(0, start)}${userInfo.slice(0, colon)}:***${text.slice(at)}`;
 }
 
-export function parseDatabaseUrl(text: string): DatabaseUrl {
+/**
+ * `server`: the URL names a server, not a database (restore --all); a path, when there is one, is
+ * put before each database's name.
+ */
+export function parseDatabaseUrl(text: string, options: { server?: boolean } = {}): DatabaseUrl {
   let url: URL;
   try {
     url = new URL(text);
@@ -58,7 +62,7 @@ export function parseDatabaseUrl(text: string): DatabaseUrl {
     }
   };
   const database = decode(url.pathname.replace(/^\//, ''), 'database name');
-  if (!database || database.includes('/'))
+  if ((!database && !options.server) || database.includes('/'))
     throw new ConfigError(`--into: name the database to restore into after the host, e.g. ${EXAMPLE}`);
   if (!url.hostname) throw new ConfigError(`--into: the URL has no host; e.g. ${EXAMPLE}`);
   const user = decode(url.username, 'user name');

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { Transform, type TransformCallback } from 'node:stream';
 import type { ProgressListener } from '../observability/progress.ts';
+import { reclaimStreamed } from './reclaim.ts';
 
 /** Counts and hashes what flows through it, and reports progress at most every 250 ms. */
 export class DigestStream extends Transform {
@@ -24,6 +25,7 @@ export class DigestStream extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
+    reclaimStreamed(chunk.length);
     const now = Date.now();
     if (this.onProgress && now - this.lastReport >= 250) {
       this.lastReport = now;

@@ -12,6 +12,7 @@ import { Transform, type TransformCallback, type Writable } from 'node:stream';
  */
 export class TeeStream extends Transform {
   private readonly readers = new Set<Writable>();
+  private ended = false;
 
   add(reader: Writable): void {
     this.readers.add(reader);
@@ -35,12 +36,20 @@ export class TeeStream extends Transform {
   }
 
   override _flush(callback: TransformCallback): void {
+    this.ended = true;
     for (const reader of this.readers) reader.end();
     callback();
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // The dump was abandoned: the readers must not take a cut stream for a whole one.
+    // The dump was abandoned: the readers must not take a cut stream for a whole one. A tee that
+    // ended whole is destroyed too (autoDestroy), maybe before a reader wrote out what it was
+    // given: that reader must be left to finish, or it sees the stream cut short.
+    if (this.ended && !error) {
+      this.readers.clear();
+      callback(error);
+      return;
+    }
     for (const reader of this.readers) reader.destroy();
     this.readers.clear();
     callback(error);

@@ -23,12 +23,12 @@ export interface ToolCommand {
   prefixArgs: string[];
   /** Where it was found, for messages: the folder, or "PATH". */
   origin: string;
-  /** MariaDB client auth plugins shipped beside the tool (a dbtools layer). */
+  /** The client auth plugins shipped beside the tool (a dbtools layer): MariaDB's, or MySQL's for MySQL's clients. */
   pluginDir?: string;
 }
 
 /** What the resolver reads of a layer's layer.json. */
-type LayerDescription = Pick<LayerManifest, 'prefix' | 'loader' | 'libraryDir' | 'pluginDir'>;
+type LayerDescription = Pick<LayerManifest, 'prefix' | 'loader' | 'libraryDir' | 'pluginDir' | 'toolPluginDirs'>;
 
 export function resolveTool(candidates: readonly string[], env: NodeJS.ProcessEnv = process.env): ToolCommand {
   const roots: { dir: string; origin: string }[] = [];
@@ -62,7 +62,7 @@ export function resolveTool(candidates: readonly string[], env: NodeJS.ProcessEn
 function withLayer(tool: ToolCommand, root: string): ToolCommand {
   const layer = readLayerDescription(root);
   if (!layer) return tool;
-  const pluginDir = path.join(root, layer.pluginDir);
+  const pluginDir = path.join(root, layer.toolPluginDirs?.[tool.name] ?? layer.pluginDir);
   if (samePath(root, layer.prefix)) return { ...tool, pluginDir };
   return {
     ...tool,

@@ -47,9 +47,12 @@ async function feed(file: string, database: string, transforms: NodeJS.ReadWrite
   if (code !== 0) throw new Error(`mariadb failed on ${file} (${code}): ${stderr}`);
 }
 
-/** Feeds a .sql.gz dump to the mariadb client, as a person restoring it would. */
-export function restoreGzipDump(file: string, database: string): Promise<void> {
-  return feed(file, database, [zlib.createGunzip()]);
+/** Feeds a .sql.zst, .sql.gz or .sql dump to the mariadb client, decompressed by its extension, as a person would. */
+export function restoreSqlDump(file: string, database: string): Promise<void> {
+  if (file.endsWith('.sql.zst')) return feed(file, database, [zlib.createZstdDecompress()]);
+  if (file.endsWith('.sql.gz')) return feed(file, database, [zlib.createGunzip()]);
+  if (file.endsWith('.sql')) return feed(file, database, []);
+  throw new Error(`not a SQL dump by its name: ${file}`);
 }
 
 /** Loads test/fixtures/mariadb-rich.sql (routines, trigger, event, binary and utf8mb4 data, …) into a database. */

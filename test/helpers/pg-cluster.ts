@@ -4,7 +4,7 @@
  * when missing, and every server command runs as that user through runuser.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { chown, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -56,15 +56,27 @@ async function asClusterUser(tool: string, args: string[]): Promise<void> {
   await run('runuser', ['-u', CLUSTER_USER, '--', which(tool), ...args], { cwd: '/' });
 }
 
-export async function startCluster(): Promise<PgCluster> {
+/** `tls`: a certificate and key the server offers TLS with (ssl = on); without it, no TLS. */
+export async function startCluster(options: { tls?: { cert: string; key: string } } = {}): Promise<PgCluster> {
   const { uid, gid } = await ensureUser();
   const dir = await mkdtemp(path.join(tmpdir(), 'stepvault-pgcluster-'));
   await chown(dir, uid, gid);
   const data = path.join(dir, 'data');
   await asClusterUser('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
   const port = await freePort();
-  const options = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
-  await asClusterUser('pg_ctl', ['-D', data, '-o', options, '-l', path.join(dir, 'server.log'), '-w', 'start']);
+  let settings = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  if (options.tls) {
+    // The server reads its key only when it belongs to it and nobody else may read it.
+    for (const [name, text] of [
+      ['server.crt', options.tls.cert],
+      ['server.key', options.tls.key],
+    ] as const) {
+      await writeFile(path.join(data, name), text, { mode: 0o600 });
+      await chown(path.join(data, name), uid, gid);
+    }
+    settings += ' -c ssl=on';
+  }
+  await asClusterUser('pg_ctl', ['-D', data, '-o', settings, '-l', path.join(dir, 'server.log'), '-w', 'start']);
 
   const pid = async () => Number((await readFile(path.join(data, 'postmaster.pid'), 'utf8')).split('\n')[0]);
   return {

@@ -1,11 +1,20 @@
 /** The local PostgreSQL (127.0.0.1:5432, user postgres) through psql, for setting up and comparing. */
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
 export const PG = { host: '127.0.0.1', port: Number(process.env.STEPVAULT_TEST_PGPORT ?? 5432), user: 'postgres' };
+
+/**
+ * What a default PostgreSQL backup is compressed with here: zstd where the pg_dump on PATH is 16
+ * or newer, else gzip (the fallback the dumper takes and records).
+ */
+export function defaultPgCompression(): 'zstd' | 'gzip' {
+  const line = execFileSync('pg_dump', ['--version'], { encoding: 'utf8' });
+  return Number(/\)\s+(\d+)/.exec(line)?.[1]) >= 16 ? 'zstd' : 'gzip';
+}
 
 export function uniqueName(prefix: string): string {
   return `${prefix}_${randomBytes(4).toString('hex')}`;

@@ -1,0 +1,247 @@
+/**
+ * Parallel PostgreSQL dumps (dump.jobs: 2) with the dbtools layer's pg_dump 18: pg_dump's
+ * directory format stored as one tar object, through the efs runner (staged) and the fargate
+ * runner (an ECS task streaming into its destination), restored with `stepvault restore` (unpacked
+ * and run through pg_restore -j 2), restored again by the drill, and a server that dies mid-dump.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BuiltLayer } from '../layers/dbtools/build.ts';
+import { CLI, runCli } from './helpers/cli.ts';
+import { publishedBackups } from './helpers/faults.ts';
+import { layerFor } from './helpers/layer.ts';
+import { type PgCluster, startCluster } from './helpers/pg-cluster.ts';
+import {
+  createDatabase,
+  dropDatabase,
+  loadRichPostgres,
+  objectInventory,
+  PG,
+  psql,
+  tableDigests,
+  uniqueName,
+} from './helpers/postgres.ts';
+import { configFor, type RunRecord, storedBackup, type Workspace, workspacePool } from './helpers/workspace.ts';
+
+const run = promisify(execFile);
+const pool = workspacePool();
+const cleanups: (() => Promise<unknown>)[] = [];
+const source = uniqueName('sv_jobs_source');
+let layer: BuiltLayer;
+
+beforeAll(async () => {
+  layer = await layerFor('x86_64');
+  await createDatabase(source);
+  await loadRichPostgres(source);
+  // A few more tables than the rich database has, so that two workers both have work.
+  for (let i = 0; i < 4; i++)
+    await psql(
+      source,
+      `CREATE TABLE public.bulk_${i} AS SELECT g AS id, md5(g::text) AS v FROM generate_series(1, 20000) g`,
+    );
+  cleanups.push(() => dropDatabase(source));
+}, 300_000);
+
+afterAll(async () => {
+  for (const cleanup of cleanups.reverse()) await cleanup();
+  await pool.removeAll();
+});
+
+/** Runs with the layer's tools (pg_dump 18), as the Lambda functions and the task image do. */
+async function withLayer<T>(action: () => Promise<T>): Promise<T> {
+  process.env.STEPVAULT_TOOLS_DIR = layer.layerDir;
+  try {
+    return await action();
+  } finally {
+    delete process.env.STEPVAULT_TOOLS_DIR;
+  }
+}
+
+const target = (extra: Record<string, unknown> = {}) => ({
+  engine: 'postgres',
+  host: PG.host,
+  port: PG.port,
+  user: PG.user,
+  database: source,
+  dump: { jobs: 2 },
+  ...extra,
+});
+
+/** `stepvault restore` into a new database, with the layer's pg_restore; the database is compared with the source. */
+async function restoreAndCompare(workspace: Workspace, extraArgs: string[] = []): Promise<string> {
+  const restored = uniqueName('sv_jobs_restored');
+  cleanups.push(() => dropDatabase(restored));
+  const url = `postgres://${PG.user}@${PG.host}:${PG.port}/${restored}`;
+  const result = await runCli(['restore', '--target', 'main', '--into', url, ...extraArgs], {
+    cwd: workspace.dir,
+    env: { ...process.env, STEPVAULT_TOOLS_DIR: layer.layerDir },
+  });
+  expect(result.code, result.stdout + result.stderr).toBe(0);
+  expect(await tableDigests(restored)).toEqual(await tableDigests(source));
+  expect(await objectInventory(restored)).toEqual(await objectInventory(source));
+  return result.stdout + result.stderr;
+}
+
+async function expectDirectoryTar(file: string, record: RunRecord): Promise<void> {
+  const bytes = await readFile(file);
+  expect(createHash('sha256').update(bytes).digest('hex')).toBe(record.state.dump!.sha256);
+  const listed = (await run('tar', ['-tf', file])).stdout.trim().split('\n');
+  expect(listed[0]).toBe('dump/');
+  expect(listed).toContain('dump/toc.dat');
+  expect(listed.filter((name) => /^dump\/\d+\.dat/.test(name)).length).toBeGreaterThan(4);
+}
+
+describe('dump.jobs: 2 on the efs runner', () => {
+  let workspace: Workspace;
+  let record: RunRecord;
+
+  beforeAll(async () => {
+    workspace = await pool.withConfig(configFor(target()));
+    record = await withLayer(() => workspace.run('main'));
+  }, 300_000);
+
+  it('stores pg_dump 18’s directory format as one .dump.tar, its manifest saying so', async () => {
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    expect(record.state.plan).toMatchObject({ runner: 'efs' });
+    expect(record.state.dump).toMatchObject({
+      kind: 'staged',
+      compression: 'directory',
+      layout: { kind: 'directory-tar', jobs: 2 },
+      tool: { name: 'pg_dump', version: expect.stringMatching(/^18\./) },
+    });
+    const stored = storedBackup(record);
+    expect(stored.key).toMatch(/^db\/main\/\d{8}\/main-\d{8}T\d{6}Z-[0-9a-f]{8}\.dump\.tar$/);
+    const manifest = JSON.parse(await readFile(path.join(workspace.dir, 'backups', stored.manifestKey), 'utf8'));
+    expect(manifest).toMatchObject({ layout: { kind: 'directory-tar', jobs: 2 }, sha256: record.state.dump!.sha256 });
+    // Rows are counted for the restore drill only (see the drill's test below for the counts).
+    expect(manifest.rowCounts).toBeUndefined();
+    await expectDirectoryTar(path.join(workspace.dir, 'backups', stored.key), record);
+    expect(record.progress.filter((p) => p.state === 'Dump').at(-1)?.bytes).toBe(record.state.dump!.size);
+  });
+
+  it('restores with stepvault restore (pg_restore --jobs 2 from the manifest) into identical contents', async () => {
+    await restoreAndCompare(workspace);
+  });
+
+  it('leaves neither the staged dump nor pg_dump’s folder in staging', async () => {
+    expect(await workspace.stagingEntries()).toEqual([]);
+  });
+});
+
+describe('dump.jobs: 2 on the fargate runner', () => {
+  it('the task dumps into its ephemeral storage, streams the tar into the destination, and it restores identical', async () => {
+    // The tasks' storage folders go into a temporary folder of this test's own, to be seen empty after.
+    const temporary = await mkdtemp(path.join(tmpdir(), 'sv-jobs-tmp-'));
+    cleanups.push(() => rm(temporary, { recursive: true, force: true }));
+    const workspace = await pool.withConfig(configFor(target({ runner: 'fargate' })));
+    const previous = process.env.TMPDIR;
+    process.env.TMPDIR = temporary;
+    const record = await withLayer(() => workspace.run('main')).finally(() => {
+      if (previous === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previous;
+    });
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    expect(record.state.dump).toMatchObject({ kind: 'streamed', layout: { kind: 'directory-tar', jobs: 2 } });
+    const stored = storedBackup(record);
+    expect(stored.key).toMatch(/\.dump\.tar$/);
+    await expectDirectoryTar(path.join(workspace.dir, 'backups', stored.key), record);
+    // Restored with one job asked for: --jobs overrides the manifest's.
+    await restoreAndCompare(workspace, ['--jobs', '1']);
+    // The task's storage (its TMPDIR, where pg_dump's folder was) went with the task.
+    expect(await readdir(temporary)).toEqual([]);
+  });
+});
+
+describe('the restore drill on a parallel dump', () => {
+  it('unpacks the staged tar, restores it with two jobs into a scratch database and finds every row', async () => {
+    const workspace = await pool.withConfig(
+      configFor(
+        target({
+          verify: { drill: { into: `postgres://${PG.user}@${PG.host}:${PG.port}/sv_jobs_drill` } },
+        }),
+      ),
+    );
+    const record = await withLayer(() => workspace.run('main'));
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    const drill = record.state.verify?.drill;
+    expect(drill).toMatchObject({ tables: expect.any(Number), rows: expect.any(Number) });
+    expect(drill!.rows).toBeGreaterThanOrEqual(80000);
+    expect(await workspace.stagingEntries()).toEqual([]);
+  });
+});
+
+describe('a PostgreSQL killed during a parallel dump', () => {
+  let cluster: PgCluster;
+
+  beforeAll(async () => {
+    cluster = await startCluster();
+    await psql('postgres', 'CREATE DATABASE orders', cluster.port);
+    // Text that compresses poorly, enough of it that pg_dump's workers need seconds.
+    for (let i = 0; i < 8; i++)
+      await psql(
+        'orders',
+        `CREATE TABLE t${i} AS SELECT g AS id, md5(random()::text) || md5(random()::text) || md5(random()::text) AS v FROM generate_series(1, 150000) g`,
+        cluster.port,
+      );
+  }, 180_000);
+
+  afterAll(async () => {
+    await cluster?.remove();
+  });
+
+  it('fails with a ConnectionError, publishes nothing, and leaves no scratch folder behind', async () => {
+    const workspace = await pool.withConfig(
+      configFor({
+        engine: 'postgres',
+        host: '127.0.0.1',
+        port: cluster.port,
+        user: 'postgres',
+        database: 'orders',
+        dump: { jobs: 2 },
+      }),
+    );
+    const child = spawn(
+      process.execPath,
+      [CLI, 'run', '--retry-delay-ms', '10', '--config', workspace.configFile, '--target', 'main'],
+      {
+        cwd: workspace.dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, STEPVAULT_TOOLS_DIR: layer.layerDir },
+      },
+    );
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    const exited = new Promise<number | null>((resolve) => child.once('close', (c) => resolve(c)));
+    // Mid-dump: pg_dump's folder has data files filling up.
+    await waitFor(async () => {
+      const entries = await readdir(path.join(workspace.dir, 'staging'), { recursive: true }).catch(() => []);
+      for (const entry of entries.map(String).filter((e) => /\.pg-directory-[^/]+\/dump\/\d+\.dat/.test(e)))
+        if (((await stat(path.join(workspace.dir, 'staging', entry)).catch(() => undefined))?.size ?? 0) > 64 * 1024)
+          return true;
+      return false;
+    });
+    await cluster.kill();
+    const exitCode = await exited;
+    expect(exitCode, stdout).toBe(1);
+    expect(stdout).toMatch(/Backup of main FAILED in Dump: ConnectionError: /);
+    const failure = (await workspace.outbox()).filter((m) => m.headers['x-stepvault-outcome'] === 'failure');
+    expect(failure).toHaveLength(1);
+    expect(failure[0]!.body).toMatch(/cannot reach PostgreSQL for target main /);
+    expect(await readdir(path.join(workspace.dir, 'staging'), { recursive: true })).toEqual([]);
+    expect(await publishedBackups(path.join(workspace.dir, 'backups'))).toEqual({ backups: [], orphans: [] });
+    expect(await readdir(path.join(workspace.dir, 'backups'), { recursive: true }).catch(() => [])).toEqual([]);
+  }, 240_000);
+});
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
