@@ -1,6 +1,7 @@
 /** `stepvault start` and `stepvault status`: the state machine deployed to AWS. */
 import { loadConfig } from '../config/load.ts';
 import { parseOptions } from './options.ts';
+import { resolveRegion } from './region.ts';
 
 export async function remoteCommand(
   command: 'start' | 'status',
@@ -17,6 +18,11 @@ export async function remoteCommand(
     name: { type: 'string' },
     config: { type: 'string' },
   });
+  // A usage mistake is said before anything about AWS: it needs no region to be found.
+  if (command === 'start' && !values.target) {
+    err.write('stepvault: start needs --target NAME\n');
+    return 2;
+  }
   let region = values.region;
   if (!region) {
     try {
@@ -27,14 +33,13 @@ export async function remoteCommand(
   }
   const common = {
     stage: values.stage,
-    ...(region && { region }),
+    region: await resolveRegion(region),
     ...(values['state-machine'] && { stateMachine: values['state-machine'] }),
   };
   const [{ start }, { status }] = await Promise.all([import('./start.ts'), import('./status.ts')]);
   if (command === 'status') return status({ ...common, ...(values.target && { target: values.target }) }, out);
-  if (!values.target) {
-    err.write('stepvault: start needs --target NAME\n');
-    return 2;
-  }
-  return start({ ...common, target: values.target, wait: values.wait, ...(values.name && { name: values.name }) }, out);
+  return start(
+    { ...common, target: values.target as string, wait: values.wait, ...(values.name && { name: values.name }) },
+    out,
+  );
 }

@@ -1,24 +1,21 @@
 /**
  * `stepvault start --target NAME [--wait]`: starts the deployed state machine for one target.
  * The execution is named after the target and the minute, so a second start in the same minute
- * is refused by Step Functions rather than doubled. With --wait it follows the execution state by
- * state and exits with its outcome (0 succeeded, 1 anything else).
+ * is not doubled: Step Functions returns the running execution (same name, same input) or refuses
+ * (ExecutionAlreadyExists once it has ended). With --wait it follows the execution state by state
+ * (follow.ts) and exits with its outcome (0 succeeded, 1 anything else).
  */
-import {
-  DescribeExecutionCommand,
-  GetExecutionHistoryCommand,
-  StartExecutionCommand,
-  type HistoryEvent,
-} from '@aws-sdk/client-sfn';
+import { StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { ConfigError } from '../errors.ts';
 import { readableCause } from '../text/cause.ts';
+import { followExecution } from './follow.ts';
 import { sfnClient, stateMachineArn } from './state-machine.ts';
 
 export interface StartOptions {
   target: string;
   wait: boolean;
   stage: string;
-  region?: string;
+  region: string;
   stateMachine?: string;
   name?: string;
   pollMs?: number;
@@ -35,7 +32,7 @@ export async function start(options: StartOptions, out: { write(text: string): u
   const arn = await stateMachineArn({
     ...(options.stateMachine && { flag: options.stateMachine }),
     stage: options.stage,
-    ...(options.region && { region: options.region }),
+    region: options.region,
   });
   const name = options.name ?? executionName(options.target, (options.now ?? (() => new Date()))());
   let executionArn: string;
@@ -55,43 +52,11 @@ export async function start(options: StartOptions, out: { write(text: string): u
   out.write(`started ${executionArn}\n`);
   if (!options.wait) return 0;
 
-  let nextToken: string | undefined;
-  const entered = new Map<string, number>();
-  for (;;) {
-    do {
-      const page = await client.send(
-        new GetExecutionHistoryCommand({ executionArn, ...(nextToken && { nextToken }), maxResults: 100 }),
-      );
-      for (const event of page.events ?? []) describe(event, entered, out);
-      nextToken = page.nextToken;
-    } while (nextToken);
-    const execution = await client.send(new DescribeExecutionCommand({ executionArn }));
-    if (execution.status !== 'RUNNING' && execution.status !== 'PENDING_REDRIVE') {
-      if (execution.status === 'SUCCEEDED') {
-        out.write(`\nBackup of ${options.target} succeeded.\n`);
-        return 0;
-      }
-      out.write(
-        `\nBackup of ${options.target} ${execution.status}: ${execution.error ?? ''}: ${readableCause(execution.cause ?? '')}\n`,
-      );
-      return 1;
-    }
-    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 2000));
+  const end = await followExecution(client, executionArn, out, options.pollMs ?? 2000);
+  if (end.status === 'SUCCEEDED') {
+    out.write(`\nBackup of ${options.target} succeeded.\n`);
+    return 0;
   }
-}
-
-function describe(event: HistoryEvent, entered: Map<string, number>, out: { write(text: string): unknown }): void {
-  const at = event.timestamp ? new Date(event.timestamp).getTime() : Date.now();
-  if (event.stateEnteredEventDetails?.name) {
-    entered.set(event.stateEnteredEventDetails.name, at);
-    out.write(`→ ${event.stateEnteredEventDetails.name}\n`);
-  } else if (event.stateExitedEventDetails?.name) {
-    const name = event.stateExitedEventDetails.name;
-    const seconds = (at - (entered.get(name) ?? at)) / 1000;
-    out.write(`✓ ${name.padEnd(22)} ${seconds.toFixed(2)}s\n`);
-  } else if (event.taskFailedEventDetails) {
-    out.write(
-      `  failed: ${event.taskFailedEventDetails.error}: ${readableCause(event.taskFailedEventDetails.cause ?? '')}\n`,
-    );
-  }
+  out.write(`\nBackup of ${options.target} ${end.status}: ${end.error ?? ''}: ${readableCause(end.cause ?? '')}\n`);
+  return 1;
 }

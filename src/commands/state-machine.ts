@@ -8,9 +8,9 @@ import { SFNClient } from '@aws-sdk/client-sfn';
 import { API_CALL, awsErrorDetail, awsRequestHandler, isUnreachable } from '../aws/http.ts';
 import { ConfigError, ConnectionError } from '../errors.ts';
 
-export function sfnClient(region: string | undefined): SFNClient {
+export function sfnClient(region: string): SFNClient {
   const client = new SFNClient({
-    ...(region && { region }),
+    region,
     maxAttempts: 3,
     requestHandler: awsRequestHandler(API_CALL),
   });
@@ -20,11 +20,14 @@ export function sfnClient(region: string | undefined): SFNClient {
       try {
         return await next(args);
       } catch (error) {
+        // The SDK's own words and stack for no credentials: one line saying what to set instead.
+        if ((error as Error).name === 'CredentialsProviderError')
+          throw new ConfigError(
+            `no AWS credentials for Step Functions (${(error as Error).message}): set AWS_PROFILE to a profile with keys, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY`,
+            { cause: error },
+          );
         if (!isUnreachable(error)) throw error;
-        const where =
-          process.env.AWS_ENDPOINT_URL_SFN ??
-          process.env.AWS_ENDPOINT_URL ??
-          `Step Functions in ${region ?? 'the default region'}`;
+        const where = process.env.AWS_ENDPOINT_URL_SFN ?? process.env.AWS_ENDPOINT_URL ?? `Step Functions in ${region}`;
         throw new ConnectionError(`cannot reach ${where}: ${awsErrorDetail(error)}`, { cause: error });
       }
     },

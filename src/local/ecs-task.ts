@@ -1,19 +1,25 @@
 /**
  * A Task state that calls `ecs:runTask.sync` (the fargate runner), run on this machine: in place
  * of ECS, the task's entrypoint (src/task/entrypoint.ts) is started as a child process with the
- * environment a container would get (the config the run uses, as a Lambda function is given
- * its config, and the ContainerOverrides' variables), and waited for as `.sync` waits.
+ * environment a container would get (the config the run uses, handed over as
+ * src/config/environment.ts says, and the ContainerOverrides' variables), and waited for as `.sync` waits.
  *
- * What it returns and throws is what the state machine sees: on exit 0, a task description of a
- * STOPPED task (ECS's shape, reduced to what a local run knows); otherwise the error the task
- * named on its last stderr line, so the ASL's Retry and Catch treat it as they treat a Lambda
- * step's. A task that names no error (killed, crashed) fails as Step Functions reports an ECS
- * task that stopped without success: `States.TaskFailed`. When the run is interrupted, the task
- * is stopped as ECS stops one: SIGTERM, then SIGKILL.
+ * What it returns and throws is what the state machine sees from ECS: on exit 0, a task
+ * description of a STOPPED task (ECS's shape, reduced to what a local run knows); otherwise
+ * `States.TaskFailed` with the stopped task's description as its cause, the container's exit
+ * code in it (src/task/stopped-task.ts), exactly as Step Functions reports a failed task: the
+ * ASL's Retry and Catch see here what they see in AWS. One addition: a local run has no log
+ * stream to point to, so the task's last stderr line (the error it named) is the container's
+ * Reason. When the run is interrupted, the task is stopped as ECS stops one: SIGTERM, then SIGKILL.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CONFIG_ENV, configHandover } from '../config/environment.ts';
+import type { Config } from '../config/load.ts';
 import type { StateMachineDefinition } from '../statemachine/definition.ts';
 import { ECS_RUN_TASK_SYNC, TASK_CONTAINER_NAME, TASK_FAILED_ERROR, TASK_SUBSTITUTIONS } from '../task/contract.ts';
 import { LambdaFunctionError } from './lambda-emulation.ts';
@@ -49,8 +55,8 @@ export interface RunTaskParameters {
 }
 
 export interface LocalTaskOptions {
-  /** The config file the run uses: the task reads the same one ($STEPVAULT_CONFIG). */
-  configFile: string;
+  /** The config the run uses: the task reads the same (its file, or its text when it is no file). */
+  config: Config;
   /** Stops the task (an interrupted run). */
   signal?: AbortSignal;
   /** Sees each task as it starts (tests kill it: `process.kill(-pid)` kills its whole container). */
@@ -64,18 +70,24 @@ export interface StoppedTask {
   ClusterArn: string | undefined;
   TaskDefinitionArn: string | undefined;
   LastStatus: 'STOPPED';
-  StopCode: 'EssentialContainerExited';
-  Containers: { Name: string; ExitCode: number; LastStatus: 'STOPPED' }[];
+  StopCode: 'EssentialContainerExited' | 'TaskFailedToStart';
+  StoppedReason: string;
+  Containers: { Name: string; ExitCode?: number; LastStatus: 'STOPPED'; Reason?: string }[];
 }
 
 export function runLocalTask(parameters: RunTaskParameters, options: LocalTaskOptions): Promise<StoppedTask> {
   const override = parameters.Overrides?.ContainerOverrides?.find((o) => o.Name === TASK_CONTAINER_NAME);
   const overrides = Object.fromEntries((override?.Environment ?? []).map((e) => [e.Name, e.Value]));
   const taskArn = `arn:aws:ecs:us-east-1:000000000000:task/stepvault-local/${randomBytes(16).toString('hex')}`;
+  // The task's ephemeral storage: a folder of its own as its TMPDIR, removed when the task has
+  // stopped, however it stopped, as Fargate discards a task's storage with the task.
+  const storage = mkdtempSync(path.join(tmpdir(), 'stepvault-task-'));
   // A process group of its own stands for the container: when the task ends, whatever it left
   // running (a dump tool of a killed task) goes with it, as it would with the container.
+  const config = configHandover(options.config);
   const child = spawn(process.execPath, [ENTRYPOINT], {
-    env: { ...process.env, STEPVAULT_CONFIG: options.configFile, ...overrides },
+    env: { ...withoutConfig(process.env), ...config.env, TMPDIR: storage, ...overrides },
+    ...(config.cwd && { cwd: config.cwd }),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -98,35 +110,53 @@ export function runLocalTask(parameters: RunTaskParameters, options: LocalTaskOp
   options.signal?.addEventListener('abort', stop, { once: true });
   if (child.pid !== undefined) options.onStart?.({ pid: child.pid, taskArn });
 
+  const description = (container: StoppedTask['Containers'][number], stop: Partial<StoppedTask> = {}): StoppedTask => ({
+    TaskArn: taskArn,
+    ClusterArn: parameters.Cluster,
+    TaskDefinitionArn: parameters.TaskDefinition,
+    LastStatus: 'STOPPED',
+    StopCode: 'EssentialContainerExited',
+    StoppedReason: 'Essential container in task exited',
+    ...stop,
+    Containers: [container],
+  });
   return new Promise((resolve, reject) => {
-    child.on('error', (error) => reject(taskFailed(`the task could not be started: ${error.message}`)));
+    child.on('error', (error) =>
+      reject(
+        taskFailed(
+          description(
+            { Name: TASK_CONTAINER_NAME, LastStatus: 'STOPPED' },
+            { StopCode: 'TaskFailedToStart', StoppedReason: `the task could not be started: ${error.message}` },
+          ),
+        ),
+      ),
+    );
     child.on('close', (code, signal) => {
       options.signal?.removeEventListener('abort', stop);
       if (child.pid !== undefined) killGroup(child.pid);
+      rmSync(storage, { recursive: true, force: true });
       if (stdout) options.onLog?.(stdout);
-      if (code === 0) {
-        resolve({
-          TaskArn: taskArn,
-          ClusterArn: parameters.Cluster,
-          TaskDefinitionArn: parameters.TaskDefinition,
-          LastStatus: 'STOPPED',
-          StopCode: 'EssentialContainerExited',
-          Containers: [{ Name: TASK_CONTAINER_NAME, ExitCode: 0, LastStatus: 'STOPPED' }],
-        });
+      // A container killed by a signal exits 128 + its number, as ECS reports it.
+      const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 0);
+      const container = { Name: TASK_CONTAINER_NAME, ExitCode: exitCode, LastStatus: 'STOPPED' as const };
+      if (exitCode === 0) {
+        resolve(description(container));
         return;
       }
       const named = lastErrorLine(stderr);
-      if (named && signal === null) {
-        reject(new LambdaFunctionError(named.errorType, JSON.stringify(named)));
-        return;
-      }
-      // A container killed by a signal exits 128 + its number, as ECS reports it.
-      const exitCode = code ?? 128 + (signal === 'SIGKILL' ? 9 : signal === 'SIGTERM' ? 15 : 0);
-      const how = signal ? `was killed by ${signal} (exit code ${exitCode})` : `exited with code ${exitCode}`;
-      const said = named ? `: ${named.errorMessage}` : '';
-      reject(taskFailed(`the ${TASK_CONTAINER_NAME} container of task ${taskArn} ${how} before it finished${said}`));
+      const reason =
+        named &&
+        (named.errorType === TASK_FAILED_ERROR ? named.errorMessage : `${named.errorType}: ${named.errorMessage}`);
+      reject(taskFailed(description({ ...container, ...(reason && { Reason: reason }) })));
     });
   });
+}
+
+/** This process's environment without a config of its own: the task gets the run's, and only that. */
+function withoutConfig(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const rest = { ...env };
+  for (const name of Object.values(CONFIG_ENV)) delete rest[name];
+  return rest;
 }
 
 function killGroup(pid: number): void {
@@ -137,11 +167,9 @@ function killGroup(pid: number): void {
   }
 }
 
-function taskFailed(message: string): LambdaFunctionError {
-  return new LambdaFunctionError(
-    TASK_FAILED_ERROR,
-    JSON.stringify({ errorType: TASK_FAILED_ERROR, errorMessage: message }),
-  );
+/** How Step Functions fails a `.sync` task whose ECS task stopped without success: the description is the cause. */
+function taskFailed(task: StoppedTask): LambdaFunctionError {
+  return new LambdaFunctionError(TASK_FAILED_ERROR, JSON.stringify(task));
 }
 
 function lastErrorLine(stderr: string): { errorType: string; errorMessage: string } | undefined {

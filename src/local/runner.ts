@@ -3,15 +3,21 @@
  * definition, the same handlers (through their createHandler), Retry and Catch as in AWS.
  */
 import { randomBytes } from 'node:crypto';
-import { StateMachine } from 'aws-local-stepfunctions';
+import { ExecutionAbortedError, ExecutionTimeoutError, StateMachine } from 'aws-local-stepfunctions';
 import type { BackupRequest, RunState } from '../contracts.ts';
 import { compactTimestamp } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
 import { executionDefinition } from '../statemachine/execution-timeout.ts';
 import { stepOfSubstitution, type StepName } from '../steps/table.ts';
-import { localFunctionArn, substitute, taskSubstitutions } from '../statemachine/definition.ts';
+import {
+  localFunctionArn,
+  type StateMachineDefinition,
+  substitute,
+  taskSubstitutions,
+} from '../statemachine/definition.ts';
 import { ecsTaskStates, LOCAL_TASK_SUBSTITUTIONS, runLocalTask, type RunTaskParameters } from './ecs-task.ts';
 import { invokeLikeLambda, type LocalHandler } from './lambda-emulation.ts';
+import { TasksUnderWay } from './tasks-under-way.ts';
 
 /** What the local runner needs of a handler module, functions/<step>.ts. */
 export interface LocalFunction {
@@ -30,13 +36,19 @@ export async function localFunction(step: StepName): Promise<LocalFunction> {
 
 export const LOCAL_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:000000000000:stateMachine:stepvault-local-backup';
 
-/** `index` is set on the states of a Map iteration: which item they work on. */
+/**
+ * `index` is set on the states of a Map iteration: which item they work on. The iteration events name the Map state
+ * in `state` and the item in `index`.
+ */
 export type WorkflowEvent = { state: string; at: number; index?: number } & (
   | { type: 'state-entered'; input: unknown }
   | { type: 'state-exited'; durationMs: number; output: unknown }
   | { type: 'state-failed'; stateType: string; error: string; cause: string }
   | { type: 'state-retried'; attempt: number }
   | { type: 'state-caught' }
+  | { type: 'iteration-started' }
+  | { type: 'iteration-succeeded' }
+  | { type: 'iteration-failed'; error: string; cause: string }
 );
 
 export interface RunOptions {
@@ -52,10 +64,15 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Sees each ECS task (the fargate runner's) as its process starts. */
   onTask?: (task: { pid: number; taskArn: string }) => void;
+  /** Follows every Task state's handler from its start until it settles (what an interruption waits for). */
+  tasksUnderWay?: TasksUnderWay;
+  /** Replaces the execution's TimeoutSeconds (tests, and trying what a timed-out execution looks like). */
+  executionTimeoutSeconds?: number;
 }
 
 export interface RunOutcome {
-  status: 'SUCCEEDED' | 'FAILED';
+  /** ABORTED: stopped through `signal`; TIMED_OUT: the execution's TimeoutSeconds ran out (no Catch sees either). */
+  status: 'SUCCEEDED' | 'FAILED' | 'ABORTED' | 'TIMED_OUT';
   executionArn: string;
   /** The execution's output when it succeeded: the run's final state. */
   output?: RunState;
@@ -65,15 +82,32 @@ export interface RunOutcome {
   failedState?: string;
 }
 
+/**
+ * The definition a local run executes: the same Task and execution timeouts as a deployment of this config gets,
+ * each function's substitution filled with its local ARN.
+ */
+export function localDefinition(config: Runtime['config']): StateMachineDefinition {
+  const definition = executionDefinition(config);
+  const arns = Object.fromEntries(
+    [...new Set(taskSubstitutions(definition).values())].map((s) => [s, localFunctionArn(s)]),
+  );
+  return substitute(definition, { ...arns, ...LOCAL_TASK_SUBSTITUTIONS });
+}
+
 export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
-  // The same Task and execution timeouts as a deployment of this config gets.
   const definition = executionDefinition(options.runtime.config);
+  if (options.executionTimeoutSeconds !== undefined) definition.TimeoutSeconds = options.executionTimeoutSeconds;
   const tasks = taskSubstitutions(definition);
-  const arns = Object.fromEntries([...new Set(tasks.values())].map((s) => [s, localFunctionArn(s)]));
-  const machine = new StateMachine(substitute(definition, { ...arns, ...LOCAL_TASK_SUBSTITUTIONS }) as never);
+  // Not validated again at every run: validating the ASL took a fifth of a small run's time, and
+  // the definition is checked once, by the state machine's contract test (asl-validator, paths and ARNs).
+  const machine = new StateMachine(
+    { ...localDefinition(options.runtime.config), TimeoutSeconds: definition.TimeoutSeconds } as never,
+    { validationOptions: { noValidate: true } },
+  );
 
   type LocalTask = (input: Parameters<typeof machine.run>[0]) => Promise<Parameters<typeof machine.run>[0]>;
   const handlers: Record<string, LocalTask> = {};
+  const underWay = options.tasksUnderWay ?? new TasksUnderWay();
   const startTime = options.runtime.now();
   for (const [state, substitution] of tasks) {
     const step = stepOfSubstitution(substitution);
@@ -82,17 +116,22 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
     const handler = invokeLikeLambda<Parameters<typeof machine.run>[0]>(
       module.createHandler(() => options.runtime) as LocalHandler,
     );
-    handlers[state] = (input) => handler(withExecutionStart(input, startTime));
+    handlers[state] = (input) => underWay.track(state, input, () => handler(withExecutionStart(input, startTime)));
   }
   // The fargate runner's ECS task runs here as a child process of the task's entrypoint.
   const ecsTasks = ecsTaskStates(definition);
   for (const state of ecsTasks) {
     handlers[state] = (input) =>
-      runLocalTask(input as RunTaskParameters, {
-        configFile: options.runtime.config.source,
-        ...(options.signal && { signal: options.signal }),
-        ...(options.onTask && { onStart: options.onTask }),
-      }) as never;
+      underWay.track(
+        state,
+        input,
+        () =>
+          runLocalTask(input as RunTaskParameters, {
+            config: options.runtime.config,
+            ...(options.signal && { signal: options.signal }),
+            ...(options.onTask && { onStart: options.onTask }),
+          }) as never,
+      );
   }
   const waitStates = Object.entries(definition.States)
     .filter(([, s]) => s.Type === 'Wait')
@@ -132,6 +171,14 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
     return { status: 'SUCCEEDED', executionArn, output };
   } catch (error) {
     const { firstCaught } = await events;
+    if (error instanceof ExecutionAbortedError) return { status: 'ABORTED', executionArn };
+    if (error instanceof ExecutionTimeoutError)
+      return {
+        status: 'TIMED_OUT',
+        executionArn,
+        error: 'States.Timeout',
+        cause: `the execution ran longer than its TimeoutSeconds (${definition.TimeoutSeconds} s)`,
+      };
     // The executor wraps the Fail state's error (name = Error, message = Cause) in an ExecutionError.
     const failure = ((error as { cause?: unknown }).cause ?? error) as { name?: string; message?: string };
     return {
@@ -159,7 +206,22 @@ async function forwardEvents(
       Cause?: unknown;
       retry?: { attempt: number };
       index?: number;
+      parentState?: { name: string };
     };
+    const parent = event.parentState?.name;
+    if (parent !== undefined && event.index !== undefined && event.type.startsWith('MapIteration')) {
+      const iteration = { state: parent, at: event.timestamp, index: event.index };
+      if (event.type === 'MapIterationStarted') onEvent({ ...iteration, type: 'iteration-started' });
+      else if (event.type === 'MapIterationSucceeded') onEvent({ ...iteration, type: 'iteration-succeeded' });
+      else
+        onEvent({
+          ...iteration,
+          type: 'iteration-failed',
+          error: event.Error ?? 'Error',
+          cause: String(event.Cause ?? ''),
+        });
+      continue;
+    }
     const state = event.state?.name;
     if (!state) continue;
     // The failed state is the first top-level one caught; Map iterations report their own.
