@@ -155,15 +155,20 @@ export async function buildImage(options: ImageBuildOptions): Promise<BuiltImage
   }
 }
 
-/** The task entrypoint as one ES module, bundled with the settings the Lambda functions get. */
-async function bundleEntrypoint(outfile: string): Promise<void> {
-  const { outputFileExtension: _extension, ...bundling } = createRequire(import.meta.url)(
+/**
+ * The task entrypoint as an ES module, bundled with the settings the Lambda functions get: the
+ * entry file, with the chunks its dynamic import()s load in chunks/ beside it.
+ */
+async function bundleEntrypoint(entryFile: string): Promise<void> {
+  const { outputFileExtension, ...bundling } = createRequire(import.meta.url)(
     '../scripts/serverless/esbuild.cjs',
   ) as BuildOptions & { outputFileExtension: string };
   await build({
     ...bundling,
     entryPoints: [path.join(ROOT, 'src/task/entrypoint.ts')],
-    outfile,
+    outdir: path.dirname(entryFile),
+    entryNames: path.basename(entryFile, outputFileExtension),
+    outExtension: { '.js': outputFileExtension },
     logLevel: 'warning',
   });
 }

@@ -5,12 +5,13 @@
  * is valid JSON with a row per target. Bad configs fail packaging with a sentence that says why.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { grantRows, readmeGrants, tableRows } from '../src/deploy/grants-table.ts';
 import { TASK_MARGIN_SECONDS } from '../src/statemachine/execution-timeout.ts';
 import {
   taskSubstitutions,
@@ -75,11 +76,31 @@ const roleOf = (fn: string) =>
   template.Resources[`${fn[0]!.toUpperCase()}${fn.slice(1)}FunctionRole`]!.Properties.Policies[0].PolicyDocument
     .Statement as { Action: string[]; Resource: unknown; Condition?: unknown }[];
 const actionsOf = (fn: string) => roleOf(fn).flatMap((s) => s.Action);
+
+/**
+ * The modules a bundled function may load, from its entry: every relative specifier of a static
+ * import, an export ... from or an import() in each file reached, followed through the files.
+ */
+async function reachableModules(dir: string, entry: string): Promise<Set<string>> {
+  const reached = new Set([entry]);
+  const queue = [entry];
+  for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+    const code = await readFile(path.join(dir, file), 'utf8');
+    for (const [, specifier] of code.matchAll(/\b(?:from|import)\s*\(?\s*["'](\.{1,2}\/[^"']+\.mjs)["']/g)) {
+      const target = path.join(path.dirname(file), specifier!);
+      if (reached.has(target)) continue;
+      reached.add(target);
+      queue.push(target);
+    }
+  }
+  return reached;
+}
 /**
  * The fixture's targets both run on efs (a private address, a name with deploy.vpc): the steps only the
- * lambda and fargate runners call (StreamDump, CollectDump) are not deployed.
+ * lambda and fargate runners call (StreamDump, CollectDump) are not deployed, nor the RDS check (no target
+ * uses RDS mode).
  */
-const deployedSteps = STEP_NAMES.filter((step) => step !== 'streamDump' && step !== 'collectDump');
+const deployedSteps = STEP_NAMES.filter((step) => !['streamDump', 'collectDump', 'checkRdsBackup'].includes(step));
 
 describe('the packaged template', () => {
   it('has the functions on nodejs24.x arm64, the layer on Dump, and EFS and the VPC on the staging steps', () => {
@@ -154,6 +175,41 @@ describe('the packaged template', () => {
       { IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049, SourceSecurityGroupId: 'sg-0db11111' },
     ]);
     expect(template.Resources.StagingAccessPoint!.Properties.RootDirectory.Path).toBe('/staging');
+    // Its own policy: TLS only, through an access point only, and only principals IAM authorizes.
+    const [tls, accessPoint, allow] = template.Resources.StagingFileSystem!.Properties.FileSystemPolicy.Statement;
+    expect(tls).toMatchObject({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    expect(accessPoint).toMatchObject({
+      Effect: 'Deny',
+      Condition: { StringNotLike: { 'elasticfilesystem:AccessPointArn': expect.anything() } },
+    });
+    expect(allow).toMatchObject({
+      Effect: 'Allow',
+      Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+      Action: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+    });
+    // Each role that mounts it names the one access point.
+    for (const fn of ['dump', 'upload', 'verify', 'cleanup'])
+      expect(roleOf(fn).find((s) => s.Action.includes('elasticfilesystem:ClientMount'))!.Condition, fn).toEqual({
+        StringEquals: { 'elasticfilesystem:AccessPointArn': { 'Fn::GetAtt': ['StagingAccessPoint', 'Arn'] } },
+      });
+  });
+
+  it('logs the state machine’s failures to its own log group, encrypts the alarm topic, and names the layer per stage', () => {
+    const machine = template.Resources.BackupStateMachine!.Properties;
+    expect(machine.LoggingConfiguration).toEqual({
+      Level: 'ERROR',
+      IncludeExecutionData: false,
+      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['StateMachineLogGroup', 'Arn'] } } }],
+    });
+    expect(machine.TracingConfiguration).toBeUndefined();
+    expect(template.Resources.StateMachineLogGroup!.Properties.LogGroupName).toBe(
+      '/aws/vendedlogs/states/stepvault-ci-backup',
+    );
+    expect(template.Resources.AlarmTopic!.Properties.KmsMasterKeyId).toEqual({ Ref: 'AlarmTopicKey' });
+    expect(JSON.stringify(template.Resources.AlarmTopicKey!.Properties.KeyPolicy)).toContain(
+      'cloudwatch.amazonaws.com',
+    );
+    expect(template.Resources.DbtoolsLambdaLayer!.Properties.LayerName).toBe('stepvault-ci-dbtools');
   });
 
   it('schedules each target as the config says, with retries and a dead-letter queue', () => {
@@ -176,7 +232,7 @@ describe('the packaged template', () => {
     expect(ofType('AWS::Scheduler::Schedule')).toHaveLength(2);
   });
 
-  it('grants no wildcard action, and wildcard resources only to the VPC network-interface actions', () => {
+  it('grants no wildcard action, and wildcard resources only where AWS takes no other: network interfaces, log delivery', () => {
     const roles = [...ofType('AWS::IAM::Role')];
     expect(roles.length).toBeGreaterThanOrEqual(8);
     for (const [name, r] of roles) {
@@ -185,10 +241,14 @@ describe('the packaged template', () => {
           const actions = [statement.Action].flat();
           for (const action of actions) expect(action, name).not.toMatch(/\*/);
           const resources = [statement.Resource].flat();
+          // The state machine's log delivery (CloudWatch Logs' delivery actions take only `*`).
           if (resources.includes('*'))
             expect(
               actions.every(
-                (a) => a.startsWith('ec2:') && /NetworkInterface|DescribeSubnets|PrivateIpAddresses/.test(a),
+                (a) =>
+                  (a.startsWith('ec2:') && /NetworkInterface|DescribeSubnets|PrivateIpAddresses/.test(a)) ||
+                  (name === 'StateMachineRole' &&
+                    /^logs:(\w+LogDeliver(y|ies)|\w+ResourcePolic(y|ies)|DescribeLogGroups)$/.test(a)),
               ),
               `${name}: ${actions}`,
             ).toBe(true);
@@ -199,13 +259,10 @@ describe('the packaged template', () => {
   });
 
   it('gives each function only its own needs', () => {
-    // Plan reads the newest manifest in the first destination for runner: auto.
+    // Plan reads a destination only for targets on runner auto, which this config has none of.
     expect(actionsOf('plan').sort()).toEqual([
-      'kms:Decrypt',
-      'kms:GenerateDataKey',
       'logs:CreateLogStream',
       'logs:PutLogEvents',
-      's3:GetObject',
       'secretsmanager:GetSecretValue',
       'ssm:GetParameter',
     ]);
@@ -224,12 +281,14 @@ describe('the packaged template', () => {
     );
     expect(actionsOf('upload')).not.toContain('elasticfilesystem:ClientWrite');
     expect(actionsOf('upload')).not.toContain('ssm:GetParameter');
+    // Each target's own folder under the prefix: every key a run writes is under its target's.
+    const targetFolders = ['arn:aws:s3:::acme-backups/db/orders/*', 'arn:aws:s3:::acme-backups/db/shop/*'];
     const upload = roleOf('upload').find((s) => s.Action.includes('s3:PutObject'))!;
-    expect(upload.Resource).toBe('arn:aws:s3:::acme-backups/db/*');
+    expect(upload.Resource).toEqual(targetFolders);
     // Never replace: a HEAD before each write (404 needs ListBucket), and stale multipart uploads found and aborted.
     expect(roleOf('upload').find((s) => s.Action.includes('s3:ListBucket'))).toMatchObject({
       Resource: 'arn:aws:s3:::acme-backups',
-      Condition: { StringLike: { 's3:prefix': ['db/*'] } },
+      Condition: { StringLike: { 's3:prefix': ['db/orders/*', 'db/shop/*'] } },
     });
     expect(roleOf('upload').find((s) => s.Action.includes('s3:ListBucketMultipartUploads'))).toMatchObject({
       Resource: 'arn:aws:s3:::acme-backups',
@@ -237,15 +296,12 @@ describe('the packaged template', () => {
     const list = roleOf('prune').find((s) => s.Action.includes('s3:ListBucket'))!;
     expect(list).toMatchObject({
       Resource: 'arn:aws:s3:::acme-backups',
-      Condition: { StringLike: { 's3:prefix': ['db/*'] } },
+      Condition: { StringLike: { 's3:prefix': ['db/orders/*', 'db/shop/*'] } },
     });
     expect(actionsOf('prune')).not.toContain('s3:PutObject');
     const secrets = roleOf('plan').find((s) => s.Action.includes('secretsmanager:GetSecretValue'))!;
-    // The targets' secrets, and the destinations' keys (Plan reads a destination for runner: auto).
-    expect(secrets.Resource).toEqual([
-      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-db-AbC123',
-      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:r2-keys-??????',
-    ]);
+    // The targets' secrets; no destination's keys (Plan reads a destination only for runner: auto).
+    expect(secrets.Resource).toEqual(['arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-db-AbC123']);
     const ses = roleOf('notify').find((s) => s.Action.includes('ses:SendEmail'))!;
     expect(JSON.stringify(ses.Resource)).toContain('identity/backups@acme.example');
     expect(JSON.stringify(ses.Resource)).toContain('identity/acme.example');
@@ -269,7 +325,7 @@ describe('the packaged template', () => {
     // Cleanup aborts the multipart uploads a failed run left open: on the destination's prefix and bucket only.
     expect(roleOf('cleanup').find((s) => s.Action.includes('s3:AbortMultipartUpload'))).toMatchObject({
       Action: ['s3:AbortMultipartUpload'],
-      Resource: 'arn:aws:s3:::acme-backups/db/*',
+      Resource: targetFolders,
     });
     expect(roleOf('cleanup').find((s) => s.Action.includes('s3:ListBucketMultipartUploads'))).toMatchObject({
       Action: ['s3:ListBucketMultipartUploads'],
@@ -277,12 +333,18 @@ describe('the packaged template', () => {
     });
     const sm = template.Resources.StateMachineRole!.Properties.Policies[0].PolicyDocument.Statement[0];
     expect(sm.Action).toEqual(['lambda:InvokeFunction']);
-    expect(sm.Resource).toHaveLength(8);
-    expect(actionsOf('checkRdsBackup')).toEqual(expect.arrayContaining(['s3:GetObject', 'ec2:CreateNetworkInterface']));
-    expect(actionsOf('checkRdsBackup')).not.toContain('s3:PutObject');
+    expect(sm.Resource).toHaveLength(deployedSteps.length);
+    // No target uses RDS mode: no RDS check, with its network access, secrets, S3 read and KMS.
+    expect(template.Resources.CheckRdsBackupFunctionRole).toBeUndefined();
+    expect(template.Resources.CheckRdsBackupLambdaFunction).toBeUndefined();
     expect(actionsOf('verify')).toEqual(expect.arrayContaining(['s3:GetObject', 'elasticfilesystem:ClientMount']));
     expect(actionsOf('verify')).not.toContain('s3:PutObject');
     expect(actionsOf('verify')).not.toContain('s3:DeleteObject');
+  });
+
+  it("is what the README's table of grants says, row for row (npm run grants writes it)", async () => {
+    const readme = await readFile(path.join(root, 'README.md'), 'utf8');
+    expect(tableRows(readmeGrants(readme))).toEqual(grantRows(template.Resources));
   });
 
   it('has each function as its row in the table of steps says: layer, VPC, staging share, memory, handler', () => {
@@ -314,6 +376,30 @@ describe('the packaged template', () => {
     }
   });
 
+  it('packages each function with its entry file and the chunks it may load, and no other function’s', async () => {
+    const chunksOf = new Map<string, Set<string>>();
+    for (const step of deployedSteps) {
+      const dir = path.join(scratch, 'unzipped', step);
+      await mkdir(dir, { recursive: true });
+      await run('unzip', ['-q', '-o', path.join(root, '.serverless', `${step}.zip`), '-d', dir]);
+      const files = (await readdir(dir, { recursive: true, withFileTypes: true }))
+        .filter((f) => f.isFile())
+        .map((f) => path.relative(dir, path.join(f.parentPath, f.name)));
+      const entry = handlerFile(step).replace(/\.ts$/, '.mjs');
+      const reached = await reachableModules(dir, entry);
+      // The entry, what it imports (statically or by import()), their source maps, and the config.
+      expect(new Set(files), step).toEqual(
+        new Set([...reached, ...[...reached].map((file) => `${file}.map`), 'dist/deploy/stepvault.config.yml']),
+      );
+      chunksOf.set(step, new Set([...reached].filter((file) => file !== entry)));
+    }
+    // SQL Server's driver is a chunk of Dump's package alone; the SMTP client of Notify's.
+    const holding = (pattern: RegExp) =>
+      deployedSteps.filter((step) => [...chunksOf.get(step)!].some((file) => pattern.test(path.basename(file))));
+    expect(holding(/^mssql-/)).toEqual(['dump']);
+    expect(holding(/^(mailer|smtp-transport)-/)).toEqual(['notify']);
+  });
+
   it("gives every Task of the state machine its function's timeout and a margin, so the two never disagree", () => {
     const machine = template.Resources.BackupStateMachine!.Properties;
     const functionOf = (arn: { 'Fn::GetAtt': [string, string] }) =>
@@ -335,7 +421,23 @@ describe('the packaged template', () => {
       const [logicalId] = value['Fn::GetAtt'];
       expect(template.Resources[logicalId]?.Type, logicalId).toBe('AWS::Lambda::Function');
     }
-    expect(machine.Definition.StartAt).toBe('Plan');
+    expect(machine.Definition.StartAt).toBe('IsDoctor');
+  });
+
+  it('routes a doctor execution (stepvault doctor --stage) to the Doctor function, placed as Dump is', () => {
+    const machine = template.Resources.BackupStateMachine!.Properties;
+    const definition = machine.Definition as StateMachineDefinition;
+    expect(definition.States.IsDoctor).toMatchObject({ Type: 'Choice', Default: 'Plan' });
+    expect(JSON.stringify(definition.States.IsDoctor!.Choices)).toContain('"Next":"Doctor"');
+    expect(definition.States.Doctor).toMatchObject({ Type: 'Task', Resource: '${DoctorFunctionArn}', End: true });
+    expect(machine.DefinitionSubstitutions.DoctorFunctionArn).toEqual({
+      'Fn::GetAtt': ['DoctorLambdaFunction', 'Arn'],
+    });
+    const doctor = template.Resources.DoctorLambdaFunction!.Properties;
+    const dump = template.Resources.DumpLambdaFunction!.Properties;
+    expect(doctor.VpcConfig).toEqual(dump.VpcConfig);
+    expect(doctor.FileSystemConfigs).toEqual(dump.FileSystemConfigs);
+    expect(doctor.Layers).toEqual(dump.Layers);
   });
 
   it('watches every target: alarms to an SNS topic with an e-mail subscription, and a dashboard row each', () => {

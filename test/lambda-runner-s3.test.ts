@@ -4,37 +4,27 @@
  * and to a folder by streaming, restored from the copies and compared; and a destination that
  * fails mid-stream, which must leave no object, no manifest and no open multipart upload.
  */
-import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buffer } from 'node:stream/consumers';
-import { gunzipSync } from 'node:zlib';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { zstdDecompressSync } from 'node:zlib';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMariaDatabase, dropMariaDatabase, loadRichMariadb } from './helpers/mariadb.ts';
+import { createDatabase, dropDatabase, loadRichPostgres, psql, uniqueName } from './helpers/postgres.ts';
 import {
-  createMariaDatabase,
-  dropMariaDatabase,
-  loadRichMariadb,
-  MARIADB,
-  mariadb,
-  mariaTableDigests,
-} from './helpers/mariadb.ts';
-import {
-  createDatabase,
-  dropDatabase,
-  loadRichPostgres,
-  PG,
-  pgRestore,
-  psql,
-  tableDigests,
-  uniqueName,
-} from './helpers/postgres.ts';
+  downloadObject,
+  mariadbTarget,
+  postgresTarget,
+  retries,
+  roundTrips,
+  runnerWorkspace,
+} from './helpers/runner-suite.ts';
 import { s3Destination, startS3Server, type S3TestServer } from './helpers/s3-server.ts';
-import { configFor, type RunRecord, type Workspace, workspacePool } from './helpers/workspace.ts';
+import { type RunRecord, type Workspace, workspacePool } from './helpers/workspace.ts';
 
 const pgSource = uniqueName('sv_lambda_s3_pg');
 const mariaSource = uniqueName('sv_lambda_s3_maria');
 const big = uniqueName('sv_lambda_s3_big');
-const restored: string[] = [];
+const restore = roundTrips();
 const workspaces = workspacePool();
 let s3: S3TestServer;
 
@@ -57,41 +47,22 @@ afterAll(async () => {
   await dropDatabase(pgSource);
   await dropDatabase(big);
   await dropMariaDatabase(mariaSource);
-  for (const database of restored) {
-    await dropDatabase(database).catch(() => undefined);
-    await dropMariaDatabase(database).catch(() => undefined);
-  }
+  await restore.dropAll();
   await workspaces.removeAll();
 });
 
-/** A lambda-runner config into S3 (then a second bucket and a folder) whose staging path is a file. */
-async function s3Workspace(target: Record<string, unknown>, first = 'backups'): Promise<Workspace> {
-  const workspace = await workspaces.withConfig(
-    configFor(
-      { ...target, runner: 'lambda' },
-      {
-        defaults: { staging: './not-a-folder/staging', destinations: ['primary', 'second', 'local'], notify: ['desk'] },
-        destinations: {
-          primary: s3Destination(s3, first, { prefix: 'db', partSizeMB: 5 }),
-          second: s3Destination(s3, 'copies'),
-          local: { type: 'filesystem', path: './backups' },
-        },
-      },
-    ),
-  );
-  await writeFile(path.join(workspace.dir, 'not-a-folder'), 'staging here would fail');
-  return workspace;
+/** A lambda-runner config into S3 (then a second bucket and a folder); nothing can be staged. */
+function s3Workspace(target: Record<string, unknown>, first = 'backups'): Promise<Workspace> {
+  return runnerWorkspace(workspaces, 'lambda', target, {
+    primary: s3Destination(s3, first, { prefix: 'db', partSizeMB: 5 }),
+    second: s3Destination(s3, 'copies'),
+    local: { type: 'filesystem', path: './backups' },
+  });
 }
 
 async function objectKeys(bucket: string): Promise<string[]> {
   const listed = await s3.client.send(new ListObjectsV2Command({ Bucket: bucket }));
   return (listed.Contents ?? []).map((o) => o.Key!).sort();
-}
-
-async function object(bucket: string, key: string): Promise<Buffer> {
-  return buffer(
-    (await s3.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as NodeJS.ReadableStream,
-  );
 }
 
 function copiedLog(record: RunRecord): { destination?: string; method?: string }[] {
@@ -102,13 +73,7 @@ function copiedLog(record: RunRecord): { destination?: string; method?: string }
 
 describe('runner lambda into S3', () => {
   it('PostgreSQL: streamed into the first bucket, copied by the server and by streaming, restored identical', async () => {
-    const workspace = await s3Workspace({
-      engine: 'postgres',
-      host: PG.host,
-      port: PG.port,
-      user: PG.user,
-      database: pgSource,
-    });
+    const workspace = await s3Workspace(postgresTarget(pgSource));
     const record = await workspace.run('main');
     expect(record.status, record.cause).toBe('SUCCEEDED');
     const dump = record.state.dump!;
@@ -125,45 +90,26 @@ describe('runner lambda into S3', () => {
         ['local', 'streamed'],
       ]),
     );
-    const bytes = await object('copies', key);
-    expect(bytes.length).toBe(dump.size);
-
-    const database = uniqueName('sv_lambda_s3_restored');
-    restored.push(database);
-    await createDatabase(database);
     const file = path.join(workspace.dir, 'restored.dump');
-    await writeFile(file, bytes);
-    await pgRestore(file, database);
-    expect(await tableDigests(database)).toEqual(await tableDigests(pgSource));
+    const bytes = await downloadObject(s3, 'copies', key, file);
+    expect(bytes.length).toBe(dump.size);
+    await restore.postgres(file, pgSource);
   });
 
   it('MariaDB: streamed into the first bucket and copied, restored identical', async () => {
-    const workspace = await s3Workspace({
-      engine: 'mariadb',
-      host: MARIADB.host,
-      port: MARIADB.port,
-      user: MARIADB.user,
-      database: mariaSource,
-    });
+    const workspace = await s3Workspace(mariadbTarget(mariaSource));
     const record = await workspace.run('main');
     expect(record.status, record.cause).toBe('SUCCEEDED');
     const key = record.state.plan!.objectKey;
-    expect(key).toMatch(/\.sql\.gz$/);
-    const sql = gunzipSync(await object('copies', key)).toString('utf8');
+    expect(key).toMatch(/\.sql\.zst$/);
+    const file = path.join(workspace.dir, 'restored.sql.zst');
+    const sql = zstdDecompressSync(await downloadObject(s3, 'copies', key, file)).toString('utf8');
     expect(sql.trimEnd()).toMatch(/-- Dump completed on .*$/);
-
-    const database = uniqueName('sv_lambda_s3_maria_restored');
-    restored.push(database);
-    await createMariaDatabase(database);
-    await mariadb(database, sql);
-    expect(await mariaTableDigests(database)).toEqual(await mariaTableDigests(mariaSource));
+    await restore.mariadb(file, mariaSource);
   });
 
   it('a bucket that fails mid-stream publishes nothing and leaves no open multipart upload', async () => {
-    const workspace = await s3Workspace(
-      { engine: 'postgres', host: PG.host, port: PG.port, user: PG.user, database: big },
-      'failing',
-    );
+    const workspace = await s3Workspace(postgresTarget(big), 'failing');
     // Every attempt of StreamDump (the first and its three retries) has its parts refused.
     await s3.failNextUploads(4);
     const record = await workspace.run('main');
@@ -171,7 +117,7 @@ describe('runner lambda into S3', () => {
     expect(record.failedState).toBe('StreamDump');
     expect(record.error, record.cause).toBe('StorageError');
     expect(record.cause).toMatch(/destination primary \(s3:\/\/failing\/db\/main\/.*\): /);
-    expect(record.events.filter((e) => e.type === 'state-retried' && e.state === 'StreamDump')).toHaveLength(3);
+    expect(retries(record, 'StreamDump')).toBe(3);
     expect(await objectKeys('failing')).toEqual([]);
     expect(await s3.openMultipartUploads('failing')).toEqual([]);
     const mails = await workspace.outbox();

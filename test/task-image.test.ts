@@ -205,7 +205,7 @@ describe('the entrypoint in a bare chroot of the image', () => {
       '--default-character-set=utf8mb4',
       ...['-h', MARIADB.host, '-u', MARIADB.user, '--protocol=TCP', restored],
     ]);
-    await exec('sh', ['-c', 'gunzip -c "$0" | "$@"', dumpFile, file, ...args]);
+    await exec('sh', ['-c', 'zstd -dc "$0" | "$@"', dumpFile, file, ...args]);
     expect(await mariaTableDigests(restored)).toEqual(await mariaTableDigests(databases.maria));
     expect(await mariaInventory(restored)).toEqual(await mariaInventory(databases.maria));
   });

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { tarStream, walk, type Ownership } from './tar.ts';
+import { tarStream, walk, type Ownership } from '../../src/streams/tar.ts';
 
 export const MEDIA_TYPES = {
   index: 'application/vnd.oci.image.index.v1+json',

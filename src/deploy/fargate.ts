@@ -15,10 +15,15 @@ import type { DeployConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
 import type { StateDefinition, StateMachineDefinition } from '../statemachine/definition.ts';
 import { STEP_NAMES, type StepName } from '../steps/table.ts';
-import { ECS_RUN_TASK_SYNC, TASK_CONTAINER_NAME, TASK_ENV, TASK_SUBSTITUTIONS } from '../task/contract.ts';
+import {
+  ECS_RUN_TASK_SYNC,
+  TASK_CONTAINER_NAME,
+  TASK_ENV,
+  TASK_LOG_STREAM_PREFIX,
+  TASK_SUBSTITUTIONS,
+} from '../task/contract.ts';
 import type { Resource, Statement } from './iam.ts';
 import type { Resources } from './resources.ts';
-import { runnerOf } from './runners.ts';
 
 /** What a target may ask of its task (`fargate:` on the target). */
 interface TaskOptions {
@@ -52,7 +57,7 @@ const FARGATE_MEMORY: Record<number, [number, number, number]> = {
 
 /** The targets whose dump may run as the task. */
 export function fargateTargets(config: Config): Config['targets'][string][] {
-  return Object.values(config.targets).filter((t) => ['fargate', 'auto'].includes(runnerOf(t)));
+  return Object.values(config.targets).filter((t) => t.runner === 'fargate' || t.runner === 'auto');
 }
 
 /**
@@ -132,7 +137,7 @@ export function taskNetwork(deploy: DeployConfig, targets: Config['targets'][str
   const first = targets[0]!;
   if (!fargate)
     throw new ConfigError(
-      `targets.${first.name}.runner ${runnerOf(first)} runs its dump as an ECS task: add deploy.fargate.image, the URI of the stepvault image in your registry (the README says how to push it)`,
+      `targets.${first.name}.runner ${first.runner} runs its dump as an ECS task: add deploy.fargate.image, the URI of the stepvault image in your registry (the README says how to push it)`,
     );
   const subnetIds = fargate.subnetIds ?? deploy.vpc?.subnetIds;
   if (!subnetIds)
@@ -293,7 +298,7 @@ export function fargateDeployment(input: FargateInput): FargateDeployment {
               Options: {
                 'awslogs-group': { Ref: 'DumpTaskLogGroup' },
                 'awslogs-region': { Ref: 'AWS::Region' },
-                'awslogs-stream-prefix': 'dump',
+                'awslogs-stream-prefix': TASK_LOG_STREAM_PREFIX,
               },
             },
           },

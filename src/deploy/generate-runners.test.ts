@@ -125,7 +125,8 @@ describe('the fargate runner', () => {
   it("gives the task role what the step it runs does, and no network, staging or log access (the execution role's)", () => {
     const task = statementsOf(fargateOnly(), 'DumpTaskRole');
     const actions = task.flatMap((s) => s.Action).sort();
-    // streamDump: its database's secrets, the destinations' (R2 keys), and the writes of the s3 destination.
+    // streamDump: its database's secrets and the writes of the destination it streams into (the first required one,
+    // the s3 one; not the optional R2 copy, whose keys Upload reads).
     expect(actions).toEqual(
       [
         'kms:Decrypt',
@@ -143,10 +144,14 @@ describe('the fargate runner', () => {
     expect(task.find((s) => s.Action.includes('ssm:GetParameter'))!.Resource).toEqual([
       { 'Fn::Sub': 'arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter/prod/orders/db-password' },
     ]);
-    expect(task.find((s) => s.Action.includes('s3:PutObject'))!.Resource).toBe('arn:aws:s3:::acme-backups/db/*');
-    expect(JSON.stringify(task.find((s) => s.Action.includes('secretsmanager:GetSecretValue'))!.Resource)).toContain(
-      'secret:shop-db-AbC123',
-    );
+    // Each target's own folder under the prefix, not the prefix: every key a run writes is under its target's.
+    expect(task.find((s) => s.Action.includes('s3:PutObject'))!.Resource).toEqual([
+      'arn:aws:s3:::acme-backups/db/orders/*',
+      'arn:aws:s3:::acme-backups/db/shop/*',
+    ]);
+    expect(task.find((s) => s.Action.includes('secretsmanager:GetSecretValue'))!.Resource).toEqual([
+      'arn:aws:secretsmanager:eu-west-1:123456789012:secret:shop-db-AbC123',
+    ]);
   });
 
   it('gives the execution role the pull from its one ECR repository and the writes to its log group, nothing else', () => {

@@ -4,7 +4,6 @@
  * deploying again: its schedule, permissions, alarms and dashboard row follow from here.
  * Everything that cannot work on AWS is refused here, before anything is deployed.
  */
-import { isIP } from 'node:net';
 import type { Config } from '../config/load.ts';
 import type { DeployConfig } from '../config/schema.ts';
 import { ConfigError } from '../errors.ts';
@@ -26,7 +25,9 @@ import {
 import { placementOf, type Placements } from './placement.ts';
 import { fargateDeployment, stepsRunByTasks } from './fargate.ts';
 import { dedupeStatements, drillSecrets, functionPolicy, stepStatements } from './policies.ts';
-import { pruneRunners, runnerOf, runnersInUse, stepsCalled } from './runners.ts';
+import { pruneRunners, pruneServerWrites, runnersInUse, stepsCalled, usesServerWrites } from './runners.ts';
+import { privateHost } from '../runners/default.ts';
+import { keyGrant } from './kms.ts';
 import { checkSecretUse, secretUses } from './secrets.ts';
 
 export const SERVICE = 'stepvault';
@@ -52,6 +53,8 @@ export interface Deployment {
   region: string;
   architecture: 'arm64' | 'x86_64';
   logRetentionDays: number;
+  /** The dbtools layer's name: one per stage, so two stages in one account never publish versions of one layer. */
+  layerName: string;
   /** Only the functions the runners in use call. */
   functions: Partial<Record<StepName, FunctionDeployment>>;
   environment: Record<string, string>;
@@ -69,7 +72,8 @@ export function generateDeployment(config: Config, stage: string, definition: St
   const runners = runnersInUse(config);
   checkDeployable(config, deploy);
   // Only the branches of the runners in use are deployed, and only the functions they call.
-  const runnerDefinition = pruneRunners(definition, runners);
+  // Nor the RDS polling loop (and its function) when no target's server writes its own backup.
+  const runnerDefinition = pruneServerWrites(pruneRunners(definition, runners), usesServerWrites(config));
   const steps = stepsCalled(runnerDefinition);
   const network = { staging: runners.has('efs'), vpc: Boolean(deploy.vpc) };
   const placements = Object.fromEntries(steps.map((fn) => [fn, placementOf(fn, network)])) as Placements;
@@ -104,15 +108,21 @@ export function generateDeployment(config: Config, stage: string, definition: St
         deploy,
         stage,
         definition: runnerDefinition,
-        taskStatements: dedupeStatements(stepsRunByTasks(runnerDefinition).flatMap((fn) => stepStatements(fn, config))),
+        taskStatements: dedupeStatements(
+          stepsRunByTasks(runnerDefinition).flatMap((fn) => stepStatements(fn, config, 'task')),
+        ),
       })
     : undefined;
   const monitoring = {
     stage,
     region: deploy.region,
     targets: Object.keys(config.targets),
+    sizeAlerts: Object.values(config.targets)
+      .filter((t) => t.alerts?.sizeChangePercent !== undefined)
+      .map((t) => t.name),
     intervals,
     ...(deploy.alarmEmail && { alarmEmail: deploy.alarmEmail }),
+    ...(deploy.alarmTopicKmsKeyId && { alarmTopicKmsKeyId: deploy.alarmTopicKmsKeyId }),
     functionNames,
     timeouts,
   };
@@ -124,10 +134,13 @@ export function generateDeployment(config: Config, stage: string, definition: St
     ...scheduleResources,
     // Task and execution timeouts follow the functions' timeouts and the targets this config has.
     ...(fargate?.resources ?? {}),
-    ...stateMachine(timedDefinition(runnerDefinition, timeoutInputs(config)), stage, steps, {
-      substitutions: fargate?.substitutions ?? {},
-      statements: fargate?.stateMachineStatements ?? [],
-    }),
+    ...stateMachine(
+      timedDefinition(runnerDefinition, timeoutInputs(config)),
+      stage,
+      steps,
+      { substitutions: fargate?.substitutions ?? {}, statements: fargate?.stateMachineStatements ?? [] },
+      { ...deploy.stateMachine, retentionDays: deploy.logRetentionDays },
+    ),
     ...alarms(monitoring),
     ...dashboard(monitoring),
     ...Object.fromEntries(
@@ -146,6 +159,7 @@ export function generateDeployment(config: Config, stage: string, definition: St
     region: deploy.region,
     architecture: deploy.architecture,
     logRetentionDays: deploy.logRetentionDays,
+    layerName: `${SERVICE}-${stage}-dbtools`,
     functions,
     environment: {
       STEPVAULT_CONFIG: PACKAGED_CONFIG,
@@ -177,19 +191,23 @@ export function generateDeployment(config: Config, stage: string, definition: St
 function checkDeployable(config: Config, deploy: DeployConfig): void {
   if (!deploy.vpc) {
     // A dump that runs on Lambda reaches a private address only from inside the VPC.
-    const privateTarget = Object.values(config.targets).find((t) => runnerOf(t) !== 'fargate' && isPrivateHost(t.host));
-    if (privateTarget)
-      throw new ConfigError(
-        `targets.${privateTarget.name}.host ${privateTarget.host} is a private address, which Lambda reaches only inside its VPC: add deploy.vpc with id, subnetIds (one per availability zone) and, optionally, securityGroupIds`,
-      );
-    const staged = Object.values(config.targets).find((t) => runnerOf(t) === 'efs');
+    // The same rule that keeps such a host on efs by default (src/runners/default.ts); fargate has its own network.
+    for (const target of Object.values(config.targets)) {
+      // A host inside a connection URL is a secret the deployment does not read.
+      const privacy = target.runner === 'fargate' || target.host === undefined ? undefined : privateHost(target.host);
+      if (privacy)
+        throw new ConfigError(
+          `targets.${target.name}.host ${target.host} is ${privacy}, which Lambda reaches only inside its VPC: add deploy.vpc with id, subnetIds (one per availability zone) and, optionally, securityGroupIds`,
+        );
+    }
+    const staged = Object.values(config.targets).find((t) => t.runner === 'efs');
     if (staged)
       throw new ConfigError(
         `targets.${staged.name}.runner efs stages its dumps on EFS, which Lambda reaches only inside a VPC: add deploy.vpc with id, subnetIds (one per availability zone) and, optionally, securityGroupIds, or set runner: lambda`,
       );
   }
   for (const target of Object.values(config.targets)) {
-    if (['127.0.0.1', 'localhost', '::1'].includes(target.host)) {
+    if (target.host !== undefined && ['127.0.0.1', 'localhost', '::1'].includes(target.host)) {
       throw new ConfigError(
         `targets.${target.name}.host ${target.host} is this machine; a deployed target needs an address Lambda can reach`,
       );
@@ -210,13 +228,24 @@ function checkDeployable(config: Config, deploy: DeployConfig): void {
     }
   }
   const uses = secretUses(config);
-  [...uses.targets.values(), ...uses.destinations.values(), uses.observability, drillSecrets(config)]
+  [
+    ...uses.targets.values(),
+    ...uses.destinations.values(),
+    uses.observability,
+    uses.notifications,
+    drillSecrets(config),
+  ]
     .flat()
     .forEach(checkSecretUse);
-}
-
-function isPrivateHost(host: string): boolean {
-  if (isIP(host) === 4) return /^(10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|127\.|169\.254\.)/.test(host);
-  if (isIP(host) === 6) return /^(fc|fd|fe80|::1)/i.test(host);
-  return /\.(internal|local|lan|corp)$/i.test(host);
+  for (const target of Object.values(config.targets)) {
+    if (target.iamAuth && !target.rdsResourceId)
+      throw new ConfigError(
+        `targets.${target.name}.iamAuth: deploying needs targets.${target.name}.rdsResourceId, the resource id of the RDS instance (db-…, aws rds describe-db-instances --query "DBInstances[].DbiResourceId") or Aurora cluster (cluster-…, DbClusterResourceId) the role may log in to`,
+      );
+  }
+  // Each KMS key named resolves to what a grant names, or is refused here.
+  for (const [name, d] of Object.entries(config.destinations))
+    if (d.type === 's3' && d.kmsKeyId) keyGrant(d.kmsKeyId, d.region, `destinations.${name}.kmsKeyId`);
+  if (deploy.bucket?.kmsKeyId) keyGrant(deploy.bucket.kmsKeyId, undefined, 'deploy.bucket.kmsKeyId');
+  if (deploy.alarmTopicKmsKeyId) keyGrant(deploy.alarmTopicKmsKeyId, undefined, 'deploy.alarmTopicKmsKeyId');
 }

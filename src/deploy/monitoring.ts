@@ -9,9 +9,13 @@ import { logicalName, type Resources } from './resources.ts';
 export interface MonitoringInput {
   stage: string;
   targets: string[];
+  /** The targets with alerts.sizeChangePercent: each gets an alarm on its SizeAnomaly metric. */
+  sizeAlerts?: string[];
   /** Longest expected gap between backups, per scheduled target, in hours. */
   intervals: Map<string, number>;
   alarmEmail?: string;
+  /** A customer-managed key for the alarm topic; without it the stack creates one (AlarmTopicKey). */
+  alarmTopicKmsKeyId?: string;
   functionNames: Record<string, string>;
   timeouts: Record<string, number>;
   region: string;
@@ -54,10 +58,56 @@ function countAlarm(
   };
 }
 
+/**
+ * The alarm topic's key. Encrypted with AWS's own alias/aws/sns, the topic would receive nothing:
+ * that key's policy does not let CloudWatch alarms use it, and it cannot be changed. A key of the
+ * stack's own (about $1 a month) lets them, and nothing else but the account's administrators.
+ */
+function alarmTopicKey(stage: string): Resources {
+  return {
+    AlarmTopicKey: {
+      Type: 'AWS::KMS::Key',
+      DeletionPolicy: 'Delete',
+      Properties: {
+        Description: `stepvault ${stage}: encrypts the alarm topic`,
+        EnableKeyRotation: true,
+        KeyPolicy: {
+          Version: '2012-10-17',
+          Statement: [
+            // The account's IAM policies decide who administers the key (KMS's default key policy).
+            {
+              Sid: 'AccountAdministersThroughIam',
+              Effect: 'Allow',
+              Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+              Action: 'kms:*',
+              Resource: '*',
+            },
+            {
+              Sid: 'CloudWatchAlarmsPublish',
+              Effect: 'Allow',
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Resource: '*',
+              Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
 export function alarms(input: MonitoringInput): Resources {
   const actions = [{ Ref: 'AlarmTopic' }];
   const resources: Resources = {
-    AlarmTopic: { Type: 'AWS::SNS::Topic', Properties: { DisplayName: `stepvault ${input.stage} alarms` } },
+    AlarmTopic: {
+      Type: 'AWS::SNS::Topic',
+      Properties: {
+        DisplayName: `stepvault ${input.stage} alarms`,
+        KmsMasterKeyId: input.alarmTopicKmsKeyId ?? { Ref: 'AlarmTopicKey' },
+      },
+    },
+    ...(!input.alarmTopicKmsKeyId && alarmTopicKey(input.stage)),
     ...(input.alarmEmail && {
       AlarmEmailSubscription: {
         Type: 'AWS::SNS::Subscription',
@@ -102,6 +152,25 @@ export function alarms(input: MonitoringInput): Resources {
       'BackupFailed',
       dimensions(target),
     );
+    if (input.sizeAlerts?.includes(target)) {
+      resources[`SizeAnomalyAlarm${id}`] = {
+        Type: 'AWS::CloudWatch::Alarm',
+        Properties: {
+          AlarmDescription: `The last backup of ${target} differs in size from the one before by more than alerts.sizeChangePercent: every step succeeded, but check that the right database was dumped (the success mail says by how much).`,
+          Namespace: METRIC_NAMESPACE,
+          MetricName: 'SizeAnomaly',
+          Dimensions: dimensions(target),
+          // Notify sends 0 or 1 once a run; the alarm returns to OK with the next five minutes without one.
+          Statistic: 'Maximum',
+          Period: 300,
+          EvaluationPeriods: 1,
+          Threshold: 1,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'notBreaching',
+          AlarmActions: actions,
+        },
+      };
+    }
     const interval = input.intervals.get(target);
     if (interval === undefined) continue;
     // A quarter more than the longest expected gap, at most the seven days CloudWatch can look back.
@@ -130,14 +199,14 @@ export function alarms(input: MonitoringInput): Resources {
 
 /** The dashboard body, as CloudWatch takes it: JSON text. */
 export function dashboardBody(input: MonitoringInput): string {
-  const metric = (name: string, target: string, stat: string, label: string) => [
+  const metric = (name: string, target: string, stat: string, label: string, options: Record<string, string> = {}) => [
     METRIC_NAMESPACE,
     name,
     'service',
     'stepvault',
     'target',
     target,
-    { stat, label },
+    { stat, label, ...options },
   ];
   const widgets: Record<string, unknown>[] = [];
   let y = 0;
@@ -213,7 +282,13 @@ export function dashboardBody(input: MonitoringInput): string {
           region: input.region,
           view: 'timeSeries',
           period: 86400,
-          metrics: [metric('SizeBytes', target, 'Maximum', 'bytes')],
+          metrics: [
+            metric('SizeBytes', target, 'Maximum', 'bytes'),
+            // A 1 on the right axis marks the day a dump's size jumped (alerts.sizeChangePercent).
+            ...(input.sizeAlerts?.includes(target)
+              ? [metric('SizeAnomaly', target, 'Maximum', 'size anomaly', { yAxis: 'right' })]
+              : []),
+          ],
         },
       },
     );

@@ -109,6 +109,7 @@ export function stagingResources(vpc: NonNullable<DeployConfig['vpc']>, lambdaSe
         PerformanceMode: 'generalPurpose',
         ThroughputMode: 'elastic',
         FileSystemTags: [{ Key: 'Name', Value: 'stepvault-staging' }],
+        FileSystemPolicy: stagingFileSystemPolicy(),
       },
     },
     StagingSecurityGroup: {
@@ -144,6 +145,54 @@ export function stagingResources(vpc: NonNullable<DeployConfig['vpc']>, lambdaSe
     };
   });
   return resources;
+}
+
+const CLIENT_ACTIONS = [
+  'elasticfilesystem:ClientMount',
+  'elasticfilesystem:ClientWrite',
+  'elasticfilesystem:ClientRootAccess',
+];
+
+/**
+ * The staging share's own policy. Without one, EFS lets any NFS client that reaches a mount
+ * target mount it, as root. With this one: only over TLS; only through an access point; and only
+ * principals of this account whose IAM policy allows it (the account as principal defers to IAM:
+ * an anonymous NFS client, without IAM authorization, is refused). The functions' roles allow
+ * exactly the StagingAccessPoint; this policy cannot name it, nor the roles, because both are
+ * created after the file system and name it (a circular dependency CloudFormation refuses), so it
+ * names any access point of the account and region.
+ */
+export function stagingFileSystemPolicy(): Record<string, unknown> {
+  const anyAccessPoint = {
+    'Fn::Sub': 'arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:access-point/fsap-*',
+  };
+  return {
+    Version: '2012-10-17',
+    Statement: [
+      {
+        Sid: 'TlsOnly',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: CLIENT_ACTIONS,
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
+      {
+        Sid: 'AccessPointOnly',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: CLIENT_ACTIONS,
+        // A mount without an access point has no AccessPointArn, which StringNotLike matches.
+        Condition: { StringNotLike: { 'elasticfilesystem:AccessPointArn': anyAccessPoint } },
+      },
+      {
+        Sid: 'IamAuthorizedPrincipalsOfThisAccount',
+        Effect: 'Allow',
+        Principal: { AWS: { 'Fn::Sub': 'arn:${AWS::Partition}:iam::${AWS::AccountId}:root' } },
+        Action: ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'],
+        Condition: { Bool: { 'elasticfilesystem:AccessedViaMountTarget': 'true' } },
+      },
+    ],
+  };
 }
 
 export function lambdaSecurityGroup(vpcId: string): Resources {
@@ -243,6 +292,40 @@ export interface StateMachineExtras {
   statements: Statement[];
 }
 
+/** The state machine's execution log and tracing (deploy.stateMachine), and how long the log is kept. */
+export interface StateMachineLogging {
+  logLevel: 'ERROR' | 'ALL';
+  includeExecutionData: boolean;
+  tracing: boolean;
+  retentionDays: number;
+}
+
+/**
+ * What the state machine's role needs to deliver its log and traces. CloudWatch Logs' delivery
+ * actions and X-Ray's take no resource but `*` (the Step Functions developer guide's policies for
+ * logging and for X-Ray say so): the log group itself is named in the state machine.
+ */
+export const LOG_DELIVERY: Statement = {
+  Effect: 'Allow',
+  Action: [
+    'logs:CreateLogDelivery',
+    'logs:GetLogDelivery',
+    'logs:UpdateLogDelivery',
+    'logs:DeleteLogDelivery',
+    'logs:ListLogDeliveries',
+    'logs:PutResourcePolicy',
+    'logs:DescribeResourcePolicies',
+    'logs:DescribeLogGroups',
+  ],
+  Resource: '*',
+};
+
+export const XRAY_TRACING: Statement = {
+  Effect: 'Allow',
+  Action: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'xray:GetSamplingRules', 'xray:GetSamplingTargets'],
+  Resource: '*',
+};
+
 /**
  * The native state machine resource: the definition as given, its ${…} filled by CloudFormation
  * with the ARNs of `steps`, the functions it calls (and the only ones its role may invoke), and
@@ -253,9 +336,18 @@ export function stateMachine(
   stage: string,
   steps: readonly StepName[],
   extras: StateMachineExtras = { substitutions: {}, statements: [] },
+  logging: StateMachineLogging = { logLevel: 'ERROR', includeExecutionData: false, tracing: false, retentionDays: 30 },
 ): Resources {
   const functions = steps.map((step) => ({ 'Fn::GetAtt': [lambdaLogicalId(step), 'Arn'] }));
   return {
+    // Under /aws/vendedlogs/: CloudWatch Logs' resource policy for deliveries covers the prefix, not each group.
+    StateMachineLogGroup: {
+      Type: 'AWS::Logs::LogGroup',
+      Properties: {
+        LogGroupName: `/aws/vendedlogs/states/stepvault-${stage}-backup`,
+        RetentionInDays: logging.retentionDays,
+      },
+    },
     BackupStateMachine: {
       Type: 'AWS::StepFunctions::StateMachine',
       Properties: {
@@ -269,6 +361,14 @@ export function stateMachine(
           ...extras.substitutions,
         },
         RoleArn: { 'Fn::GetAtt': ['StateMachineRole', 'Arn'] },
+        LoggingConfiguration: {
+          Level: logging.logLevel,
+          IncludeExecutionData: logging.includeExecutionData,
+          Destinations: [
+            { CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': ['StateMachineLogGroup', 'Arn'] } } },
+          ],
+        },
+        ...(logging.tracing && { TracingConfiguration: { Enabled: true } }),
       },
     },
     StateMachineRole: {
@@ -287,6 +387,8 @@ export function stateMachine(
               Statement: [
                 { Effect: 'Allow', Action: ['lambda:InvokeFunction'], Resource: functions },
                 ...extras.statements,
+                LOG_DELIVERY,
+                ...(logging.tracing ? [XRAY_TRACING] : []),
               ],
             },
           },

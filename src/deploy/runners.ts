@@ -8,16 +8,12 @@
  * task), or `auto`, which Plan turns into fargate or the runner below its line at each run, so it
  * needs both.
  */
-import type { Config, Target } from '../config/load.ts';
-import type { Runner, RunnerChoice } from '../runners/types.ts';
+import type { Config } from '../config/load.ts';
+import { serverWrites } from '../engines/registry.ts';
+import type { Runner } from '../runners/types.ts';
 import type { StateDefinition, StateMachineDefinition } from '../statemachine/definition.ts';
 import { taskSubstitutions } from '../statemachine/definition.ts';
 import { STEP_NAMES, substitutionOf, type StepName } from '../steps/table.ts';
-
-/** The runner a target asked for, or the default rule gave it (src/runners/default.ts). */
-export function runnerOf(target: Target): RunnerChoice {
-  return target.runner;
-}
 
 /**
  * The runners the config's targets use. `auto` counts as fargate and as the runner it picks below
@@ -29,7 +25,8 @@ export function runnersInUse(config: Config): Set<Runner> {
   for (const target of Object.values(config.targets)) {
     if (target.runner === 'auto') {
       runners.add('fargate');
-      runners.add(target.runnerAuto?.below.runner ?? 'lambda');
+      // The loader sets runnerAuto on every target whose runner is auto: the default rule's runner, the one source.
+      runners.add(target.runnerAuto!.below.runner);
     } else runners.add(target.runner);
   }
   return runners;
@@ -54,21 +51,59 @@ function runnerOfRule(rule: ChoiceRule): string | undefined {
  * any more is dropped, at every depth.
  */
 export function pruneRunners(definition: StateMachineDefinition, runners: ReadonlySet<string>): StateMachineDefinition {
+  return pruneChoices(definition, runnerOfRule, runners, 'no runner in use has a branch in the state machine');
+}
+
+/** A Choice rule that sends a dump its server is still writing to the polling loop (RDS for SQL Server). */
+function serverWritingRule(rule: ChoiceRule): string | undefined {
+  return rule.Variable?.endsWith('.kind') && rule.StringEquals === 'server-writing' ? 'server-writing' : undefined;
+}
+
+/** Whether a target's server writes its backup into a destination itself (mssql mode: rds). */
+export function usesServerWrites(config: Config): boolean {
+  return Object.values(config.targets).some((t) => serverWrites(t) !== undefined);
+}
+
+/**
+ * The definition without the polling loop of backups the server writes (WaitForRdsBackup,
+ * CheckRdsBackup), when no target's server writes its own: then CheckRdsBackup is not deployed,
+ * nor its network access, secrets, S3 read and KMS grant.
+ */
+export function pruneServerWrites(definition: StateMachineDefinition, used: boolean): StateMachineDefinition {
+  return pruneChoices(
+    definition,
+    serverWritingRule,
+    new Set(used ? ['server-writing'] : []),
+    'the choice of a server-written backup has no Default to go to without it',
+  );
+}
+
+function pruneChoices(
+  definition: StateMachineDefinition,
+  ruleKey: (rule: ChoiceRule) => string | undefined,
+  kept: ReadonlySet<string>,
+  noDefault: string,
+): StateMachineDefinition {
   const States: Record<string, StateDefinition> = {};
   for (const [name, state] of Object.entries(definition.States))
-    States[name] = state.Type === 'Choice' ? pruneChoice(state, runners) : state;
+    States[name] = state.Type === 'Choice' ? pruneChoice(state, ruleKey, kept, noDefault) : state;
   return withoutUnreachable({ ...definition, States });
 }
 
-function pruneChoice(state: StateDefinition, runners: ReadonlySet<string>): StateDefinition {
+function pruneChoice(
+  state: StateDefinition,
+  ruleKey: (rule: ChoiceRule) => string | undefined,
+  keys: ReadonlySet<string>,
+  noDefault: string,
+): StateDefinition {
   const rules = (state.Choices ?? []) as ChoiceRule[];
-  if (!rules.some((rule) => runnerOfRule(rule) !== undefined)) return state; // not a choice of runner
+  if (!rules.some((rule) => ruleKey(rule) !== undefined)) return state; // not a choice this pruning is about
   const kept = rules.filter((rule) => {
-    const runner = runnerOfRule(rule);
-    return runner === undefined || runners.has(runner);
+    const key = ruleKey(rule);
+    return key === undefined || keys.has(key);
   });
   if (kept.length > 0) return { ...state, Choices: kept };
-  if (typeof state.Default !== 'string') throw new Error('no runner in use has a branch in the state machine');
+  if (typeof state.Default !== 'string') throw new Error(noDefault);
   const paths = Object.entries(state).filter(([key]) => ['Comment', 'InputPath', 'OutputPath'].includes(key));
   return { ...Object.fromEntries(paths), Type: 'Pass', Next: state.Default };
 }

@@ -2,8 +2,9 @@
  * The secret references a config makes, checked for the shape AWS needs and turned into the IAM
  * resources that allow reading exactly them.
  */
+import { destinationSecrets } from '../config/destination-secrets.ts';
 import type { Config } from '../config/load.ts';
-import { parseSecretReference } from '../config/secrets.ts';
+import { isSecretReference, parseSecretReference } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
 
 export interface SecretUse {
@@ -18,27 +19,44 @@ export function secretUses(config: Config): {
   targets: Map<string, SecretUse[]>;
   destinations: Map<string, SecretUse[]>;
   observability: SecretUse[];
+  notifications: SecretUse[];
 } {
   const targets = new Map<string, SecretUse[]>();
   for (const target of Object.values(config.targets)) {
-    if (target.password)
-      targets.set(target.name, [{ where: `targets.${target.name}.password`, reference: target.password }]);
+    const passphrase = target.encryption?.age.passphrase;
+    const uses = [
+      ...(target.password ? [{ where: `targets.${target.name}.password`, reference: target.password }] : []),
+      // What a passphrase-encrypted target's dump is encrypted with: read where it is dumped.
+      ...(passphrase ? [{ where: `targets.${target.name}.encryption.age.passphrase`, reference: passphrase }] : []),
+    ];
+    if (uses.length > 0) targets.set(target.name, uses);
   }
   const destinations = new Map<string, SecretUse[]>();
   for (const [name, d] of Object.entries(config.destinations)) {
-    if ((d.type === 's3' || d.type === 'r2') && d.accessKeyId && d.secretAccessKey) {
-      destinations.set(name, [
-        { where: `destinations.${name}.accessKeyId`, reference: d.accessKeyId },
-        { where: `destinations.${name}.secretAccessKey`, reference: d.secretAccessKey },
-      ]);
-    }
+    const uses = destinationSecrets(name, d).map(({ where, reference }) => ({ where, reference }));
+    if (uses.length > 0) destinations.set(name, uses);
   }
   const observability: SecretUse[] = [];
   const { sentry, seq } = config.observability ?? {};
   if (sentry && !sentry.dsn.includes('://'))
     observability.push({ where: 'observability.sentry.dsn', reference: sentry.dsn });
   if (seq?.apiKey) observability.push({ where: 'observability.seq.apiKey', reference: seq.apiKey });
-  return { targets, destinations, observability };
+  const notifications: SecretUse[] = [];
+  for (const [name, n] of Object.entries(config.notifications)) {
+    const references: [string, string | undefined][] =
+      n.type === 'smtp'
+        ? [
+            ['user', n.user !== undefined && isSecretReference(n.user) ? n.user : undefined],
+            ['password', n.password],
+          ]
+        : n.type === 'webhook'
+          ? [['url', n.url]]
+          : [];
+    for (const [key, reference] of references) {
+      if (reference !== undefined) notifications.push({ where: `notifications.${name}.${key}`, reference });
+    }
+  }
+  return { targets, destinations, observability, notifications };
 }
 
 const SECRET_ARN = /^arn:aws[\w-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;

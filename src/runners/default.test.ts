@@ -7,6 +7,7 @@ const facts = (overrides: Partial<RunnerFacts>): RunnerFacts => ({
   host: 'db.example.com',
   streams: true,
   drill: false,
+  parallel: false,
   vpcNamed: false,
   ...overrides,
 });
@@ -49,6 +50,14 @@ describe('the default runner', () => {
     expect(defaultRunner(facts({ drill: true }))).toEqual({
       runner: 'efs',
       reason: 'the restore drill restores the staged dump, which only efs keeps',
+    });
+    expect(defaultRunner(facts({ parallel: true }))).toEqual({
+      runner: 'efs',
+      reason: 'dump.jobs runs pg_dump in parallel into a folder on disk, which efs stages',
+    });
+    expect(defaultRunner(facts({ wholeServer: true }))).toEqual({
+      runner: 'efs',
+      reason: 'databases dumps each database of the server into a folder on disk, which efs stages',
     });
     expect(defaultRunner(facts({ engine: 'mssql', streams: false }))).toEqual({
       runner: 'efs',

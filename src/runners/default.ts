@@ -5,13 +5,18 @@
  * In this order:
  * 1. An engine whose server writes the backup itself (SQL Server) cannot stream: `efs`.
  * 2. A target with a restore drill: `efs` (the drill restores the staged dump).
- * 3. A host only a private network reaches: `efs`. Private means a private, loopback, link-local
+ * 3. A parallel dump (`dump.jobs` above 1): `efs`. pg_dump's directory format is written to disk
+ *    before it is stored, and the lambda runner has none to speak of (see README, "Parallel dumps").
+ * 3b. A whole server (`databases`): `efs`, for the same reason: one dump per database is
+ *    written into a folder before the folder is stored.
+ * 4. A host only a private network reaches: `efs`. Private means a private, loopback, link-local
  *    or shared (CGNAT) address, IPv4 or IPv6, a socket folder, a name without a dot (`localhost`,
  *    a compose service) or a name under a private suffix (`.internal`, `.local`, `.lan`, …).
- * 4. A config that names a VPC (`deploy.vpc`) and a host given by name: `efs`. Whether the name
+ * 5. A config that names a VPC (`deploy.vpc`) and a host given by name: `efs`. Whether the name
  *    resolves inside the VPC cannot be known when the config is read; such a config ran every dump
  *    in its VPC until runners existed, and keeps doing so until it says otherwise.
- * 5. Any other host (a public address, or a public name with no VPC named): `lambda`.
+ * 6. Any other host (a public address, or a public name with no VPC named): `lambda`.
+ * A host in a connection URL (`url:`) is a secret, unknown here: `efs` when a VPC is named, else `lambda`.
  */
 import { isIP } from 'node:net';
 
@@ -23,10 +28,15 @@ export interface RunnerDecision<R extends string = 'lambda' | 'efs'> {
 
 export interface RunnerFacts {
   engine: string;
-  host: string;
+  /** Undefined when the host is in a connection URL, a secret read only at run time. */
+  host: string | undefined;
   /** The engine's dump tool can send its output into a stream (not SQL Server's BACKUP). */
   streams: boolean;
   drill: boolean;
+  /** The dump runs pg_dump --jobs into a folder on local disk (dump.jobs above 1). */
+  parallel: boolean;
+  /** The target backs up a whole server (`databases`): one dump per database into a folder on local disk. */
+  wholeServer?: boolean;
   /** The config names a VPC (deploy.vpc). */
   vpcNamed: boolean;
 }
@@ -46,6 +56,18 @@ export function defaultRunner(facts: RunnerFacts): RunnerDecision {
   if (!facts.streams)
     return { runner: 'efs', reason: `engine ${facts.engine} writes its backup file itself, which only efs stages` };
   if (facts.drill) return { runner: 'efs', reason: 'the restore drill restores the staged dump, which only efs keeps' };
+  if (facts.parallel)
+    return { runner: 'efs', reason: 'dump.jobs runs pg_dump in parallel into a folder on disk, which efs stages' };
+  if (facts.wholeServer)
+    return {
+      runner: 'efs',
+      reason: 'databases dumps each database of the server into a folder on disk, which efs stages',
+    };
+  if (facts.host === undefined) {
+    return facts.vpcNamed
+      ? { runner: 'efs', reason: 'deploy.vpc is set and the host, in the connection URL, may be inside it' }
+      : { runner: 'lambda', reason: 'the host is in the connection URL and no deploy.vpc is set: it must be public' };
+  }
   const privacy = privateHost(facts.host);
   if (privacy)
     return { runner: 'efs', reason: `host ${facts.host} is ${privacy}, reached only from inside its network` };

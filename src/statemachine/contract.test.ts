@@ -71,6 +71,7 @@ describe('statemachine/backup.asl.json', () => {
 
   it('runs Plan → Dump → Upload → Verify → Prune → NotifySuccess → Cleanup → Done on success with runner efs', () => {
     expect(successPath('efs')).toEqual([
+      'IsDoctor',
       'Plan',
       'ChooseRunner',
       'Dump',
@@ -86,6 +87,7 @@ describe('statemachine/backup.asl.json', () => {
 
   it('runs Plan → StreamDump → the same Upload map and on with runner lambda', () => {
     expect(successPath('lambda')).toEqual([
+      'IsDoctor',
       'Plan',
       'ChooseRunner',
       'StreamDump',
@@ -125,8 +127,18 @@ describe('statemachine/backup.asl.json', () => {
     expect(retried.has('ConnectionError')).toBe(true);
   });
 
+  it('routes a doctor execution to Doctor alone, which ends it with its report: no dump, no upload, no mail', () => {
+    expect(definition.StartAt).toBe('IsDoctor');
+    expect(definition.States.IsDoctor).toMatchObject({ Type: 'Choice', Default: 'Plan' });
+    expect((definition.States.IsDoctor!.Choices as { Next: string }[]).map((c) => c.Next)).toEqual(['Doctor']);
+    expect(definition.States.Doctor).toMatchObject({ Type: 'Task', Resource: '${DoctorFunctionArn}', End: true });
+    expect(definition.States.Doctor?.Catch).toBeUndefined();
+  });
+
   it('gives every Task a timeout, a retry with backoff and jitter, and a catch-all', () => {
     for (const [name, state] of tasks) {
+      // Doctor's failure is the execution's: there is no run to clean up after, and its own report is what is read.
+      if (name === 'Doctor') continue;
       expect(state.TimeoutSeconds, name).toBeGreaterThan(0);
       const [retry] = retriers(state);
       expect(retry, name).toMatchObject({ BackoffRate: 2, JitterStrategy: 'FULL' });
@@ -190,8 +202,9 @@ describe('statemachine/backup.asl.json', () => {
       return (p as string).slice(2);
     });
     // Every state that yields a result puts it under a key; none replaces the whole state.
+    // Doctor is the one exception: a doctor execution's output is its report alone (DoctorReport).
     for (const [name, s] of states)
-      if (['Task', 'Map', 'Pass'].includes(s.Type)) expect(s.ResultPath, name).toBeDefined();
+      if (['Task', 'Map', 'Pass'].includes(s.Type) && name !== 'Doctor') expect(s.ResultPath, name).toBeDefined();
     // The input of the execution (BackupRequest) is the rest.
     expect([...new Set([...written, 'target'])].sort()).toEqual([...RUN_STATE_KEYS].sort());
     const failureKeys: (keyof Failure)[] = ['cause', 'error', 'state'];
@@ -214,6 +227,7 @@ describe('statemachine/backup.asl.json', () => {
 
   it('runs Plan → FargateDump → CollectDump → the same Upload map with runner fargate', () => {
     expect(successPath('fargate')).toEqual([
+      'IsDoctor',
       'Plan',
       'ChooseRunner',
       'FargateDump',
@@ -244,7 +258,51 @@ describe('statemachine/backup.asl.json', () => {
         ],
       },
     });
-    expect(catchers(task)[0]!.Next).toBe('FargateDumpFailed');
+    expect(catchers(task).at(-1)!.Next).toBe('FargateDumpFailed');
     expect(catchers(definition.States.CollectDump!)[0]!.Next).toBe('CollectDumpFailed');
+  });
+
+  it('retries RunTask’s own failures on FargateDump, and a stopped task (States.TaskFailed) through states that read its exit code', () => {
+    const task = definition.States.FargateDump!;
+    const retried = ((task.Retry ?? []) as { ErrorEquals: string[] }[]).flatMap((r) => r.ErrorEquals);
+    // runTask.sync never raises the step's own errors: ECS knows only the container's exit code, in the cause.
+    expect(retried.length).toBeGreaterThan(0);
+    for (const name of retried) expect(name, name).toMatch(/^ECS\./);
+    // Both catches keep the error at one key, so FargateDumpFailed reports the last one, whichever it was; the
+    // run's failure stays unset while a retried task may still succeed.
+    expect(catchers(task)).toEqual([
+      { ErrorEquals: ['States.TaskFailed'], ResultPath: '$.fargateError', Next: 'IsFargateTaskDescribed' },
+      { ErrorEquals: ['States.ALL'], ResultPath: '$.fargateError', Next: 'FargateDumpFailed' },
+    ]);
+    expect(definition.States.FargateDumpFailed).toMatchObject({
+      Type: 'Pass',
+      Parameters: { state: 'FargateDump', 'error.$': '$.fargateError.Error', 'cause.$': '$.fargateError.Cause' },
+      ResultPath: '$.failure',
+      Next: 'NotifyFailure',
+    });
+    // Every way out of the retry states is FargateDump again (after a Wait) or FargateDumpFailed.
+    const retryStates = [
+      'IsFargateTaskDescribed',
+      'CountFargateTaskStopped',
+      'CountFargateTaskStoppedAgain',
+      'IsFargateTaskRetryable',
+      'WhenToRetryFargateDump',
+    ];
+    const exits = new Set(
+      retryStates.flatMap((name) => {
+        const s = definition.States[name]!;
+        return [s.Next, s.Default, ...((s.Choices ?? []) as { Next: string }[]).map((c) => c.Next)];
+      }),
+    );
+    exits.delete(undefined);
+    for (const name of retryStates) exits.delete(name);
+    expect([...exits].sort()).toEqual([
+      'FargateDumpFailed',
+      'WaitToRetryFargateDump1',
+      'WaitToRetryFargateDump2',
+      'WaitToRetryFargateDump3',
+    ]);
+    for (const name of retryStates.filter((n) => n.startsWith('Count')))
+      expect(definition.States[name]).toMatchObject({ Type: 'Pass', ResultPath: '$.fargateRetry' });
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pruneRunners, runnersInUse } from '../deploy/runners.ts';
+import { pruneRunners, pruneServerWrites, runnersInUse, usesServerWrites } from '../deploy/runners.ts';
 import { ECS_RUN_TASK_SYNC } from '../task/contract.ts';
 import { parseConfig } from '../config/load.ts';
 import { generateDeployment } from '../deploy/generate.ts';
@@ -51,7 +51,8 @@ function longestByHand(t: Record<string, number>, rdsSeconds: number, destinatio
   // task (its own 2 h timeout) and CollectDump.
   const staged = task(t.dump! + m, 3, 15) + check + rdsSeconds + check; // the polling loop, and one more look
   const streamed = task(t.streamDump! + m, 3, 15);
-  const fargate = task(FARGATE_TASK_SECONDS, 3, 15) + task(t.collectDump! + m, 3, 2);
+  // The ECS task started four times (a stopped task retried three times, after 15, 30 and 60 s).
+  const fargate = 4 * task(FARGATE_TASK_SECONDS, 3, 15) + 15 + 30 + 60 + task(t.collectDump! + m, 3, 2);
   return (
     task(t.plan! + m, 3, 2) +
     Math.max(staged, streamed, fargate) +
@@ -114,6 +115,7 @@ describe('the execution timeout', () => {
       functionTimeouts: { ...DEFAULT_FUNCTION_TIMEOUTS, notify: 300, plan: 120 },
       loopSeconds: { WaitForRdsBackup: 36_000 },
       mapItems: 2,
+      taskSeconds: 7200,
     });
     const timed = timedDefinition(definition, inputs);
     expect(timed.TimeoutSeconds).toBe(
@@ -125,6 +127,44 @@ describe('the execution timeout', () => {
     expect(() =>
       worstCaseSeconds(definition, { functionTimeouts: DEFAULT_FUNCTION_TIMEOUTS, loopSeconds: {}, mapItems: 1 }),
     ).toThrow('the loop from IsRdsBackupDone back to WaitForRdsBackup has no bound, so no worst case');
+  });
+});
+
+describe('the fargate task’s timeout', () => {
+  const withFargate = (targets: string) =>
+    parseConfig(fixture.replace('targets:\n', `targets:\n${targets}`), '/x/stepvault.config.yml', '/x');
+  const fargateTarget = (name: string, fargate = '') =>
+    `  ${name}:\n    engine: postgres\n    host: ${name}.example.com\n    database: ${name}\n    user: backup\n    password: "ssm:/prod/${name}/pw"\n    destinations: [primary]\n    runner: fargate\n${fargate}`;
+
+  it('is fargate.timeoutMinutes, the longest of the targets that may run on fargate, and the execution’s stays above it', () => {
+    const config = withFargate(
+      fargateTarget('small', '    fargate: { timeoutMinutes: 30 }\n') +
+        fargateTarget('large', '    fargate: { cpu: 4096, memory: 8192, timeoutMinutes: 600 }\n'),
+    );
+    const inputs = timeoutInputs(config);
+    expect(inputs.taskSeconds).toBe(36_000);
+    const timed = timedDefinition(definition, inputs);
+    expect(timed.States.FargateDump!.TimeoutSeconds).toBe(36_000);
+    // Four tasks (a stopped task is retried three times), each with four attempts (RunTask's own failures are
+    // retried three times), then the failure branch.
+    expect(timed.TimeoutSeconds as number).toBeGreaterThan(16 * 36_000);
+    expect(worstCaseSeconds(timed, inputs) + EXECUTION_MARGIN_SECONDS).toBe(timed.TimeoutSeconds);
+  });
+
+  it('is two hours by default, and a target’s shorter limit is its own', () => {
+    expect(timeoutInputs(withFargate(fargateTarget('plain'))).taskSeconds).toBe(7200);
+    expect(
+      timeoutInputs(withFargate(fargateTarget('quick', '    fargate: { timeoutMinutes: 20 }\n'))).taskSeconds,
+    ).toBe(1200);
+  });
+
+  it.each([
+    [0, 'must be at least 1'],
+    [1441, "must be at most 1440 (a day: a longer dump would overlap the next night's run)"],
+  ])('refuses timeoutMinutes %i: %s', (minutes, message) => {
+    expect(() => withFargate(fargateTarget('odd', `    fargate: { timeoutMinutes: ${minutes} }\n`))).toThrow(
+      `targets.odd.fargate.timeoutMinutes: ${message}`,
+    );
   });
 });
 
@@ -193,11 +233,11 @@ describe('the deployed state machine', () => {
     const { resources, functions } = generateDeployment(config, 'ci', definition);
     const deployed = (resources.Resources.BackupStateMachine!.Properties as { Definition: StateMachineDefinition })
       .Definition;
-    // Derived from the branches this config deploys (its targets stage on EFS: no ECS task).
+    // Derived from the branches this config deploys (its targets stage on EFS: no ECS task; no RDS target: no
+    // polling loop).
     const runners = runnersInUse(config);
-    expect(deployed.TimeoutSeconds).toBe(
-      timedDefinition(pruneRunners(definition, runners), timeoutInputs(config)).TimeoutSeconds,
-    );
+    const deployedBranches = pruneServerWrites(pruneRunners(definition, runners), usesServerWrites(config));
+    expect(deployed.TimeoutSeconds).toBe(timedDefinition(deployedBranches, timeoutInputs(config)).TimeoutSeconds);
     expect(JSON.stringify(deployed)).not.toContain('ExecutionTimeoutSeconds');
     expect(functions.notify?.timeout).toBe(300);
     expect(deployed.States.NotifySuccess!.TimeoutSeconds).toBe(330);

@@ -12,6 +12,8 @@
  * a little longer lets Lambda's own timeout, with its clearer error, come first.
  */
 import type { Config } from '../config/load.ts';
+import { FARGATE_TIMEOUT_MINUTES } from '../config/schema/fargate.ts';
+import { ECS_RUN_TASK_SYNC, FARGATE_DUMP_STATE, FARGATE_RETRY_WAIT_SECONDS } from '../task/contract.ts';
 import { serverWrites } from '../engines/registry.ts';
 import { readDefinition, type StateDefinition, type StateMachineDefinition } from './definition.ts';
 import { STEP_NAMES, STEPS, stepOfSubstitution, type StepName } from '../steps/table.ts';
@@ -43,6 +45,11 @@ export interface TimeoutInputs {
   loopSeconds: Record<string, number>;
   /** The most items a Map state gets (the most destinations any target has). */
   mapItems: number;
+  /**
+   * How long an ECS task state (the fargate runner's) waits for its task: the longest `fargate.timeoutMinutes` of the
+   * targets that may run on fargate. Left out, the ASL file's own.
+   */
+  taskSeconds?: number;
 }
 
 export function functionTimeouts(config: Config): Record<StepName, number> {
@@ -56,10 +63,17 @@ export function functionTimeouts(config: Config): Record<StepName, number> {
 export function timeoutInputs(config: Config): TimeoutInputs {
   const targets = Object.values(config.targets);
   const serverWrittenSeconds = Math.max(0, ...targets.map((t) => serverWrites(t)?.timeoutSeconds ?? 0));
+  const onFargate = targets.filter((t) => t.runner === 'fargate' || t.runner === 'auto');
   return {
     functionTimeouts: functionTimeouts(config),
     loopSeconds: { [RDS_POLL_STATE]: serverWrittenSeconds },
     mapItems: Math.max(1, ...targets.map((t) => t.destinations.length)),
+    // One state machine for every target: its task state waits as long as the most patient target asks.
+    taskSeconds:
+      60 *
+      (onFargate.length === 0
+        ? FARGATE_TIMEOUT_MINUTES.default
+        : Math.max(...onFargate.map((t) => t.fargate?.timeoutMinutes ?? FARGATE_TIMEOUT_MINUTES.default))),
   };
 }
 
@@ -84,12 +98,15 @@ function functionOf(state: StateDefinition): StepName | undefined {
 /**
  * The definition with every Task's TimeoutSeconds set from its function's timeout, the RDS
  * polling Wait from RDS_POLL_SECONDS, and the execution's TimeoutSeconds set above the worst case
- * of the result. The numbers written in the ASL file are the defaults' (a test keeps them so).
+ * of the result; an ECS task state's from `fargate.timeoutMinutes`. The numbers written in the
+ * ASL file are the defaults' (a test keeps them so).
  */
 export function timedDefinition(definition: StateMachineDefinition, inputs: TimeoutInputs): StateMachineDefinition {
   const withTasks = mapStates(definition, (state, name) => {
     const fn = state.Type === 'Task' ? functionOf(state) : undefined;
     if (fn) return { ...state, TimeoutSeconds: inputs.functionTimeouts[fn] + TASK_MARGIN_SECONDS };
+    if (state.Type === 'Task' && state.Resource === ECS_RUN_TASK_SYNC && inputs.taskSeconds !== undefined)
+      return { ...state, TimeoutSeconds: inputs.taskSeconds };
     if (name === RDS_POLL_STATE) return { ...state, Seconds: RDS_POLL_SECONDS };
     return state;
   });
@@ -171,8 +188,9 @@ function successors(state: StateDefinition): string[] {
  * The longest any execution of `machine` can take, in seconds: the longest path from StartAt to
  * an end, through Catch edges too (so the failure branch after the latest failure is counted).
  * A loop counts its body twice plus its bound (`inputs.loopSeconds` of the state it loops back
- * to): entered before the bound is up, and once more to find that it is. A loop without a bound
- * is an error: its worst case is forever.
+ * to): entered before the bound is up, and once more to find that it is. The fargate runner's
+ * retries of a stopped task are a loop bounded by a count (countedLoopSeconds). A loop without a
+ * bound is an error: its worst case is forever.
  */
 export function worstCaseSeconds(machine: StateMachineDefinition, inputs: TimeoutInputs): number {
   const cost = new Map(Object.entries(machine.States).map(([name, state]) => [name, stateSeconds(state, inputs)]));
@@ -186,7 +204,7 @@ export function worstCaseSeconds(machine: StateMachineDefinition, inputs: Timeou
     for (const next of successors(machine.States[name]!)) {
       const at = onPath.indexOf(next);
       if (at >= 0) {
-        const bound = inputs.loopSeconds[next];
+        const bound = inputs.loopSeconds[next] ?? countedLoopSeconds(next, cost);
         if (bound === undefined)
           throw new Error(`the loop from ${name} back to ${next} has no bound, so no worst case`);
         const body = onPath.slice(at).reduce((sum, s) => sum + cost.get(s)!, 0);
@@ -211,4 +229,17 @@ export function worstCaseSeconds(machine: StateMachineDefinition, inputs: Timeou
     return total;
   };
   return from(machine.StartAt);
+}
+
+/**
+ * The bound of the loop that starts a stopped ECS task again (… → WaitToRetryFargateDump<n> →
+ * FargateDump), in the terms worstCaseSeconds counts a loop in (its body twice, plus the bound):
+ * with R retries the task runs R + 1 times, every attempt to its worst case, and every wait of the
+ * table passes once, so the bound is what that adds beyond two attempts and the longest wait.
+ */
+function countedLoopSeconds(loopsBackTo: string, cost: Map<string, number>): number | undefined {
+  if (loopsBackTo !== FARGATE_DUMP_STATE) return undefined;
+  const waits = FARGATE_RETRY_WAIT_SECONDS;
+  const allWaits = waits.reduce((sum, w) => sum + w, 0);
+  return (waits.length - 1) * cost.get(loopsBackTo)! + allWaits - Math.max(...waits);
 }

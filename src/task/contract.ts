@@ -8,6 +8,12 @@
 /** The name of the container in the task definition; the ContainerOverrides address it. */
 export const TASK_CONTAINER_NAME = 'stepvault';
 
+/**
+ * The prefix of the task's log streams (awslogs-stream-prefix): ECS names each stream
+ * `<prefix>/<container>/<task id>`, so a failure's cause can say where the task's log is.
+ */
+export const TASK_LOG_STREAM_PREFIX = 'dump';
+
 /** The environment the ContainerOverrides set: which step to run, and its input as JSON. */
 export const TASK_ENV = {
   step: 'STEPVAULT_STEP',
@@ -51,3 +57,17 @@ export const TASK_EXIT_CODES = {
 
 /** What Step Functions reports when an ECS task it waited for stopped without success. */
 export const TASK_FAILED_ERROR = 'States.TaskFailed';
+
+/**
+ * A task that stopped with the exit code of one of these errors is started again by the state
+ * machine (IsFargateTaskRetryable): the errors StreamDump's Retry retries, as the task runs the same step.
+ */
+export const FARGATE_RETRIED_ERRORS = ['ConnectionError', 'StorageError', 'TransientError'] as const;
+
+/**
+ * The waits before each new task (WaitToRetryFargateDump1…3): StreamDump's Retry backoff
+ * (15 s, rate 2, three attempts) as a fixed table, since a Wait state has no backoff of its own.
+ */
+export const FARGATE_RETRY_WAIT_SECONDS = [15, 30, 60] as const;
+/** The Wait state before the n-th new task (1-based). */
+export const fargateRetryWaitState = (n: number) => `WaitToRetryFargateDump${n}`;

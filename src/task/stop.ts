@@ -10,6 +10,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { PlanResult } from '../contracts.ts';
 import { stopRunningTools } from '../tools/running.ts';
+import { removeAllScratch } from '../tools/scratch.ts';
 import type { Runtime } from '../runtime.ts';
 import { STEPS, type StepName } from '../steps/table.ts';
 import { TASK_FAILED_ERROR } from './contract.ts';
@@ -25,6 +26,8 @@ export async function stopTask(
   try {
     const stopped = await stopRunningTools(TOOL_GRACE_MS);
     if (stopped.length > 0) said.push(`stopped ${stopped.map((t) => `${t.name} (pid ${t.pid})`).join(', ')}`);
+    const scratch = await removeAllScratch();
+    if (scratch.length > 0) said.push(`removed the dump's scratch folder ${scratch.join(', ')}`);
     const plan = planOf(current?.input);
     // Only ever the folder named after this run, as Cleanup does.
     if (plan && path.basename(path.resolve(plan.stagingDir)) === plan.runId && existsSync(plan.stagingDir)) {
