@@ -2,12 +2,36 @@
  * What each state of statemachine/backup.asl.json receives and returns. Payloads carry names,
  * keys, sizes and checksums, never data or secrets (Step Functions caps a payload at 256 KB).
  */
+import type { SizeAnomaly } from './backups/size-anomaly.ts';
 import type { Engine } from './config/schema.ts';
+import type { EncryptionFacts } from './encryption/age.ts';
+import type { CheckResult } from './doctor/types.ts';
 import type { Runner } from './runners/types.ts';
+import type { StoppedTaskDescription } from './task/stopped-task.ts';
 
 /** The input of an execution: which target to back up. */
 export interface BackupRequest {
   target: string;
+}
+
+/**
+ * The input of a doctor execution (`stepvault doctor --stage`): the state machine routes it to the Doctor state,
+ * which checks the target from inside the deployment and backs nothing up.
+ */
+export interface DoctorRequest extends BackupRequest {
+  doctor: true;
+}
+
+export interface DoctorInput {
+  request: DoctorRequest;
+}
+
+/** Doctor's answer, the output of a doctor execution: one line per check, as `stepvault doctor --json` prints it. */
+export interface DoctorReport {
+  target: string;
+  /** No check failed. */
+  ok: boolean;
+  checks: CheckResult[];
 }
 
 /** What the state machine knows of its own execution (from the context object `$$`). */
@@ -26,6 +50,7 @@ export interface PlanResult {
   runId: string;
   target: string;
   engine: Engine;
+  /** The database; for a whole server, `all` or the configured names joined by commas. */
   database: string;
   executionId: string;
   /** When the execution started (ISO 8601, UTC); the time every name of the run derives from. */
@@ -56,16 +81,67 @@ export interface ToolInfo {
   version: string;
 }
 
+/**
+ * PostgreSQL's directory format (`pg_dump --jobs`), stored as one tar of the folder; restored by
+ * unpacking it and running pg_restore with as many jobs.
+ */
+export interface DirectoryLayout {
+  kind: 'directory-tar';
+  /** The pg_dump workers that wrote it: pg_restore's --jobs unless the restore says otherwise. */
+  jobs: number;
+}
+
+/**
+ * A whole server (`databases: all` or a list): one dump per database in its engine's usual form,
+ * plus the server's roles or users and grants, stored as one tar of a folder SERVER_IN_TAR.
+ */
+export interface ServerLayout {
+  kind: 'server';
+  members: ServerMember[];
+}
+
+/** One file of a server backup, checked on its own when it is restored. */
+export interface ServerMember {
+  /** Its name inside SERVER_IN_TAR. */
+  file: string;
+  /** The database it holds; absent for the globals (roles, users, grants). */
+  database?: string;
+  size: number;
+  sha256: string;
+  rowCounts?: Record<string, number>;
+}
+
+export type DumpLayout = DirectoryLayout | ServerLayout;
+
+/** The folder's name inside a server backup's tar. */
+export const SERVER_IN_TAR = 'server';
+
+/** The member that holds the server's roles (PostgreSQL) or users and grants (MySQL, MariaDB). */
+export const GLOBALS_MEMBER = 'globals.sql';
+
+/** The folder's name inside a directory-tar: `tar -xf` gives `dump/`, which `pg_restore -j N dump` reads. */
+export const DIRECTORY_IN_TAR = 'dump';
+
 /** What every finished dump says of itself, wherever its bytes are. */
 export interface DumpFacts {
   size: number;
   sha256: string;
-  /** How the bytes are compressed: the format's own (`custom`), `gzip`, `zstd`, `mssql`… */
+  /**
+   * How the bytes are compressed: `zstd`, `lz4`, `gzip` or `none` (for PostgreSQL inside its
+   * custom-format archive), `mssql`…; `custom` in PostgreSQL dumps made before the method could
+   * be chosen, which are pg_dump's default gzip.
+   */
   compression: string;
+  /** The level it was compressed at, when one was set (absent: the method's own default). */
+  compressionLevel?: number;
   tool: ToolInfo;
   serverVersion: string;
   /** Rows per table, counted from the dump itself; the restore drill compares against them. */
   rowCounts?: Record<string, number>;
+  /** How a dump made of several files is stored as one object; absent for one tool's single output. */
+  layout?: DumpLayout;
+  /** Present when the stored bytes are an age file: size and sha256 above are then the ciphertext's. */
+  encryption?: EncryptionFacts;
   startedAt: string;
   finishedAt: string;
   durationSeconds: number;
@@ -182,6 +258,10 @@ export interface VerifyInput {
 export interface VerifyResult {
   destinations: { destination: string; checked: 'manifest' | 'download' }[];
   drill?: { database: string; tables: number; rows: number; seconds: number };
+  /** With alerts.sizeChangePercent: the dump differs from the previous backup by at least that much. */
+  sizeAnomaly?: SizeAnomaly;
+  /** Why the drill was configured but not run (an encrypted backup and no identity to open it). */
+  drillSkipped?: string;
 }
 
 export interface PruneInput {
@@ -238,6 +318,18 @@ export interface RunState extends BackupRequest {
    * Which state failed: a Catch puts the CaughtError here, and its <State>Failed Pass state turns it into a Failure.
    */
   failure?: Failure;
+  /** The last error FargateDump caught; a task that stopped has its description as the cause. */
+  fargateError?: CaughtError;
+  /** The fargate runner's tasks that stopped without success in this run, retried while the exit code allows. */
+  fargateRetry?: FargateRetry;
+}
+
+/** What the state machine counts between the fargate runner's attempts (CountFargateTaskStopped). */
+export interface FargateRetry {
+  /** How many tasks stopped without success so far. */
+  stopped: number;
+  /** The last one's description, read from its cause. */
+  task: StoppedTaskDescription;
 }
 
 /** The keys of RunState, for the tests that hold it to the ASL and to real runs; the compiler keeps the list whole. */
@@ -254,6 +346,8 @@ export const RUN_STATE_KEYS = [
   'cleanup',
   'cleanupError',
   'failure',
+  'fargateError',
+  'fargateRetry',
 ] as const satisfies readonly (keyof RunState)[];
 const everyRunStateKey: Exclude<keyof RunState, (typeof RUN_STATE_KEYS)[number]> extends never ? true : never = true;
 void everyRunStateKey;

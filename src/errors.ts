@@ -62,6 +62,17 @@ export class ChecksumMismatchError extends StepvaultError {
   }
 }
 
+/**
+ * An encrypted backup that the identity given does not open, or whose ciphertext was altered or
+ * cut short. Not retried: the same key and the same bytes give the same answer.
+ */
+export class DecryptionError extends StepvaultError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DecryptionError';
+  }
+}
+
 /** The dump tool is older than the server it must dump. */
 export class VersionMismatchError extends StepvaultError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -91,6 +102,7 @@ export const ERROR_NAMES = {
   ChecksumMismatchError: false,
   VersionMismatchError: false,
   ObjectExistsError: false,
+  DecryptionError: false,
 } as const satisfies Record<string, boolean>;
 
 /** A one-line description of any thrown value, for logs and mails. */

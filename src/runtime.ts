@@ -4,9 +4,9 @@
  * which they got. `flush` runs at the end of every step: log sinks emptied, and the metrics a
  * runtime keeps itself sent.
  */
-import path from 'node:path';
 import { AWS_SECRET_RESOLVERS } from './config/aws-secrets.ts';
-import { loadConfig, type Config } from './config/load.ts';
+import { configFromEnvironment } from './config/environment.ts';
+import type { Config } from './config/load.ts';
 import { SecretResolver } from './config/secrets.ts';
 import { createLambdaLogger, type Logger, type LogSink } from './observability/log.ts';
 import { createMetrics, type MetricsSink } from './observability/metrics.ts';
@@ -71,15 +71,14 @@ let lambdaRuntime: Runtime | undefined;
 
 /**
  * The runtime of a Lambda function: config, logger and metrics made once per container (the
- * config file shipped with the function, $STEPVAULT_CONFIG; staging on the EFS mount,
+ * config file shipped with the function, $STEPVAULT_CONFIG (src/config/environment.ts); staging on the EFS mount,
  * $STEPVAULT_STAGING); secrets resolved afresh in every invocation.
  */
 export function runtimeFromEnvironment(): Runtime {
   if (!lambdaRuntime) {
-    const file =
-      process.env.STEPVAULT_CONFIG ?? path.join(process.env.LAMBDA_TASK_ROOT ?? process.cwd(), 'stepvault.config.yml');
+    const config = configFromEnvironment(process.env, process.env.LAMBDA_TASK_ROOT ?? process.cwd());
     let logger: Logger | undefined;
-    lambdaRuntime = createRuntime(withStaging(loadConfig(file), process.env.STEPVAULT_STAGING), {
+    lambdaRuntime = createRuntime(withStaging(config, process.env.STEPVAULT_STAGING), {
       secrets: new SecretResolver(AWS_SECRET_RESOLVERS),
       logger: (sinks) => (logger = createLambdaLogger({ sinks })),
       progress: throttledProgressLog(() => logger),

@@ -2,7 +2,8 @@
  * The manifest: a JSON document written next to each dump, after it. A backup exists only when
  * its manifest does, so listing, retention and restore read manifests, never bare objects.
  */
-import type { FinishedDump, PlanResult } from '../contracts.ts';
+import type { DumpLayout, FinishedDump, PlanResult } from '../contracts.ts';
+import type { EncryptionFacts } from '../encryption/age.ts';
 
 export const MANIFEST_FORMAT = 'stepvault.manifest/1';
 
@@ -16,13 +17,20 @@ export interface Manifest {
   createdAt: string;
   timezone: string;
   key: string;
+  /** The stored object's size and SHA-256: the ciphertext's when the backup is encrypted. */
   size: number;
   sha256: string;
+  /** An age file: for which recipients (fingerprints), and the dump's size before encryption. */
+  encryption?: EncryptionFacts;
+  /** As DumpFacts says (src/contracts.ts): PostgreSQL's older manifests say `custom` (gzip). */
   compression: string;
+  compressionLevel?: number;
   tool: { name: string; version: string };
   server: { version: string };
   /** Rows per table in the dump. */
   rowCounts?: Record<string, number>;
+  /** Several files stored as one object (PostgreSQL's directory format as a tar), and the jobs that wrote it. */
+  layout?: DumpLayout;
   timings: { startedAt: string; dumpStartedAt: string; dumpFinishedAt: string; dumpSeconds: number; storedAt: string };
 }
 
@@ -39,10 +47,13 @@ export function buildManifest(plan: PlanResult, dump: FinishedDump, key: string,
     key,
     size: dump.size,
     sha256: dump.sha256,
+    ...(dump.encryption && { encryption: dump.encryption }),
     compression: dump.compression,
+    ...(dump.compressionLevel !== undefined && { compressionLevel: dump.compressionLevel }),
     tool: dump.tool,
     server: { version: dump.serverVersion },
     ...(dump.rowCounts && { rowCounts: dump.rowCounts }),
+    ...(dump.layout && { layout: dump.layout }),
     timings: {
       startedAt: plan.startedAt,
       dumpStartedAt: dump.startedAt,

@@ -86,7 +86,7 @@ describe('config', () => {
 
   it('names the path and what to add for a missing field', () => {
     expect(problems(VALID.replace('    database: orders\n', ''))).toBe(
-      'stepvault.config.yml has a problem:\n  targets.orders.database: is required; add "database:" under targets.orders',
+      'stepvault.config.yml has a problem:\n  targets.orders.database: is required; add "database:" under targets.orders, or give the whole connection as url: env:DATABASE_URL',
     );
   });
 
@@ -95,7 +95,7 @@ describe('config', () => {
       'targets.orders.hots: unknown key; did you mean "host"?',
     );
     expect(problems(VALID.replace('  timezone: UTC', '  colour: blue'))).toContain(
-      'defaults.colour: unknown key; remove it; allowed here: timezone, staging, destinations, notify, retention, schedule',
+      'defaults.colour: unknown key; remove it; allowed here: timezone, staging, destinations, notify, retention, alerts, schedule',
     );
   });
 

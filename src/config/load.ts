@@ -26,8 +26,11 @@ import {
   type MssqlOptions,
 } from './schema.ts';
 import { EMBEDDED_CONFIG_YAML } from './embedded.ts';
+import type { AlertsConfig } from './schema/alerts.ts';
 import type { FargateSize } from './schema/fargate.ts';
+import type { EncryptionConfig } from './schema/encryption.ts';
 import { engineInfo } from '../engines/registry.ts';
+import { presetExcludedSchemas, type Preset } from './presets.ts';
 import { defaultRunner, type RunnerDecision } from '../runners/default.ts';
 import { DEFAULT_FARGATE_ABOVE, type RunnerChoice } from '../runners/types.ts';
 
@@ -42,13 +45,26 @@ const MAX_ALIAS_EXPANSION = 100;
 export interface Target {
   name: string;
   engine: Engine;
-  host: string;
+  /** Unknown until the connection URL is resolved, for a target configured by `url`. */
+  host?: string;
   port: number;
-  database: string;
+  database?: string;
+  /**
+   * A whole server instead of one database (`all`, or a list); `database` is then the one the
+   * tools connect to in order to list the others (PostgreSQL: postgres), never dumped as such.
+   */
+  databases?: 'all' | string[];
+  /** With databases: what the globals (roles, users, grants) hold. */
+  globals?: { rolePasswords: boolean };
+  /** The connection URL's secret reference, and the keys the config gives beside it (they must agree with it). */
+  url?: ConnectionUrlReference;
+  preset?: Preset;
   user?: string;
   /** A secret reference, resolved only by the step that connects. */
   password?: string;
   iamAuth?: boolean;
+  /** The RDS instance's (`db-…`) or Aurora cluster's (`cluster-…`) resource id: what rds-db:connect is granted on. */
+  rdsResourceId?: string;
   tls: TlsOptions;
   dump: DumpOptions;
   schedule?: ScheduleConfig;
@@ -59,6 +75,8 @@ export interface Target {
   destinations: string[];
   notify: string[];
   retention: RetentionPolicy;
+  /** The target's alerts, else the defaults' (whole, not merged). */
+  alerts?: AlertsConfig;
   /** The ECS task's size on the fargate runner: the target's section, else the defaults' (whole, not merged). */
   fargate?: FargateSize;
   /** Where the dump runs; Plan resolves `auto` (src/runners/). */
@@ -67,11 +85,29 @@ export interface Target {
   runnerReason: string;
   /** With runner auto: above which share of the Lambda time limit the dump moves to fargate, and the runner below. */
   runnerAuto?: { fargateAbove: number; below: RunnerDecision };
+  /** age encryption of the dump: the target's section, else the defaults' (whole, not merged). */
+  encryption?: EncryptionConfig;
 }
+
+/** A target's `url`: resolved by the steps that connect (src/steps/target-connection.ts). */
+export interface ConnectionUrlReference {
+  reference: string;
+  /** What the config itself says beside the URL, as written (no defaults). */
+  alongside: { host?: string; port?: number; database?: string; user?: string; password?: string; tlsMode?: string };
+}
+
+/** A target whose connection is known: what a dumper connects with. */
+export type ConnectedTarget = Target & { host: string; database: string };
 
 export interface Config {
   /** The file it came from, or "embedded" for the built-in sample. */
   source: string;
+  /**
+   * The text it was parsed from and the folder its relative paths are taken from: what a process
+   * that runs a step of this run elsewhere (the fargate runner's task) is handed when there is no
+   * file to name (src/config/environment.ts).
+   */
+  origin?: { text: string; baseDir: string };
   targets: Record<string, Target>;
   destinations: Record<string, DestinationConfig>;
   notifications: Record<string, NotificationConfig>;
@@ -119,7 +155,7 @@ export function parseConfig(text: string, source: string, baseDir: string): Conf
   if (tooLongOrControl.length > 0) throw problems(label, tooLongOrControl);
   const parsed = configSchema.safeParse(data);
   if (!parsed.success) throw problems(label, formatConfigIssues(parsed.error.issues, configSchema, data));
-  return resolveConfig(parsed.data, source, baseDir);
+  return { ...resolveConfig(parsed.data, source, baseDir), origin: { text, baseDir } };
 }
 
 function problems(label: string, lines: string[]): ConfigError {
@@ -167,12 +203,20 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
     targets[name] = {
       name,
       engine: t.engine,
-      host: t.host,
+      ...(t.host !== undefined && { host: t.host }),
       port: t.port ?? engineInfo(t.engine).defaultPort,
-      database: t.database,
+      ...(t.database !== undefined && { database: t.database }),
+      ...(t.databases !== undefined && {
+        databases: t.databases,
+        globals: { rolePasswords: t.globals?.rolePasswords ?? false },
+        ...(t.url === undefined && { database: engineInfo(t.engine).wholeServer?.connectTo ?? '' }),
+      }),
+      ...(t.url !== undefined && { url: urlReference(t) }),
+      ...(t.preset !== undefined && { preset: t.preset }),
       ...(t.user !== undefined && { user: t.user }),
       ...(t.password !== undefined && { password: t.password }),
       ...(t.iamAuth && { iamAuth: true }),
+      ...(t.rdsResourceId !== undefined && { rdsResourceId: t.rdsResourceId }),
       // IAM tokens travel only over TLS: "prefer" becomes "require".
       tls:
         t.iamAuth && (t.tls?.mode ?? 'prefer') === 'prefer'
@@ -180,7 +224,7 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
           : t.tls
             ? { ...t.tls, ...(t.tls.ca !== undefined && { ca: at(t.tls.ca) }) }
             : { mode: 'prefer' },
-      dump: t.dump ?? {},
+      dump: withPreset(t.preset, t.dump ?? {}),
       ...((t.schedule ?? defaults.schedule) && { schedule: t.schedule ?? defaults.schedule }),
       ...(t.verify && { verify: t.verify }),
       ...(t.mssql && { mssql: t.mssql }),
@@ -190,7 +234,9 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
       destinations: t.destinations ?? defaults.destinations ?? [],
       notify: t.notify ?? defaults.notify ?? [],
       retention: t.retention ?? defaults.retention ?? DEFAULT_RETENTION,
+      ...((t.alerts ?? defaults.alerts) && { alerts: t.alerts ?? defaults.alerts }),
       ...((t.fargate ?? defaults.fargate) && { fargate: t.fargate ?? defaults.fargate }),
+      ...((t.encryption ?? defaults.encryption) && { encryption: t.encryption ?? defaults.encryption }),
       ...runnerOf(name, t, raw),
     };
   }
@@ -200,7 +246,12 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
   }
   const notifications: Record<string, NotificationConfig> = {};
   for (const [name, n] of Object.entries(raw.notifications)) {
-    notifications[name] = n.type === 'outbox' ? { ...n, path: at(n.path) } : n;
+    notifications[name] =
+      n.type === 'outbox'
+        ? { ...n, path: at(n.path) }
+        : n.type === 'smtp' && n.ca !== undefined
+          ? { ...n, ca: at(n.ca) }
+          : n;
   }
   return {
     source,
@@ -214,6 +265,25 @@ function resolveConfig(raw: RawConfig, source: string, baseDir: string): Config 
   };
 }
 
+function urlReference(t: RawConfig['targets'][string]): ConnectionUrlReference {
+  const alongside: ConnectionUrlReference['alongside'] = {
+    ...(t.host !== undefined && { host: t.host }),
+    ...(t.port !== undefined && { port: t.port }),
+    ...(t.database !== undefined && { database: t.database }),
+    ...(t.user !== undefined && { user: t.user }),
+    ...(t.password !== undefined && { password: t.password }),
+    ...(t.tls?.mode !== undefined && { tlsMode: t.tls.mode }),
+  };
+  return { reference: t.url!, alongside };
+}
+
+/** A preset's schemas first, then the target's own. */
+function withPreset(preset: Preset | undefined, dump: DumpOptions): DumpOptions {
+  const excluded = presetExcludedSchemas(preset);
+  if (excluded.length === 0) return dump;
+  return { ...dump, excludeSchemas: [...new Set([...excluded, ...(dump.excludeSchemas ?? [])])] };
+}
+
 /** The target's runner: its own, the defaults', or the default rule's (src/runners/default.ts), with why. */
 function runnerOf(
   name: string,
@@ -225,6 +295,8 @@ function runnerOf(
     host: t.host,
     streams: engineInfo(t.engine).streams,
     drill: t.verify?.drill !== undefined,
+    parallel: (t.dump?.jobs ?? 1) > 1,
+    wholeServer: t.databases !== undefined,
     vpcNamed: raw.deploy?.vpc !== undefined,
   });
   const asked = t.runner ?? raw.defaults?.runner;
@@ -250,6 +322,21 @@ export function getTarget(config: Config, name: string): Target {
     );
   }
   return target;
+}
+
+/**
+ * The named target with its connection as the config gives it (host and database). A target
+ * configured by `url` has none until the URL is resolved: src/steps/target-connection.ts does that.
+ */
+export function getConnectedTarget(config: Config, name: string): ConnectedTarget {
+  return configuredConnection(getTarget(config, name));
+}
+
+export function configuredConnection(target: Target): ConnectedTarget {
+  if (target.host === undefined || target.database === undefined) {
+    throw new ConfigError(`targets.${target.name} is configured by url, which only a step that connects resolves`);
+  }
+  return target as ConnectedTarget;
 }
 
 function closestTarget(name: string, known: string[]): string {

@@ -35,7 +35,10 @@ export {
   type DestinationConfig,
   type FilesystemDestinationConfig,
   type R2DestinationConfig,
+  type DropboxDestinationConfig,
+  type GdriveDestinationConfig,
   type S3DestinationConfig,
+  type SupabaseDestinationConfig,
 } from './schema/destinations.ts';
 export {
   notificationSchema,
@@ -120,7 +123,19 @@ export const configSchema = z
           });
         }
       }
+      for (const key of ['host', 'database'] as const) {
+        // A whole server (databases) connects to the engine's own database to list the others.
+        if (key === 'database' && target.databases !== undefined) continue;
+        if (target.url === undefined && target[key] === undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['targets', targetName, key],
+            message: `is required; add "${key}:" under targets.${targetName}, or give the whole connection as url: env:DATABASE_URL`,
+          });
+        }
+      }
       checkRunner(targetName, target, config.defaults, ctx);
+      checkEncryption(targetName, target, config.defaults, ctx);
       if (!target.destinations && !config.defaults?.destinations) {
         ctx.addIssue({
           code: 'custom',
@@ -167,6 +182,63 @@ function checkRunner(
       code: 'custom',
       path,
       message: `${moves}, but target ${targetName} has verify.drill, which restores the staged dump only efs keeps; ${fix}, or remove verify.drill`,
+    });
+  } else if (runner === 'lambda' && target.databases !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `is lambda, which streams with no disk, but target ${targetName} has databases, which dumps each database into a folder on local disk before the folder is stored; ${fix.replace('efs', "efs (the staging share) or fargate (the task's ephemeral storage)")}`,
+    });
+  } else if (runner === 'lambda' && (target.dump?.jobs ?? 1) > 1) {
+    // Lambda's /tmp is 512 MB unless the function is given more (10 GiB at most), and the lambda
+    // runner exists to need no disk: a parallel dump belongs where there is room (see README).
+    ctx.addIssue({
+      code: 'custom',
+      path: ['targets', targetName, 'dump', 'jobs'],
+      message: `is ${target.dump?.jobs}, which writes pg_dump's directory format to local disk before it is stored, but ${path.join('.')} is lambda, which streams with no disk; set targets.${targetName}.runner: fargate (the task's ephemeral storage, up to 200 GiB) or efs (the staging share), or dump.jobs: 1`,
+    });
+  }
+}
+
+/**
+ * Encryption happens on the dump's stream, before anything is written: a dump that is written
+ * as a file first cannot have it (SQL Server writes its .bak itself; pg_dump's parallel
+ * directory format writes its files to disk), and refusing says so instead of storing plaintext.
+ */
+function checkEncryption(
+  targetName: string,
+  target: z.output<typeof targetSchema>,
+  defaults: z.output<typeof defaultsSchema> | undefined,
+  ctx: z.RefinementCtx,
+): void {
+  const encryption = target.encryption ?? defaults?.encryption;
+  if (!encryption) {
+    if (target.verify?.drill?.identity !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['targets', targetName, 'verify', 'drill', 'identity'],
+        message: `applies only to encrypted backups, and target ${targetName} has no encryption; remove it, or add encryption: { age: { recipients: [age1…] } }`,
+      });
+    return;
+  }
+  const path = target.encryption ? ['targets', targetName, 'encryption'] : ['defaults', 'encryption'];
+  if (!engineInfo(target.engine).streams) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `applies to target ${targetName}, but engine ${target.engine} writes its backup file itself, unencrypted, so stepvault cannot encrypt it; use the server's own backup encryption${target.encryption ? ' and remove it' : ''}`,
+    });
+  } else if (target.databases !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path,
+      message: `applies to target ${targetName}, but its databases are each dumped to local disk unencrypted before the server's folder is stored; back up each database in a target of its own (database:) to encrypt them`,
+    });
+  } else if ((target.dump?.jobs ?? 1) > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['targets', targetName, 'dump', 'jobs'],
+      message: `is ${target.dump?.jobs}, which writes pg_dump's directory format to local disk unencrypted, but ${path.join('.')} asks that nothing unencrypted be written; set dump.jobs: 1 (one encrypted stream)`,
     });
   }
 }

@@ -22,7 +22,8 @@ export type MetricName =
   | 'NotificationFailed'
   | 'EventPublishFailed'
   | 'RestoreDrillSucceeded'
-  | 'RestoreDrillFailed';
+  | 'RestoreDrillFailed'
+  | 'SizeAnomaly';
 
 const UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = {
   BackupSucceeded: MetricUnit.Count,
@@ -34,6 +35,7 @@ const UNITS: Record<MetricName, (typeof MetricUnit)[keyof typeof MetricUnit]> = 
   EventPublishFailed: MetricUnit.Count,
   RestoreDrillSucceeded: MetricUnit.Count,
   RestoreDrillFailed: MetricUnit.Count,
+  SizeAnomaly: MetricUnit.Count,
 };
 
 export interface MetricsSink {

@@ -7,7 +7,6 @@ import type { NotifyInput, NotifyResult } from '../contracts.ts';
 import { describeError } from '../errors.ts';
 import { readableCause } from '../text/cause.ts';
 import type { Runtime } from '../runtime.ts';
-import { publishOutcomeEvent } from './events.ts';
 import { sendToSentry } from './sentry.ts';
 
 /** package.json's version, written out so that bundles need not carry package.json (a test holds the two together). */
@@ -28,6 +27,9 @@ export function recordOutcomeMetrics(input: NotifyInput, runtime: Runtime): void
     const skipped = (run.upload ?? []).filter((o) => o.status === 'failed').length;
     if (skipped > 0) runtime.metrics.add(target, 'DestinationsFailed', skipped);
     if (run.verify?.drill) runtime.metrics.add(target, 'RestoreDrillSucceeded', 1);
+    // 0 or 1 on every success of a target that asks: the alarm sees data, and a 1 stands out on the dashboard.
+    if (Object.hasOwn(runtime.config.targets, target) && runtime.config.targets[target]!.alerts?.sizeChangePercent)
+      runtime.metrics.add(target, 'SizeAnomaly', run.verify?.sizeAnomaly ? 1 : 0);
   } else {
     runtime.metrics.add(target, 'BackupFailed', 1);
     const drilled = Object.hasOwn(runtime.config.targets, target) && runtime.config.targets[target]!.verify?.drill;
@@ -49,6 +51,8 @@ export async function reportOutcome(input: NotifyInput, notified: NotifyResult, 
   const events = runtime.config.events;
   if (events) {
     try {
+      // Loaded only when an event bus is configured: the EventBridge client is not small.
+      const { publishOutcomeEvent } = await import('./events.ts');
       const id = await publishOutcomeEvent(events, outcome, run, execution);
       log.info('event published', { bus: events.bus, eventId: id });
     } catch (error) {

@@ -6,7 +6,7 @@
  */
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { getTarget } from '../config/load.ts';
+import { getConnectedTarget } from '../config/load.ts';
 import type { CheckRdsBackupInput, DumpResult, ServerWrittenDump } from '../contracts.ts';
 import { dumperFor } from '../dumpers/registry.ts';
 import { DigestStream } from '../streams/digest.ts';
@@ -16,7 +16,8 @@ import { storageFor } from '../storage/registry.ts';
 
 export async function checkRdsBackup(input: CheckRdsBackupInput, runtime: Runtime): Promise<DumpResult> {
   const { plan, dump } = input;
-  const target = getTarget(runtime.config, plan.target);
+  // SQL Server: configured by host and database, never by url (the schema holds it to that).
+  const target = getConnectedTarget(runtime.config, plan.target);
   const dumper = dumperFor(target);
   if (dump.kind !== 'server-writing' || dumper.writes !== 'destination') {
     throw new DumpError(`CheckRdsBackup ran for a dump of ${target.name} that no server is writing`);

@@ -6,7 +6,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { getTarget } from '../config/load.ts';
 import type { DumpResult, PlanResult, ServerWritingDump, StagedDump } from '../contracts.ts';
-import type { Target } from '../config/load.ts';
+import type { ConnectedTarget } from '../config/load.ts';
 import type { DestinationDumper } from '../dumpers/types.ts';
 import { withPrefix } from '../backups/naming.ts';
 import { dumperFor } from '../dumpers/registry.ts';
@@ -14,11 +14,11 @@ import type { Runtime } from '../runtime.ts';
 import { executionDefinition, RDS_POLL_SECONDS } from '../statemachine/execution-timeout.ts';
 import { longestRunMs, removeStaleRuns } from './stale-staging.ts';
 import { refusePseudoFilesystem } from '../storage/pseudo-filesystem.ts';
-import { targetPassword } from './target-password.ts';
+import { connectTarget } from './target-connection.ts';
+import { encryptionKeys } from '../encryption/keys.ts';
 
 export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResult> {
-  const target = getTarget(runtime.config, plan.target);
-  const password = await targetPassword(target, runtime);
+  const { target, password } = await connectTarget(getTarget(runtime.config, plan.target), runtime.secrets);
   const log = runtime.log.child({ runId: plan.runId, target: plan.target, state: 'Dump' });
 
   const dumper = dumperFor(target);
@@ -34,14 +34,17 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
   if (stale.length > 0) log.warn('stale staging removed: runs that never reached Cleanup', { folders: stale });
   await mkdir(plan.stagingDir, { recursive: true, mode: dumper.serverWritesFile ? 0o770 : 0o700 });
   const file = path.join(plan.stagingDir, plan.fileName);
+  const encryption = await encryptionKeys(target, runtime.secrets);
   const started = runtime.now();
   log.info('dump started', { engine: target.engine, host: target.host, database: target.database });
   try {
     const output = await dumper.dump({
       target,
       ...(password !== undefined && { password }),
+      ...(encryption && { encryption }),
       file,
       onProgress: (progress) => runtime.progress({ state: 'Dump', ...progress }),
+      onWarning: (message) => log.warn(message),
     });
     const finished = runtime.now();
     const result: StagedDump = {
@@ -50,9 +53,12 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
       size: output.size,
       sha256: output.sha256,
       compression: output.compression,
+      ...(output.compressionLevel !== undefined && { compressionLevel: output.compressionLevel }),
       tool: output.tool,
       serverVersion: output.serverVersion,
       ...(output.rowCounts && { rowCounts: output.rowCounts }),
+      ...(output.layout && { layout: output.layout }),
+      ...(output.encryption && { encryption: output.encryption }),
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationSeconds: (finished.getTime() - started.getTime()) / 1000,
@@ -72,7 +78,7 @@ export async function dump(plan: PlanResult, runtime: Runtime): Promise<DumpResu
  */
 async function startServerBackup(
   plan: PlanResult,
-  target: Target,
+  target: ConnectedTarget,
   password: string | undefined,
   dumper: DestinationDumper,
   runtime: Runtime,

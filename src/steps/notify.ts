@@ -31,7 +31,7 @@ export async function notify(input: NotifyInput, runtime: Runtime): Promise<Noti
 
   for (const name of notifierNames(runtime.config, targetName)) {
     try {
-      const { notifier, settings } = notifierFor(runtime.config, name);
+      const { notifier, settings } = notifierFor(runtime.config, name, runtime.secrets);
       if (!settings.on.includes(outcome)) continue;
       const id = await notifier.send(message);
       result.sent.push({ notifier: name, id });

@@ -5,12 +5,14 @@
  * A bad config fails here, fast, with nothing dumped.
  */
 import path from 'node:path';
-import { getTarget } from '../config/load.ts';
+import { configuredConnection, getTarget } from '../config/load.ts';
 import type { PlanInput, PlanResult } from '../contracts.ts';
 import { dumpExtension } from '../dumpers/extension.ts';
+import { AGE_EXTENSION } from '../encryption/recipient.ts';
 import { ConfigError } from '../errors.ts';
 import { dumpFileName, objectKey, runId } from '../backups/naming.ts';
 import { chooseRunner } from '../runners/choose.ts';
+import { connectTarget } from './target-connection.ts';
 import type { Runtime } from '../runtime.ts';
 
 export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResult> {
@@ -19,19 +21,27 @@ export async function plan(input: PlanInput, runtime: Runtime): Promise<PlanResu
     throw new ConfigError('the execution input must name a target, e.g. {"target": "orders"}');
   }
   const target = getTarget(runtime.config, targetName);
-  if (target.password !== undefined) {
+  // The connection's secrets must resolve (a URL must also read and agree with the config); the
+  // database's name goes into the run's facts, nothing else of it.
+  const connected = target.url
+    ? (await connectTarget(target, runtime.secrets)).target.database
+    : configuredConnection(target).database;
+  // A whole server: what the config asked for; the manifest's layout lists what was dumped.
+  const database =
+    target.databases === undefined ? connected : target.databases === 'all' ? 'all' : target.databases.join(',');
+  if (!target.url && target.password !== undefined) {
     await runtime.secrets.resolve(target.password, `targets.${target.name}.password`);
   }
 
   const startedAt = parseStartTime(input.execution.startTime, runtime.now);
-  const extension = dumpExtension(target);
+  const extension = `${dumpExtension(target)}${target.encryption ? AGE_EXTENSION : ''}`;
   const id = runId(target.name, startedAt, input.execution.id);
   const runner = await chooseRunner(target, runtime);
   const result: PlanResult = {
     runId: id,
     target: target.name,
     engine: target.engine,
-    database: target.database,
+    database,
     executionId: input.execution.id,
     startedAt: startedAt.toISOString(),
     timezone: target.timezone,

@@ -14,7 +14,8 @@ import { manifestKey, withPrefix } from '../backups/naming.ts';
 import type { Runtime } from '../runtime.ts';
 import { storageFor } from '../storage/registry.ts';
 import { earlierAttempt, streamDestination, streamMetadata } from './streamed-dump.ts';
-import { targetPassword } from './target-password.ts';
+import { connectTarget } from './target-connection.ts';
+import { encryptionKeys } from '../encryption/keys.ts';
 
 export async function streamDump(plan: PlanResult, runtime: Runtime): Promise<StreamedDump> {
   const target = getTarget(runtime.config, plan.target);
@@ -36,13 +37,16 @@ export async function streamDump(plan: PlanResult, runtime: Runtime): Promise<St
   }
   if (earlier.removed) log.warn('removed the dump an earlier attempt left without its manifest', { key });
 
-  const password = await targetPassword(target, runtime);
+  const { target: connected, password } = await connectTarget(target, runtime.secrets);
+  const encryption = await encryptionKeys(target, runtime.secrets);
   const started = runtime.now();
-  log.info('dump started', { engine: target.engine, host: target.host, database: target.database, key });
+  log.info('dump started', { engine: target.engine, host: connected.host, database: connected.database, key });
   const output = await dumper.dumpInto({
-    target,
+    target: connected,
     ...(password !== undefined && { password }),
+    ...(encryption && { encryption }),
     onProgress: (progress) => runtime.progress({ state: 'StreamDump', ...progress }),
+    onWarning: (message) => log.warn(message),
     sink: (body, beforeCommit) =>
       storage.putStream(key, body, { metadata: streamMetadata(plan), beforeCommit }).catch((error: unknown) => {
         throw destinationFailure(error, storage.locate(key), destination);
@@ -55,9 +59,12 @@ export async function streamDump(plan: PlanResult, runtime: Runtime): Promise<St
     size: output.size,
     sha256: output.sha256,
     compression: output.compression,
+    ...(output.compressionLevel !== undefined && { compressionLevel: output.compressionLevel }),
     tool: output.tool,
     serverVersion: output.serverVersion,
     ...(output.rowCounts && { rowCounts: output.rowCounts }),
+    ...(output.layout && { layout: output.layout }),
+    ...(output.encryption && { encryption: output.encryption }),
     startedAt: started.toISOString(),
     finishedAt: finished.toISOString(),
     durationSeconds: (finished.getTime() - started.getTime()) / 1000,

@@ -23,7 +23,7 @@
 export const LAMBDA_MAX_TIMEOUT_SECONDS = 900;
 
 /** Which secret references a step resolves. */
-export type SecretScope = 'targets' | 'destinations' | 'drill' | 'observability';
+export type SecretScope = 'targets' | 'destinations' | 'drill' | 'observability' | 'notifications';
 
 export interface StepSpec {
   /** Resolves these secrets (Secrets Manager / SSM reads in its role). */
@@ -37,9 +37,9 @@ export interface StepSpec {
   staging: 'write' | 'read' | false;
   /**
    * What it does to the s3 destinations: `write` (put, look before writing), `read`, `prune` (list, delete), `abort`
-   * (list and abort open multipart uploads).
+   * (list and abort open multipart uploads), `probe` (put, read, list and delete a small probe object).
    */
-  destinations: 'write' | 'read' | 'prune' | 'abort' | false;
+  destinations: 'write' | 'read' | 'prune' | 'abort' | 'probe' | false;
   /**
    * Connects to a database server (the target's, or the restore drill's): inside deploy.vpc when the config has one,
    * where the databases are reached.
@@ -123,7 +123,7 @@ export const STEPS = {
     timeout: 900,
   },
   prune: { ...none, secrets: ['destinations'], destinations: 'prune', memorySize: 256, timeout: 300 },
-  notify: { ...none, secrets: ['observability'], notifies: true, memorySize: 256, timeout: 60 },
+  notify: { ...none, secrets: ['observability', 'notifications'], notifies: true, memorySize: 256, timeout: 60 },
   /** Also aborts the multipart uploads a failed last attempt of Upload left open (its keys are the run's own). */
   cleanup: {
     ...none,
@@ -131,6 +131,22 @@ export const STEPS = {
     staging: 'write',
     destinations: 'abort',
     memorySize: 256,
+    timeout: 120,
+  },
+  /**
+   * `stepvault doctor --stage`: runs doctor's checks from where the dumps run (in the VPC with deploy.vpc, on the
+   * staging share with the efs runner), so that what fails there (the route to the database, a VPC endpoint) shows.
+   * It dumps nothing; the destinations see a probe object written, read, listed and deleted.
+   */
+  doctor: {
+    ...none,
+    secrets: ['targets', 'destinations'],
+    iamAuth: true,
+    staging: 'write',
+    destinations: 'probe',
+    vpc: true,
+    layer: true,
+    memorySize: 512,
     timeout: 120,
   },
 } as const satisfies Record<string, StepSpec>;

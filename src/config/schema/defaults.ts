@@ -1,5 +1,7 @@
 /** `defaults`: what every target inherits unless it says otherwise. */
 import * as z from 'zod';
+import { alertsSchema } from './alerts.ts';
+import { encryptionSchema } from './encryption.ts';
 import { fargateSchema } from './fargate.ts';
 import { name, timezone } from './fields.ts';
 import { runnerAutoSchema, runnerSchema } from './runner.ts';
@@ -12,8 +14,11 @@ export const defaultsSchema = z.strictObject({
   destinations: z.array(name).min(1).optional(),
   notify: z.array(name).optional(),
   retention: retentionSchema.optional(),
+  alerts: alertsSchema.optional(),
   schedule: scheduleSchema.optional(),
   fargate: fargateSchema.optional(),
   runner: runnerSchema.optional(),
   runnerAuto: runnerAutoSchema.optional(),
+  /** Every target's dumps encrypted with age, unless the target has its own encryption. */
+  encryption: encryptionSchema.optional(),
 });

@@ -10,6 +10,30 @@ export const deploySchema = z.strictObject({
   /** Alarms go to an SNS topic; this address is subscribed to it. */
   alarmEmail: email.optional(),
   /**
+   * The customer-managed KMS key the alarm topic is encrypted with (its key policy must let cloudwatch.amazonaws.com
+   * use it); by default the stack creates one. Not an AWS managed key: CloudWatch alarms cannot publish with
+   * alias/aws/sns.
+   */
+  alarmTopicKmsKeyId: z
+    .string()
+    .min(1)
+    .refine((key) => !/(^|:)alias\/aws\//.test(key), {
+      message:
+        'cannot be an AWS managed key: its key policy does not let CloudWatch alarms publish to the topic; leave it out for a key the stack creates, or name a customer-managed key whose policy allows cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey*',
+    })
+    .optional(),
+  /** The state machine's execution log and tracing. */
+  stateMachine: z
+    .strictObject({
+      /** ERROR: failed states and executions; ALL: every event. FATAL and OFF would not record a failed step. */
+      logLevel: z.enum(['ERROR', 'ALL']).default('ERROR'),
+      /** Write each state's input and output into the log (names, keys and sizes; never a secret). */
+      includeExecutionData: z.boolean().default(false),
+      /** AWS X-Ray tracing of executions. */
+      tracing: z.boolean().default(false),
+    })
+    .prefault({}),
+  /**
    * The VPC the databases are reached in, and the EFS staging share of the efs runner: the subnets (one per AZ) and,
    * optionally, security groups. A config whose targets all run on lambda with public databases needs none.
    */

@@ -16,6 +16,13 @@ export const FARGATE_MEMORY: Readonly<Record<number, readonly [number, number, n
   16384: [32768, 122880, 8192],
 };
 
+/**
+ * How long the state machine waits for a dump task (`fargate.timeoutMinutes`): two hours unless
+ * the config says otherwise, and at most a day, since a longer dump would overlap the next
+ * night's run.
+ */
+export const FARGATE_TIMEOUT_MINUTES = { default: 120, max: 1440 } as const;
+
 /** Fargate's ephemeral storage: 20 GiB without asking, 21 to 200 GiB when asked. */
 export const FARGATE_STORAGE_GIB = { min: 21, max: 200 } as const;
 
@@ -30,6 +37,15 @@ export const fargateSchema = z
       .int()
       .min(FARGATE_STORAGE_GIB.min, `must be at least ${FARGATE_STORAGE_GIB.min} (Fargate gives 20 GiB without it)`)
       .max(FARGATE_STORAGE_GIB.max, `must be at most ${FARGATE_STORAGE_GIB.max} (Fargate's largest disk)`)
+      .optional(),
+    /** Minutes the state machine waits for the task before it fails the run (States.Timeout) and stops the task. */
+    timeoutMinutes: z
+      .int()
+      .min(1, 'must be at least 1')
+      .max(
+        FARGATE_TIMEOUT_MINUTES.max,
+        `must be at most ${FARGATE_TIMEOUT_MINUTES.max} (a day: a longer dump would overlap the next night's run)`,
+      )
       .optional(),
   })
   .superRefine((size, ctx) => {

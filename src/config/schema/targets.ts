@@ -9,12 +9,17 @@ import {
   restoreFamilyOf,
   serverWrites,
 } from '../../engines/registry.ts';
+import { COMPRESSION_METHODS, compressionProblem, isCompressingEngine } from '../../engines/compression.ts';
 import { mssqlOptionsSchema } from '../../engines/mssql.ts';
+import { transactionPoolerProblem } from '../connection-url.ts';
+import { alertsSchema } from './alerts.ts';
+import { encryptionSchema } from './encryption.ts';
 import { fargateSchema } from './fargate.ts';
 import { host, name, secretReference, timezone, toolName } from './fields.ts';
 import { retentionSchema } from './retention.ts';
 import { runnerAutoSchema, runnerSchema } from './runner.ts';
 import { scheduleSchema } from './schedule.ts';
+import { checkServerTarget, databasesSchema, globalsSchema } from './server.ts';
 
 export const tlsSchema = z.strictObject({
   /** As libpq's sslmode; applied to MySQL and MariaDB clients with the same meaning. */
@@ -36,10 +41,23 @@ export const dumpOptionsSchema = z.strictObject({
   excludeTableData: z.array(toolName(256)).optional(),
   /** PostgreSQL: leave ownership out of the dump. */
   noOwner: z.boolean().optional(),
-  /** MySQL/MariaDB: how the SQL is compressed in-process; PostgreSQL uses its own format's. */
-  compression: z.enum(['gzip', 'zstd']).optional(),
-  /** 0-9 for gzip and PostgreSQL, 1-19 for zstd. */
-  compressionLevel: z.int().min(0).max(19).optional(),
+  /**
+   * How the dump is compressed: PostgreSQL zstd, lz4, gzip or none (pg_dump's own, inside its
+   * archive); MySQL/MariaDB zstd, gzip or none (in-process). Default: src/engines/compression.ts.
+   */
+  compression: z.enum(COMPRESSION_METHODS).optional(),
+  /** zstd 1-19, lz4 1-12, gzip 0-9 (checked per method below); alone, the level is gzip's, as it always was. */
+  compressionLevel: z.int().optional(),
+  /**
+   * PostgreSQL: how many tables pg_dump dumps at once. 1 (the default) streams one custom-format
+   * archive; 2 or more writes pg_dump's directory format with --jobs into local scratch space
+   * (efs: the staging folder; fargate: the task's ephemeral storage), stored as one tar object.
+   */
+  jobs: z
+    .int()
+    .min(1, 'must be at least 1 (1 dumps in one stream; 2 or more dump tables in parallel)')
+    .max(32, 'must be at most 32: each worker is one more connection to the database and one more core busy')
+    .optional(),
 });
 
 const DRILL_SCHEMES = restorableSchemes().join('|');
@@ -47,13 +65,36 @@ const DRILL_SCHEMES = restorableSchemes().join('|');
 export const targetSchema = z
   .strictObject({
     engine: z.enum(ENGINES),
-    host,
+    /**
+     * The whole connection as a URL (postgres://user:password@host:5432/db?sslmode=require), as a
+     * secret reference: resolved at run time, by the steps that connect. host, port, database, user
+     * and tls may stand beside it only if they agree with it.
+     */
+    url: secretReference.optional(),
+    host: host.optional(),
     port: z.int().min(1).max(65535).optional(),
-    database: toolName(128),
+    database: toolName(128).optional(),
+    /** A whole server instead of one database: `all` or a list (src/config/schema/server.ts). */
+    databases: databasesSchema.optional(),
+    /** With databases: what the server's roles (PostgreSQL) hold. */
+    globals: globalsSchema.optional(),
+    /** Settings a kind of server needs: `supabase` leaves out the schemas Supabase manages. */
+    preset: z.enum(['supabase']).optional(),
     user: toolName(128).optional(),
     password: secretReference.optional(),
     /** RDS IAM authentication: a 15-minute token signed with the function's role instead of a password. */
     iamAuth: z.boolean().optional(),
+    /**
+     * With iamAuth, the RDS instance's resource id (DbiResourceId, `db-…`) or the Aurora cluster's
+     * (DbClusterResourceId, `cluster-…`): the deployed role may sign tokens for this database only.
+     */
+    rdsResourceId: z
+      .string()
+      .regex(
+        /^(db|cluster)-[A-Z0-9]{1,64}$/,
+        "is not an RDS resource id: give the instance's DbiResourceId (db-ABCDEFGHIJKLMNOPQRSTUVWXY0) or the Aurora cluster's DbClusterResourceId (cluster-ABCDEFGHIJKLMNOPQRSTUVWXY0), not its name or ARN",
+      )
+      .optional(),
     tls: tlsSchema.optional(),
     dump: dumpOptionsSchema.optional(),
     schedule: scheduleSchema.optional(),
@@ -78,6 +119,12 @@ export const targetSchema = z
                   'must not carry a password (it would sit in the config in plain text); write the URL without it and set verify.drill.password: env:NAME (or ssm:/path, secretsmanager:ARN#key)',
               }),
             password: secretReference.optional(),
+            /**
+             * An age identity (AGE-SECRET-KEY-1…, or a passphrase for a passphrase-encrypted
+             * target), as a secret reference only the Verify function may read: what lets the
+             * drill restore an encrypted backup. Without it, an encrypted backup's drill is skipped.
+             */
+            identity: secretReference.optional(),
           })
           .optional(),
       })
@@ -87,11 +134,15 @@ export const targetSchema = z
     destinations: z.array(name).min(1).optional(),
     notify: z.array(name).optional(),
     retention: retentionSchema.optional(),
+    /** Warnings about a backup that succeeded but differs from the previous one (src/backups/size-anomaly.ts). */
+    alerts: alertsSchema.optional(),
     /** The ECS task's size when the dump runs on fargate. */
     fargate: fargateSchema.optional(),
     /** Where the dump runs: lambda, efs, fargate or auto; by default as src/runners/default.ts decides. */
     runner: runnerSchema.optional(),
     runnerAuto: runnerAutoSchema.optional(),
+    /** The dump encrypted with age before anything is written (replaces defaults.encryption whole). */
+    encryption: encryptionSchema.optional(),
   })
   .superRefine((target, ctx) => {
     const dump = target.dump ?? {};
@@ -104,6 +155,8 @@ export const targetSchema = z
       });
     }
     checkEngineOptions(target, ctx);
+    checkConnection(target, ctx);
+    checkServerTarget(target, ctx);
     if (target.iamAuth && target.password !== undefined) {
       ctx.addIssue({
         code: 'custom',
@@ -118,6 +171,13 @@ export const targetSchema = z
         message: 'cannot be disable with iamAuth: RDS accepts IAM tokens only over TLS',
       });
     }
+    if (target.rdsResourceId !== undefined && !target.iamAuth) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rdsResourceId'],
+        message: 'applies only with iamAuth: true (it names the database the IAM login is granted on); remove it',
+      });
+    }
     if (target.iamAuth && !target.user) {
       ctx.addIssue({
         code: 'custom',
@@ -125,20 +185,43 @@ export const targetSchema = z
         message: 'is required with iamAuth: the token is for one database user',
       });
     }
-    const level = dump.compressionLevel;
-    if (level !== undefined && level > 9 && dump.compression !== 'zstd') {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['dump', 'compressionLevel'],
-        message: 'must be 0-9 (only zstd goes to 19)',
-      });
-    }
+    const compression = isCompressingEngine(target.engine) ? compressionProblem(target.engine, dump) : undefined;
+    if (compression) ctx.addIssue({ code: 'custom', path: ['dump', compression.key], message: compression.message });
   });
 
 export type TlsOptions = z.output<typeof tlsSchema>;
 export type DumpOptions = z.output<typeof dumpOptionsSchema>;
 export type VerifyConfig = NonNullable<z.output<typeof targetSchema>['verify']>;
 export type MssqlOptions = z.output<typeof mssqlOptionsSchema>;
+
+/** host and database, or a url; and what a url or a preset cannot go with. */
+function checkConnection(target: z.output<typeof targetSchema>, ctx: z.RefinementCtx): void {
+  const info = engineInfo(target.engine);
+  // Without url, host and database are required: configSchema says so, naming the target.
+  if (target.url !== undefined && !info.restoreFamily) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url'],
+      message: `does not apply to engine ${target.engine}; give host, port, database and user`,
+    });
+  } else if (target.url !== undefined && target.iamAuth) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['url'],
+      message:
+        'and iamAuth exclude each other: the token is signed for a host and user the config names; give host, port and user',
+    });
+  }
+  const pooler = target.host === undefined ? undefined : transactionPoolerProblem(target.host, target.port);
+  if (pooler) ctx.addIssue({ code: 'custom', path: ['port'], message: pooler });
+  if (target.preset === 'supabase' && target.engine !== 'postgres') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['preset'],
+      message: `supabase applies to engine postgres (Supabase is PostgreSQL), not ${target.engine}; remove it`,
+    });
+  }
+}
 
 /** What only some engines read (dump.* options, the engine's own section, the drill) on an engine that does not. */
 function checkEngineOptions(target: z.output<typeof targetSchema>, ctx: z.RefinementCtx): void {
