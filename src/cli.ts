@@ -11,7 +11,7 @@
 import { StepvaultError } from './errors.ts';
 import { USAGE } from './commands/usage.ts';
 
-const COMMANDS = ['run', 'start', 'status', 'serve', 'list', 'restore', 'help'];
+const COMMANDS = ['run', 'start', 'status', 'serve', 'report', 'list', 'restore', 'doctor', 'keygen', 'help'];
 
 export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
@@ -28,9 +28,15 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return await (await import('./commands/remote.ts')).remoteCommand(command, rest, out, err);
       case 'serve':
         return await (await import('./commands/serve.ts')).serveCommand(rest, out);
+      case 'report':
+        return await (await import('./commands/report.ts')).reportCommand(rest, out);
       case 'list':
       case 'restore':
         return await (await import('./commands/backups.ts')).backupsCommand(command, rest, out, err);
+      case 'doctor':
+        return await (await import('./commands/doctor.ts')).doctorCommand(rest, out);
+      case 'keygen':
+        return await (await import('./commands/keygen.ts')).keygenCommand(rest, out, err);
       default: {
         const { closest } = await import('./text/closest.ts');
         const guess = closest(command, COMMANDS);

@@ -39,6 +39,17 @@ import { restore } from '../src/restore/restore.ts';
 const run = promisify(execFile);
 const CHROOT = '/usr/sbin/chroot';
 const BINARIES = ['pg_dump', 'pg_restore', 'pg_dumpall', 'psql', 'mariadb-dump', 'mariadb', 'mysqldump', 'mysql'];
+// MySQL's names are MySQL's own tools now, not links to MariaDB's.
+const VERSION_LINE: Record<string, RegExp> = {
+  pg_dump: /\(PostgreSQL\) 18\.\d+/,
+  pg_restore: /\(PostgreSQL\) 18\.\d+/,
+  pg_dumpall: /\(PostgreSQL\) 18\.\d+/,
+  psql: /\(PostgreSQL\) 18\.\d+/,
+  'mariadb-dump': /from 11\.\d+\.\d+-MariaDB/,
+  mariadb: /from 11\.\d+\.\d+-MariaDB/,
+  mysqldump: /^mysqldump {2}Ver 9\.\d+\.\d+/,
+  mysql: /mysql {2}Ver 9\.\d+\.\d+/,
+};
 let layer: BuiltLayer;
 const cleanups: (() => Promise<unknown>)[] = [];
 
@@ -61,6 +72,9 @@ describe('the x86_64 layer', () => {
   it('holds the clients, their libraries, the loader, the auth plugins, VERSIONS and licences', async () => {
     expect(layer.manifest.packages['postgresql-client-18']).toMatch(/^18\./);
     expect(layer.manifest.packages['mariadb-client']).toMatch(/11\.\d+/);
+    expect(layer.manifest.packages['mysql-client-core']).toMatch(/^9\./);
+    expect(layer.manifest.toolPluginDirs).toEqual({ mysqldump: 'lib/mysql-plugin', mysql: 'lib/mysql-plugin' });
+    expect(await readdir(path.join(layer.layerDir, 'lib', 'mysql-plugin'))).toEqual(['mysql_native_password.so']);
     expect(layer.manifest.packages.libc6).toBeDefined();
     const versions = await readFile(path.join(layer.layerDir, 'VERSIONS'), 'utf8');
     for (const [pkg, version] of Object.entries(layer.manifest.packages))
@@ -114,7 +128,7 @@ describe('the x86_64 layer', () => {
       const { stdout } = await run(CHROOT, [root, `/opt/dbtools/bin/${binary}`, '--version'], {
         env: { LD_LIBRARY_PATH: '/var/lang/lib:/lib64:/usr/lib64', PATH: '/opt/dbtools/bin' },
       });
-      expect(stdout, binary).toMatch(binary.startsWith('p') ? /\(PostgreSQL\) 18\.\d+/ : /from 11\.\d+\.\d+-MariaDB/);
+      expect(stdout, binary).toMatch(VERSION_LINE[binary]!);
     }
   });
 });
@@ -191,7 +205,7 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
       '--protocol=TCP',
       restored,
     ]);
-    await run('sh', ['-c', 'gunzip -c "$0" | "$@"', dump, file, ...args]);
+    await run('sh', ['-c', 'zstd -dc "$0" | "$@"', dump, file, ...args]);
     expect(await mariaTableDigests(restored)).toEqual(await mariaTableDigests(source));
     expect(await mariaInventory(restored)).toEqual(await mariaInventory(source));
   });
@@ -270,7 +284,7 @@ describe('the arm64 layer', () => {
       expect(await interpreter(file), binary).toBe('/opt/dbtools/lib/ld-linux-aarch64.so.1');
     }
     for (const lib of await readdir(path.join(arm.layerDir, 'lib'))) {
-      if (lib === 'plugin') continue;
+      if (lib === 'plugin' || lib === 'mysql-plugin') continue;
       expect(await machine(path.join(arm.layerDir, 'lib', lib)), lib).toBe('AArch64');
     }
     expect(arm.manifest.arch).toBe('arm64');
@@ -307,7 +321,7 @@ describe('building the dbtools layer', () => {
         mirror: 'http://127.0.0.1:9/debian',
         log: quiet,
       }),
-    ).rejects.toThrow(/^cannot read the Debian archive at http:\/\/127\.0\.0\.1:9\/debian \(testing amd64\)/);
+    ).rejects.toThrow(/^cannot read the Debian archive at http:\/\/127\.0\.0\.1:9\/debian \(testing \+ sid amd64\)/);
     expect(await readdir(out).catch(() => [])).toEqual([]);
   });
 
@@ -315,7 +329,7 @@ describe('building the dbtools layer', () => {
     await layerFor('x86_64');
     const out = await scratch('stepvault-layer-build-');
     await expect(buildLayer({ arch: 'x86_64', out, postgresMajor: 99, log: quiet })).rejects.toThrow(
-      'package postgresql-client-99 is not in Debian testing amd64',
+      'package postgresql-client-99 is not in Debian testing + sid amd64',
     );
     expect(await readdir(out).catch(() => [])).toEqual([]);
   });

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { readdir, readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+import { zstdDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, utimes, writeFile } from 'node:fs/promises';
@@ -235,9 +235,9 @@ describe('faults in the dump step', () => {
       .map((b) => b.key)
       .find(
         (k) =>
-          k.endsWith(`.sql.gz`) && record.state.upload?.some((u) => u.status === 'stored' && u.location.endsWith(k)),
+          k.endsWith(`.sql.zst`) && record.state.upload?.some((u) => u.status === 'stored' && u.location.endsWith(k)),
       );
-    const sql = gunzipSync(await readFile(path.join(workspace.dir, 'backups', latest!))).toString('utf8');
+    const sql = zstdDecompressSync(await readFile(path.join(workspace.dir, 'backups', latest!))).toString('utf8');
     expect(sql.match(/^CREATE DEFINER=\S+ (PROCEDURE|FUNCTION) /gm)).toHaveLength(2);
     expect(sql).toMatch(/TRIGGER customers_ai/);
     expect(sql).toMatch(/EVENT `purge_log`/);

@@ -274,7 +274,8 @@ describe('RDS for SQL Server (mssql rds mode)', () => {
     const entered = record.events
       .filter((e) => e.type === 'state-entered' && e.index === undefined)
       .map((e) => e.state);
-    expect(entered.slice(0, 10)).toEqual([
+    expect(entered.slice(0, 11)).toEqual([
+      'IsDoctor',
       'Plan',
       'ChooseRunner',
       'Dump',

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AWS_SECRET_RESOLVERS } from '../src/config/aws-secrets.ts';
-import { parseConfig } from '../src/config/load.ts';
+import { getConnectedTarget, parseConfig } from '../src/config/load.ts';
 import { parseSecretReference } from '../src/config/secrets.ts';
 import { withConnection } from '../src/dumpers/mssql.ts';
 import { SesNotifier } from '../src/notifiers/ses.ts';
@@ -72,7 +72,7 @@ function mssqlTarget(port: number) {
     '/x/stepvault.config.yml',
     '/x',
   );
-  return config.targets.sql!;
+  return getConnectedTarget(config, 'sql');
 }
 
 describe('a server that accepts and never answers', () => {

@@ -256,7 +256,7 @@ describe('S3 destination config errors, caught before anything is dumped', () =>
   it.each([
     [
       { type: 'ftp', host: 'x' },
-      'destinations.remote.type: "ftp" (a string) is not supported; use one of "filesystem", "s3", "r2"',
+      'destinations.remote.type: "ftp" (a string) is not supported; use one of "filesystem", "s3", "r2", "supabase", "dropbox", "gdrive"',
     ],
     [
       { type: 's3', region: 'eu-west-1' },

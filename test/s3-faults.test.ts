@@ -5,10 +5,10 @@
  * understands, with no open multipart upload and no earlier backup harmed.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readlink, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/load.ts';
 import type { DestinationConfig } from '../src/config/schema.ts';
@@ -107,6 +107,56 @@ describe('the staged file under an upload', () => {
     expect(await s3.openMultipartUploads('faults')).toEqual([]);
   });
 
+  it('a staged file that is not the dump it should be is sent, refused before it becomes visible, and aborted', async () => {
+    const store = await storage(s3Destination(s3, 'faults', { partSizeMB: 5 }));
+    const { file, size, sha256 } = await randomFile(12 * MIB);
+    const dumped = '0'.repeat(64);
+    const writes = await s3.objectWrites('faults');
+    await expect(
+      store.putFile('changed/object.bin', file, { size, sha256: dumped, metadata: { sha256: dumped } }),
+    ).rejects.toMatchObject({
+      name: 'ChecksumMismatchError',
+      message: `bucket: sent ${size} bytes (SHA-256 ${sha256}) of ${file}; expected ${size} bytes with ${dumped}; nothing was stored`,
+    });
+    expect(await s3.objectWrites('faults')).toEqual(writes);
+    expect(await store.head('changed/object.bin')).toBeUndefined();
+    expect(await s3.openMultipartUploads('faults')).toEqual([]);
+  });
+
+  it('a part the store fails once is sent again, read anew from its range of the file', async () => {
+    const attempts: string[] = [];
+    const store = partsWatched((partNumber) => {
+      attempts.push(partNumber);
+      if (partNumber === '2' && attempts.filter((p) => p === '2').length === 1)
+        throw Object.assign(new Error('injected: slow down'), { name: 'SlowDown', $metadata: { httpStatusCode: 503 } });
+    });
+    const { file, size, sha256 } = await randomFile(12 * MIB + 3);
+    await store.putFile('retried/object.bin', file, { size, sha256, metadata: { sha256 } });
+    expect(attempts.sort()).toEqual(['1', '2', '2', '3']);
+    expect(await objectSha256('retried/object.bin')).toBe(sha256);
+    expect(await s3.openMultipartUploads('faults')).toEqual([]);
+  });
+
+  it('a staged file that changes while its parts are sent fails the upload and leaves nothing', async () => {
+    const { file, size, sha256 } = await randomFile(12 * MIB);
+    // Once the first part was hashed (in order, with the whole file) and before its range is read
+    // again to be sent, its bytes change: the whole file's SHA-256 was right, what is sent is not.
+    const store = partsWatched(async (partNumber) => {
+      if (partNumber !== '1') return;
+      const handle = await open(file, 'r+');
+      await handle.write(Buffer.alloc(MIB, 1), 0, MIB, 0);
+      await handle.close();
+    });
+    await expect(
+      store.putFile('changed-midway/object.bin', file, { size, sha256, metadata: { sha256 } }),
+    ).rejects.toMatchObject({
+      name: 'ChecksumMismatchError',
+      message: expect.stringMatching(`^part 1 of ${file} changed while it was uploaded: sent ${5 * MIB} bytes`),
+    });
+    expect(await store.head('changed-midway/object.bin')).toBeUndefined();
+    expect(await s3.openMultipartUploads('faults')).toEqual([]);
+  });
+
   it('an upload that fails midway closes the staged file before it returns', async () => {
     const store = await storage(s3Destination(s3, 'faults', { partSizeMB: 5 }));
     const { file, size, sha256 } = await randomFile(48 * MIB);
@@ -159,6 +209,37 @@ describe('an S3 server that dies mid-upload', () => {
     expect(earlierBytes).toBe(earlier.state.dump!.sha256);
   });
 });
+
+/**
+ * A store of 5 MiB parts, one in flight, whose client calls `onPart` with the part number of each
+ * part request before it goes out (an error it throws is that attempt's failure).
+ */
+function partsWatched(onPart: (partNumber: string) => void | Promise<void>): S3Storage {
+  const client = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY },
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+  });
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const partNumber = (args.request as { query?: Record<string, string> }).query?.partNumber;
+      if (partNumber) await onPart(partNumber);
+      return next(args);
+    },
+    { step: 'finalizeRequest' },
+  );
+  return new S3Storage({
+    name: 'watched',
+    type: 's3',
+    profile: s3Profile('watched', { type: 's3', bucket: 'faults', endpoint: s3.endpoint }),
+    credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY },
+    partSizeMB: 5,
+    concurrency: 1,
+    client,
+  });
+}
 
 async function objectSha256(key: string): Promise<string> {
   const body = (await s3.client.send(new GetObjectCommand({ Bucket: 'faults', Key: key })))

@@ -1,8 +1,9 @@
 /**
  * The storage contract (src/storage/types.ts), one suite that every provider must pass:
  * the filesystem, the in-memory store of the unit tests, and S3 over HTTP against a real S3
- * server. Dropbox or Google Drive providers will be added to the list below and must pass the
- * same.
+ * server, Supabase Storage through its S3 profile, and Dropbox against a local server that speaks
+ * its HTTP API, and Google Drive against one that speaks Google's. Every provider in the list below must
+ * pass the same.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
@@ -21,19 +22,35 @@ import { memoryDestination } from '../src/storage/memory.ts';
 import type { Progress } from '../src/observability/progress.ts';
 import { storageFor } from '../src/storage/registry.ts';
 import type { StorageProvider } from '../src/storage/types.ts';
+import { dropboxDestination, startDropboxServer, type DropboxTestServer } from './helpers/dropbox-server.ts';
+import {
+  gdriveDestination,
+  gdriveOAuthDestination,
+  startGdriveServer,
+  type GdriveTestServer,
+} from './helpers/gdrive-server.ts';
 import { s3Destination, startS3Server, type S3TestServer } from './helpers/s3-server.ts';
 
 let folder: string;
 let s3: S3TestServer;
+let dropbox: DropboxTestServer;
+let gdrive: GdriveTestServer;
+let gdriveFolder: string;
 const MIB = 1024 * 1024;
 
 beforeAll(async () => {
   folder = await mkdtemp(path.join(tmpdir(), 'stepvault-contract-'));
-  s3 = await startS3Server(['contract', 'contract-unconditional']);
+  s3 = await startS3Server(['contract', 'contract-unconditional', 'contract-supabase']);
+  dropbox = await startDropboxServer();
+  gdrive = await startGdriveServer();
+  gdriveFolder = gdrive.addFolder('contract');
+  process.env.STEPVAULT_TEST_DROPBOX_REVOKED = 'a-revoked-refresh-token';
 });
 
 afterAll(async () => {
   await s3?.stop();
+  await dropbox?.stop();
+  await gdrive?.stop();
   await rm(folder, { recursive: true, force: true });
 });
 
@@ -166,6 +183,61 @@ const providers: [string, () => Promise<StorageProvider>, () => Promise<StorageP
       ),
     () => provider('no-bucket-unconditional', s3Destination(s3, 'missing-bucket', { conditionalWrites: false })),
     { atomic: false },
+  ],
+  [
+    'supabase (its S3 endpoint)',
+    () =>
+      provider('supabase', {
+        type: 'supabase',
+        projectRef: 'abcdefghijklmnopqrst',
+        region: 'eu-central-1',
+        bucket: 'contract-supabase',
+        endpoint: s3.endpoint,
+        accessKeyId: 'env:STEPVAULT_TEST_S3_KEY',
+        secretAccessKey: 'env:STEPVAULT_TEST_S3_KEY',
+        partSizeMB: 5,
+      }),
+    () =>
+      provider('no-bucket-supabase', {
+        type: 'supabase',
+        projectRef: 'abcdefghijklmnopqrst',
+        region: 'eu-central-1',
+        bucket: 'missing-bucket',
+        endpoint: s3.endpoint,
+        accessKeyId: 'env:STEPVAULT_TEST_S3_KEY',
+        secretAccessKey: 'env:STEPVAULT_TEST_S3_KEY',
+      }),
+    { atomic: false },
+  ],
+  [
+    'dropbox, an App-folder app (paths from the app folder’s root)',
+    () => provider('dropbox-app-folder', dropboxDestination(dropbox, { prefix: 'app' })),
+    () =>
+      provider('dropbox-revoked', dropboxDestination(dropbox, { refreshToken: 'env:STEPVAULT_TEST_DROPBOX_REVOKED' })),
+    { atomic: true },
+  ],
+  [
+    'dropbox, a full-Dropbox app (paths under a folder)',
+    () => provider('dropbox-full', dropboxDestination(dropbox, { folder: '/Backups/Stepvault' })),
+    () =>
+      provider(
+        'dropbox-full-revoked',
+        dropboxDestination(dropbox, {
+          folder: '/Backups/Stepvault',
+          refreshToken: 'env:STEPVAULT_TEST_DROPBOX_REVOKED',
+        }),
+      ),
+    { atomic: true },
+  ],
+  [
+    'gdrive (a service account)',
+    () => provider('gdrive', gdriveDestination(gdrive, gdriveFolder, { prefix: 'sa' })),
+    () =>
+      provider(
+        'gdrive-refused',
+        gdriveOAuthDestination(gdrive, gdriveFolder, { refreshToken: 'env:STEPVAULT_TEST_DROPBOX_REVOKED' }),
+      ),
+    { atomic: true },
   ],
 ];
 

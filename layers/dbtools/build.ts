@@ -1,9 +1,11 @@
 /**
- * Builds the dbtools Lambda layer: pg_dump/pg_restore/pg_dumpall/psql and the MariaDB client
- * from Debian packages, self-contained (own loader and C library), for x86_64 or arm64.
+ * Builds the dbtools Lambda layer: pg_dump/pg_restore/pg_dumpall/psql, the MariaDB client and
+ * MySQL's own client from Debian packages, self-contained (own loader and C library), for x86_64
+ * or arm64.
  *
- *   npm run build:layer -- --arch x86_64|arm64 [--suite testing] [--postgres-major 18]
- *                          [--mirror URL] [--out DIR] [--cache DIR] [--offline] [--refresh]
+ *   npm run build:layer -- --arch x86_64|arm64 [--suite testing] [--mysql-suite sid]
+ *                          [--postgres-major 18] [--mirror URL] [--out DIR] [--cache DIR]
+ *                          [--offline] [--refresh]
  *
  * Output: <out>/dbtools-<arch>/dbtools/ (what Lambda unpacks to /opt/dbtools) and
  * <out>/dbtools-<arch>.zip. Both appear only when the build is complete.
@@ -18,13 +20,15 @@ import { assembleLayer, type LayerManifest } from './lib/assemble.ts';
 import { LayerBuildError } from './lib/errors.ts';
 import { findPatchelf } from './lib/patchelf.ts';
 import { run } from './lib/run.ts';
-import { ARCHES, DEFAULT_POSTGRES_MAJOR, DEFAULT_SUITE, packagesFor } from './lib/spec.ts';
+import { ARCHES, DEFAULT_MYSQL_SUITE, DEFAULT_POSTGRES_MAJOR, DEFAULT_SUITE, packageGroupsFor } from './lib/spec.ts';
 
 const HERE = import.meta.dirname;
 
 export interface BuildOptions {
   arch: string;
   suite?: string;
+  /** Where MySQL's client comes from (the default suite has none). */
+  mysqlSuite?: string;
   postgresMajor?: number;
   mirror?: string;
   out?: string;
@@ -52,6 +56,8 @@ export async function buildLayer(options: BuildOptions): Promise<BuiltLayer> {
   const log = options.log ?? ((line: string) => console.error(`dbtools: ${line}`));
   const suite = options.suite ?? DEFAULT_SUITE;
   const postgresMajor = options.postgresMajor ?? DEFAULT_POSTGRES_MAJOR;
+  const mysqlSuite = options.mysqlSuite ?? DEFAULT_MYSQL_SUITE;
+  const fallbackSuites = mysqlSuite === suite ? [] : [mysqlSuite];
   const out = path.resolve(options.out ?? path.join(HERE, 'dist'));
   const cache = path.resolve(options.cache ?? path.join(HERE, 'cache'));
   const mirror = options.mirror ?? process.env.STEPVAULT_DEBIAN_MIRROR ?? machineDebianMirror();
@@ -60,17 +66,20 @@ export async function buildLayer(options: BuildOptions): Promise<BuiltLayer> {
       'no Debian mirror is configured on this machine: pass --mirror with the URL of a Debian archive',
     );
 
+  // A cache of its own per set of suites: lists of another set never mix into this one.
   const apt = new PrivateApt({
-    root: path.join(cache, `${suite}-${arch.debian}`),
+    root: path.join(cache, `${[suite, ...fallbackSuites].join('+')}-${arch.debian}`),
     mirror,
     suite,
+    fallbackSuites,
     debianArch: arch.debian,
     log,
   });
   await apt.prepare();
   if (!options.offline) await apt.update(options.refresh ?? false);
-  log(`resolving and downloading ${packagesFor(postgresMajor).join(', ')} for ${suite} ${arch.debian}`);
-  const debs = await apt.download(packagesFor(postgresMajor), options.offline ?? false);
+  const groups = packageGroupsFor(postgresMajor);
+  log(`resolving and downloading ${groups.flat().join(', ')} for ${suite} (${mysqlSuite} for MySQL) ${arch.debian}`);
+  const debs = await apt.downloadGroups(groups, options.offline ?? false);
   const patchelf = await findPatchelf(cache, mirror, options.offline ?? false, log);
 
   // Build beside the result under a name nobody mistakes for it, and swap it in when whole.
@@ -83,8 +92,18 @@ export async function buildLayer(options: BuildOptions): Promise<BuiltLayer> {
   const zip = path.join(out, `dbtools-${arch.lambda}.zip`);
   try {
     const layerDir = path.join(partial, 'dbtools');
-    const manifest = await assembleLayer({ arch, debs, postgresMajor, suite, patchelf, layerDir, workDir, log });
-    // -y keeps the mysqldump/mysql links as links; the zip's root holds dbtools/.
+    const manifest = await assembleLayer({
+      arch,
+      debs,
+      postgresMajor,
+      suite,
+      mysqlSuite,
+      patchelf,
+      layerDir,
+      workDir,
+      log,
+    });
+    // -y keeps links as links; the zip's root holds dbtools/.
     await run('zip', ['-r', '-y', '-q', '-X', partialZip, 'dbtools'], process.env, partial);
     await rm(dir, { recursive: true, force: true });
     await rm(zip, { force: true });
@@ -113,6 +132,7 @@ if (import.meta.main) {
       options: {
         arch: { type: 'string' },
         suite: { type: 'string' },
+        'mysql-suite': { type: 'string' },
         'postgres-major': { type: 'string' },
         mirror: { type: 'string' },
         out: { type: 'string' },
@@ -125,6 +145,7 @@ if (import.meta.main) {
     const built = await buildLayer({
       arch: values.arch,
       ...(values.suite && { suite: values.suite }),
+      ...(values['mysql-suite'] && { mysqlSuite: values['mysql-suite'] }),
       ...(values['postgres-major'] && { postgresMajor: Number(values['postgres-major']) }),
       ...(values.mirror && { mirror: values.mirror }),
       ...(values.out && { out: values.out }),

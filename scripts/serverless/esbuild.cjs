@@ -11,6 +11,14 @@ module.exports = {
   // A separate index.mjs.map; Lambda never loads it unless NODE_OPTIONS asks for --enable-source-maps.
   sourcemap: true,
   format: 'esm',
+  // Each dynamic import() becomes a chunk of its own, read only when that import runs: SQL Server's
+  // driver, the SMTP client, the Drive and Dropbox SDKs stay out of a cold start that does not use
+  // them. A function's package holds its entry file and every chunk it may load (lazy-chunks.cjs).
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  // Which output imports which, statically or lazily: what each function's package must hold, and
+  // what a cold start parses (the entry and its static imports).
+  metafile: true,
   // The ES module builds of the AWS SDK clients can be tree-shaken: a function carries the
   // commands it sends, not every command of the service (the CommonJS build is one file with all).
   mainFields: ['module', 'main'],

@@ -21,6 +21,9 @@ export async function backupsCommand(
     clean: { type: 'boolean', default: false },
     jobs: { type: 'string' },
     'no-owner': { type: 'boolean', default: false },
+    identity: { type: 'string' },
+    database: { type: 'string' },
+    all: { type: 'boolean', default: false },
   });
   const config = loadConfig(values.config);
   const target = chooseTarget(config, values.target).name;
@@ -49,6 +52,9 @@ export async function backupsCommand(
       clean: values.clean,
       ...(values.jobs && { jobs: Number(values.jobs) }),
       noOwner: values['no-owner'],
+      ...(values.identity !== undefined && { identity: values.identity }),
+      ...(values.database !== undefined && { database: values.database }),
+      ...(values.all && { all: true }),
     },
     secrets,
     out,

@@ -5,6 +5,7 @@
  * checks for runs started in AWS, where nobody is at a terminal.
  */
 import path from 'node:path';
+import { destinationSecrets } from '../config/destination-secrets.ts';
 import { DEFAULT_CONFIG_FILE, getTarget, type Config, type Target } from '../config/load.ts';
 import type { SecretResolver } from '../config/secrets.ts';
 import { ConfigError } from '../errors.ts';
@@ -37,9 +38,8 @@ export function secretReferencesOf(config: Config, target: Target): { reference:
   add(target.verify?.drill?.password, `targets.${target.name}.verify.drill.password`);
   for (const name of target.destinations) {
     const destination = config.destinations[name];
-    if (destination && destination.type !== 'filesystem' && destination.required !== false) {
-      add(destination.accessKeyId, `destinations.${name}.accessKeyId`);
-      add(destination.secretAccessKey, `destinations.${name}.secretAccessKey`);
+    if (destination && destination.required !== false) {
+      for (const secret of destinationSecrets(name, destination)) add(secret.reference, secret.where);
     }
   }
   return found;

@@ -11,6 +11,7 @@ import { SecretResolver } from '../config/secrets.ts';
 import { parseOptions } from './options.ts';
 import { checkSecrets, chooseTarget, describeSource } from './preflight.ts';
 import { USAGE } from './usage.ts';
+import { journalEntry, journalFile, recordRun } from '../status/run-journal.ts';
 
 export async function runCommand(
   args: string[],
@@ -40,9 +41,10 @@ export async function runCommand(
   await checkSecrets(config, config.targets[target]!, secrets);
 
   // Loaded only now: a command that stops at its checks answers without loading the workflow engine.
-  const [{ runWorkflow }, { createRuntime }] = await Promise.all([
+  const [{ runWorkflow }, { createRuntime }, { TasksUnderWay }] = await Promise.all([
     import('../local/runner.ts'),
     import('../runtime.ts'),
+    import('../local/tasks-under-way.ts'),
   ]);
   const reporter = new ConsoleReporter(out, {
     heartbeatMs: heartbeatMsFromEnvironment(),
@@ -51,6 +53,8 @@ export async function runCommand(
   reporter.line(`stepvault run: target ${target} from ${describeSource(config)}`);
   const abort = new AbortController();
   const seen: ReturnType<InterruptContext['progress']> = { uploadStarted: false };
+  // Told as each step's handler starts: the executor's events for it come later.
+  const underWay = new TasksUnderWay((state, input) => followStep(state, input, seen));
   const runtime = createRuntime(config, {
     secrets,
     logger: (sinks) =>
@@ -65,11 +69,13 @@ export async function runCommand(
     abort: () => abort.abort(),
     progress: () => seen,
     runtime: () => runtime,
+    settled: (timeoutMs) => underWay.settled(timeoutMs),
     write: (text) => new Promise((resolve) => out.write(text, () => resolve())),
     exit: (code) => process.exit(code),
   });
   const outcome = await runWorkflow({
     signal: abort.signal,
+    tasksUnderWay: underWay,
     request: { target },
     runtime,
     onEvent: (event) => {
@@ -83,6 +89,9 @@ export async function runCommand(
   });
   // Interrupted: the handler stops the tools, cleans up, reports and exits with 130/143.
   if (abort.signal.aborted) return new Promise<number>(() => undefined);
+  await recordRun(journalFile(config.targets[target]!.staging), journalEntry(target, outcome, new Date())).catch(
+    (error: Error) => err.write(`stepvault: run not recorded for the status page: ${error.message}\n`),
+  );
 
   if (outcome.status === 'SUCCEEDED') {
     const run = outcome.output ?? { target };
@@ -106,16 +115,31 @@ export async function runCommand(
     return 0;
   }
   const where = outcome.failedState ? ` in ${outcome.failedState}` : '';
-  reporter.line(`\nBackup of ${target} FAILED${where}: ${outcome.error}: ${readableCause(outcome.cause ?? '')}`);
+  reporter.line(
+    `\nBackup of ${target} ${outcome.status}${where}: ${outcome.error}: ${readableCause(outcome.cause ?? '')}`,
+  );
   return 1;
+}
+
+/** States whose step writes into the destinations: StreamDump and the fargate task stream the dump into the first. */
+function writes(state: string): boolean {
+  return state.startsWith('Upload') || state === 'StreamDump' || state === 'FargateDump';
+}
+
+/** A step's handler has started: a writing one may open its write at once. */
+function followStep(state: string, input: unknown, seen: ReturnType<InterruptContext['progress']>): void {
+  if (!writes(state)) return;
+  seen.uploadStarted = true;
+  // StreamDump's input is the plan itself; an Upload iteration's carries it.
+  const plan = ((input as { plan?: unknown } | null)?.plan ?? input) as Partial<PlanResult> | null;
+  if (typeof plan?.objectKey === 'string' && Array.isArray(plan.destinations)) seen.plan = plan as PlanResult;
 }
 
 /** What an interruption needs to know of the run: where it stages, its plan, and how far it got. */
 function followRun(event: WorkflowEvent, seen: ReturnType<InterruptContext['progress']>): void {
   if (event.type !== 'state-entered') return;
   if (event.index === undefined) seen.state = event.state;
-  // StreamDump writes into the first destination as it dumps: an upload under way too.
-  if (event.state.startsWith('Upload') || event.state === 'StreamDump') seen.uploadStarted = true;
+  if (writes(event.state)) seen.uploadStarted = true;
   const plan = (event.input as { plan?: Partial<PlanResult> } | null)?.plan;
   if (typeof plan?.stagingDir === 'string' && typeof plan.runId === 'string') {
     seen.stagingDir = plan.stagingDir;

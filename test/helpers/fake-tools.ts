@@ -32,9 +32,19 @@ export async function recordingTool(dir: string, name: string, log: string): Pro
   await writeTool(dir, name, `printf '%s\\n' "$*" >> "${log}"\nexec ${realTool(name)} "$@"`);
 }
 
-/** A tool that appends `=== name args` and then its whole environment to `log`, then runs the real one. */
+/**
+ * A tool that appends `=== name args` and then its whole environment to `log`, then runs the real one. The record is
+ * written by one `cat`, a single append: tools started at the same moment (restore's `pg_restore --version` beside
+ * psql) would otherwise interleave their header and environment lines, leaving a start with no environment.
+ */
 export async function environmentRecordingTool(dir: string, name: string, log: string): Promise<void> {
-  await writeTool(dir, name, `{ printf '=== %s %s\\n' "${name}" "$*"; env; } >> "${log}"\nexec ${realTool(name)} "$@"`);
+  await writeTool(
+    dir,
+    name,
+    `record=$(printf '=== %s %s\\n' "${name}" "$*"; env)
+printf '%s\\n' "$record" | cat >> "${log}"
+exec ${realTool(name)} "$@"`,
+  );
 }
 
 /** What `environmentRecordingTool`s logged: one entry per start, with its arguments and environment. */

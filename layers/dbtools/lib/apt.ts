@@ -17,6 +17,8 @@ export interface AptOptions {
   root: string;
   mirror: string;
   suite: string;
+  /** Suites apt may take a package from only when `suite` has none (pinned below it). */
+  fallbackSuites?: string[];
   debianArch: string;
   log: (line: string) => void;
 }
@@ -48,7 +50,21 @@ export class PrivateApt {
     ]) {
       await mkdir(path.join(root, dir), { recursive: true });
     }
-    await writeFile(path.join(root, 'etc/sources.list'), `deb [signed-by=${KEYRING}] ${mirror} ${suite} main\n`);
+    const fallbacks = this.options.fallbackSuites ?? [];
+    await writeFile(
+      path.join(root, 'etc/sources.list'),
+      [suite, ...fallbacks].map((s) => `deb [signed-by=${KEYRING}] ${mirror} ${s} main\n`).join(''),
+    );
+    // Below the default 500: a package comes from a fallback suite only when the main one lacks it.
+    await writeFile(
+      path.join(root, 'etc/preferences.d/fallback-suites'),
+      fallbacks
+        .flatMap((s) => [
+          `Package: *\nPin: release a=${s}\nPin-Priority: 100\n`,
+          `Package: *\nPin: release n=${s}\nPin-Priority: 100\n`,
+        ])
+        .join('\n'),
+    );
     if (!existsSync(path.join(root, 'state/status'))) await writeFile(path.join(root, 'state/status'), '');
     await writeFile(
       this.configFile,
@@ -94,6 +110,26 @@ export class PrivateApt {
 
   /** Downloads the packages and everything they depend on; returns the .deb files. */
   async download(packages: string[], offline: boolean): Promise<string[]> {
+    return (await this.downloadClosure(packages, offline)).map((d) => d.file);
+  }
+
+  /**
+   * Each group resolved and downloaded on its own (packages that conflict with each other, like
+   * MySQL's and MariaDB's clients); a package two closures share is taken once, at the newer of
+   * their versions.
+   */
+  async downloadGroups(groups: string[][], offline: boolean): Promise<string[]> {
+    const chosen = new Map<string, ClosureDeb>();
+    for (const group of groups) {
+      for (const deb of await this.downloadClosure(group, offline)) {
+        const earlier = chosen.get(deb.name);
+        if (!earlier || (await newerVersion(deb.version, earlier.version))) chosen.set(deb.name, deb);
+      }
+    }
+    return [...chosen.values()].map((d) => d.file);
+  }
+
+  private async downloadClosure(packages: string[], offline: boolean): Promise<ClosureDeb[]> {
     try {
       await this.apt('apt-get', [
         'install',
@@ -120,12 +156,11 @@ export class PrivateApt {
         { cause: error },
       );
     }
-    const wanted = await this.closureFileNames(packages);
-    return wanted.map((file) => path.join(this.debs, file));
+    return this.closureFiles(packages);
   }
 
   /** The .deb files of the closure apt chose: a simulated install against the empty status lists it all. */
-  private async closureFileNames(packages: string[]): Promise<string[]> {
+  private async closureFiles(packages: string[]): Promise<ClosureDeb[]> {
     const { stdout } = await this.apt('apt-get', [
       'install',
       '--simulate',
@@ -142,17 +177,31 @@ export class PrivateApt {
       const prefix = `${name}_${version.replace(/:/g, '%3a')}_`;
       const file = files.find((f) => f.startsWith(prefix));
       if (!file) throw new LayerBuildError(`${name} ${version} was not downloaded`);
-      return file;
+      return { name, version, file: path.join(this.debs, file) };
     });
   }
 
   private where(): string {
-    return `${this.options.suite} ${this.options.debianArch}`;
+    return `${[this.options.suite, ...(this.options.fallbackSuites ?? [])].join(' + ')} ${this.options.debianArch}`;
   }
 
   private apt(command: string, args: string[]) {
     return run(command, args, { ...process.env, APT_CONFIG: this.configFile, DEBIAN_FRONTEND: 'noninteractive' });
   }
+}
+
+interface ClosureDeb {
+  name: string;
+  version: string;
+  file: string;
+}
+
+/** Debian's own ordering of versions (epochs, tildes and all). */
+async function newerVersion(a: string, b: string): Promise<boolean> {
+  return run('dpkg', ['--compare-versions', a, 'gt', b]).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**

@@ -1,23 +1,24 @@
 /**
  * Assembles the layer folder from unpacked Debian packages: the chosen binaries, every shared
  * library they need (found by walking DT_NEEDED, so nothing is guessed and nothing extra comes
- * along), the loader and C library of the same suite, the MariaDB auth plugins; then patches
+ * along), the loader and C library of the same suite, the client auth plugins; then patches
  * every file to find its loader and libraries under the layer prefix, and records the package
  * versions and licences of what it took.
  */
 import { existsSync, lstatSync, readdirSync, readlinkSync } from 'node:fs';
-import { chmod, copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LayerBuildError } from './errors.ts';
 import { neededLibraries, patch } from './elf.ts';
 import { run } from './run.ts';
-import { binariesFor, COMPAT_LINKS, LAYER_PREFIX, pluginFolder, type ArchSpec, type LayerManifest } from './spec.ts';
+import { binariesFor, LAYER_PREFIX, pluginFolders, type ArchSpec, type LayerManifest } from './spec.ts';
 
 export interface AssembleOptions {
   arch: ArchSpec;
   debs: string[];
   postgresMajor: number;
   suite: string;
+  mysqlSuite: string;
   patchelf: string;
   /** The folder that becomes /opt/dbtools. */
   layerDir: string;
@@ -42,29 +43,40 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
 
   const bin = path.join(layerDir, 'bin');
   const lib = path.join(layerDir, 'lib');
-  const plugins = path.join(lib, 'plugin');
-  await Promise.all([bin, plugins, path.join(layerDir, 'licenses')].map((d) => mkdir(d, { recursive: true })));
+  const folders = pluginFolders(arch);
+  await Promise.all(
+    [bin, ...folders.map((f) => path.join(layerDir, f.dir)), path.join(layerDir, 'licenses')].map((d) =>
+      mkdir(d, { recursive: true }),
+    ),
+  );
 
   // 1. The binaries and the plugins, then every library they need, transitively.
   const queue: string[] = [];
+  const plugins: string[] = [];
   for (const binary of binariesFor(options.postgresMajor)) {
-    const found = findFile(packages, binary.path);
-    if (!found) throw new LayerBuildError(`${binary.path} is in none of the downloaded packages`);
+    const found = findFile(
+      packages.filter((p) => p.name === binary.from),
+      binary.path,
+    );
+    if (!found) throw new LayerBuildError(`${binary.path} is not in the downloaded package ${binary.from}`);
     used.add(found.pkg);
     const target = path.join(bin, binary.name);
     await copyFile(found.file, target);
     await chmod(target, 0o755);
     queue.push(target);
   }
-  const pluginSource = packages
-    .map((p) => ({ pkg: p, dir: path.join(p.dir, pluginFolder(arch)) }))
-    .find((p) => existsSync(p.dir));
-  if (!pluginSource)
-    throw new LayerBuildError(`no MariaDB client plugins (${pluginFolder(arch)}) in the downloaded packages`);
-  used.add(pluginSource.pkg);
-  for (const plugin of readdirSync(pluginSource.dir).filter((f) => f.endsWith('.so'))) {
-    await copyFile(path.join(pluginSource.dir, plugin), path.join(plugins, plugin));
-    queue.push(path.join(plugins, plugin));
+  for (const folder of folders) {
+    const pkg = packages.find((p) => p.name === folder.from && existsSync(path.join(p.dir, folder.source)));
+    if (!pkg)
+      throw new LayerBuildError(`no client plugins (${folder.source}) in the downloaded package ${folder.from}`);
+    used.add(pkg);
+    for (const plugin of readdirSync(path.join(pkg.dir, folder.source)).filter((f) => f.endsWith('.so'))) {
+      if (folder.only && !folder.only.includes(plugin)) continue;
+      const target = path.join(layerDir, folder.dir, plugin);
+      await copyFile(path.join(pkg.dir, folder.source, plugin), target);
+      queue.push(target);
+      plugins.push(target);
+    }
   }
 
   const copied = new Set<string>();
@@ -98,9 +110,8 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
       ...(isBinary && { interpreter: `${libraryDir}/${arch.loader}` }),
     });
   }
-  for (const [name, target] of Object.entries(COMPAT_LINKS)) await symlink(target, path.join(bin, name));
   log(
-    `layer holds ${queue.filter((f) => path.dirname(f) === bin).length} binaries, ${copied.size + 1} libraries and ${readdirSync(plugins).length} plugins`,
+    `layer holds ${queue.filter((f) => path.dirname(f) === bin).length} binaries, ${copied.size + 1} libraries and ${plugins.length} plugins`,
   );
 
   // 3. Versions and licences of every package that contributed a file.
@@ -114,17 +125,19 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
     prefix: LAYER_PREFIX,
     arch: arch.lambda,
     suite: options.suite,
+    ...(options.mysqlSuite !== options.suite && { mysqlSuite: options.mysqlSuite }),
     postgresMajor: options.postgresMajor,
     loader: `lib/${arch.loader}`,
     libraryDir: 'lib',
-    pluginDir: 'lib/plugin',
-    binaries: [...binariesFor(options.postgresMajor).map((b) => b.name), ...Object.keys(COMPAT_LINKS)],
+    pluginDir: folders[0]!.dir,
+    toolPluginDirs: Object.fromEntries(folders.flatMap((f) => (f.tools ?? []).map((tool) => [tool, f.dir]))),
+    binaries: binariesFor(options.postgresMajor).map((b) => b.name),
     packages: Object.fromEntries(contributing.map((p) => [p.name, p.version])),
   };
   await writeFile(
     path.join(layerDir, 'VERSIONS'),
     [
-      `# dbtools layer for ${arch.lambda} (${arch.debian}), from Debian ${options.suite}, prefix ${LAYER_PREFIX}`,
+      `# dbtools layer for ${arch.lambda} (${arch.debian}), from Debian ${options.suite}${options.mysqlSuite === options.suite ? '' : ` (MySQL's client from ${options.mysqlSuite})`}, prefix ${LAYER_PREFIX}`,
       '# package version — every package a file in this layer comes from',
       ...contributing.map((p) => `${p.name} ${p.version}`),
       '',

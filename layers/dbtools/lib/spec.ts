@@ -37,29 +37,64 @@ export const ARCHES: Record<string, ArchSpec> = {
   },
 };
 
-export function packagesFor(postgresMajor: number): string[] {
-  return [`postgresql-client-${postgresMajor}`, 'mariadb-client', 'mariadb-client-core', 'libmariadb3', 'libc6'];
-}
+/**
+ * MySQL's own clients come from this suite: Debian testing carries no MySQL, sid does. apt
+ * takes from it only what the default suite lacks (it is pinned below the default suite), so
+ * the C library and every library that testing has stay testing's.
+ */
+export const DEFAULT_MYSQL_SUITE = 'sid';
 
-/** Binaries taken into bin/, by where each package installs them. */
-export function binariesFor(postgresMajor: number): { name: string; path: string }[] {
-  const pg = `usr/lib/postgresql/${postgresMajor}/bin`;
+/**
+ * The packages, in groups that apt resolves one at a time: MySQL's client and MariaDB's conflict
+ * in Debian (both are a virtual-mysql-client), so no one install holds both, yet the layer needs
+ * both (each family's dump is restored by its own client). When two groups pick different
+ * versions of one library, the newer is taken.
+ */
+export function packageGroupsFor(postgresMajor: number): string[][] {
   return [
-    { name: 'pg_dump', path: `${pg}/pg_dump` },
-    { name: 'pg_restore', path: `${pg}/pg_restore` },
-    { name: 'pg_dumpall', path: `${pg}/pg_dumpall` },
-    { name: 'psql', path: `${pg}/psql` },
-    { name: 'mariadb-dump', path: 'usr/bin/mariadb-dump' },
-    { name: 'mariadb', path: 'usr/bin/mariadb' },
+    [`postgresql-client-${postgresMajor}`, 'mariadb-client', 'mariadb-client-core', 'libmariadb3', 'libc6'],
+    ['mysql-client-core', 'libc6'],
   ];
 }
 
-/** The MySQL names, as links to the MariaDB tools (what mariadb-client-compat would install). */
-export const COMPAT_LINKS: Record<string, string> = { mysqldump: 'mariadb-dump', mysql: 'mariadb' };
+/** Binaries taken into bin/, by the package that installs each and where. */
+export function binariesFor(postgresMajor: number): { name: string; path: string; from: string }[] {
+  const pg = `usr/lib/postgresql/${postgresMajor}/bin`;
+  const postgres = `postgresql-client-${postgresMajor}`;
+  return [
+    { name: 'pg_dump', path: `${pg}/pg_dump`, from: postgres },
+    { name: 'pg_restore', path: `${pg}/pg_restore`, from: postgres },
+    { name: 'pg_dumpall', path: `${pg}/pg_dumpall`, from: postgres },
+    { name: 'psql', path: `${pg}/psql`, from: postgres },
+    { name: 'mariadb-dump', path: 'usr/bin/mariadb-dump', from: 'mariadb-client' },
+    { name: 'mariadb', path: 'usr/bin/mariadb', from: 'mariadb-client-core' },
+    // MySQL's own, not links to MariaDB's: mariadb-dump's first line is one MySQL's client rejects.
+    { name: 'mysqldump', path: 'usr/bin/mysqldump', from: 'mysql-client-core' },
+    { name: 'mysql', path: 'usr/bin/mysql', from: 'mysql-client-core' },
+  ];
+}
 
-/** MariaDB client authentication plugins (caching_sha2_password, ed25519, …), dlopen'ed at login. */
-export function pluginFolder(arch: ArchSpec): string {
-  return `usr/lib/${arch.triplet}/libmariadb3/plugin`;
+/**
+ * Client authentication plugins, dlopen'ed at login, one folder per client family: MariaDB's
+ * (caching_sha2_password, ed25519, …) and MySQL's. `tools` lists the binaries that read `dir`;
+ * `only`, when given, the plugins taken.
+ */
+export function pluginFolders(
+  arch: ArchSpec,
+): { source: string; dir: string; from: string; tools?: string[]; only?: string[] }[] {
+  return [
+    { source: `usr/lib/${arch.triplet}/libmariadb3/plugin`, dir: 'lib/plugin', from: 'libmariadb3' },
+    {
+      source: 'usr/lib/mysql/plugin',
+      dir: 'lib/mysql-plugin',
+      from: 'mysql-client-core',
+      tools: ['mysqldump', 'mysql'],
+      // MySQL 9's client no longer builds in mysql_native_password, which MySQL 8 users (and
+      // MariaDB's root) still log in with. caching_sha2_password and the cleartext plugin (IAM
+      // tokens) are built in. The Kerberos, WebAuthn, OCI and OpenID plugins are 6.5 MB each.
+      only: ['mysql_native_password.so'],
+    },
+  ];
 }
 
 /**
@@ -74,7 +109,12 @@ export interface LayerManifest {
   /** Relative to the layer's folder, like libraryDir and pluginDir. */
   loader: string;
   libraryDir: string;
+  /** The MariaDB clients' plugin folder: every binary's, unless toolPluginDirs names another. */
   pluginDir: string;
+  /** Binaries whose plugins sit in a folder of their own (MySQL's clients). */
+  toolPluginDirs?: Record<string, string>;
+  /** Where the MySQL clients came from when it is not `suite`. */
+  mysqlSuite?: string;
   binaries: string[];
   packages: Record<string, string>;
 }
