@@ -104,8 +104,17 @@ describe('bundled Lambda handlers', () => {
       expect(await sizeOf(fn.coldLoad), name).toBeLessThanOrEqual(1 * MB);
     }
     // SQL Server's driver (mssql and tedious, about 1.7 MB), nodemailer's SMTP client, the Drive
-    // client and the Dropbox SDK: never in a cold load, and in the package of the steps that may use them.
-    const drivers = ['mssql', 'tedious', 'nodemailer', '@googleapis/drive', 'google-auth-library', 'dropbox'];
+    // client, the Dropbox SDK and the age library (only an encrypted dump or its drill needs it):
+    // never in a cold load, and in the package of the steps that may use them.
+    const drivers = [
+      'mssql',
+      'tedious',
+      'nodemailer',
+      '@googleapis/drive',
+      'google-auth-library',
+      'dropbox',
+      'age-encryption',
+    ];
     for (const name of STEP_NAMES) {
       const fn = built.get(name)!;
       for (const driver of drivers) {
@@ -120,6 +129,9 @@ describe('bundled Lambda handlers', () => {
       ['notify', 'nodemailer'],
       ['upload', '@googleapis/drive'],
       ['upload', 'dropbox'],
+      ['dump', 'age-encryption'],
+      ['streamDump', 'age-encryption'],
+      ['verify', 'age-encryption'],
     ];
     for (const [name, driver] of carried) {
       const holding = await outputsHolding(name, driver);

@@ -12,13 +12,7 @@ import path from 'node:path';
 import { DumpError } from '../errors.ts';
 import type { ProgressListener } from '../observability/progress.ts';
 import { DigestStream } from '../streams/digest.ts';
-import {
-  ByteCounter,
-  encryptingStream,
-  keyFingerprints,
-  type EncryptionFacts,
-  type EncryptionKeys,
-} from '../encryption/age.ts';
+import type { EncryptionFacts, EncryptionKeys } from '../encryption/age.ts';
 import type { TeeStream } from '../streams/tee.ts';
 import { trackTool } from '../tools/running.ts';
 import type { ToolCommand } from '../tools/resolver.ts';
@@ -61,8 +55,10 @@ export interface RunDumpToolOptions {
 }
 
 export async function runDumpTool(options: RunDumpToolOptions): Promise<ToolRun> {
-  // Before the tool starts: a key the library refuses is refused with nothing running.
-  const encryptor = options.encryption ? await encryptingStream(options.encryption) : undefined;
+  // Before the tool starts: a key the library refuses is refused with nothing running. The age
+  // library (a few hundred KB with its post-quantum code) is loaded only when a dump is encrypted.
+  const age = options.encryption ? await import('../encryption/age.ts') : undefined;
+  const encryptor = options.encryption ? await age!.encryptingStream(options.encryption) : undefined;
   const child = trackTool(
     spawn(options.tool.file, [...options.tool.prefixArgs, ...options.args], {
       env: options.env,
@@ -79,7 +75,7 @@ export async function runDumpTool(options: RunDumpToolOptions): Promise<ToolRun>
     child.once('close', (code, signal) => resolve({ code, signal }));
   });
   const digest = new DigestStream(options.onProgress);
-  const plaintext = options.encryption ? new ByteCounter() : undefined;
+  const plaintext = options.encryption ? new age!.ByteCounter() : undefined;
   const stages: Transform[] = options.encryption
     ? [
         ...(options.transforms ?? []),
@@ -98,7 +94,11 @@ export async function runDumpTool(options: RunDumpToolOptions): Promise<ToolRun>
       signal,
       stderr: stderr.text(),
       ...(options.encryption && {
-        encryption: { format: 'age', recipients: keyFingerprints(options.encryption), plaintextSize: plaintext!.bytes },
+        encryption: {
+          format: 'age',
+          recipients: age!.keyFingerprints(options.encryption),
+          plaintextSize: plaintext!.bytes,
+        },
       }),
     };
     await options.check(run);
