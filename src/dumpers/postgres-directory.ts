@@ -16,18 +16,12 @@ import { ConfigError, DumpError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
 import { resolveTool, toolVersionLine, type ToolCommand } from '../tools/resolver.ts';
 import { trackTool } from '../tools/running.ts';
+import { startArchiveCheck } from './pg-archive-check.ts';
 import { createScratch, removeScratch } from '../tools/scratch.ts';
-import {
-  classifyPgDumpFailure,
-  parseArchiveHeader,
-  parsePgToolVersion,
-  pgDumpArgs,
-  pgEnvironment,
-} from './postgres.ts';
+import { classifyPgDumpFailure, parsePgToolVersion, pgDumpArgs, pgEnvironment } from './postgres.ts';
 import { pgCompressArgs, pgDumpCompression } from './postgres-compression.ts';
 import { pgMajor } from '../tools/pg-version.ts';
-import { boundedCounts, countsRows, type RowCounts } from './row-counts.ts';
-import { pgDataPass } from './pg-data-pass.ts';
+import { boundedCounts, type RowCounts } from './row-counts.ts';
 import { storeFolderAsTar } from './folder-tar.ts';
 import type { DumpOutput, DumpRequest, DumpSink, StagingDumper } from './types.ts';
 
@@ -61,7 +55,7 @@ export async function dumpPostgresDirectory(
     if (note) request.onWarning?.(note);
     const compressArgs = pgCompressArgs(compression, pgMajor(version));
     await runPgDump(pgDump, pgDirectoryDumpArgs(target, dir, compressArgs), request, version, scratchParent);
-    const check = startDirectoryCheck(pgRestore, dir, target);
+    const check = startArchiveCheck(pgRestore, target, { directory: dir });
     try {
       let header: { serverVersion?: string; rowCounts?: RowCounts } | undefined;
       const stored = await storeFolderAsTar(scratch, DIRECTORY_IN_TAR, sink, request, async () => {
@@ -123,65 +117,6 @@ async function runPgDump(
       `no space left in ${scratchParent} for pg_dump's directory of ${target.name} (${firstErrorLine(stderr)}); a parallel dump needs room for the whole dump on local disk: give the staging area (efs) or the task's ephemeral storage (fargate) more, or set dump.jobs: 1; nothing was published`,
     );
   throw classifyPgDumpFailure(stderr, target, version);
-}
-
-/**
- * pg_restore reads the folder pg_dump wrote: `--list` its table of contents (the server's
- * version, the entries), `--data-only` every data block to the end, rows counted on the way.
- */
-function startDirectoryCheck(
-  pgRestore: ToolCommand,
-  dir: string,
-  target: ConnectedTarget,
-): { result(): Promise<{ serverVersion?: string; rowCounts?: RowCounts }>; stop(): void } {
-  const start = (args: string[]) => {
-    const child = trackTool(
-      spawn(pgRestore.file, [...pgRestore.prefixArgs, ...args, dir], {
-        env: toolEnvironment({}),
-        stdio: ['ignore', 'pipe', 'pipe'],
-      }),
-      'pg_restore',
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-8192)));
-    const exited = new Promise<number | null>((resolve) => {
-      child.once('error', (error) => {
-        stderr += String(error);
-        resolve(null);
-      });
-      child.once('close', resolve);
-    });
-    return { child, exited, stderr: () => stderr };
-  };
-  const list = start(['--list']);
-  let listing = '';
-  list.child.stdout.setEncoding('utf8').on('data', (c: string) => {
-    // A table of contents past 64 MiB is not kept further: the header is at its start.
-    if (listing.length < 64 * 1024 * 1024) listing += c;
-  });
-  const pass = pgDataPass(countsRows(target));
-  const data = start(pass.args);
-  pass.attach(data.child.stdout);
-  const incomplete = (stderr: string) =>
-    new DumpError(
-      `the dump of ${target.name} is incomplete or unreadable (${firstErrorLine(stderr)}); nothing was published`,
-    );
-  return {
-    async result() {
-      if ((await list.exited) !== 0) throw incomplete(list.stderr());
-      const header = parseArchiveHeader(listing);
-      if (header.entries === 0)
-        throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
-      const code = await data.exited;
-      const rowCounts = await pass.counts();
-      if (code !== 0) throw incomplete(data.stderr());
-      return { ...(header.serverVersion && { serverVersion: header.serverVersion }), rowCounts };
-    },
-    stop() {
-      for (const { child } of [list, data])
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    },
-  };
 }
 
 /**

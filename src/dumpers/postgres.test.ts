@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ConnectedTarget } from '../config/load.ts';
-import {
-  classifyPgDumpFailure,
-  parseArchiveHeader,
-  parsePgToolVersion,
-  pgDumpArgs,
-  pgEnvironment,
-} from './postgres.ts';
+import { classifyPgDumpFailure, parsePgToolVersion, pgDumpArgs, pgEnvironment } from './postgres.ts';
+import { parseArchiveHeader } from './pg-archive-check.ts';
 
 const target: ConnectedTarget = {
   name: 'orders',

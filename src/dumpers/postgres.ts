@@ -5,19 +5,17 @@
  * archive end to end: an exit code alone has been known to lie when a wrapper resolved on the
  * first chunk.
  */
-import { spawn } from 'node:child_process';
 import type { ConnectedTarget } from '../config/load.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError, VersionMismatchError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
 import { pgConnectionString } from '../tools/pg-conninfo.ts';
 import { pgCompressArgs, pgDumpCompression } from './postgres-compression.ts';
 import { parsePgToolVersion, pgMajor } from '../tools/pg-version.ts';
-import { boundedCounts, countsRows, type RowCounts } from './row-counts.ts';
-import { pgDataPass } from './pg-data-pass.ts';
-import { trackTool } from '../tools/running.ts';
+import { boundedCounts, type RowCounts } from './row-counts.ts';
 import { runDumpTool, type ToolRun } from './stream.ts';
+import { startArchiveCheck } from './pg-archive-check.ts';
 import { TeeStream } from '../streams/tee.ts';
-import { resolveTool, toolVersionLine, type ToolCommand } from '../tools/resolver.ts';
+import { resolveTool, toolVersionLine } from '../tools/resolver.ts';
 import { engineInfo } from '../engines/registry.ts';
 import type { DumpOutput, DumpRequest, DumpSink, StagingDumper } from './types.ts';
 
@@ -86,14 +84,6 @@ export function pgEnvironment(
 
 export { parsePgToolVersion } from '../tools/pg-version.ts';
 
-/** Reads the versions from a `pg_restore --list` header. */
-export function parseArchiveHeader(listing: string): { serverVersion?: string; dumpVersion?: string; entries: number } {
-  const serverVersion = /Dumped from database version:\s*(\S+)/.exec(listing)?.[1];
-  const dumpVersion = /Dumped by pg_dump version:\s*(\S+)/.exec(listing)?.[1];
-  const entries = Number(/TOC Entries:\s*(\d+)/.exec(listing)?.[1] ?? 0);
-  return { ...(serverVersion && { serverVersion }), ...(dumpVersion && { dumpVersion }), entries };
-}
-
 /** Turns pg_dump's complaint into the error the state machine should see. */
 export function classifyPgDumpFailure(stderr: string, target: ConnectedTarget, toolVersion: string): Error {
   const where = `${target.name} (${target.host}:${target.port}/${target.database})`;
@@ -148,70 +138,6 @@ export function classifyPgDumpFailure(stderr: string, target: ConnectedTarget, t
   return new DumpError(`pg_dump of ${where} failed: ${line}`);
 }
 
-/**
- * The archive check, reading a copy of the dump as it passes: `pg_restore --list` reads its table
- * of contents (the server's version, the entries), and `pg_restore --data-only` reads every data
- * block to the end, which proves the archive whole, not just its header; the rows it holds are
- * counted on the way, for the restore drill. `result` says what they found once the dump has
- * ended; `stop` ends whatever still runs when the dump is abandoned.
- */
-function startArchiveCheck(
-  pgRestore: ToolCommand,
-  tee: TeeStream,
-  target: ConnectedTarget,
-): { result(): Promise<{ serverVersion?: string; rowCounts?: RowCounts }>; stop(): void } {
-  const start = (args: string[]) => {
-    const child = trackTool(
-      spawn(pgRestore.file, [...pgRestore.prefixArgs, ...args], {
-        env: toolEnvironment({}),
-        stdio: ['pipe', 'pipe', 'pipe'],
-      }),
-      'pg_restore',
-    );
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr = (stderr + c).slice(-8192)));
-    const exited = new Promise<number | null>((resolve) => {
-      child.once('error', (error) => {
-        stderr += String(error);
-        resolve(null);
-      });
-      child.once('close', resolve);
-    });
-    tee.add(child.stdin);
-    return { child, exited, stderr: () => stderr };
-  };
-  const list = start(['--list']);
-  let listing = '';
-  list.child.stdout.setEncoding('utf8').on('data', (c: string) => {
-    // A table of contents past 64 MiB is not read further: the header is at its start.
-    if (listing.length < 64 * 1024 * 1024) listing += c;
-  });
-  const pass = pgDataPass(countsRows(target));
-  const data = start(pass.args);
-  pass.attach(data.child.stdout);
-
-  const incomplete = (stderr: string) =>
-    new DumpError(
-      `the dump of ${target.name} is incomplete or unreadable (${firstErrorLine(stderr)}); nothing was published`,
-    );
-  return {
-    async result() {
-      if ((await list.exited) !== 0) throw incomplete(list.stderr());
-      const header = parseArchiveHeader(listing);
-      if (header.entries === 0)
-        throw new DumpError(`the dump of ${target.name} has an empty table of contents; nothing was published`);
-      const code = await data.exited;
-      const rowCounts = await pass.counts();
-      if (code !== 0) throw incomplete(data.stderr());
-      return { ...(header.serverVersion && { serverVersion: header.serverVersion }), rowCounts };
-    },
-    stop() {
-      for (const { child } of [list, data])
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    },
-  };
-}
-
 /** One dump, into a staging file or a stream: the same tool, the same checks. */
 async function dumpPostgres(request: Omit<DumpRequest, 'file'>, sink: DumpSink): Promise<DumpOutput> {
   const { target } = request;
@@ -234,7 +160,7 @@ async function dumpPostgres(request: Omit<DumpRequest, 'file'>, sink: DumpSink):
       tee,
       ...(request.encryption && { encryption: request.encryption }),
       onStarted: () => {
-        archive = startArchiveCheck(pgRestore, tee, target);
+        archive = startArchiveCheck(pgRestore, target, { tee });
       },
       ...(request.onProgress && { onProgress: request.onProgress }),
       async check(finished) {
