@@ -8,12 +8,12 @@
  *
  * Dropbox keeps no free-form metadata on a file: the manifest written beside each backup holds it.
  */
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { DropboxDestinationConfig } from '../config/schema.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
 import { type DropboxClient, errorSummary, isApiError } from './dropbox/client.ts';
 import { UploadSessionSink } from './dropbox/upload-session.ts';
+import { putFileStreamed } from './put-file-streamed.ts';
 import { discard, streamInto, throwIfAborted } from './stream-body.ts';
 import type { ObjectInfo, PutFileOptions, PutStreamOptions, StorageProvider, StreamWritten } from './types.ts';
 
@@ -39,31 +39,7 @@ export class DropboxStorage implements StorageProvider {
   }
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<void> {
-    const source = createReadStream(file);
-    let readError: unknown;
-    source.once('error', (error) => {
-      readError = error;
-    });
-    await this.putStream(key, source, {
-      metadata: options.metadata,
-      expectedSize: options.size,
-      ...(options.onProgress && { onProgress: options.onProgress }),
-      beforeCommit: async (written) => {
-        if (written.size !== options.size || written.sha256 !== options.sha256) {
-          throw new ChecksumMismatchError(
-            `${this.name}: read ${written.size} bytes (SHA-256 ${written.sha256}) of ${file}; expected ${options.size} bytes with ${options.sha256}; nothing was stored`,
-          );
-        }
-      },
-    }).catch((error: unknown) => {
-      if (error !== readError) throw error;
-      throw new StorageError(
-        `destination ${this.name}: cannot read ${file} to store ${key} (${(error as Error).message})`,
-        {
-          cause: error,
-        },
-      );
-    });
+    await putFileStreamed(this, key, file, options);
   }
 
   async putStream(key: string, body: Readable, options: PutStreamOptions): Promise<StreamWritten> {

@@ -9,13 +9,13 @@
  * taken before the upload finishes is refused (or counted as stored when it holds the same
  * bytes), and of two writers that both finish, the later file removes itself.
  */
-import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type { GdriveDestinationConfig } from '../config/schema.ts';
 import { ChecksumMismatchError, ConfigError, ObjectExistsError, StorageError } from '../errors.ts';
 import { type GdriveClient, reasonOf, statusOf } from './gdrive/client.ts';
 import { type DriveFile, DriveFolders, FOLDER_MIME, quoted } from './gdrive/folders.ts';
 import { httpError, ResumableUploadSink } from './gdrive/resumable-upload.ts';
+import { putFileStreamed } from './put-file-streamed.ts';
 import { discard, streamInto, throwIfAborted } from './stream-body.ts';
 import type { ObjectInfo, PutFileOptions, PutStreamOptions, StorageProvider, StreamWritten } from './types.ts';
 
@@ -43,30 +43,7 @@ export class GdriveStorage implements StorageProvider {
   }
 
   async putFile(key: string, file: string, options: PutFileOptions): Promise<void> {
-    const source = createReadStream(file);
-    let readError: unknown;
-    source.once('error', (error) => {
-      readError = error;
-    });
-    await this.putStream(key, source, {
-      metadata: options.metadata,
-      ...(options.contentType && { contentType: options.contentType }),
-      expectedSize: options.size,
-      ...(options.onProgress && { onProgress: options.onProgress }),
-      beforeCommit: async (written) => {
-        if (written.size !== options.size || written.sha256 !== options.sha256) {
-          throw new ChecksumMismatchError(
-            `${this.name}: read ${written.size} bytes (SHA-256 ${written.sha256}) of ${file}; expected ${options.size} bytes with ${options.sha256}; nothing was stored`,
-          );
-        }
-      },
-    }).catch((error: unknown) => {
-      if (error !== readError) throw error;
-      throw new StorageError(
-        `destination ${this.name}: cannot read ${file} to store ${key} (${(error as Error).message})`,
-        { cause: error },
-      );
-    });
+    await putFileStreamed(this, key, file, options);
   }
 
   async putStream(key: string, body: Readable, options: PutStreamOptions): Promise<StreamWritten> {
