@@ -49,6 +49,6 @@ it('shows a run that failed after a stored backup as failed, with the cause the 
   expect(page).toContain('data-target="main" data-state="failed"');
   expect(page).toContain(`database &quot;${database}&quot; does not exist`);
   expect(page).toMatch(
-    /<td data-label="Last success">\d{4}-\d\d-\d\dT[\d:.]+Z<br><span class="muted">([\d.]+s|\d+m) ago/,
+    /<td data-label="Last success"><time datetime="\d{4}-\d\d-\d\dT[\d:.]+Z"[^>]*>\d{4}-\d\d-\d\d \d\d:\d\d UTC<\/time><br><span class="muted">([\d.]+s|\d+m) ago/,
   );
 });
