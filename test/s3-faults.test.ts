@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout } from 'node:timers/promises';
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/load.ts';
@@ -189,7 +190,10 @@ describe('an S3 server that dies mid-upload', () => {
     const earlierBytes = await objectSha256(earlierKey);
 
     const crash = await s3.crashAfterParts(1);
-    const restarted = crash.exited.then(() => s3.restart());
+    // The server stays down a second: longer than a part's own attempts (s3-file-part.ts: three, their
+    // waits under 0.6 s together), so the step fails and the state machine retries it. A server back
+    // sooner let the part's retry finish the upload, with no retry of the step to see.
+    const restarted = crash.exited.then(() => setTimeout(1000)).then(() => s3.restart());
     const record = await workspace.run('main', { retryDelayMs: 1500, now: () => new Date('2026-11-22T03:00:00Z') });
     await restarted;
 
