@@ -11,6 +11,7 @@ import { pipeline } from 'node:stream/promises';
 import path from 'node:path';
 import { DumpError } from '../errors.ts';
 import type { ProgressListener } from '../observability/progress.ts';
+import { CoalesceStream } from '../streams/coalesce.ts';
 import { DigestStream } from '../streams/digest.ts';
 import type { EncryptionFacts, EncryptionKeys } from '../encryption/age.ts';
 import type { TeeStream } from '../streams/tee.ts';
@@ -76,15 +77,17 @@ export async function runDumpTool(options: RunDumpToolOptions): Promise<ToolRun>
   });
   const digest = new DigestStream(options.onProgress);
   const plaintext = options.encryption ? new age!.ByteCounter() : undefined;
+  // The tool's small writes are gathered first: every stage after works in 1 MiB chunks.
   const stages: Transform[] = options.encryption
     ? [
+        new CoalesceStream(),
         ...(options.transforms ?? []),
         ...(options.tee ? [options.tee] : []),
         plaintext!,
         encryptor as unknown as Transform,
         digest,
       ]
-    : [...(options.transforms ?? []), digest, ...(options.tee ? [options.tee] : [])];
+    : [new CoalesceStream(), ...(options.transforms ?? []), digest, ...(options.tee ? [options.tee] : [])];
   const finished = async (): Promise<ToolRun> => {
     const { code, signal } = await exited;
     const run: ToolRun = {
