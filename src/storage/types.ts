@@ -2,7 +2,9 @@
  * The storage contract every destination provider keeps (filesystem now; S3 and R2 next):
  *
  * - putFile makes an object visible under its key only when all of it is there, and only when
- *   the bytes it stored hash to the SHA-256 it was given; otherwise it leaves nothing behind.
+ *   the bytes it stored hash to the SHA-256 it was given; otherwise it leaves nothing behind. The
+ *   file given is not changed afterwards (a staged dump never is): a folder on the same disk may
+ *   keep it by a hard link instead of a copy.
  * - putStream does the same for bytes whose size and SHA-256 are not known beforehand (a dump
  *   streamed straight from its tool): it counts and hashes them as they pass, lets the caller
  *   refuse them before they become visible (beforeCommit), and says what it stored. A body error,
