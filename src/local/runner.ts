@@ -112,11 +112,20 @@ export async function runWorkflow(options: RunOptions): Promise<RunOutcome> {
   for (const [state, substitution] of tasks) {
     const step = stepOfSubstitution(substitution);
     if (!step) throw new Error(`no local function for \${${substitution}} (state ${state})`);
-    const module = await localFunction(step);
-    const handler = invokeLikeLambda<Parameters<typeof machine.run>[0]>(
-      module.createHandler(() => options.runtime) as LocalHandler,
-    );
-    handlers[state] = (input) => underWay.track(state, input, () => handler(withExecutionStart(input, startTime)));
+    // Loaded when the state first runs, as Lambda loads a function at its first invocation: a run
+    // that never enters Doctor, CollectDump or CheckRdsBackup does not load them.
+    let handler: Promise<LocalTask> | undefined;
+    const load = async (): Promise<LocalTask> => {
+      const module = await localFunction(step);
+      return invokeLikeLambda<Parameters<typeof machine.run>[0]>(
+        module.createHandler(() => options.runtime) as LocalHandler,
+      );
+    };
+    handlers[state] = (input) =>
+      underWay.track(state, input, async () => {
+        handler ??= load();
+        return (await handler)(withExecutionStart(input, startTime));
+      });
   }
   // The fargate runner's ECS task runs here as a child process of the task's entrypoint.
   const ecsTasks = ecsTaskStates(definition);
