@@ -6,12 +6,15 @@
  */
 import { execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, truncate } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BuiltLayer } from '../layers/dbtools/build.ts';
+import type { ConnectedTarget } from '../src/config/load.ts';
+import { startArchiveCheck } from '../src/dumpers/pg-archive-check.ts';
+import { resolveTool } from '../src/tools/resolver.ts';
 import { CLI, runCli } from './helpers/cli.ts';
 import { publishedBackups } from './helpers/faults.ts';
 import { layerFor } from './helpers/layer.ts';
@@ -154,6 +157,92 @@ describe('dump.jobs: 2 on the fargate runner', () => {
     await restoreAndCompare(workspace, ['--jobs', '1']);
     // The task's storage (its TMPDIR, where pg_dump's folder was) went with the task.
     expect(await readdir(temporary)).toEqual([]);
+  });
+});
+
+describe('the archive check of pg_dump’s folder, two passes for two workers', () => {
+  let folder: string;
+  const check = (directory: string, drill: boolean) => {
+    const pgRestore = resolveTool(['pg_restore'], { ...process.env, STEPVAULT_TOOLS_DIR: layer.layerDir });
+    const checked = { name: 'main', ...(drill && { verify: { drill: {} } }) } as unknown as ConnectedTarget;
+    return startArchiveCheck(pgRestore, checked, { directory, workers: 2 }).result();
+  };
+
+  beforeAll(async () => {
+    folder = await mkdtemp(path.join(tmpdir(), 'stepvault-check-'));
+    cleanups.push(() => rm(folder, { recursive: true, force: true }));
+    const pgDump = resolveTool(['pg_dump'], { ...process.env, STEPVAULT_TOOLS_DIR: layer.layerDir });
+    await run(pgDump.file, [
+      ...pgDump.prefixArgs,
+      '--format=directory',
+      '--jobs=2',
+      '--compress=zstd:1',
+      `--file=${path.join(folder, 'dump')}`,
+      `--dbname=postgres://${PG.user}@${PG.host}:${PG.port}/${source}`,
+    ]);
+  }, 120_000);
+
+  /** The folder's data files, largest first. */
+  const dataFiles = async (dir: string) =>
+    (
+      await Promise.all(
+        (
+          await readdir(dir)
+        )
+          .filter((name) => /^\d+\.dat/.test(name))
+          .map(async (name) => ({ name, size: (await stat(path.join(dir, name))).size })),
+      )
+    ).sort((a, b) => b.size - a.size);
+
+  it('reads every data file and counts every row, as one pass would', async () => {
+    const checked = await check(path.join(folder, 'dump'), true);
+    expect(checked.serverVersion).toMatch(/^\d+\.\d+/);
+    const rows = Number(await psql(source, 'SELECT count(*) FROM public.bulk_0'));
+    expect(checked.rowCounts?.['public.bulk_0']).toBe(rows);
+    const pgRestore = resolveTool(['pg_restore'], { ...process.env, STEPVAULT_TOOLS_DIR: layer.layerDir });
+    const drilled = { name: 'main', verify: { drill: {} } } as unknown as ConnectedTarget;
+    const onePass = await startArchiveCheck(pgRestore, drilled, { directory: path.join(folder, 'dump') }).result();
+    expect(checked.rowCounts).toEqual(onePass.rowCounts);
+  });
+
+  it.each([
+    ['the largest data file, the first pass’s', 0],
+    ['the second largest, the second pass’s', 1],
+  ])('refuses the folder when %s is cut short', async (_what, rank) => {
+    const copy = path.join(folder, `cut-${rank}`);
+    await cp(path.join(folder, 'dump'), copy, { recursive: true });
+    const victim = (await dataFiles(copy))[rank]!;
+    await truncate(path.join(copy, victim.name), Math.floor(victim.size / 2));
+    await expect(check(copy, false)).rejects.toThrow(
+      `the dump of main is incomplete or unreadable (${victim.name}: the zstd stream ends before its last block`,
+    );
+  });
+});
+
+describe('a folder of lz4 or gzip data files cut short', () => {
+  it.each([['lz4'], ['gzip:1']])('is refused by the archive check (%s)', async (compression) => {
+    const folder = await mkdtemp(path.join(tmpdir(), 'stepvault-check-'));
+    cleanups.push(() => rm(folder, { recursive: true, force: true }));
+    const dump = path.join(folder, 'dump');
+    const tools = { ...process.env, STEPVAULT_TOOLS_DIR: layer.layerDir };
+    const pgDump = resolveTool(['pg_dump'], tools);
+    await run(pgDump.file, [
+      ...pgDump.prefixArgs,
+      '--format=directory',
+      '--jobs=2',
+      `--compress=${compression}`,
+      `--file=${dump}`,
+      `--dbname=postgres://${PG.user}@${PG.host}:${PG.port}/${source}`,
+    ]);
+    const pgRestore = resolveTool(['pg_restore'], tools);
+    const target = { name: 'main' } as unknown as ConnectedTarget;
+    const check = () => startArchiveCheck(pgRestore, target, { directory: dump, workers: 2 }).result();
+    expect((await check()).serverVersion).toMatch(/^\d+/);
+    const largest = (await readdir(dump)).filter((name) => /^\d+\.dat\./.test(name));
+    const sizes = await Promise.all(largest.map(async (name) => (await stat(path.join(dump, name))).size));
+    const victim = largest[sizes.indexOf(Math.max(...sizes))]!;
+    await truncate(path.join(dump, victim), Math.floor(Math.max(...sizes) / 2));
+    await expect(check()).rejects.toThrow(`the dump of main is incomplete or unreadable (${victim}: the `);
   });
 });
 

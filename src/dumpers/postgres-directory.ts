@@ -55,7 +55,7 @@ export async function dumpPostgresDirectory(
     if (note) request.onWarning?.(note);
     const compressArgs = pgCompressArgs(compression, pgMajor(version));
     await runPgDump(pgDump, pgDirectoryDumpArgs(target, dir, compressArgs), request, version, scratchParent);
-    const check = startArchiveCheck(pgRestore, target, { directory: dir });
+    const check = startArchiveCheck(pgRestore, target, { directory: dir, workers: target.dump.jobs ?? 1 });
     try {
       let header: { serverVersion?: string; rowCounts?: RowCounts } | undefined;
       const stored = await storeFolderAsTar(scratch, DIRECTORY_IN_TAR, sink, request, async () => {
