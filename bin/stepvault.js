@@ -19,5 +19,11 @@ process.stdout.on('error', (error) => {
 // loading and stripping the TypeScript sources is most of a short command's time.
 const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
-const { main } = await import('../src/cli.ts');
+// The bundle of the sources (npm run build:cli) while it is fresh, else the sources themselves;
+// STEPVAULT_FROM_SOURCES=1 asks for the sources whatever is built.
+const { freshCliBundle } = await import('./cli-bundle.js');
+const { fileURLToPath } = await import('node:url');
+const checkout = fileURLToPath(new URL('..', import.meta.url));
+const bundle = process.env.STEPVAULT_FROM_SOURCES === '1' ? undefined : freshCliBundle(checkout);
+const { main } = await import(bundle ?? '../src/cli.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,7 +24,18 @@ import type { StateMachineDefinition } from '../statemachine/definition.ts';
 import { ECS_RUN_TASK_SYNC, TASK_CONTAINER_NAME, TASK_FAILED_ERROR, TASK_SUBSTITUTIONS } from '../task/contract.ts';
 import { LambdaFunctionError } from './lambda-emulation.ts';
 
-const ENTRYPOINT = fileURLToPath(new URL('../task/entrypoint.ts', import.meta.url));
+/**
+ * src/task/entrypoint.ts, found from this module's own place: src/local/, or a folder under dist/
+ * when the command line runs from its bundle (scripts/build-cli.ts). The task runs from the sources.
+ */
+function taskEntrypoint(): string {
+  for (let folder = path.dirname(fileURLToPath(import.meta.url)); ; folder = path.dirname(folder)) {
+    const candidate = path.join(folder, 'src/task/entrypoint.ts');
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(folder) === folder)
+      throw new Error(`the fargate task's entrypoint (src/task/entrypoint.ts) is not above ${import.meta.url}`);
+  }
+}
 
 /** ECS's default stop timeout: how long a container has between SIGTERM and SIGKILL. */
 export const STOP_TIMEOUT_MS = 30_000;
@@ -85,7 +96,7 @@ export function runLocalTask(parameters: RunTaskParameters, options: LocalTaskOp
   // A process group of its own stands for the container: when the task ends, whatever it left
   // running (a dump tool of a killed task) goes with it, as it would with the container.
   const config = configHandover(options.config);
-  const child = spawn(process.execPath, [ENTRYPOINT], {
+  const child = spawn(process.execPath, [taskEntrypoint()], {
     env: { ...withoutConfig(process.env), ...config.env, TMPDIR: storage, ...overrides },
     ...(config.cwd && { cwd: config.cwd }),
     stdio: ['ignore', 'pipe', 'pipe'],
