@@ -22,6 +22,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { type BuiltFunction, buildFunctions, builtFunctions } from './build.ts';
+import { median } from './bench/report.ts';
 
 const run = promisify(execFile);
 const root = path.resolve(import.meta.dirname, '..');
@@ -47,12 +48,6 @@ targets:
 const IMPORT_ONCE = `const started = performance.now();
 await import(process.argv[1]);
 process.stdout.write(String(performance.now() - started));`;
-
-function median(samples: number[]): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-}
 
 async function sizeOf(files: string[]): Promise<number> {
   return (await Promise.all(files.map(async (file) => (await stat(file)).size))).reduce((a, b) => a + b, 0);
