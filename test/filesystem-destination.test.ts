@@ -131,6 +131,28 @@ describe('a staged dump on the same disk', () => {
     }
   });
 
+  it('is linked into one of two folders written at once, and copied into the other', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'stepvault-link-'));
+    try {
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const staged = path.join(dir, `staged-${attempt}.dump`);
+        const bytes = randomBytes(256 * 1024);
+        await writeFile(staged, bytes, { mode: 0o600 });
+        const expected = { size: bytes.length, sha256: sha256(bytes), metadata: {} };
+        const folders = [
+          new FilesystemStorage('private', { type: 'filesystem', path: path.join(dir, 'private') }),
+          new FilesystemStorage('shared', { type: 'filesystem', path: path.join(dir, 'shared'), mode: '0640' }),
+        ];
+        await Promise.all(folders.map((folder) => folder.putFile(`db/${attempt}.dump`, staged, expected)));
+        const [one, two] = await Promise.all(folders.map((folder) => stat(folder.locate(`db/${attempt}.dump`))));
+        expect([one!.mode & 0o777, two!.mode & 0o777], `attempt ${attempt}`).toEqual([0o600, 0o640]);
+        expect(one!.ino, `attempt ${attempt}`).not.toBe(two!.ino);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('is copied into a second folder, so that each keeps the mode its config gives', async () => {
     const workspace = await workspaceWith({});
     await workspace.writeConfig(

@@ -86,19 +86,22 @@ export class FilesystemStorage implements StorageProvider {
    * A staged dump on the same file system as the folder becomes the partial file by a hard link,
    * not a copy: a 134 MB dump took 0.2–0.45 s to copy and flush, and a link then a read to hash it
    * (from the page cache) and a flush of what the copy would have flushed takes a third of that.
-   * The bytes are still hashed as they are stored under the partial name. Only a file no other
-   * name shares (one link): a second folder destination on the same disk gets a copy, so that its
-   * `mode` cannot change the first one's file. False where no link can be made (another file
-   * system: EXDEV; a share without hard links); then the file is copied.
+   * The bytes are still hashed as they are stored under the partial name. The link is kept only
+   * where it is the file's one other name (two links: the staged one and this): a second folder
+   * destination on the same disk, in this process or in another Upload beside it, sees three and
+   * copies instead, so that its `mode` cannot change the first one's file. False where no link can
+   * be made (another file system: EXDEV; a share without hard links); then the file is copied.
    */
   private async linkStaged(file: string, partial: string): Promise<boolean> {
     try {
-      if ((await stat(file)).nlink !== 1) return false;
       await this.operations.link(file, partial);
-      return true;
     } catch {
       return false;
     }
+    // Counted after linking, not before: two Uploads that both counted one link first would both link.
+    if ((await stat(partial)).nlink === 2) return true;
+    await rm(partial, { force: true });
+    return false;
   }
 
   /**
