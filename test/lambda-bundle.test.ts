@@ -11,6 +11,10 @@ import { build, type BuildOptions, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltFunction, buildFunctions } from '../scripts/build.ts';
 import { handlerFile, STEP_NAMES, type StepName } from '../src/steps/table.ts';
+import type { Config } from '../src/config/load.ts';
+import type { DestinationConfig } from '../src/config/schema.ts';
+import { dropboxDestination, startDropboxServer } from './helpers/dropbox-server.ts';
+import { gdriveDestination, gdriveOAuthDestination, startGdriveServer } from './helpers/gdrive-server.ts';
 import { startSmtpServer, type SmtpTestServer } from './helpers/smtp-server.ts';
 import { startTdsServer, type TdsServer } from './helpers/tds-server.ts';
 import { selfSignedCertificate, type TestCertificate } from './helpers/tls-cert.ts';
@@ -213,5 +217,62 @@ describe('a bundled CLI', () => {
     });
     const inputs = Object.keys(result.metafile.inputs);
     for (const step of STEP_NAMES) expect(inputs, step).toContain(handlerFile(step));
+  });
+});
+
+describe('a destination SDK loaded from a bundle', () => {
+  /** test/fixtures/bundled-destination.ts bundled as a function is: its SDK behind a dynamic import(), in a chunk. */
+  async function bundledPutAndList(): Promise<(config: Config, name: string, key: string) => Promise<string[]>> {
+    const { outputFileExtension, ...settings } = createRequire(import.meta.url)(
+      '../scripts/serverless/esbuild.cjs',
+    ) as BuildOptions & { outputFileExtension: string };
+    const into = path.join(outdir, 'destination');
+    await build({
+      ...settings,
+      entryPoints: [path.join(root, 'test/fixtures/bundled-destination.ts')],
+      outdir: into,
+      entryNames: 'index',
+      outExtension: { '.js': outputFileExtension },
+      logLevel: 'silent',
+    });
+    return (await import(pathToFileURL(path.join(into, `index${outputFileExtension}`)).href)).putAndList;
+  }
+
+  const configWith = (destination: Record<string, unknown>): Config => ({
+    source: 'bundle',
+    targets: {},
+    destinations: { remote: destination as DestinationConfig },
+    notifications: {},
+  });
+
+  // The Drive client is CommonJS: a bundle's import() of it has only `default` (the Lambda packages
+  // and the CLI's bundle failed with "Cannot read properties of undefined (reading 'JWT')").
+  it('writes and lists Google Drive, with a service account and with an OAuth client', async () => {
+    const putAndList = await bundledPutAndList();
+    const drive = await startGdriveServer();
+    try {
+      const folder = drive.addFolder('bundle');
+      expect(await putAndList(configWith(gdriveDestination(drive, folder)), 'remote', 'a/one.json')).toEqual([
+        'a/one.json',
+      ]);
+      const other = drive.addFolder('bundle-oauth');
+      expect(await putAndList(configWith(gdriveOAuthDestination(drive, other)), 'remote', 'b/two.json')).toEqual([
+        'b/two.json',
+      ]);
+    } finally {
+      await drive.stop();
+    }
+  });
+
+  it('writes and lists Dropbox', async () => {
+    const putAndList = await bundledPutAndList();
+    const dropbox = await startDropboxServer();
+    try {
+      expect(
+        await putAndList(configWith(dropboxDestination(dropbox, { path: '/bundle' })), 'remote', 'c/three.json'),
+      ).toEqual(['c/three.json']);
+    } finally {
+      await dropbox.stop();
+    }
   });
 });

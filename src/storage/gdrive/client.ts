@@ -122,7 +122,9 @@ export class GdriveClient {
   };
 
   private load(): Promise<Loaded> {
-    this.loaded ??= import('@googleapis/drive').then(({ auth, drive }) => {
+    // The package is CommonJS: its `default` is its module.exports both when Node imports it and
+    // in an esbuild bundle, which gives no named exports for it (the Lambda packages, the CLI's).
+    this.loaded ??= import('@googleapis/drive').then(({ default: { auth, drive } }) => {
       const transporterOptions = { fetchImplementation: this.fetch };
       const { credentials } = this.options;
       let client: InstanceType<typeof auth.JWT> | InstanceType<typeof auth.OAuth2>;
