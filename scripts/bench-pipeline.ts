@@ -55,6 +55,8 @@ async function once(variant: Variant): Promise<{ seconds: number; cpu: number }>
     await exited(start(pgDump, [...dumpArgs, `--file=${output}`], 'none'));
   } else {
     const dump = start(pgDump, dumpArgs, 'stdout');
+    // Listened for at once: pg_dump may be gone before the pipeline below has ended.
+    const dumped = exited(dump);
     const tee = new TeeStream();
     const checks = [['--list'], ['--data-only', '--file=/dev/null']].map((args) => {
       const check = start(pgRestore, args, 'stdin');
@@ -67,7 +69,7 @@ async function once(variant: Variant): Promise<{ seconds: number; cpu: number }>
       tee,
     ];
     await pipeline([dump.stdout!, ...stages, createWriteStream(output, { flush: true })]);
-    await Promise.all([exited(dump), ...checks]);
+    await Promise.all([dumped, ...checks]);
   }
   const cpu = process.cpuUsage(cpuBefore);
   return { seconds: (performance.now() - started) / 1000, cpu: (cpu.user + cpu.system) / 1e6 };
