@@ -20,7 +20,7 @@ import vm from 'node:vm';
 
 const COLLECT_EVERY_BYTES = 8 * 1024 * 1024;
 /** How much the old generation may grow past what survived a full collection, in percent. */
-export const HEAP_GROWING_PERCENT = 200;
+const HEAP_GROWING_PERCENT = 200;
 
 type Collector = (options: { type: 'minor'; execution: 'sync' }) => void;
 
