@@ -1,8 +1,8 @@
 /**
  * A folder as a destination: what it writes is its owner's alone unless the config says a group
  * may read it, a staged dump on the same disk is linked into place (not copied) without that
- * sharing anything it must not, and a folder under /proc is refused quickly instead of spinning
- * Upload forever.
+ * sharing anything it must not, a copy into a full folder fails cleanly, and a folder under /proc
+ * is refused quickly instead of spinning Upload forever.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.ts';
 import { ChecksumMismatchError } from '../src/errors.ts';
 import { FilesystemStorage } from '../src/storage/filesystem.ts';
+import { mountTmpfs, unmount } from './helpers/faults.ts';
 import { createDatabase, dropDatabase, PG, psql, uniqueName } from './helpers/postgres.ts';
 import { configFor, createWorkspace, storedBackup, type Workspace } from './helpers/workspace.ts';
 
@@ -207,5 +208,35 @@ describe('folders under /proc', () => {
     expect(record.cause).toMatch(
       /targets\.main\.staging: \/proc\/stepvault-staging\/main-\S+ is on proc \(a kernel pseudo-filesystem\)/,
     );
+  });
+});
+
+describe('a staged dump copied into a full folder', () => {
+  it('fails with the disk named and the cause, leaves nothing behind, and keeps the staged file', async () => {
+    const digest = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+    const dir = await mkdtemp(path.join(tmpdir(), 'stepvault-full-'));
+    const small = path.join(dir, '-small\nfolder');
+    await mountTmpfs(small, '1m');
+    try {
+      // Staged on another disk: copied (not linked), and the copy's writes fail while a read runs.
+      const staged = path.join(dir, '-staged.dump');
+      const bytes = randomBytes(3 * 1024 * 1024);
+      await writeFile(staged, bytes, { mode: 0o600 });
+      const sha256 = digest(bytes);
+      const storage = new FilesystemStorage('local', { type: 'filesystem', path: small });
+      const put = storage.putFile('db/main/one.dump', staged, { size: bytes.length, sha256, metadata: {} });
+      await expect(put).rejects.toThrow(/local: .*one\.dump.*(ENOSPC|no space left)/is);
+      expect(await readdir(small, { recursive: true })).not.toContainEqual(expect.stringMatching(/one\.dump/));
+      expect(digest(await readFile(staged))).toBe(sha256);
+      // The space the failed copy took is given back: the next, smaller dump fits.
+      const next = randomBytes(256 * 1024);
+      const nextSha = digest(next);
+      await writeFile(staged, next);
+      await storage.putFile('db/main/two.dump', staged, { size: next.length, sha256: nextSha, metadata: {} });
+      expect(digest(await readFile(storage.locate('db/main/two.dump')))).toBe(nextSha);
+    } finally {
+      await unmount(small);
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
