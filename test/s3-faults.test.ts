@@ -1,8 +1,9 @@
 /**
  * S3 destinations when things go wrong: a store that accepts connections and never answers, a
- * staged file that vanishes under an upload, an upload that fails midway, and an S3 server that
- * dies mid-upload and comes back. Every one ends in bounded time, as an error the state machine
- * understands, with no open multipart upload and no earlier backup harmed.
+ * staged file that vanishes under an upload, a connection broken before the store answers, an
+ * upload that fails midway, and an S3 server that dies mid-upload and comes back. Every one ends
+ * in bounded time, as an error the state machine understands, with no open multipart upload and
+ * no earlier backup harmed.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, readdir, readlink, rm, writeFile } from 'node:fs/promises';
@@ -94,6 +95,53 @@ describe('an S3 store that accepts connections and never answers', () => {
     expect(store.timeouts).toEqual(DEFAULT_S3_TIMEOUTS);
     expect(DEFAULT_S3_TIMEOUTS.connectMs).toBeLessThanOrEqual(10_000);
     expect(DEFAULT_S3_TIMEOUTS.idleMs).toBeLessThanOrEqual(60_000);
+  });
+});
+
+describe('an upload whose connection breaks before the store answers', () => {
+  /** A store whose every PUT fails as a broken pipe does: no HTTP status, the answer never read. */
+  function brokenPipe(bucket: string): S3Storage {
+    const client = new S3Client({
+      endpoint: s3.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: S3RVER_KEY, secretAccessKey: S3RVER_KEY },
+      maxAttempts: 1,
+    });
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        if ((args.request as { method?: string }).method === 'PUT')
+          throw Object.assign(new Error('write EPIPE'), { code: 'EPIPE', $metadata: {} });
+        return next(args);
+      },
+      { step: 'finalizeRequest' },
+    );
+    return new S3Storage({
+      name: 'piped',
+      type: 's3',
+      profile: s3Profile('piped', { type: 's3', bucket, endpoint: s3.endpoint, conditionalWrites: false }),
+      client,
+    });
+  }
+
+  it('into a missing bucket says the bucket is missing (a store may answer so and close)', async () => {
+    const { file, size, sha256 } = await randomFile(1024);
+    await expect(
+      brokenPipe('no-such-bucket').putFile('x.dump', file, { size, sha256, metadata: {} }),
+    ).rejects.toMatchObject({
+      name: 'ConfigError',
+      message: expect.stringContaining(
+        'destination piped (s3://no-such-bucket/x.dump): bucket no-such-bucket does not exist; create it or fix destinations.piped.bucket',
+      ),
+    });
+  });
+
+  it('into a bucket that exists stays the StorageError it is, retried like any', async () => {
+    const { file, size, sha256 } = await randomFile(1024);
+    await expect(brokenPipe('faults').putFile('x.dump', file, { size, sha256, metadata: {} })).rejects.toMatchObject({
+      name: 'StorageError',
+      message: expect.stringContaining('EPIPE'),
+    });
   });
 });
 

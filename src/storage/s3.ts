@@ -19,6 +19,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -79,6 +80,9 @@ export interface S3Timeouts {
  * either way) for 60 s is dropped. Idle, not total: a large part may take long while it moves.
  */
 export const DEFAULT_S3_TIMEOUTS: S3Timeouts = { connectMs: 10_000, idleMs: 60_000 };
+
+/** How long a failed upload waits to learn whether its bucket exists (S3Storage.explained). */
+const BUCKET_QUESTION_MS = 5_000;
 
 export class S3Storage implements StorageProvider {
   readonly name: string;
@@ -203,7 +207,7 @@ export class S3Storage implements StorageProvider {
     } catch (error) {
       await sink.discard();
       discard(body);
-      throw error;
+      throw await this.explained(key, error);
     }
     try {
       await this.commit(key, contentType, options.metadata, sink.staged());
@@ -213,7 +217,7 @@ export class S3Storage implements StorageProvider {
         if (await this.holdsSame(key, written)) return written;
         throw this.refusal(key);
       }
-      throw this.failure('upload', key, error);
+      throw await this.explained(key, this.failure('upload', key, error));
     }
     const stored = await this.head(key);
     if (stored?.size !== written.size) {
@@ -512,15 +516,38 @@ export class S3Storage implements StorageProvider {
     return `destination ${this.name} (${this.locate(key)})`;
   }
 
+  /**
+   * An upload that failed without an answer from the store (the connection closed while the body
+   * went out: EPIPE, a reset) may hide the answer that says what to fix. A store can answer a PUT
+   * into a missing bucket with NoSuchBucket before reading the body and close the connection; the
+   * client, still sending, sees only the broken pipe (in 5 of 6 runs against s3rver). The bucket is
+   * then asked after once, and a missing one is said as such; any other failure stays as it was.
+   * The question gets a few seconds, no more: a store that went silent must not hold the step.
+   */
+  private async explained(key: string, error: unknown): Promise<unknown> {
+    if (!(error instanceof StorageError) || answeredByStore(error.cause)) return error;
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.profile.bucket }), {
+        abortSignal: AbortSignal.timeout(BUCKET_QUESTION_MS),
+      });
+    } catch (asked) {
+      if (isNotFound(asked)) return this.missingBucket(this.where(key), error);
+    }
+    return error;
+  }
+
+  private missingBucket(where: string, cause: unknown): ConfigError {
+    return new ConfigError(
+      `${where}: bucket ${this.profile.bucket} does not exist; create it or fix destinations.${this.name}.bucket`,
+      { cause },
+    );
+  }
+
   private failure(action: string, key: string, error: unknown): Error {
     const e = error as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: string };
     const where = this.where(key);
     const detail = `${e.name ?? 'Error'}: ${e.message ?? String(error)}`;
-    if (e.name === 'NoSuchBucket')
-      return new ConfigError(
-        `${where}: bucket ${this.profile.bucket} does not exist; create it or fix destinations.${this.name}.bucket`,
-        { cause: error },
-      );
+    if (e.name === 'NoSuchBucket') return this.missingBucket(where, error);
     if (
       [
         'AccessDenied',
@@ -562,6 +589,11 @@ async function closeStream(stream: ReadStream): Promise<void> {
 function isPreconditionFailed(error: unknown): boolean {
   const e = error as { name?: string; $metadata?: { httpStatusCode?: number } };
   return e.name === 'PreconditionFailed' || e.$metadata?.httpStatusCode === 412;
+}
+
+/** Whether the store answered the request that failed (an HTTP status), as against a broken connection. */
+function answeredByStore(error: unknown): boolean {
+  return (error as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode !== undefined;
 }
 
 function isNotFound(error: unknown): boolean {
