@@ -4,7 +4,7 @@
  * databases, its pg_dump 18 dumps a PostgreSQL 18 server, and the arm64 build is aarch64 all
  * the way down. And the build itself: its cache, and what it says when it cannot build.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,7 @@ import {
   createMariaDatabase,
   dropMariaDatabase,
   MARIADB,
+  mariadb,
   mariaInventory,
   mariaTableDigests,
   loadRichMariadb,
@@ -35,6 +36,9 @@ import { configFor, createWorkspace, storedBackup } from './helpers/workspace.ts
 import { getTarget, loadConfig } from '../src/config/load.ts';
 import { SecretResolver } from '../src/config/secrets.ts';
 import { restore } from '../src/restore/restore.ts';
+import { outputBufferEnvironment } from '../src/tools/output-buffer.ts';
+import { resolveTool } from '../src/tools/resolver.ts';
+import { toolEnvironment } from '../src/tools/environment.ts';
 
 const run = promisify(execFile);
 const CHROOT = '/usr/sbin/chroot';
@@ -76,6 +80,10 @@ describe('the x86_64 layer', () => {
     expect(layer.manifest.toolPluginDirs).toEqual({ mysqldump: 'lib/mysql-plugin', mysql: 'lib/mysql-plugin' });
     expect(await readdir(path.join(layer.layerDir, 'lib', 'mysql-plugin'))).toEqual(['mysql_native_password.so']);
     expect(layer.manifest.packages.libc6).toBeDefined();
+    // coreutils gives the stdio buffer library and nothing else.
+    expect(layer.manifest.outputBufferLibrary).toBe('lib/libstdbuf.so');
+    expect(layer.manifest.packages.coreutils).toBeDefined();
+    expect(await readdir(path.join(layer.layerDir, 'bin'))).toEqual(expect.not.arrayContaining(['stdbuf', 'ls']));
     const versions = await readFile(path.join(layer.layerDir, 'VERSIONS'), 'utf8');
     for (const [pkg, version] of Object.entries(layer.manifest.packages))
       expect(versions).toContain(`${pkg} ${version}\n`);
@@ -129,6 +137,21 @@ describe('the x86_64 layer', () => {
         env: { LD_LIBRARY_PATH: '/var/lang/lib:/lib64:/usr/lib64', PATH: '/opt/dbtools/bin' },
       });
       expect(stdout, binary).toMatch(VERSION_LINE[binary]!);
+    }
+    // The dump tools run with the layer's libstdbuf preloaded: it must load against the layer's C
+    // library too (the loader says "cannot be preloaded" and goes on without it otherwise). The
+    // chroot command itself gets LD_PRELOAD as well and, outside the chroot, says so once.
+    for (const binary of ['mariadb-dump', 'mysqldump']) {
+      const { stdout, stderr } = await run(CHROOT, [root, `/opt/dbtools/bin/${binary}`, '--version'], {
+        env: {
+          LD_LIBRARY_PATH: '/var/lang/lib:/lib64:/usr/lib64',
+          PATH: '/opt/dbtools/bin',
+          ...outputBufferEnvironment({ outputBufferLibrary: '/opt/dbtools/lib/libstdbuf.so' }),
+        },
+      });
+      expect(stdout, binary).toMatch(VERSION_LINE[binary]!);
+      expect(stderr.match(/cannot be preloaded/g), binary).toHaveLength(1);
+      expect(stderr, binary).not.toMatch(/not found|error while loading/i);
     }
   });
 });
@@ -208,6 +231,49 @@ describe('backing up with the layer’s tools (STEPVAULT_TOOLS_DIR)', () => {
     await run('sh', ['-c', 'zstd -dc "$0" | "$@"', dump, file, ...args]);
     expect(await mariaTableDigests(restored)).toEqual(await mariaTableDigests(source));
     expect(await mariaInventory(restored)).toEqual(await mariaInventory(source));
+  });
+
+  it('MariaDB: mariadb-dump writes in 1 MiB pieces, so Node reads a few large chunks, and the dump is the same', async () => {
+    const source = uniqueName('sv_layer_buffer');
+    cleanups.push(() => dropMariaDatabase(source));
+    await createMariaDatabase(source);
+    // About 16 MB of SQL, in lines of 1 MB (mariadb-dump's extended INSERTs).
+    await mariadb(
+      source,
+      `CREATE TABLE t (id INT PRIMARY KEY, body TEXT);
+       INSERT INTO t SELECT seq, REPEAT(MD5(seq), 25) FROM seq_1_to_20000;`,
+    );
+    const tool = resolveTool(['mariadb-dump'], { STEPVAULT_TOOLS_DIR: layer.layerDir, PATH: '' });
+    const args = [
+      ...tool.prefixArgs,
+      '--no-defaults',
+      '--skip-ssl',
+      '--skip-dump-date',
+      `--host=${MARIADB.host}`,
+      `--user=${MARIADB.user}`,
+      '--protocol=TCP',
+      '--',
+      source,
+    ];
+    const read = (extra: Record<string, string>) =>
+      new Promise<{ reads: number; bytes: Buffer }>((resolve, reject) => {
+        const child = spawn(tool.file, args, { env: toolEnvironment(extra), stdio: ['ignore', 'pipe', 'inherit'] });
+        const chunks: Buffer[] = [];
+        child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+        child.once('error', reject);
+        child.once('close', (code) =>
+          code === 0
+            ? resolve({ reads: chunks.length, bytes: Buffer.concat(chunks) })
+            : reject(new Error(`exit ${code}`)),
+        );
+      });
+    const buffered = await read(outputBufferEnvironment(tool));
+    const plain = await read({});
+    expect(buffered.bytes.length).toBeGreaterThan(15_000_000);
+    expect(buffered.bytes.equals(plain.bytes)).toBe(true);
+    // Without the buffer the tool writes 4 KiB at a time and Node, keeping up, reads about that
+    // much each time (3,500 reads here); with it, a read takes up to the pipe's 64 KiB.
+    expect(buffered.bytes.length / buffered.reads).toBeGreaterThan(16 * 1024);
   });
 
   it('pg_dump 18 from the layer dumps a PostgreSQL 18 server, and the dump restores there', async () => {

@@ -12,6 +12,7 @@ import type { ConnectedTarget } from '../config/load.ts';
 import type { Engine, TlsOptions } from '../config/schema.ts';
 import { ConfigError, ConnectionError, DumpError, TransientError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
+import { outputBufferEnvironment } from '../tools/output-buffer.ts';
 import {
   checkBeforeDump,
   checkDumpHolds,
@@ -278,7 +279,7 @@ async function dumpMysql(
     const run = await runDumpTool({
       tool,
       args: mysqlDumpArgs(target, engine, flavor, optionFile, tool.pluginDir),
-      env: toolEnvironment({}),
+      env: toolEnvironment(outputBufferEnvironment(tool)),
       sink,
       transforms: [edges, ...(counter ? [counter] : []), objects, compressor(compression)],
       ...(request.encryption && { encryption: request.encryption }),

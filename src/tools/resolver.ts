@@ -25,10 +25,15 @@ export interface ToolCommand {
   origin: string;
   /** The client auth plugins shipped beside the tool (a dbtools layer): MariaDB's, or MySQL's for MySQL's clients. */
   pluginDir?: string;
+  /** The layer's stdio buffer library, to preload into a tool that writes a dump (see output-buffer.ts). */
+  outputBufferLibrary?: string;
 }
 
 /** What the resolver reads of a layer's layer.json. */
-type LayerDescription = Pick<LayerManifest, 'prefix' | 'loader' | 'libraryDir' | 'pluginDir' | 'toolPluginDirs'>;
+type LayerDescription = Pick<
+  LayerManifest,
+  'prefix' | 'loader' | 'libraryDir' | 'pluginDir' | 'toolPluginDirs' | 'outputBufferLibrary'
+>;
 
 export function resolveTool(candidates: readonly string[], env: NodeJS.ProcessEnv = process.env): ToolCommand {
   const roots: { dir: string; origin: string }[] = [];
@@ -63,12 +68,14 @@ function withLayer(tool: ToolCommand, root: string): ToolCommand {
   const layer = readLayerDescription(root);
   if (!layer) return tool;
   const pluginDir = path.join(root, layer.toolPluginDirs?.[tool.name] ?? layer.pluginDir);
-  if (samePath(root, layer.prefix)) return { ...tool, pluginDir };
+  const outputBuffer = layer.outputBufferLibrary && { outputBufferLibrary: path.join(root, layer.outputBufferLibrary) };
+  if (samePath(root, layer.prefix)) return { ...tool, pluginDir, ...outputBuffer };
   return {
     ...tool,
     file: path.join(root, layer.loader),
     prefixArgs: ['--library-path', path.join(root, layer.libraryDir), tool.file],
     pluginDir,
+    ...outputBuffer,
   };
 }
 

@@ -11,7 +11,14 @@ import path from 'node:path';
 import { LayerBuildError } from './errors.ts';
 import { neededLibraries, patch } from './elf.ts';
 import { run } from './run.ts';
-import { binariesFor, LAYER_PREFIX, pluginFolders, type ArchSpec, type LayerManifest } from './spec.ts';
+import {
+  binariesFor,
+  LAYER_PREFIX,
+  OUTPUT_BUFFER_LIBRARY,
+  pluginFolders,
+  type ArchSpec,
+  type LayerManifest,
+} from './spec.ts';
 
 export interface AssembleOptions {
   arch: ArchSpec;
@@ -79,6 +86,19 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
     }
   }
 
+  const buffering = findFile(
+    packages.filter((p) => p.name === OUTPUT_BUFFER_LIBRARY.from),
+    OUTPUT_BUFFER_LIBRARY.path,
+  );
+  if (!buffering)
+    throw new LayerBuildError(
+      `${OUTPUT_BUFFER_LIBRARY.path} is not in the downloaded package ${OUTPUT_BUFFER_LIBRARY.from}`,
+    );
+  used.add(buffering.pkg);
+  const bufferingLibrary = path.join(lib, OUTPUT_BUFFER_LIBRARY.name);
+  await copyFile(buffering.file, bufferingLibrary);
+  queue.push(bufferingLibrary);
+
   const copied = new Set<string>();
   for (let i = 0; i < queue.length; i++) {
     for (const soname of await neededLibraries(queue[i]!)) {
@@ -111,7 +131,7 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
     });
   }
   log(
-    `layer holds ${queue.filter((f) => path.dirname(f) === bin).length} binaries, ${copied.size + 1} libraries and ${plugins.length} plugins`,
+    `layer holds ${queue.filter((f) => path.dirname(f) === bin).length} binaries, ${copied.size + 2} libraries and ${plugins.length} plugins`,
   );
 
   // 3. Versions and licences of every package that contributed a file.
@@ -132,6 +152,7 @@ export async function assembleLayer(options: AssembleOptions): Promise<LayerMani
     pluginDir: folders[0]!.dir,
     toolPluginDirs: Object.fromEntries(folders.flatMap((f) => (f.tools ?? []).map((tool) => [tool, f.dir]))),
     binaries: binariesFor(options.postgresMajor).map((b) => b.name),
+    outputBufferLibrary: `lib/${OUTPUT_BUFFER_LIBRARY.name}`,
     packages: Object.fromEntries(contributing.map((p) => [p.name, p.version])),
   };
   await writeFile(

@@ -52,7 +52,14 @@ export const DEFAULT_MYSQL_SUITE = 'sid';
  */
 export function packageGroupsFor(postgresMajor: number): string[][] {
   return [
-    [`postgresql-client-${postgresMajor}`, 'mariadb-client', 'mariadb-client-core', 'libmariadb3', 'libc6'],
+    [
+      `postgresql-client-${postgresMajor}`,
+      'mariadb-client',
+      'mariadb-client-core',
+      'libmariadb3',
+      'libc6',
+      'coreutils',
+    ],
     ['mysql-client-core', 'libc6'],
   ];
 }
@@ -73,6 +80,18 @@ export function binariesFor(postgresMajor: number): { name: string; path: string
     { name: 'mysql', path: 'usr/bin/mysql', from: 'mysql-client-core' },
   ];
 }
+
+/**
+ * coreutils' libstdbuf, the library behind `stdbuf`: preloaded into a dump tool with _STDBUF_O set,
+ * it gives the tool's standard output a buffer of that size. mariadb-dump and mysqldump write
+ * through C's stdio, which buffers a pipe in 4 KiB: 215,000 writes for a 880 MB dump, each one a
+ * wake-up and a read for Node (src/tools/output-buffer.ts has the figures).
+ */
+export const OUTPUT_BUFFER_LIBRARY = {
+  name: 'libstdbuf.so',
+  path: 'usr/libexec/coreutils/libstdbuf.so',
+  from: 'coreutils',
+} as const;
 
 /**
  * Client authentication plugins, dlopen'ed at login, one folder per client family: MariaDB's
@@ -116,5 +135,7 @@ export interface LayerManifest {
   /** Where the MySQL clients came from when it is not `suite`. */
   mysqlSuite?: string;
   binaries: string[];
+  /** The stdio buffer library (OUTPUT_BUFFER_LIBRARY), relative; absent in layers built before it. */
+  outputBufferLibrary?: string;
   packages: Record<string, string>;
 }
