@@ -30,6 +30,8 @@ import {
   uniqueName,
 } from './helpers/postgres.ts';
 import { configFor, type RunRecord, storedBackup, type Workspace, workspacePool } from './helpers/workspace.ts';
+import { getConnectedTarget, loadConfig } from '../src/config/load.ts';
+import { postgresDirectoryDumper } from '../src/dumpers/postgres-directory.ts';
 
 const run = promisify(execFile);
 const pool = workspacePool();
@@ -262,6 +264,64 @@ describe('the restore drill on a parallel dump', () => {
     expect(drill!.rows).toBeGreaterThanOrEqual(80000);
     expect(await workspace.stagingEntries()).toEqual([]);
   });
+});
+
+describe('a parallel dump refused by the server (pg_dump --verbose)', () => {
+  it('reports pg_dump’s error, not a progress line that names a table called failed_jobs', async () => {
+    const database = uniqueName('sv_jobs_denied');
+    const role = uniqueName('sv_jobs_reader');
+    cleanups.push(
+      () => psql('postgres', `DROP ROLE IF EXISTS ${role}`),
+      () => dropDatabase(database),
+    );
+    await createDatabase(database);
+    await psql(
+      database,
+      `CREATE TABLE failed_jobs (id int PRIMARY KEY, why text);
+       INSERT INTO failed_jobs SELECT g, 'error ' || g FROM generate_series(1, 5000) g;
+       CREATE TABLE ledger (id int PRIMARY KEY);
+       INSERT INTO ledger SELECT generate_series(1, 10);
+       -- pg_dump refuses a table its user sees through a row-level security policy, when it
+       -- reads the table's rows: after its progress lines have named the tables.
+       ALTER TABLE ledger ENABLE ROW LEVEL SECURITY;
+       CREATE POLICY some_rows ON ledger USING (id < 5);
+       CREATE ROLE ${role} LOGIN;
+       GRANT SELECT ON failed_jobs, ledger TO ${role};`,
+    );
+    const workspace = await pool.withConfig(configFor(target({ database, user: role })));
+    const record = await withLayer(() => workspace.run('main'));
+    expect(record.status).toBe('FAILED');
+    expect(record.error, record.cause).toBe('DumpError');
+    expect(record.cause).toMatch(
+      /failed: pg_dump: error: query failed: .*row-level security policy for table .{1,3}ledger/,
+    );
+    expect(record.cause).not.toMatch(/dumping contents|finished item/);
+    expect(await readdir(path.join(workspace.dir, 'staging'), { recursive: true })).toEqual([]);
+  }, 120_000);
+});
+
+describe('a destination that fails while a parallel dump streams into it', () => {
+  it('stops pg_dump, reports the destination’s error (not pg_dump’s SIGTERM) and removes the scratch folder', async () => {
+    const workspace = await pool.withConfig(configFor(target()));
+    const connected = getConnectedTarget(loadConfig(workspace.configFile), 'main');
+    const scratchFolders = async () =>
+      (await readdir(tmpdir())).filter((name) => name.startsWith('.pg-directory-')).sort();
+    const before = await scratchFolders();
+    const gone = new Error('the destination went away');
+    // The tar's first bytes (the folder's entry) come before pg_dump has finished any table.
+    const failing = withLayer(() =>
+      postgresDirectoryDumper.dumpInto!({
+        target: connected,
+        sink: async (body) => {
+          for await (const _chunk of body) throw gone;
+          throw new Error('the tar ended without a byte');
+        },
+      }),
+    );
+    await expect(failing).rejects.toBe(gone);
+    expect(await scratchFolders()).toEqual(before);
+    expect(await psql(source, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pg_dump'`)).toBe('0');
+  }, 120_000);
 });
 
 describe('a PostgreSQL killed during a parallel dump', () => {

@@ -15,16 +15,20 @@ import { tarStream, walk, type TarEntry } from '../streams/tar.ts';
 import { stagingError } from './stream.ts';
 import type { DumpRequest, DumpSink } from './types.ts';
 
-/** `scratch/<folder>` as one tar whose entries all sit under `<folder>/`. */
+/**
+ * `scratch/<folder>` as one tar whose entries all sit under `<folder>/`: the folder's walk, or
+ * `feed` when the entries come as they are written (a parallel dump: pg-finished-files.ts).
+ */
 export async function storeFolderAsTar(
   scratch: string,
   folder: string,
   sink: DumpSink,
   request: Pick<DumpRequest, 'onProgress'>,
   judge: () => Promise<void>,
+  feed: AsyncIterable<TarEntry> = entries(scratch, folder),
 ): Promise<{ size: number; sha256: string }> {
   const digest = new DigestStream(request.onProgress);
-  const source = Readable.from(tarStream(entries(scratch, folder), Math.floor(Date.now() / 1000)));
+  const source = Readable.from(tarStream(feed, Math.floor(Date.now() / 1000)));
   if ('file' in sink) {
     try {
       await pipeline(source, digest, createWriteStream(sink.file, { mode: 0o600 }));

@@ -3,9 +3,10 @@
  * file per table at once into a private scratch folder on local disk (efs: inside the run's
  * staging folder; fargate: the task's ephemeral storage). The folder is then stored as ONE object,
  * a tar of it, hashed and counted as it passes, into the staging file or a destination's stream,
- * exactly as a single-stream dump is. While the tar is written, pg_restore reads the folder
- * itself: its table of contents, and every data block end to end with the rows counted; a dump it
- * cannot read is refused before it is published. The scratch folder is removed in every outcome.
+ * exactly as a single-stream dump is; each table's file goes into the tar as soon as pg_dump has
+ * written it. Once pg_dump has ended, pg_restore reads the folder itself: its table of contents,
+ * and every data block end to end with the rows counted; a dump it cannot read is refused before
+ * it is published. The scratch folder is removed in every outcome.
  */
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,8 @@ import { ConfigError, DumpError } from '../errors.ts';
 import { firstErrorLine, toolEnvironment } from '../tools/environment.ts';
 import { resolveTool, toolVersionLine, type ToolCommand } from '../tools/resolver.ts';
 import { trackTool } from '../tools/running.ts';
-import { startArchiveCheck } from './pg-archive-check.ts';
+import { type ArchiveCheck, startArchiveCheck } from './pg-archive-check.ts';
+import { FinishedFiles, finishedDataItem, isProgressLine } from './pg-finished-files.ts';
 import { createScratch, removeScratch } from '../tools/scratch.ts';
 import { classifyPgDumpFailure, parsePgToolVersion, pgDumpArgs, pgEnvironment } from './postgres.ts';
 import { pgCompressArgs, pgDumpCompression } from './postgres-compression.ts';
@@ -30,7 +32,13 @@ import type { DumpOutput, DumpRequest, DumpSink, StagingDumper } from './types.t
  * --compress flag, which pg_dump applies to each file of the folder), in the directory format.
  */
 export function pgDirectoryDumpArgs(target: ConnectedTarget, dir: string, compressArgs: readonly string[]): string[] {
-  return [...pgDumpArgs(target, compressArgs, 'directory'), `--jobs=${target.dump.jobs ?? 1}`, `--file=${dir}`];
+  return [
+    ...pgDumpArgs(target, compressArgs, 'directory'),
+    `--jobs=${target.dump.jobs ?? 1}`,
+    // For its "finished item" lines: each table's file is stored as soon as it is whole.
+    '--verbose',
+    `--file=${dir}`,
+  ];
 }
 
 /** One parallel dump; `scratchParent` is the local disk its folder goes on. */
@@ -54,13 +62,38 @@ export async function dumpPostgresDirectory(
     const { compression, note } = pgDumpCompression(target, version);
     if (note) request.onWarning?.(note);
     const compressArgs = pgCompressArgs(compression, pgMajor(version));
-    await runPgDump(pgDump, pgDirectoryDumpArgs(target, dir, compressArgs), request, version, scratchParent);
-    const check = startArchiveCheck(pgRestore, target, { directory: dir, workers: target.dump.jobs ?? 1 });
+    // The tar stores each table's data file as pg_dump finishes it; the check reads the folder once
+    // pg_dump has ended (it needs toc.dat, written last) while the tar stores what remains.
+    const files = new FinishedFiles(dir);
+    const dump = startPgDump(pgDump, pgDirectoryDumpArgs(target, dir, compressArgs), request, version, scratchParent, {
+      onFinished: (id) => files.finished(id),
+    });
+    const dumped = dump.done.then(
+      () => files.end(),
+      (error: unknown) => {
+        files.fail(error);
+        throw error;
+      },
+    );
+    let check: ArchiveCheck | undefined;
+    const checked = dumped.then(() => {
+      check = startArchiveCheck(pgRestore, target, { directory: dir, workers: target.dump.jobs ?? 1 });
+      return check.result();
+    });
+    // Both are awaited below; until then a failure must not count as unhandled.
+    checked.catch(() => undefined);
     try {
       let header: { serverVersion?: string; rowCounts?: RowCounts } | undefined;
-      const stored = await storeFolderAsTar(scratch, DIRECTORY_IN_TAR, sink, request, async () => {
-        header = await check.result();
-      });
+      const stored = await storeFolderAsTar(
+        scratch,
+        DIRECTORY_IN_TAR,
+        sink,
+        request,
+        async () => {
+          header = await checked;
+        },
+        files.entries(DIRECTORY_IN_TAR),
+      );
       if (!header) throw new DumpError('the dump was stored without being checked; it is not a backup');
       const rowCounts = boundedCounts(header.rowCounts);
       return {
@@ -73,22 +106,42 @@ export async function dumpPostgresDirectory(
         tool: { name: 'pg_dump', version },
         serverVersion: header.serverVersion ?? 'unknown',
       };
+    } catch (error) {
+      // Storing failed (a full disk, a destination gone) or the dump did: pg_dump must not go on,
+      // and its own failure, when it failed, is what the tar only saw the consequence of.
+      const stoppedHere = dump.stop();
+      const dumpFailure = await dumped.then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      throw stoppedHere ? error : (dumpFailure ?? error);
     } finally {
-      check.stop();
+      check?.stop();
     }
   } finally {
     await removeScratch(scratch);
   }
 }
 
-/** Runs pg_dump to its end; throws the error its exit calls for. */
-async function runPgDump(
+/** A running pg_dump: `done` settles with its end (rejected with the error its exit calls for). */
+interface RunningDump {
+  done: Promise<void>;
+  /** Stops pg_dump if it still runs; whether it did (its failure is then this stop's doing). */
+  stop(): boolean;
+}
+
+/**
+ * Starts pg_dump --verbose. Its progress lines go to `onFinished` (the finished data files) and
+ * no further: what is kept of its standard error for a failure's message is everything else.
+ */
+function startPgDump(
   tool: ToolCommand,
   args: string[],
   request: Omit<DumpRequest, 'file'>,
   version: string,
   scratchParent: string,
-): Promise<void> {
+  progress: { onFinished(dumpId: string): void },
+): RunningDump {
   const { target } = request;
   const child = trackTool(
     spawn(tool.file, [...tool.prefixArgs, ...args], {
@@ -98,25 +151,45 @@ async function runPgDump(
     tool.name,
   );
   let stderr = '';
+  // The last lines whatever they say: an old pg_dump's error without a level still gets told.
+  let last = '';
+  let partial = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-    if (stderr.length < 65_536) stderr += chunk;
+    const lines = (partial + chunk).split('\n');
+    partial = lines.pop() ?? '';
+    for (const line of lines) {
+      const id = finishedDataItem(line);
+      if (id !== undefined) progress.onFinished(id);
+      else if (!isProgressLine(line) && stderr.length < 65_536) stderr += `${line}\n`;
+      last = `${last}${line}\n`.slice(-4096);
+    }
   });
-  const { code, signal } = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
-    (resolve, reject) => {
-      child.once('error', reject);
-      child.once('close', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (exitCode, exitSignal) => resolve({ code: exitCode, signal: exitSignal }));
+  });
+  const done = exited.then(({ code, signal }) => {
+    stderr += partial;
+    if (!stderr.trim()) stderr = last + partial;
+    if (signal)
+      throw new DumpError(
+        `pg_dump of ${target.name} was killed by ${signal} (out of memory or timeout?); nothing was published`,
+      );
+    if (code === 0) return;
+    if (/No space left on device|Disk quota exceeded/.test(stderr))
+      throw new DumpError(
+        `no space left in ${scratchParent} for pg_dump's directory of ${target.name} (${firstErrorLine(stderr)}); a parallel dump needs room for the whole dump on local disk: give the staging area (efs) or the task's ephemeral storage (fargate) more, or set dump.jobs: 1; nothing was published`,
+      );
+    throw classifyPgDumpFailure(stderr, target, version);
+  });
+  return {
+    done,
+    stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return false;
+      child.kill('SIGTERM');
+      return true;
     },
-  );
-  if (signal)
-    throw new DumpError(
-      `pg_dump of ${target.name} was killed by ${signal} (out of memory or timeout?); nothing was published`,
-    );
-  if (code === 0) return;
-  if (/No space left on device|Disk quota exceeded/.test(stderr))
-    throw new DumpError(
-      `no space left in ${scratchParent} for pg_dump's directory of ${target.name} (${firstErrorLine(stderr)}); a parallel dump needs room for the whole dump on local disk: give the staging area (efs) or the task's ephemeral storage (fargate) more, or set dump.jobs: 1; nothing was published`,
-    );
-  throw classifyPgDumpFailure(stderr, target, version);
+  };
 }
 
 /**
