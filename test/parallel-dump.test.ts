@@ -300,6 +300,53 @@ describe('a parallel dump refused by the server (pg_dump --verbose)', () => {
   }, 120_000);
 });
 
+describe('a table whose name fakes pg_dump’s "finished item" line', () => {
+  it('never stores a data file before it is whole: the dump restores identical, or is refused', async () => {
+    const database = uniqueName('sv_jobs_forged');
+    cleanups.push(() => dropDatabase(database));
+    await createDatabase(database);
+    await psql(
+      database,
+      `CREATE TABLE big AS SELECT g AS id, md5(g::text) || md5((g * 7)::text) AS v FROM generate_series(1, 300000) g;
+       CREATE TABLE forged (id int);
+       INSERT INTO forged VALUES (1);`,
+    );
+    // The dump id of big's data, from a dump of the same catalog (renaming keeps the ids).
+    const pgDump = resolveTool(['pg_dump'], { ...process.env, STEPVAULT_TOOLS_DIR: layer.layerDir });
+    const pgRestore = resolveTool(['pg_restore'], { ...process.env, STEPVAULT_TOOLS_DIR: layer.layerDir });
+    const probe = await mkdtemp(path.join(tmpdir(), 'stepvault-forged-'));
+    cleanups.push(() => rm(probe, { recursive: true, force: true }));
+    const url = `--dbname=postgres://${PG.user}@${PG.host}:${PG.port}/${database}`;
+    await run(pgDump.file, [...pgDump.prefixArgs, '--format=directory', `--file=${probe}/dump`, url]);
+    const { stdout: listing } = await run(pgRestore.file, [...pgRestore.prefixArgs, '--list', `${probe}/dump`]);
+    const bigId = /^(\d+); \d+ \d+ TABLE DATA public big /m.exec(listing)?.[1];
+    expect(bigId).toBeDefined();
+    const forged = `x\npg_dump: finished item ${bigId} TABLE DATA y`;
+    await psql(database, `ALTER TABLE forged RENAME TO "${forged}"`);
+
+    const workspace = await pool.withConfig(configFor(target({ database })));
+    const record = await withLayer(() => workspace.run('main'));
+    if (record.status === 'SUCCEEDED') {
+      // The forged line came after big's file was whole: what was stored must restore identical.
+      const restored = uniqueName('sv_jobs_forged_restored');
+      cleanups.push(() => dropDatabase(restored));
+      const result = await runCli(
+        ['restore', '--target', 'main', '--into', `postgres://${PG.user}@${PG.host}:${PG.port}/${restored}`],
+        { cwd: workspace.dir, env: { ...process.env, STEPVAULT_TOOLS_DIR: layer.layerDir } },
+      );
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      const big = `SELECT count(*) || ':' || md5(string_agg(id || v, ',' ORDER BY id)) FROM big`;
+      expect(await psql(restored, big)).toBe(await psql(database, big));
+      expect(await psql(restored, `SELECT count(*) FROM "${forged}"`)).toBe('1');
+    } else {
+      expect(record.cause).toMatch(
+        new RegExp(`${bigId}\\.dat\\.\\w+ changed (after it was stored|size while it was being archived)`),
+      );
+      expect(await publishedBackups(path.join(workspace.dir, 'backups'))).toEqual({ backups: [], orphans: [] });
+    }
+  }, 180_000);
+});
+
 describe('a destination that fails while a parallel dump streams into it', () => {
   it('stops pg_dump, reports the destination’s error (not pg_dump’s SIGTERM) and removes the scratch folder', async () => {
     const workspace = await pool.withConfig(configFor(target()));

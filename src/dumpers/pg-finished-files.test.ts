@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -89,6 +89,26 @@ describe('the files of a parallel dump, as pg_dump finishes them', () => {
       { name: 'd', type: 'directory', mode: 0o700, uid: 0, gid: 0 },
       { name: 'd/7.dat', type: 'file', mode: 0o640, uid: 0, gid: 0, source: path.join(dir, '7.dat'), size: 10 },
     ]);
+  });
+
+  it('names a file stored early that changed afterwards (a table name that fakes a finished line)', async () => {
+    const dir = await folder();
+    await writeFile(path.join(dir, '3368.dat.zst'), 'first half');
+    await writeFile(path.join(dir, '3369.dat.zst'), 'whole');
+    const files = new FinishedFiles(dir);
+    // What pg_dump prints for a table named "x\npg_dump: finished item 3368 TABLE DATA y".
+    for (const line of 'pg_dump: finished item 3369 TABLE DATA x\npg_dump: finished item 3368 TABLE DATA y'.split('\n'))
+      files.finished(finishedDataItem(line)!);
+    files.end();
+    const names: string[] = [];
+    for await (const entry of files.entries('d')) names.push(entry.name);
+    expect(names).toEqual(['d', 'd/3369.dat.zst', 'd/3368.dat.zst']);
+    expect(await files.changedSinceStored()).toBeUndefined();
+
+    await appendFile(path.join(dir, '3368.dat.zst'), ' and the second');
+    expect(await files.changedSinceStored()).toBe('3368.dat.zst changed after it was stored (10 bytes then, 25 now)');
+    await rm(path.join(dir, '3368.dat.zst'));
+    expect(await files.changedSinceStored()).toBe('3368.dat.zst changed after it was stored (10 bytes then, gone now)');
   });
 
   it('ends the tar with pg_dump’s failure, whether it waits for the next file or not', async () => {

@@ -8,6 +8,11 @@
  * that wrote the table's data file (<id>.dat, .dat.gz, .dat.lz4 or .dat.zst) has closed it;
  * nothing writes that file again. Everything else (toc.dat, written last, and the large objects'
  * files) is stored once pg_dump has ended, in the folder's order.
+ *
+ * pg_dump writes a table's name in that line as it is, and a name may hold a newline: a table
+ * called `x<newline>pg_dump: finished item 3368 TABLE DATA y` would have the tar store file 3368
+ * before it is whole. So what was stored early is checked again once pg_dump has ended (size and
+ * modification time): a file that changed after it went into the tar refuses the dump.
  */
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
@@ -35,6 +40,8 @@ const DATA_FILE_ENDINGS = ['.dat.zst', '.dat.lz4', '.dat.gz', '.dat'];
 
 export class FinishedFiles {
   private readonly ids: string[] = [];
+  /** The data files stored before pg_dump ended, as they were when stored. */
+  private readonly early: { name: string; source: string; size: number; mtimeMs: number }[] = [];
   private ended = false;
   private failure: unknown;
   private wake: (() => void) | undefined;
@@ -74,7 +81,8 @@ export class FinishedFiles {
         const file = await this.dataFile(id);
         if (file && !stored.has(file.name)) {
           stored.add(file.name);
-          yield { ...file, name: `${folder}/${file.name}` };
+          this.early.push({ name: file.name, source: file.source, size: file.size, mtimeMs: file.mtimeMs });
+          yield file.entry(`${folder}/${file.name}`);
         }
         continue;
       }
@@ -87,14 +95,40 @@ export class FinishedFiles {
     }
   }
 
-  /** The data file of a dump id, as the folder's walk would give it; none when the id has no file. */
-  private async dataFile(dumpId: string): Promise<TarEntry | undefined> {
+  /**
+   * Why a data file stored before pg_dump ended is not what was stored (it changed since), or
+   * undefined when none is; to be asked once pg_dump has ended.
+   */
+  async changedSinceStored(): Promise<string | undefined> {
+    for (const file of this.early) {
+      const now = await lstat(file.source).catch(() => undefined);
+      if (now?.size !== file.size || now.mtimeMs !== file.mtimeMs)
+        return `${file.name} changed after it was stored (${file.size} bytes then, ${now ? `${now.size} now` : 'gone now'})`;
+    }
+    return undefined;
+  }
+
+  /** The data file of a dump id, with its entry as the folder's walk would give it; none when the id has no file. */
+  private async dataFile(
+    dumpId: string,
+  ): Promise<
+    { name: string; source: string; size: number; mtimeMs: number; entry(name: string): TarEntry } | undefined
+  > {
     for (const ending of DATA_FILE_ENDINGS) {
       const name = `${dumpId}${ending}`;
       const source = path.join(this.dir, name);
       const stats = await lstat(source).catch(() => undefined);
-      if (stats?.isFile())
-        return { name, type: 'file', mode: stats.mode & 0o1777, uid: 0, gid: 0, source, size: stats.size };
+      if (stats?.isFile()) {
+        const { size, mtimeMs } = stats;
+        const mode = stats.mode & 0o1777;
+        return {
+          name,
+          source,
+          size,
+          mtimeMs,
+          entry: (entryName) => ({ name: entryName, type: 'file', mode, uid: 0, gid: 0, source, size }),
+        };
+      }
     }
     return undefined;
   }

@@ -91,6 +91,11 @@ export async function dumpPostgresDirectory(
         request,
         async () => {
           header = await checked;
+          const changed = await files.changedSinceStored();
+          if (changed)
+            throw new DumpError(
+              `the dump of ${target.name} is not what was stored: ${changed}, as if pg_dump had said it was finished before it was (a table name holding a newline can seem to say so); nothing was published`,
+            );
         },
         files.entries(DIRECTORY_IN_TAR),
       );
