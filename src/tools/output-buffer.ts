@@ -5,7 +5,7 @@
  * Node, which keeps up with them, woke and read 170,000 times, 5 KiB on average: 1.5 s of its CPU
  * on two cores the server and the tool need. With the buffer: 849 writes, 18,400 reads of 47 KiB,
  * 0.32 s (scripts/bench-pipe-reads.ts). `stepvault run` of that database into a folder went from
- * 0.72-0.87x the time of `mariadb-dump | zstd -1` to 1.00-1.10x (npm run bench).
+ * 0.72-0.87x the time of `mariadb-dump | zstd -1` to 1.00-1.12x (npm run bench, 1 and 4 GiB).
  *
  * Only a layer's tools get it: the library is the layer's own, built against the layer's C
  * library. What a tool writes is unchanged, only when: nothing waits in the buffer past the
