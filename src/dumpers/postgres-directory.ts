@@ -25,6 +25,7 @@ import { pgCompressArgs, pgDumpCompression } from './postgres-compression.ts';
 import { pgMajor } from '../tools/pg-version.ts';
 import { boundedCounts, type RowCounts } from './row-counts.ts';
 import { storeFolderAsTar } from './folder-tar.ts';
+import { ArchivedFileChanged } from '../streams/tar.ts';
 import type { DumpOutput, DumpRequest, DumpSink, StagingDumper } from './types.ts';
 
 /**
@@ -92,10 +93,7 @@ export async function dumpPostgresDirectory(
         async () => {
           header = await checked;
           const changed = await files.changedSinceStored();
-          if (changed)
-            throw new DumpError(
-              `the dump of ${target.name} is not what was stored: ${changed}, as if pg_dump had said it was finished before it was (a table name holding a newline can seem to say so); nothing was published`,
-            );
+          if (changed) throw new DumpError(notWhatWasStored(target.name, changed));
         },
         files.entries(DIRECTORY_IN_TAR),
       );
@@ -119,6 +117,11 @@ export async function dumpPostgresDirectory(
         () => undefined,
         (failure: unknown) => failure,
       );
+      const grown = changedWhileArchived(error);
+      if (grown)
+        throw new DumpError(
+          notWhatWasStored(target.name, `${path.basename(grown.file)} changed size while it was stored`),
+        );
       throw stoppedHere ? error : (dumpFailure ?? error);
     } finally {
       check?.stop();
@@ -126,6 +129,17 @@ export async function dumpPostgresDirectory(
   } finally {
     await removeScratch(scratch);
   }
+}
+
+/** Why a parallel dump is refused when a file went into the tar before it was whole. */
+function notWhatWasStored(targetName: string, what: string): string {
+  return `the dump of ${targetName} is not what was stored: ${what}, as if pg_dump had said it was finished before it was (a table name holding a newline can seem to say so); nothing was published`;
+}
+
+/** The tar's complaint of a file that changed as it was read, wherever a writer wrapped it. */
+function changedWhileArchived(error: unknown): ArchivedFileChanged | undefined {
+  for (let e = error; e instanceof Error; e = e.cause) if (e instanceof ArchivedFileChanged) return e;
+  return undefined;
 }
 
 /** A running pg_dump: `done` settles with its end (rejected with the error its exit calls for). */

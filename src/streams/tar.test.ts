@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tarStream, walk, type TarEntry } from './tar.ts';
+import { ArchivedFileChanged, tarStream, walk, type TarEntry } from './tar.ts';
 import { untar } from './untar.ts';
 
 const run = promisify(execFile);
@@ -158,5 +158,23 @@ describe('untar', () => {
     await expect(untar(Readable.from([Buffer.alloc(1024, 'x')]), out)).rejects.toThrow(
       /is not a tar archive, or it is damaged|not an octal number/,
     );
+  });
+});
+
+describe('a file that changes while it is archived', () => {
+  it('fails the tar with ArchivedFileChanged, naming the file, instead of storing what it read', async () => {
+    const file = path.join(work, 'growing.dat');
+    await writeFile(file, 'short');
+    // The entry says what the file was when listed; it has grown since.
+    const entries = (async function* (): AsyncGenerator<TarEntry> {
+      yield { name: 'growing.dat', type: 'file', mode: 0o600, uid: 0, gid: 0, source: file, size: 3 };
+    })();
+    const read = async () => {
+      for await (const _chunk of tarStream(entries, 0));
+    };
+    const failure = await read().catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ArchivedFileChanged);
+    expect((failure as ArchivedFileChanged).file).toBe(file);
+    expect((failure as Error).message).toBe(`${file} changed size while it was being archived`);
   });
 });

@@ -26,6 +26,17 @@ export interface TarEntry {
   linkTarget?: string;
 }
 
+/** A file that grew or shrank while the tar read it: what the tar holds of it is not the file. */
+export class ArchivedFileChanged extends Error {
+  readonly file: string;
+
+  constructor(file: string) {
+    super(`${file} changed size while it was being archived`);
+    this.name = 'ArchivedFileChanged';
+    this.file = file;
+  }
+}
+
 /** Owner and mode of an entry, decided by the caller (e.g. everything root's but the user's home). */
 export type Ownership = (name: string, entry: TarEntry) => Pick<TarEntry, 'uid' | 'gid'>;
 
@@ -94,7 +105,7 @@ export async function* tarStream(entries: AsyncIterable<TarEntry>, mtime: number
         written += chunk.length;
         yield chunk;
       }
-      if (written !== size) throw new Error(`${entry.source} changed size while it was being archived`);
+      if (written !== size) throw new ArchivedFileChanged(entry.source);
       if (size % BLOCK) yield Buffer.alloc(BLOCK - (size % BLOCK));
     }
   }
