@@ -41,7 +41,11 @@ export function splitDataEntries(
   return shares.map((share) => `${share.lines.join('\n')}\n`);
 }
 
+/** The names pg_dump gives a table's data file in its folder, by compression: `<dump id>` and one of these. */
+export const DATA_FILE_ENDINGS = ['.dat.zst', '.dat.lz4', '.dat.gz', '.dat'] as const;
+
 /** The dump id a file of pg_dump's folder holds the data of (`3368.dat.zst` → 3368), if any. */
 export function dumpIdOfDataFile(name: string): string | undefined {
-  return /^(\d+)\.dat(?:\.(?:gz|lz4|zst))?$/.exec(name)?.[1];
+  const id = /^\d+/.exec(name)?.[0];
+  return id !== undefined && DATA_FILE_ENDINGS.some((ending) => name === `${id}${ending}`) ? id : undefined;
 }

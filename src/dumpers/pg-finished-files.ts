@@ -17,6 +17,7 @@
 import { lstat } from 'node:fs/promises';
 import path from 'node:path';
 import { type TarEntry, walk } from '../streams/tar.ts';
+import { DATA_FILE_ENDINGS } from './pg-data-split.ts';
 
 /** A line of pg_dump --verbose for a data file written whole. */
 const FINISHED_ITEM = /^pg_dump: finished item (\d+) TABLE DATA /;
@@ -35,8 +36,6 @@ export function finishedDataItem(line: string): string | undefined {
 export function isProgressLine(line: string): boolean {
   return /^pg_dump: (?!error:|warning:|detail:|hint:|\[)/.test(line);
 }
-
-const DATA_FILE_ENDINGS = ['.dat.zst', '.dat.lz4', '.dat.gz', '.dat'];
 
 export class FinishedFiles {
   private readonly ids: string[] = [];
@@ -79,10 +78,11 @@ export class FinishedFiles {
       const id = this.ids.shift();
       if (id !== undefined) {
         const file = await this.dataFile(id);
-        if (file && !stored.has(file.name)) {
-          stored.add(file.name);
-          this.early.push({ name: file.name, source: file.source, size: file.size, mtimeMs: file.mtimeMs });
-          yield file.entry(`${folder}/${file.name}`);
+        if (file && !stored.has(file.entry.name)) {
+          const { name, source, size } = file.entry;
+          stored.add(name);
+          this.early.push({ name, source, size, mtimeMs: file.mtimeMs });
+          yield { ...file.entry, name: `${folder}/${name}` };
         }
         continue;
       }
@@ -108,25 +108,19 @@ export class FinishedFiles {
     return undefined;
   }
 
-  /** The data file of a dump id, with its entry as the folder's walk would give it; none when the id has no file. */
+  /** The data file of a dump id as the folder's walk would give it, and when it was written; none if it has none. */
   private async dataFile(
     dumpId: string,
-  ): Promise<
-    { name: string; source: string; size: number; mtimeMs: number; entry(name: string): TarEntry } | undefined
-  > {
+  ): Promise<{ entry: TarEntry & { source: string; size: number }; mtimeMs: number } | undefined> {
     for (const ending of DATA_FILE_ENDINGS) {
       const name = `${dumpId}${ending}`;
       const source = path.join(this.dir, name);
       const stats = await lstat(source).catch(() => undefined);
       if (stats?.isFile()) {
-        const { size, mtimeMs } = stats;
         const mode = stats.mode & 0o1777;
         return {
-          name,
-          source,
-          size,
-          mtimeMs,
-          entry: (entryName) => ({ name: entryName, type: 'file', mode, uid: 0, gid: 0, source, size }),
+          entry: { name, type: 'file', mode, uid: 0, gid: 0, source, size: stats.size },
+          mtimeMs: stats.mtimeMs,
         };
       }
     }
