@@ -131,6 +131,29 @@ describe('faults in the dump step', () => {
     );
   });
 
+  it('a full staging disk under a parallel dump (pg_dump’s folder and the tar beside it) says so, not retried', async () => {
+    const { workspace, before } = await withEarlierBackup(configFor(pgTarget));
+    const small = path.join(workspace.dir, 'small-staging-parallel');
+    await mountTmpfs(small, '1m');
+    mounts.push(small);
+    await workspace.writeConfig(configFor({ ...pgTarget, staging: small, dump: { jobs: 2 } }));
+    const record = await workspace.run('main');
+    await expectSurvived(
+      'full staging disk, parallel dump',
+      workspace,
+      record,
+      {
+        state: 'Dump',
+        error: 'DumpError',
+        // Whichever fills it first: pg_dump writing its folder, or the tar of the finished tables.
+        cause:
+          /(staging is full: no space left in .*small-staging-parallel|no space left in .*small-staging-parallel.* for pg_dump's directory)/,
+        stagingRoot: small,
+      },
+      before,
+    );
+  });
+
   /** A MariaDB target dumped as a user with these grants; the earlier backup is made as root. */
   async function mariaTargetAs(privileges: string, elsewhere: string[] = []) {
     const user = await mariaUser(mariaDatabase, privileges, elsewhere);
